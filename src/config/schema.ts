@@ -1,0 +1,173 @@
+/**
+ * Every option eidhub has, with its default and a line of documentation. This schema is the one
+ * place defaults live; docs/configuration.md is generated from it (`npm run docs:config`).
+ */
+import { z } from 'zod';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** An absolute https URL, or http on a loopback host (RFC 8252 §7.3). */
+export function isAllowedRedirectUri(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
+
+const redirectUri = z
+  .string()
+  .refine(isAllowedRedirectUri, { message: 'must be an absolute https URL (http is allowed for localhost and 127.0.0.1), without a fragment' });
+
+const secret = z.string().min(16, { message: 'must be at least 16 characters' }).max(512);
+
+const clientId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._~-]+$/, { message: 'may contain only letters, digits and . _ ~ -' });
+
+/** An alphanumeric sender id (1–11 of A–Z a–z 0–9 and space) or a number in E.164. */
+export const SENDER_PATTERN = /^(?:[A-Za-z0-9 ]{1,11}|\+[1-9][0-9]{6,14})$/;
+const sender = z
+  .string()
+  .refine((v) => SENDER_PATTERN.test(v) && !/^\d+$/.test(v) && v.trim() === v, {
+    message: 'must be an alphanumeric sender of at most 11 characters (letters, digits, spaces; not digits only) or an E.164 number',
+  });
+
+const smsConsole = z.object({
+  provider: z.literal('console').describe('Prints messages to the log and keeps them in the sandbox inbox. For development only.'),
+  from: sender.default('eidhub').describe('Default sender name.'),
+});
+
+const smsTwilio = z.object({
+  provider: z.literal('twilio').describe('Sends with the Twilio Messages API.'),
+  accountSid: z.string().regex(/^AC[0-9A-Za-z]{1,64}$/, { message: 'must be a Twilio account SID (AC…)' }).describe('Twilio account SID.'),
+  authToken: z.string().min(1).describe('Twilio auth token (a secret; never logged).'),
+  from: sender.describe('Default sender: an alphanumeric sender id or a Twilio number.'),
+  baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com').describe('Twilio API base URL; override for a regional edge or a test server.'),
+  timeoutMs: z.number().int().min(100).max(60_000).default(10_000).describe('Timeout of one HTTP request to Twilio.'),
+});
+
+const smsWebhook = z.object({
+  provider: z.literal('webhook').describe('POSTs each message as JSON to your own endpoint.'),
+  url: z.url({ protocol: /^https?$/ }).describe('Endpoint that receives `{to, from, body, id, timestamp}`.'),
+  secret: secret.describe('Key for the `X-Eidhub-Signature` HMAC-SHA256 header (a secret; never logged).'),
+  from: sender.default('eidhub').describe('Default sender name.'),
+  timeoutMs: z.number().int().min(100).max(60_000).default(10_000).describe('Timeout of one HTTP request.'),
+});
+
+export const smsSchema = z.discriminatedUnion('provider', [smsConsole, smsTwilio, smsWebhook]);
+export type SmsConfig = z.infer<typeof smsSchema>;
+
+const storageSchema = z.discriminatedUnion('driver', [
+  z.object({
+    driver: z.literal('sqlite').describe('Embedded SQLite database (WAL mode).'),
+    path: z.string().min(1).default('./data/eidhub.db').describe('Database file; its folder is created if missing.'),
+  }),
+  z.object({
+    driver: z.literal('postgres').describe('PostgreSQL server; lets several eidhub processes share state.'),
+    url: z.string().regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' }).describe('Connection URL.'),
+    poolSize: z.number().int().min(1).max(100).default(10).describe('Connections per process.'),
+  }),
+]);
+
+const oidcClientSchema = z
+  .object({
+    clientId: clientId.describe('The client_id.'),
+    clientName: z.string().min(1).max(100).optional().describe('Shown to the person on the hosted pages.'),
+    secrets: z.array(secret).max(10).default([]).describe('Client secrets, all valid at once (rotate without downtime). Empty: a public client.'),
+    redirectUris: z.array(redirectUri).min(1).describe('Registered redirect URIs, matched exactly.'),
+    postLogoutRedirectUris: z.array(redirectUri).default([]).describe('Registered post-logout redirect URIs.'),
+    grantTypes: z
+      .array(z.enum(['authorization_code', 'refresh_token']))
+      .min(1)
+      .default(['authorization_code'])
+      .describe('Grant types; add refresh_token to receive refresh tokens.'),
+    scopes: z
+      .array(z.enum(['openid', 'idp-id', 'phone', 'offline_access']))
+      .default(['openid', 'idp-id', 'phone'])
+      .describe('Scopes the client may request.'),
+    pkce: z.enum(['required', 'optional']).optional().describe('PKCE S256: `required`, or `optional` (confidential clients only; the default for them). Public clients always need it.'),
+    idTokenClaims: z
+      .array(z.enum(['idp_id', 'idp_issuer', 'phone_number']))
+      .default([])
+      .describe('Claims put into the ID token as well as UserInfo (still limited by the granted scopes).'),
+    idTokenSigningAlg: z.enum(['RS256', 'ES256']).default('RS256').describe('ID token signature algorithm.'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.secrets.length === 0 && c.pkce === 'optional') {
+      ctx.addIssue({ code: 'custom', path: ['pkce'], message: 'a public client (no secrets) always requires PKCE; remove "optional"' });
+    }
+  });
+export type OidcClientConfig = z.infer<typeof oidcClientSchema>;
+
+const apiClientSchema = z.object({
+  clientId: clientId.describe('The API client_id.'),
+  secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once.'),
+  permissions: z.array(z.enum(['authentication-rest-api'])).default([]).describe('What the client may call.'),
+});
+export type ApiClientConfig = z.infer<typeof apiClientSchema>;
+
+const otpSchema = z.object({
+  codeTtlSeconds: z.number().int().min(30).max(900).default(180).describe('How long a code is valid.'),
+  maxAttempts: z.number().int().min(1).max(10).default(3).describe('Wrong attempts that void a code.'),
+  maxSends: z.number().int().min(1).max(10).default(3).describe('Codes sent per login at most.'),
+  resendAfterSeconds: z.number().int().min(0).max(300).default(30).describe('Wait before another code may be sent.'),
+  loginWindowSeconds: z.number().int().min(60).max(3600).default(300).describe('Time a person has to finish an SMS login started over OpenID Connect.'),
+  maxSendsPerNumberPerHour: z.number().int().min(1).max(1000).default(10).describe('Codes sent to one number per hour, across logins (SMS pumping guard).'),
+  allowedCountries: z
+    .array(z.string().regex(/^[A-Z]{2}$/))
+    .default([])
+    .describe('ISO 3166 country codes numbers may belong to; empty allows every country.'),
+});
+
+const tokensSchema = z.object({
+  authorizationCodeTtlSeconds: z.number().int().min(10).max(600).default(60).describe('Authorization code lifetime.'),
+  accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(600).describe('Access token lifetime.'),
+  idTokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600).describe('ID token lifetime.'),
+  refreshTokenTtlSeconds: z.number().int().min(300).max(31_536_000).default(1_209_600).describe('Refresh token lifetime.'),
+  clientCredentialsTtlSeconds: z.number().int().min(60).max(86_400).default(600).describe('API access token lifetime.'),
+  sessionTtlSeconds: z.number().int().min(60).max(2_592_000).default(3600).describe('Single sign-on session lifetime at the OpenID Provider.'),
+});
+
+export const configSchema = z
+  .object({
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('The URL integrators and browsers use; the OIDC issuer is `{publicUrl}/auth/open`. Default `http://localhost:{port}`.'),
+    port: z.number().int().min(0).max(65_535).default(3000).describe('TCP port.'),
+    host: z.string().min(1).default('localhost').describe('Address to listen on (`0.0.0.0` for every interface).'),
+    trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
+    sandbox: z.boolean().default(false).describe('Sandbox mode: demo clients, the SMS inbox page. Never in production.'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
+    accountId: z.string().min(1).max(64).default('a-eidhub-0001').describe('The account id reported by the REST API.'),
+    storage: storageSchema.default({ driver: 'sqlite', path: './data/eidhub.db' }).describe('Where state is kept.'),
+    sms: smsSchema.default({ provider: 'console', from: 'eidhub' }).describe('How SMS are sent.'),
+    otp: otpSchema.prefault({}).describe('SMS one-time code rules.'),
+    tokens: tokensSchema.prefault({}).describe('Token lifetimes.'),
+    defaultLanguage: z.enum(['en', 'da', 'nl', 'fi', 'el', 'no', 'sv']).default('en').describe('Language when neither the request nor the browser names a supported one.'),
+    oidcClients: z.array(oidcClientSchema).default([]).describe('OpenID Connect clients.'),
+    apiClients: z.array(apiClientSchema).default([]).describe('REST API clients.'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, string>();
+    const check = (id: string, path: (string | number)[]) => {
+      const prior = seen.get(id);
+      if (prior) ctx.addIssue({ code: 'custom', path, message: `duplicate clientId "${id}" (also at ${prior})` });
+      else seen.set(id, path.join('.'));
+    };
+    c.oidcClients.forEach((cl, i) => check(cl.clientId, ['oidcClients', i, 'clientId']));
+    c.apiClients.forEach((cl, i) => check(cl.clientId, ['apiClients', i, 'clientId']));
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+/** The config after defaults that depend on other options are resolved. */
+export type Config = ParsedConfig & { publicUrl: string };
