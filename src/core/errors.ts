@@ -1,0 +1,23 @@
+/**
+ * One error type for everything eidhub refuses on purpose. It carries the HTTP status, a stable
+ * machine-readable code, a message safe to show, and (for request validation) the field at fault.
+ * http/error-handler.ts is the one place that turns it into an answer.
+ */
+export class EidhubError extends Error {
+  override name = 'EidhubError';
+  readonly status: number;
+  readonly code: string;
+  /** The request field at fault (JSON pointer or parameter name), when there is one. */
+  readonly field: string | undefined;
+
+  constructor(status: number, code: string, message: string, options?: { field?: string | undefined; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = status;
+    this.code = code;
+    this.field = options?.field;
+  }
+}
+
+export const badRequest = (code: string, message: string, field?: string) => new EidhubError(400, code, message, { field });
+export const notFound = (message = 'not found') => new EidhubError(404, 'not_found', message);
+export const conflict = (code: string, message: string) => new EidhubError(409, code, message);

@@ -1,0 +1,164 @@
+/**
+ * The transaction service: the one place where transactions are created and change state.
+ * Every change is a compare-and-set on the stored version, so two processes (or two browser
+ * tabs) racing on one transaction cannot both win; a finished transaction never changes again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/types.js';
+import { EidhubError } from './errors.js';
+import {
+  FINAL_STATUSES,
+  type LevelOfAssurance,
+  type Protocol,
+  type Transaction,
+  type TransactionError,
+  type TransactionPatch,
+  type TransactionStatus,
+  type TransactionSubject,
+} from './transaction.js';
+
+const ALLOWED: Record<TransactionStatus, readonly TransactionStatus[]> = {
+  CREATED: ['WAITING_FOR_USER', 'CANCELLED', 'ERROR', 'ABORT'],
+  WAITING_FOR_USER: ['SUCCESS', 'ERROR', 'ABORT', 'CANCELLED'],
+  SUCCESS: [],
+  ERROR: [],
+  ABORT: [],
+  CANCELLED: [],
+};
+
+export const EXPIRED_ERROR: TransactionError = { code: 'expired', message: 'the authentication session expired before it was completed' };
+
+export interface NewTransaction {
+  accountId: string;
+  protocol: Protocol;
+  protocolRef: string;
+  clientId: string;
+  allowedProviders: string[];
+  language: string | null;
+  prefilledInput: Record<string, string>;
+  providerParams: Record<string, string>;
+  requestedAttributes: string[];
+  requestedLoa: LevelOfAssurance | null;
+  lifetimeMs: number;
+  /** Set when the id must be known before the transaction exists (e.g. REST session id = transaction id). */
+  id?: string | undefined;
+}
+
+export class TransactionService {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(input: NewTransaction): Promise<Transaction> {
+    const now = this.now();
+    const tx: Transaction = {
+      id: input.id ?? randomUUID(),
+      accountId: input.accountId,
+      protocol: input.protocol,
+      protocolRef: input.protocolRef,
+      clientId: input.clientId,
+      allowedProviders: input.allowedProviders,
+      provider: input.allowedProviders.length === 1 ? (input.allowedProviders[0] ?? null) : null,
+      language: input.language,
+      prefilledInput: input.prefilledInput,
+      providerParams: input.providerParams,
+      requestedAttributes: input.requestedAttributes,
+      requestedLoa: input.requestedLoa,
+      status: 'CREATED',
+      subject: null,
+      loa: null,
+      error: null,
+      browserBinding: null,
+      authState: {},
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + input.lifetimeMs,
+      finishedAt: null,
+      version: 1,
+    };
+    await this.store.transactions.create(tx);
+    await this.store.audit.append({ type: 'transaction.created', at: now, transactionId: tx.id, clientId: tx.clientId, data: { protocol: tx.protocol } });
+    return tx;
+  }
+
+  /** The transaction as it stands now: one past its expiry is ended as ERROR (expired) first. */
+  async get(id: string): Promise<Transaction | null> {
+    const tx = await this.store.transactions.get(id);
+    return tx ? this.settleExpiry(tx) : null;
+  }
+
+  async findByProtocolRef(protocol: Protocol, ref: string): Promise<Transaction | null> {
+    const tx = await this.store.transactions.findByProtocolRef(protocol, ref);
+    return tx ? this.settleExpiry(tx) : null;
+  }
+
+  isExpired(tx: Transaction): boolean {
+    return tx.status === 'ERROR' && tx.error?.code === EXPIRED_ERROR.code;
+  }
+
+  private async settleExpiry(tx: Transaction): Promise<Transaction> {
+    if (FINAL_STATUSES.has(tx.status) || tx.expiresAt > this.now()) return tx;
+    return this.transition(tx, 'ERROR', { error: EXPIRED_ERROR }).catch(async (err: unknown) => {
+      // Another process settled it first: read what it wrote.
+      if (err instanceof EidhubError && err.code === 'transaction_changed') return (await this.store.transactions.get(tx.id)) ?? tx;
+      throw err;
+    });
+  }
+
+  /** Moves the transaction to `to`, checking the transition; throws if it raced or is not allowed. */
+  async transition(tx: Transaction, to: TransactionStatus, patch: TransactionPatch = {}): Promise<Transaction> {
+    if (!ALLOWED[tx.status].includes(to)) {
+      throw new EidhubError(409, 'transaction_final', `the authentication session is ${tx.status} and cannot become ${to}`);
+    }
+    const now = this.now();
+    const updated = await this.store.transactions.update(tx.id, tx.version, {
+      ...patch,
+      status: to,
+      updatedAt: now,
+      ...(FINAL_STATUSES.has(to) ? { finishedAt: now } : {}),
+    });
+    if (!updated) throw new EidhubError(409, 'transaction_changed', 'the authentication session changed meanwhile; reload and try again');
+    await this.store.audit.append({
+      type: `transaction.${to.toLowerCase()}`,
+      at: now,
+      transactionId: tx.id,
+      clientId: tx.clientId,
+      data: { from: tx.status, ...(patch.error ? { error: patch.error.code } : {}), ...(updated.provider ? { provider: updated.provider } : {}) },
+    });
+    return updated;
+  }
+
+  /** Changes fields of a transaction that is waiting for the user, without changing its status. */
+  async updateWaiting(tx: Transaction, patch: Pick<TransactionPatch, 'authState' | 'provider' | 'language'>): Promise<Transaction> {
+    if (tx.status !== 'WAITING_FOR_USER') {
+      throw new EidhubError(409, 'transaction_final', `the authentication session is ${tx.status}`);
+    }
+    const updated = await this.store.transactions.update(tx.id, tx.version, { ...patch, updatedAt: this.now() });
+    if (!updated) throw new EidhubError(409, 'transaction_changed', 'the authentication session changed meanwhile; reload and try again');
+    return updated;
+  }
+
+  /** The first browser that opens the hosted page claims the transaction. */
+  claim(tx: Transaction, browserBinding: string): Promise<Transaction> {
+    return this.transition(tx, 'WAITING_FOR_USER', { browserBinding });
+  }
+
+  succeed(tx: Transaction, subject: TransactionSubject, loa: LevelOfAssurance): Promise<Transaction> {
+    return this.transition(tx, 'SUCCESS', { subject, loa });
+  }
+
+  fail(tx: Transaction, error: TransactionError): Promise<Transaction> {
+    return this.transition(tx, 'ERROR', { error });
+  }
+
+  /** The person gave up on the hosted page. */
+  abort(tx: Transaction): Promise<Transaction> {
+    return this.transition(tx, 'ABORT', { error: { code: 'aborted', message: 'the person cancelled the login' } });
+  }
+
+  /** The integrator cancelled the session over its API. */
+  cancel(tx: Transaction): Promise<Transaction> {
+    return this.transition(tx, 'CANCELLED');
+  }
+}

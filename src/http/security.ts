@@ -1,0 +1,44 @@
+/**
+ * Security headers. Hosted pages get a strict nonce-based CSP whose frame-ancestors and
+ * form-action come from the protocol's page policy; every answer gets the basic hardening set.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+
+export function newNonce(): string {
+  return randomBytes(16).toString('base64');
+}
+
+export interface PageSecurity {
+  nonce: string;
+  frameAncestors: string[];
+  formActionOrigins: string[];
+}
+
+export function contentSecurityPolicy(p: PageSecurity): string {
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${p.nonce}'`,
+    `script-src 'nonce-${p.nonce}'`,
+    'img-src data:',
+    `form-action 'self'${p.formActionOrigins.map((o) => ` ${o}`).join('')}`,
+    "base-uri 'none'",
+    `frame-ancestors ${p.frameAncestors.join(' ')}`,
+  ].join('; ');
+}
+
+/** Headers of an HTML page that a person sees. */
+export function setPageHeaders(reply: FastifyReply, p: PageSecurity): void {
+  reply.header('content-security-policy', contentSecurityPolicy(p));
+  if (p.frameAncestors.length === 1 && p.frameAncestors[0] === "'none'") reply.header('x-frame-options', 'DENY');
+  reply.header('cache-control', 'no-store');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('permissions-policy', 'otp-credentials=(self)');
+  reply.type('text/html; charset=utf-8');
+}
+
+/** Headers every answer carries. */
+export function setBaseHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+}

@@ -1,0 +1,96 @@
+/**
+ * The Fastify server: logging without secrets, body parsing, cookies, rate limits, security
+ * headers, and the one error handler that turns every error into an answer (an HTML page for
+ * people, problem+json for APIs).
+ */
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { EidhubError } from '../core/errors.js';
+import type { Store } from '../store/types.js';
+import { setBaseHeaders } from './security.js';
+
+/** Query parameters whose values never reach a log line. */
+const SECRET_PARAMS = ['login_hint', 'code', 'client_secret', 'sessionNonce', 'id_token_hint', 'code_verifier', 'refresh_token', 'token', 'phone', 'state', 'nonce'];
+
+/** The URL as logged: sensitive query values replaced, so no code or phone number is written. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const name of SECRET_PARAMS) if (params.has(name)) params.set(name, '[redacted]');
+  return `${url.slice(0, q)}?${params.toString()}`;
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  trustProxy: boolean;
+  store: Store;
+  /** Renders an error as a page for people (hosted pages, interactions, sandbox). */
+  renderHtmlError: (req: FastifyRequest, reply: FastifyReply, err: EidhubError) => FastifyReply | Promise<FastifyReply>;
+}
+
+function wantsProblemJson(req: FastifyRequest): boolean {
+  return req.url.startsWith('/auth/rest') || req.url.startsWith('/healthz') || req.url.startsWith('/readyz');
+}
+
+function toEidhubError(err: FastifyError | Error): EidhubError {
+  if (err instanceof EidhubError) return err;
+  const status = (err as FastifyError).statusCode;
+  if (status === 429) return new EidhubError(429, 'rate_limited', 'too many requests; wait a minute and try again');
+  if (status && status >= 400 && status < 500) {
+    return new EidhubError(status, (err as FastifyError).code?.toLowerCase() ?? 'invalid_request', err.message);
+  }
+  return new EidhubError(500, 'internal', 'something went wrong on our side; try again', { cause: err });
+}
+
+export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    trustProxy: opts.trustProxy,
+    bodyLimit: 64 * 1024,
+    // The id of a request in logs and error pages; never derived from request content.
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    setBaseHeaders(reply);
+  });
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(rateLimit, { global: false });
+
+  app.setErrorHandler(async (err, req, reply) => {
+    const e = toEidhubError(err instanceof Error ? err : new Error(String(err)));
+    if (e.status >= 500) req.log.error({ err: e.cause ?? e, url: redactUrl(req.url) }, 'request failed');
+    else req.log.info({ code: e.code, status: e.status, url: redactUrl(req.url) }, 'request refused');
+    if (wantsProblemJson(req)) {
+      return reply
+        .code(e.status)
+        .type('application/problem+json')
+        .send({ type: `https://eidhub.dev/problems/${e.code}`, title: e.code, status: e.status, detail: e.message, code: e.code, ...(e.field ? { field: e.field } : {}) });
+    }
+    return opts.renderHtmlError(req, reply, e);
+  });
+  app.setNotFoundHandler(async (req, reply) => {
+    const e = new EidhubError(404, 'not_found', `no such page: ${req.method} ${redactUrl(req.url).split('?')[0]}`);
+    if (wantsProblemJson(req)) {
+      return reply.code(404).type('application/problem+json').send({ type: 'https://eidhub.dev/problems/not_found', title: 'not_found', status: 404, detail: e.message, code: 'not_found' });
+    }
+    return opts.renderHtmlError(req, reply, e);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await opts.store.ping();
+      return { status: 'ok', store: opts.store.driver };
+    } catch {
+      return reply.code(503).type('application/problem+json').send({ type: 'https://eidhub.dev/problems/store_unreachable', title: 'store_unreachable', status: 503, code: 'store_unreachable', detail: 'the store cannot be reached' });
+    }
+  });
+  return app;
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env node
+/**
+ * The composition root: config → store → keys → sms → authenticators → protocols → http.
+ * Everything eidhub is made of is wired here, in one visible place. Run directly, it is the
+ * `eidhub` command (see `eidhub --help`).
+ */
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import { createOtpSmsAuthenticator, OTP_SMS } from './authenticators/otp-sms/index.js';
+import type { Authenticator } from './authenticators/types.js';
+import { ConfigError, parseConfig, readConfigFile } from './config/load.js';
+import type { Config, OidcClientConfig, ApiClientConfig } from './config/schema.js';
+import { EidhubError } from './core/errors.js';
+import type { Transaction } from './core/transaction.js';
+import { TransactionService } from './core/transactions.js';
+import { createLogger } from './http/logger.js';
+import { createServer } from './http/server.js';
+import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks } from './keys/signing-keys.js';
+import { ClientRegistry } from './protocols/oidc/clients.js';
+import { createProvider } from './protocols/oidc/provider.js';
+import { OidcProtocol, registerOidcRoutes } from './protocols/oidc/routes.js';
+import type { ProtocolAdapter } from './protocols/types.js';
+import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID } from './sandbox/routes.js';
+import { createSmsProvider } from './sms/index.js';
+import { SandboxInbox } from './sms/sandbox-inbox.js';
+import type { SmsProvider } from './sms/types.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { HostedPages, hostedPageUrl, registerHostedPages } from './ui/routes.js';
+
+const KEY_CHECK_INTERVAL_MS = 60_000;
+const PURGE_INTERVAL_MS = 10 * 60_000;
+
+export interface Eidhub {
+  app: FastifyInstance;
+  config: Config;
+  store: Store;
+  inbox: SandboxInbox | undefined;
+  /** Re-reads signing keys from the store and rebuilds the OpenID Provider if they changed. */
+  reloadKeys(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  logger?: Logger;
+  /** Use this store instead of opening the configured one (tests); it is closed with eidhub. */
+  store?: Store;
+  /** Replaces the configured SMS provider (tests that need to inspect what is sent). */
+  sms?: SmsProvider;
+  now?: () => number;
+  /** Start the timers for key reloads and purging (default true). */
+  timers?: boolean;
+}
+
+/** Server keys: created once, kept in the store, shared by every process. */
+async function serverKey(store: Store, name: string): Promise<Buffer> {
+  return Buffer.from(await store.secrets.getOrCreate(name, () => randomBytes(32).toString('base64url')), 'base64url');
+}
+
+/** Sandbox mode adds a demo OIDC client and a demo API client whose secrets live in the store. */
+async function withSandboxClients(config: Config, store: Store): Promise<Config> {
+  if (!config.sandbox) return config;
+  const oidcSecret = await store.secrets.getOrCreate('sandbox:oidc-client-secret', () => randomBytes(24).toString('base64url'));
+  const apiSecret = await store.secrets.getOrCreate('sandbox:api-client-secret', () => randomBytes(24).toString('base64url'));
+  const demoOidc: OidcClientConfig = {
+    clientId: SANDBOX_OIDC_CLIENT_ID,
+    clientName: 'eidhub demo app',
+    secrets: [oidcSecret],
+    redirectUris: [`${config.publicUrl}/sandbox/callback`],
+    postLogoutRedirectUris: [`${config.publicUrl}/sandbox`],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    scopes: ['openid', 'idp-id', 'phone'],
+    pkce: 'optional',
+    idTokenClaims: ['idp_id', 'phone_number'],
+    idTokenSigningAlg: 'RS256',
+  };
+  const demoApi: ApiClientConfig = { clientId: SANDBOX_API_CLIENT_ID, secrets: [apiSecret], permissions: ['authentication-rest-api'] };
+  const has = (id: string) => config.oidcClients.some((c) => c.clientId === id) || config.apiClients.some((c) => c.clientId === id);
+  return {
+    ...config,
+    oidcClients: has(demoOidc.clientId) ? config.oidcClients : [...config.oidcClients, demoOidc],
+    apiClients: has(demoApi.clientId) ? config.apiClients : [...config.apiClients, demoApi],
+  };
+}
+
+export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}): Promise<Eidhub> {
+  const logger = options.logger ?? createLogger(baseConfig.logLevel);
+  const now = options.now ?? Date.now;
+  const store = options.store ?? (await openStore(baseConfig.storage));
+  const config = await withSandboxClients(baseConfig, store);
+
+  const [otpKey, subjectKey, clientSecretKey, cookieKey] = await Promise.all([
+    serverKey(store, 'otp-hmac'),
+    serverKey(store, 'subject'),
+    serverKey(store, 'client-secret'),
+    serverKey(store, 'cookie'),
+  ]);
+  let keys = await ensureSigningKeys(store.keys, now());
+
+  const inbox = config.sandbox ? new SandboxInbox() : undefined;
+  const sms = options.sms ?? createSmsProvider(config.sms, { logger: logger.child({ module: 'sms' }), ...(inbox ? { inbox } : {}) });
+  const transactions = new TransactionService(store, now);
+  const authenticators = new Map<string, Authenticator>([
+    [
+      OTP_SMS,
+      createOtpSmsAuthenticator({
+        store,
+        transactions,
+        sms,
+        otpKey,
+        subjectKey,
+        logger: logger.child({ module: OTP_SMS }),
+        now,
+        options: { ...config.otp, defaultSender: config.sms.from, publicHost: new URL(config.publicUrl).host },
+      }),
+    ],
+  ]);
+  const registry = new ClientRegistry(config.oidcClients, config.apiClients, clientSecretKey);
+  const protocols = new Map<Transaction['protocol'], ProtocolAdapter>();
+  const pages = new HostedPages({ transactions, authenticators, protocols, publicUrl: config.publicUrl, defaultLanguage: config.defaultLanguage, logger });
+
+  const makeProvider = () =>
+    createProvider({
+      config,
+      store,
+      registry,
+      jwks: toPrivateJwks(keys),
+      cookieKeys: [cookieKey.toString('base64url')],
+      now,
+      renderError: (ctx, out) => {
+        const page = pages.standaloneError(ctx.get('accept-language') || undefined, ctx.oidc?.params?.ui_locales as string | undefined, 'error.invalidRequest');
+        logger.info({ error: out.error, description: out.error_description }, 'oidc: error page shown');
+        ctx.set(page.headers);
+        ctx.type = 'html';
+        ctx.body = page.html.replace('</main>', `<p class="technical">${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p></main>`);
+      },
+    });
+  let provider: Provider = makeProvider();
+  const tokens = config.tokens;
+  const oidc = new OidcProtocol({
+    provider: () => provider,
+    registry,
+    transactions,
+    authenticators,
+    store,
+    accountId: config.accountId,
+    loginWindowMs: config.otp.loginWindowSeconds * 1000,
+    subjectRetentionMs: Math.max(tokens.refreshTokenTtlSeconds, tokens.accessTokenTtlSeconds, tokens.sessionTtlSeconds) * 1000,
+    hostedPageUrl,
+    renderError: (req, reply, err) => pages.renderError(req, reply, err) as unknown as ReturnType<typeof reply.send>,
+    logger,
+    now,
+  });
+  protocols.set('oidc', oidc);
+
+  const app = await createServer({
+    logger,
+    trustProxy: config.trustProxy,
+    store,
+    renderHtmlError: (req, reply, err) => pages.renderError(req, reply, err),
+  });
+  await registerOidcRoutes(app, oidc, { provider: () => provider, registry });
+  registerHostedPages(app, pages);
+  if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, registry, logger });
+
+  let fingerprint = keySetFingerprint(keys);
+  const reloadKeys = async () => {
+    const latest = await ensureSigningKeys(store.keys, now());
+    const next = keySetFingerprint(latest);
+    if (next === fingerprint) return false;
+    keys = latest;
+    fingerprint = next;
+    provider = makeProvider();
+    logger.info({ kids: latest.map((k) => k.kid) }, 'signing keys changed; now signing with the newest');
+    return true;
+  };
+
+  const timers: NodeJS.Timeout[] = [];
+  if (options.timers !== false) {
+    timers.push(
+      setInterval(() => {
+        reloadKeys().catch((err: unknown) => logger.error({ err }, 'could not reload signing keys'));
+      }, KEY_CHECK_INTERVAL_MS).unref(),
+      setInterval(() => {
+        store
+          .purgeExpired(now())
+          .then((n) => n > 0 && logger.debug({ removed: n }, 'purged expired rows'))
+          .catch((err: unknown) => logger.error({ err }, 'could not purge expired rows'));
+      }, PURGE_INTERVAL_MS).unref(),
+    );
+  }
+
+  return {
+    app,
+    config,
+    store,
+    inbox,
+    reloadKeys,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect and REST)
+
+usage:
+  eidhub                      serve in sandbox mode (embedded SQLite, SMS in the log)
+  eidhub --config FILE        serve with a config file (or set EIDHUB_CONFIG)
+  eidhub keys rotate [--config FILE]
+                              add new signing keys; the old ones stay published until
+                              what they signed has expired
+  eidhub config check --config FILE
+                              validate a config file and exit
+  eidhub --help
+
+environment: PORT, HOST, EIDHUB_PUBLIC_URL, EIDHUB_DATABASE_URL, EIDHUB_DATA_DIR, EIDHUB_LOG_LEVEL`;
+
+function loadConfigFromArgs(args: string[], env: NodeJS.ProcessEnv): Config {
+  const i = args.indexOf('--config');
+  if (i >= 0 && !args[i + 1]) throw new ConfigError('--config', ['--config needs a file name']);
+  const file = i >= 0 ? args[i + 1] : env.EIDHUB_CONFIG;
+  if (file) return parseConfig(readConfigFile(file), file, env);
+  return parseConfig({ sandbox: true }, 'sandbox defaults', env);
+}
+
+async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const config = loadConfigFromArgs(args, process.env);
+  const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--config');
+
+  if (positional[0] === 'config' && positional[1] === 'check') {
+    process.stdout.write('configuration is valid\n');
+    return 0;
+  }
+  if (positional[0] === 'keys' && positional[1] === 'rotate') {
+    const store = await openStore(config.storage);
+    try {
+      await ensureSigningKeys(store.keys, Date.now());
+      const publishFor = (config.tokens.idTokenTtlSeconds + 3600) * 1000;
+      const added = await rotateSigningKeys(store.keys, Date.now(), publishFor);
+      process.stdout.write(
+        `new signing keys: ${added.map((k) => `${k.alg} ${k.kid}`).join(', ')}\n` +
+          `running servers switch to them within ${KEY_CHECK_INTERVAL_MS / 1000} s; the old keys stay in the JWKS until ${new Date(Date.now() + publishFor).toISOString()}\n`,
+      );
+    } finally {
+      await store.close();
+    }
+    return 0;
+  }
+  if (positional.length > 0) {
+    process.stderr.write(`unknown command: ${positional.join(' ')}\n\n${HELP}\n`);
+    return 2;
+  }
+
+  const started = Date.now();
+  const eidhub = await buildEidhub(config);
+  await eidhub.app.listen({ port: config.port, host: config.host });
+  const where = config.storage.driver === 'sqlite' ? `sqlite ${config.storage.path}` : 'postgres';
+  process.stdout.write(`eidhub ${config.sandbox ? '(sandbox) ' : ''}listening on ${config.publicUrl} (store: ${where}) in ${Date.now() - started} ms\n`);
+  if (config.sandbox) {
+    const demo = eidhub.config.oidcClients.find((c) => c.clientId === SANDBOX_OIDC_CLIENT_ID)!;
+    const api = eidhub.config.apiClients.find((c) => c.clientId === SANDBOX_API_CLIENT_ID)!;
+    process.stdout.write(
+      [
+        `  sandbox: demo OIDC client id ${demo.clientId}, secret ${demo.secrets[0]}`,
+        `           redirect URI ${demo.redirectUris[0]}`,
+        `           demo API client id ${api.clientId}, secret ${api.secrets[0]}`,
+        `  log in:  ${config.publicUrl}/sandbox/login`,
+        `  SMS:     ${config.publicUrl}/sandbox/sms (codes are also printed in this log)`,
+        '',
+      ].join('\n'),
+    );
+  }
+  const stop = async (signal: string) => {
+    eidhub.app.log.info({ signal }, 'shutting down');
+    await eidhub.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  return -1;
+}
+
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) process.stderr.write(`eidhub: ${err.message}\n`);
+      else if (err instanceof EidhubError) process.stderr.write(`eidhub: ${err.message}\n`);
+      else process.stderr.write(`eidhub: could not start: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * oidc-provider's storage adapter on our Store. Single use is decided by the database: when the
+ * atomic consume finds the row already consumed, a second redemption raced the first, which is
+ * reuse: the grant is revoked and the request refused, as oidc-provider does for sequential reuse.
+ */
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { OidcModelStore } from '../../store/types.js';
+
+/** Models whose second redemption is an attack on the grant (RFC 6749 §4.1.2, RFC 9700 §4.14). */
+const REUSE_REVOKES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+export function createAdapterFactory(store: OidcModelStore, now: () => number = Date.now): (name: string) => Adapter {
+  return (model: string): Adapter => ({
+    async upsert(id, payload, expiresIn) {
+      await store.upsert(model, id, payload as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : null, {
+        grantId: payload.grantId,
+        userCode: payload.userCode,
+        uid: payload.uid,
+      });
+    },
+    async find(id) {
+      return (await store.find(model, id, now())) as AdapterPayload | undefined;
+    },
+    async findByUid(uid) {
+      return (await store.findByUid(model, uid, now())) as AdapterPayload | undefined;
+    },
+    async findByUserCode(userCode) {
+      return (await store.findByUserCode(model, userCode, now())) as AdapterPayload | undefined;
+    },
+    async consume(id) {
+      if (await store.consume(model, id, now())) return;
+      if (REUSE_REVOKES.has(model)) {
+        const row = await store.find(model, id, now());
+        if (typeof row?.grantId === 'string') await store.revokeByGrantId(row.grantId);
+      }
+      throw new errors.InvalidGrant('grant already consumed');
+    },
+    async destroy(id) {
+      await store.destroy(model, id);
+    },
+    async revokeByGrantId(grantId) {
+      await store.revokeByGrantId(grantId);
+    },
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * Client authentication in front of oidc-provider. eidhub accepts `client_secret_basic` and
+ * `client_secret_post` from every confidential client, with any of its configured secrets.
+ * oidc-provider knows one internal secret per client, registered for `client_secret_basic`, so
+ * this step checks the presented secret (constant time, against hashes) and, when it is valid,
+ * restates the request as HTTP Basic with the internal secret. A wrong secret is restated as
+ * Basic with the wrong secret, so oidc-provider gives its usual `invalid_client`.
+ */
+import { PassThrough } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { parse as parseQuery, stringify as stringifyQuery, type ParsedUrlQuery } from 'node:querystring';
+import type { ClientRegistry } from './clients.js';
+
+/** Endpoints (below the issuer) where clients authenticate. */
+export const CLIENT_AUTH_PATHS = new Set(['/connect/token', '/connect/introspect', '/connect/revocation', '/request']);
+
+const formEncode = (value: string) => encodeURIComponent(value);
+
+function decodeBasic(header: string): { id: string; secret: string } | null {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return null;
+  try {
+    const dec = (s: string) => decodeURIComponent(s.replace(/\+/g, '%20'));
+    return { id: dec(decoded.slice(0, i)), secret: dec(decoded.slice(i + 1)) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Returns the form body and headers to forward, with client credentials restated; null when the
+ * request carries no secret to restate (public clients, assertions, malformed input: those go to
+ * oidc-provider untouched so that it answers with its own precise error).
+ */
+export function restateClientAuth(
+  headers: IncomingMessage['headers'],
+  body: ParsedUrlQuery,
+  registry: ClientRegistry,
+): { headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null {
+  const basic = typeof headers.authorization === 'string' ? decodeBasic(headers.authorization) : null;
+  const postedSecret = typeof body.client_secret === 'string' ? body.client_secret : undefined;
+  const postedId = typeof body.client_id === 'string' ? body.client_id : undefined;
+  if (basic && postedSecret !== undefined) return null;
+  const presented = basic ?? (postedId !== undefined && postedSecret !== undefined ? { id: postedId, secret: postedSecret } : null);
+  if (!presented) return null;
+  const client = registry.get(presented.id);
+  if (!client || client.secretHashes.length === 0) return null;
+
+  const secret = registry.verifySecret(client, presented.secret) ? registry.internalSecret(client.clientId) : presented.secret;
+  const { client_secret: _removed, ...rest } = body;
+  return {
+    headers: { ...headers, authorization: `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(secret)}`).toString('base64')}` },
+    body: rest,
+  };
+}
+
+/**
+ * A request object that reads `body` instead of the original (already read) stream, for
+ * handing a restated request to oidc-provider's Koa app.
+ */
+export function replayRequest(original: IncomingMessage, headers: IncomingMessage['headers'], body: Buffer): IncomingMessage {
+  const stream = new PassThrough();
+  stream.end(body);
+  const { 'transfer-encoding': _te, ...rest } = headers;
+  return Object.assign(stream, {
+    headers: { ...rest, 'content-length': String(body.length) },
+    rawHeaders: original.rawHeaders,
+    method: original.method,
+    url: original.url,
+    httpVersion: original.httpVersion,
+    httpVersionMajor: original.httpVersionMajor,
+    httpVersionMinor: original.httpVersionMinor,
+    socket: original.socket,
+    connection: original.socket,
+    complete: true,
+    aborted: false,
+    trailers: {},
+    rawTrailers: [],
+  }) as unknown as IncomingMessage;
+}
+
+export function encodeForm(body: ParsedUrlQuery): Buffer {
+  return Buffer.from(stringifyQuery(body), 'utf8');
+}
+
+export function parseForm(raw: Buffer): ParsedUrlQuery {
+  return parseQuery(raw.toString('utf8'));
+}

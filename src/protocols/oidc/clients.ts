@@ -1,0 +1,95 @@
+/**
+ * The client registry: OIDC and API clients from the config, with their secrets kept only as
+ * SHA-256 hashes. eidhub authenticates clients itself (several valid secrets at once, basic or
+ * post), then hands oidc-provider a per-client internal secret derived from a server key, which
+ * never leaves the server; see client-auth.ts.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { ClientMetadata } from 'oidc-provider';
+import type { ApiClientConfig, OidcClientConfig } from '../../config/schema.js';
+
+export const API_SCOPES = ['signicat-api', 'auth-rest-api'] as const;
+
+export interface RegisteredClient {
+  clientId: string;
+  kind: 'oidc' | 'api';
+  name: string | undefined;
+  /** SHA-256 of each valid secret; empty for a public client. */
+  secretHashes: Buffer[];
+  oidc?: OidcClientConfig | undefined;
+  api?: ApiClientConfig | undefined;
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+export class ClientRegistry {
+  private readonly clients = new Map<string, RegisteredClient>();
+
+  constructor(
+    oidcClients: OidcClientConfig[],
+    apiClients: ApiClientConfig[],
+    private readonly internalSecretKey: Buffer,
+  ) {
+    for (const c of oidcClients) {
+      this.clients.set(c.clientId, { clientId: c.clientId, kind: 'oidc', name: c.clientName, secretHashes: c.secrets.map(sha256), oidc: c });
+    }
+    for (const c of apiClients) {
+      this.clients.set(c.clientId, { clientId: c.clientId, kind: 'api', name: undefined, secretHashes: c.secrets.map(sha256), api: c });
+    }
+  }
+
+  get(clientId: string): RegisteredClient | undefined {
+    return this.clients.get(clientId);
+  }
+
+  /** Constant-time check of a presented secret against every valid secret of the client. */
+  verifySecret(client: RegisteredClient, presented: string): boolean {
+    const hash = sha256(presented);
+    let ok = false;
+    for (const expected of client.secretHashes) ok = timingSafeEqual(expected, hash) || ok;
+    return ok;
+  }
+
+  /** The secret oidc-provider knows the client by; derived, so every process agrees on it. */
+  internalSecret(clientId: string): string {
+    return createHmac('sha256', this.internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
+  }
+
+  /** Client metadata for oidc-provider. */
+  metadata(): ClientMetadata[] {
+    return [...this.clients.values()].map((c) => {
+      if (c.kind === 'api') {
+        return {
+          client_id: c.clientId,
+          client_secret: this.internalSecret(c.clientId),
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          token_endpoint_auth_method: 'client_secret_basic',
+          scope: c.api?.permissions.includes('authentication-rest-api') ? API_SCOPES.join(' ') : '',
+        };
+      }
+      const o = c.oidc!;
+      const isPublic = c.secretHashes.length === 0;
+      return {
+        client_id: c.clientId,
+        ...(isPublic ? {} : { client_secret: this.internalSecret(c.clientId) }),
+        client_name: o.clientName,
+        redirect_uris: o.redirectUris,
+        post_logout_redirect_uris: o.postLogoutRedirectUris,
+        grant_types: o.grantTypes,
+        response_types: ['code'],
+        token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+        id_token_signed_response_alg: o.idTokenSigningAlg,
+        scope: o.scopes.join(' '),
+      };
+    });
+  }
+
+  /** PKCE: public clients always; confidential clients when configured `required`. */
+  pkceRequired(clientId: string): boolean {
+    const c = this.clients.get(clientId);
+    if (!c || c.kind !== 'oidc') return true;
+    return c.secretHashes.length === 0 || c.oidc?.pkce === 'required';
+  }
+}

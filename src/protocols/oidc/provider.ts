@@ -1,0 +1,141 @@
+/**
+ * oidc-provider's configuration: the seed paths under the issuer `{publicUrl}/auth/open`, our
+ * store as its adapter, our keys, the scopes and claims of the seeds, and login delegated to the
+ * transaction (interactions). We configure oidc-provider; we never patch it.
+ */
+import Provider, { type Configuration, type KoaContextWithOIDC, type Account, type Grant } from 'oidc-provider';
+import type { Config } from '../../config/schema.js';
+import type { Store } from '../../store/types.js';
+import type { PrivateJwk } from '../../keys/signing-keys.js';
+import { createAdapterFactory } from './adapter.js';
+import type { ClientRegistry } from './clients.js';
+import { API_SCOPES } from './clients.js';
+import { claimsForUse } from './claims.js';
+
+export const OIDC_MOUNT = '/auth/open';
+export const INTERACTION_PATH = `${OIDC_MOUNT}/interaction`;
+
+export const OIDC_ROUTES = {
+  authorization: '/connect/authorize',
+  token: '/connect/token',
+  userinfo: '/connect/userinfo',
+  end_session: '/connect/endsession',
+  revocation: '/connect/revocation',
+  introspection: '/connect/introspect',
+  jwks: '/.well-known/openid-configuration/jwks',
+} as const;
+
+export const SUPPORTED_ACR_VALUES = ['loa:low', 'loa:substantial', 'loa:high'];
+
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  registry: ClientRegistry;
+  jwks: { keys: PrivateJwk[] };
+  cookieKeys: string[];
+  renderError: NonNullable<Configuration['renderError']>;
+  logoutSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['logoutSource']>;
+  postLogoutSuccessSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['postLogoutSuccessSource']>;
+  now?: () => number;
+}
+
+/**
+ * Every client is first-party (configured by the operator), so there is no consent screen: the
+ * grant holds what the client asked for within what it is allowed.
+ */
+async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undefined> {
+  const { client, session, provider } = ctx.oidc;
+  if (!client || !session?.accountId) return undefined;
+  const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
+  const grant = existing ?? new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+  const scopes = [...ctx.oidc.requestParamScopes].filter((s) => client.scope === undefined || client.scope.split(' ').includes(s));
+  grant.addOIDCScope(scopes.join(' '));
+  const claims = [...ctx.oidc.requestParamClaims];
+  if (claims.length > 0) grant.addOIDCClaims(claims);
+  await grant.save();
+  return grant;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, store, registry } = deps;
+  const now = deps.now ?? Date.now;
+  const t = config.tokens;
+
+  const configuration: Configuration = {
+    adapter: createAdapterFactory(store.oidc, now),
+    clients: registry.metadata(),
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    jwks: deps.jwks,
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    routes: OIDC_ROUTES,
+    scopes: ['openid', 'offline_access', 'idp-id', 'phone', ...API_SCOPES],
+    claims: {
+      openid: ['sub'],
+      'idp-id': ['idp_id', 'idp_issuer'],
+      phone: ['phone_number', 'phone_number_verified'],
+    },
+    acrValues: SUPPORTED_ACR_VALUES,
+    conformIdTokenClaims: false,
+    pkce: { required: (_ctx, client) => registry.pkceRequired(client.clientId) },
+    responseTypes: ['code'],
+    features: {
+      devInteractions: { enabled: false },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      clientCredentials: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        ...(deps.logoutSource ? { logoutSource: deps.logoutSource } : {}),
+        ...(deps.postLogoutSuccessSource ? { postLogoutSuccessSource: deps.postLogoutSuccessSource } : {}),
+      },
+    },
+    ttl: {
+      AuthorizationCode: t.authorizationCodeTtlSeconds,
+      AccessToken: t.accessTokenTtlSeconds,
+      IdToken: t.idTokenTtlSeconds,
+      RefreshToken: t.refreshTokenTtlSeconds,
+      ClientCredentials: t.clientCredentialsTtlSeconds,
+      Interaction: config.otp.loginWindowSeconds * 2,
+      Session: t.sessionTtlSeconds,
+      Grant: t.refreshTokenTtlSeconds,
+    },
+    // Refresh tokens go to every client allowed the grant, as the seeds' clients expect, not only
+    // to those that ask for offline_access.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    loadExistingGrant,
+    findAccount: async (ctx, sub): Promise<Account | undefined> => {
+      const record = await store.subjects.get(sub, now());
+      if (!record) return undefined;
+      return {
+        accountId: sub,
+        claims: (use, _scope, requested) => {
+          const idTokenClaims = ctx.oidc.client ? (registry.get(ctx.oidc.client.clientId)?.oidc?.idTokenClaims ?? []) : [];
+          return { sub, ...claimsForUse(record, use, idTokenClaims, Object.keys(requested ?? {})) };
+        },
+      };
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+    },
+    renderError: deps.renderError,
+    // The seeds always send redirect_uri; requiring it keeps the check explicit.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    rotateRefreshToken: true,
+  };
+
+  const provider = new Provider(`${config.publicUrl}${OIDC_MOUNT}`, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}

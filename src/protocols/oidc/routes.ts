@@ -1,0 +1,229 @@
+/**
+ * OpenID Connect as a protocol adapter: oidc-provider answers everything under /auth/open, except
+ * the interaction routes, where an authorization request becomes a transaction (start) and a
+ * finished transaction becomes the login result (complete).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../../authenticators/types.js';
+import { EidhubError } from '../../core/errors.js';
+import type { Transaction } from '../../core/transaction.js';
+import type { TransactionService } from '../../core/transactions.js';
+import { StoreConflictError, type Store } from '../../store/types.js';
+import type { PagePolicy, ProtocolAdapter } from '../types.js';
+import { parseAcrValues } from './acr-values.js';
+import { CLIENT_AUTH_PATHS, encodeForm, parseForm, replayRequest, restateClientAuth } from './client-auth.js';
+import type { ClientRegistry } from './clients.js';
+import { INTERACTION_PATH, OIDC_MOUNT } from './provider.js';
+
+/** Room in a request body: oidc-provider's own limit is 56 KiB. */
+const BODY_LIMIT = 56 * 1024;
+
+export interface OidcDeps {
+  /** The current provider; replaced when signing keys change. */
+  provider: () => Provider;
+  registry: ClientRegistry;
+  transactions: TransactionService;
+  authenticators: Map<string, Authenticator>;
+  store: Store;
+  accountId: string;
+  loginWindowMs: number;
+  subjectRetentionMs: number;
+  hostedPageUrl: (tx: Transaction) => string;
+  renderError: (req: FastifyRequest, reply: FastifyReply, error: EidhubError) => FastifyReply;
+  logger: Logger;
+  now?: () => number;
+}
+
+function loginHintNumber(hint: unknown): string | undefined {
+  if (typeof hint !== 'string') return undefined;
+  return hint.startsWith('mobile:') ? hint.slice('mobile:'.length) : undefined;
+}
+
+export class OidcProtocol implements ProtocolAdapter {
+  readonly protocol = 'oidc' as const;
+  constructor(private readonly deps: OidcDeps) {}
+
+  async completionUrl(tx: Transaction): Promise<string> {
+    return `${INTERACTION_PATH}/${encodeURIComponent(tx.protocolRef)}/complete`;
+  }
+
+  async pagePolicy(tx: Transaction): Promise<PagePolicy> {
+    const interaction = await this.deps.provider().Interaction.find(tx.protocolRef);
+    const redirectUri = typeof interaction?.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined;
+    const client = this.deps.registry.get(tx.clientId);
+    return {
+      frameAncestors: ["'none'"],
+      formActionOrigins: redirectUri ? [new URL(redirectUri).origin] : [],
+      embedded: false,
+      clientName: client?.name,
+      backUrl: undefined,
+    };
+  }
+
+  /** The transaction of an interaction, created on first sight from the authorization request. */
+  private async transactionFor(uid: string, params: Record<string, unknown>): Promise<Transaction | EidhubError> {
+    const existing = await this.deps.transactions.findByProtocolRef('oidc', uid);
+    if (existing) return existing;
+    const clientId = String(params.client_id);
+    const acr = parseAcrValues(typeof params.acr_values === 'string' ? params.acr_values : undefined);
+    if (acr.problems.length > 0) return new EidhubError(400, 'invalid_request', acr.problems.join('; '), { field: 'acr_values' });
+
+    const enabled = [...this.deps.authenticators.keys()];
+    if (acr.idp !== undefined && !this.deps.authenticators.has(acr.idp)) {
+      return new EidhubError(400, 'invalid_request', `acr_values: unknown idp "${acr.idp}"; available: ${enabled.join(', ')}`, { field: 'acr_values' });
+    }
+    const allowed = acr.idp !== undefined ? [acr.idp] : enabled;
+    const authenticator = allowed.length === 1 ? this.deps.authenticators.get(allowed[0]!) : undefined;
+    const rank = { low: 1, substantial: 2, high: 3 } as const;
+    if (acr.loa && authenticator && rank[authenticator.loa] < rank[acr.loa]) {
+      return new EidhubError(400, 'unmet_authentication_requirements', `${authenticator.id} reaches loa ${authenticator.loa}, not the requested ${acr.loa}`);
+    }
+    const mobile = loginHintNumber(params.login_hint);
+    const prepared = authenticator
+      ? authenticator.prepare({ providerParams: acr.providerParams, prefilledInput: mobile !== undefined ? { mobile } : {} })
+      : { ok: true as const, providerParams: acr.providerParams, prefilledInput: mobile !== undefined ? { mobile } : {} };
+    if (!prepared.ok) {
+      const where = (p: string) => (p === 'mobile' ? 'login_hint' : `acr_values ${p}`);
+      return new EidhubError(400, 'invalid_request', prepared.problems.map((p) => `${where(p.param)}: ${p.message}`).join('; '), {
+        field: prepared.problems[0]?.param === 'mobile' ? 'login_hint' : 'acr_values',
+      });
+    }
+    try {
+      return await this.deps.transactions.create({
+        accountId: this.deps.accountId,
+        protocol: 'oidc',
+        protocolRef: uid,
+        clientId,
+        allowedProviders: allowed,
+        language: typeof params.ui_locales === 'string' ? params.ui_locales : null,
+        prefilledInput: prepared.prefilledInput,
+        providerParams: prepared.providerParams,
+        requestedAttributes: [],
+        requestedLoa: acr.loa ?? null,
+        lifetimeMs: this.deps.loginWindowMs,
+      });
+    } catch (err) {
+      // The same interaction opened twice at once: the other request created it.
+      if (err instanceof StoreConflictError) {
+        const raced = await this.deps.transactions.findByProtocolRef('oidc', uid);
+        if (raced) return raced;
+      }
+      throw err;
+    }
+  }
+
+  /** Sends the browser back to oidc-provider with a result; oidc-provider then answers the RP. */
+  private async finish(req: FastifyRequest, reply: FastifyReply, result: Record<string, unknown>) {
+    const url = await this.deps.provider().interactionResult(req.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    return reply.redirect(url, 303);
+  }
+
+  async start(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
+    const details = await this.interaction(req, reply);
+    if (details.prompt.name !== 'login') {
+      // Every client is first-party: consent is given by loadExistingGrant.
+      return this.finish(req, reply, { consent: {} });
+    }
+    const tx = await this.transactionFor(details.uid, details.params);
+    if (tx instanceof EidhubError) {
+      return this.finish(req, reply, { error: tx.code, error_description: tx.message });
+    }
+    return reply.redirect(this.deps.hostedPageUrl(tx), 303);
+  }
+
+  async complete(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
+    const details = await this.interaction(req, reply);
+    const tx = await this.deps.transactions.findByProtocolRef('oidc', details.uid);
+    if (!tx) throw new EidhubError(400, 'invalid_request', 'this login has no authentication session');
+    switch (tx.status) {
+      case 'SUCCESS': {
+        const subject = tx.subject!;
+        const now = (this.deps.now ?? Date.now)();
+        await this.deps.store.subjects.put({
+          sub: subject.id,
+          provider: tx.provider ?? 'unknown',
+          attributes: subject.attributes,
+          updatedAt: now,
+          expiresAt: now + this.deps.subjectRetentionMs,
+        });
+        const acr = tx.loa ? `loa:${tx.loa}` : undefined;
+        return this.finish(req, reply, {
+          login: { accountId: subject.id, remember: true, ...(acr ? { acr } : {}), amr: tx.provider === 'otp-sms' ? ['sms', 'otp'] : [] },
+        });
+      }
+      case 'ABORT':
+      case 'CANCELLED':
+        return this.finish(req, reply, { error: 'access_denied', error_description: 'the person cancelled the login' });
+      case 'ERROR':
+        return this.finish(req, reply, { error: 'access_denied', error_description: tx.error?.message ?? 'the login failed' });
+      default:
+        // Not finished yet: back to the hosted page.
+        return reply.redirect(this.deps.hostedPageUrl(tx), 303);
+    }
+  }
+
+  private async interaction(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
+    let details;
+    try {
+      details = await this.deps.provider().interactionDetails(req.raw, reply.raw);
+    } catch {
+      throw new EidhubError(400, 'login_expired', 'this login has expired or was started in another browser; start again from the service you came from');
+    }
+    if (details.uid !== req.params.uid) throw new EidhubError(400, 'login_expired', 'this login was replaced by a newer one in this browser');
+    return details;
+  }
+}
+
+/** Registers the OIDC routes: the interaction routes, and everything else handed to oidc-provider. */
+export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtocol, deps: Pick<OidcDeps, 'provider' | 'registry'>) {
+  app.get<{ Params: { uid: string } }>(`${INTERACTION_PATH}/:uid`, (req, reply) => oidc.start(req, reply));
+  app.get<{ Params: { uid: string } }>(`${INTERACTION_PATH}/:uid/complete`, (req, reply) => oidc.complete(req, reply));
+
+  // Koa composes its middleware in callback(); do it once per provider instance.
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  await app.register(async (scope) => {
+    // Bodies stay unread for oidc-provider, except where client credentials must be restated.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (req, payload, done) => {
+      const path = req.url.slice(OIDC_MOUNT.length).split('?')[0] ?? '';
+      if (req.method !== 'POST' || !CLIENT_AUTH_PATHS.has(path) || !/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
+        done(null, undefined);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      payload.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > BODY_LIMIT) {
+          payload.destroy();
+          done(new EidhubError(413, 'invalid_request', 'request body too large'), undefined);
+          return;
+        }
+        chunks.push(chunk);
+      });
+      payload.on('end', () => done(null, Buffer.concat(chunks)));
+      payload.on('error', (err) => done(err, undefined));
+    });
+
+    const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+      let raw = req.raw;
+      if (Buffer.isBuffer(req.body)) {
+        const restated = restateClientAuth(raw.headers, parseForm(req.body), deps.registry);
+        raw = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, req.body);
+      }
+      const originalUrl = raw.url ?? '/';
+      Object.assign(raw, { originalUrl, url: originalUrl.slice(OIDC_MOUNT.length) || '/' });
+      reply.hijack();
+      const provider = deps.provider();
+      let callback = callbacks.get(provider);
+      if (!callback) {
+        callback = provider.callback();
+        callbacks.set(provider, callback);
+      }
+      await callback(raw, reply.raw);
+    };
+    scope.all(`${OIDC_MOUNT}/*`, handler);
+  });
+}

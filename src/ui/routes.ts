@@ -1,0 +1,234 @@
+/**
+ * The hosted pages: `/login/{transactionId}`. They show the authenticator's current step and pass
+ * each form to it; they know nothing of the protocol beyond its ProtocolAdapter.
+ *
+ * Browser binding and CSRF: the first browser to open a CREATED transaction claims it with a
+ * fresh random key. The key is set as a cookie (partitioned and SameSite=None for embedded flows)
+ * and also carried in every form as `csrf`; the transaction stores only its SHA-256. A form must
+ * carry the key, and if the cookie is present it must agree, so a cross-site form cannot act and
+ * the flow still works where the browser refuses the cookie (the state is carried in the page).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../authenticators/types.js';
+import { EidhubError } from '../core/errors.js';
+import { FINAL_STATUSES, type Transaction } from '../core/transaction.js';
+import type { TransactionService } from '../core/transactions.js';
+import { contentSecurityPolicy, newNonce, setPageHeaders } from '../http/security.js';
+import type { PagePolicy, ProtocolAdapter } from '../protocols/types.js';
+import { negotiateLanguage, translator } from './i18n.js';
+import { renderPage } from './templates.js';
+import type { Language, MessageKey, PageModel, StepView } from './view.js';
+
+export const HOSTED_PAGE_BASE = '/login';
+export const hostedPageUrl = (tx: Pick<Transaction, 'id'>) => `${HOSTED_PAGE_BASE}/${tx.id}`;
+
+const ACTIONS = new Set(['phone', 'code', 'resend', 'change-number', 'cancel']);
+const TX_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface HostedPagesDeps {
+  transactions: TransactionService;
+  authenticators: Map<string, Authenticator>;
+  protocols: Map<Transaction['protocol'], ProtocolAdapter>;
+  publicUrl: string;
+  defaultLanguage: Language;
+  logger: Logger;
+}
+
+const ERROR_MESSAGES: Record<string, MessageKey> = {
+  login_expired: 'error.expired',
+  expired: 'error.expired',
+  not_found: 'error.notFound',
+  other_browser: 'error.otherBrowser',
+  csrf: 'error.csrf',
+  transaction_final: 'error.finished',
+  transaction_changed: 'error.invalidRequest',
+  rate_limited: 'error.tooManyRequests',
+};
+
+export function messageForError(err: EidhubError): MessageKey {
+  return ERROR_MESSAGES[err.code] ?? (err.status >= 500 ? 'error.internal' : err.status === 429 ? 'error.tooManyRequests' : 'error.invalidRequest');
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+export class HostedPages {
+  private readonly publicHost: string;
+  private readonly secureCookies: boolean;
+
+  constructor(private readonly deps: HostedPagesDeps) {
+    const url = new URL(deps.publicUrl);
+    this.publicHost = url.host;
+    // Browsers accept Secure cookies over http only on loopback hosts.
+    this.secureCookies = url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  }
+
+  language(req: FastifyRequest, requested: string | null | undefined): Language {
+    return negotiateLanguage({ requested, acceptLanguage: req.headers['accept-language'], fallback: this.deps.defaultLanguage });
+  }
+
+  private cookieName(tx: Transaction): string {
+    return `${this.secureCookies ? '__Host-' : ''}eidhub-${tx.id}`;
+  }
+
+  private setBindingCookie(reply: FastifyReply, tx: Transaction, key: string, policy: PagePolicy) {
+    reply.setCookie(this.cookieName(tx), key, {
+      path: '/',
+      httpOnly: true,
+      secure: this.secureCookies,
+      sameSite: policy.embedded ? 'none' : 'lax',
+      partitioned: policy.embedded && this.secureCookies,
+      maxAge: Math.max(1, Math.ceil((tx.expiresAt - Date.now()) / 1000)),
+    });
+  }
+
+  private keyMatches(tx: Transaction, key: string | undefined): boolean {
+    if (!key || !tx.browserBinding) return false;
+    const expected = Buffer.from(tx.browserBinding, 'base64url');
+    const actual = sha256(key);
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  }
+
+  private protocol(tx: Transaction): ProtocolAdapter {
+    const p = this.deps.protocols.get(tx.protocol);
+    if (!p) throw new EidhubError(500, 'internal', `no adapter for protocol ${tx.protocol}`);
+    return p;
+  }
+
+  private authenticator(tx: Transaction): Authenticator {
+    const a = tx.provider ? this.deps.authenticators.get(tx.provider) : undefined;
+    if (!a) throw new EidhubError(500, 'internal', `no authenticator for ${tx.provider ?? '(none)'}`);
+    return a;
+  }
+
+  async render(req: FastifyRequest, reply: FastifyReply, tx: Transaction | null, step: StepView, key: string | undefined, status = 200) {
+    const policy: PagePolicy = tx
+      ? await this.protocol(tx).pagePolicy(tx)
+      : { frameAncestors: ["'none'"], formActionOrigins: [], embedded: false, clientName: undefined, backUrl: undefined };
+    const lang = this.language(req, tx?.language);
+    const nonce = newNonce();
+    const model: PageModel = {
+      lang,
+      clientName: policy.clientName,
+      step: step.kind === 'error' && policy.backUrl && !step.backUrl ? { ...step, backUrl: policy.backUrl } : step,
+      actionBase: tx ? hostedPageUrl(tx) : HOSTED_PAGE_BASE,
+      hidden: key ? { csrf: key } : {},
+      cspNonce: nonce,
+      publicHost: this.publicHost,
+      embedded: policy.embedded,
+    };
+    setPageHeaders(reply, { nonce, frameAncestors: policy.frameAncestors, formActionOrigins: policy.formActionOrigins });
+    return reply.code(status).send(renderPage(model, translator(lang)));
+  }
+
+  /**
+   * An error page outside Fastify's request cycle (oidc-provider's own errors, e.g. an
+   * unregistered redirect_uri): the HTML and the headers to send with it.
+   */
+  standaloneError(acceptLanguage: string | undefined, requested: string | undefined, message: MessageKey): { html: string; headers: Record<string, string> } {
+    const lang = negotiateLanguage({ requested, acceptLanguage, fallback: this.deps.defaultLanguage });
+    const nonce = newNonce();
+    const html = renderPage(
+      { lang, step: { kind: 'error', message }, actionBase: HOSTED_PAGE_BASE, hidden: {}, cspNonce: nonce, publicHost: this.publicHost, embedded: false },
+      translator(lang),
+    );
+    return {
+      html,
+      headers: {
+        'content-security-policy': contentSecurityPolicy({ nonce, frameAncestors: ["'none'"], formActionOrigins: [] }),
+        'x-frame-options': 'DENY',
+        'cache-control': 'no-store',
+        'referrer-policy': 'no-referrer',
+        'x-content-type-options': 'nosniff',
+      },
+    };
+  }
+
+  /** The page for an error that happened outside a known transaction (or before it was loaded). */
+  renderError(req: FastifyRequest, reply: FastifyReply, err: EidhubError, tx: Transaction | null = null) {
+    return this.render(req, reply, tx, { kind: 'error', message: messageForError(err) }, undefined, err.status);
+  }
+
+  private async load(id: string): Promise<Transaction> {
+    const tx = TX_ID.test(id) ? await this.deps.transactions.get(id) : null;
+    if (!tx) throw new EidhubError(404, 'not_found', 'no such login');
+    return tx;
+  }
+
+  /** A finished transaction sends the browser that ran it on to the protocol's answer. */
+  private async onFinished(req: FastifyRequest, reply: FastifyReply, tx: Transaction, key: string | undefined) {
+    if (this.deps.transactions.isExpired(tx) && !tx.browserBinding) {
+      return this.render(req, reply, tx, { kind: 'error', message: 'error.expired' }, undefined, 410);
+    }
+    const url = await this.protocol(tx).completionUrl(tx);
+    const policy = await this.protocol(tx).pagePolicy(tx);
+    if (policy.embedded) {
+      // Inside a frame the answer is a page of its own (it tells the parent), not a redirect.
+      return this.render(req, reply, tx, { kind: 'continue', url, outcome: tx.status === 'SUCCESS' ? 'success' : tx.status === 'ERROR' ? 'error' : 'abort' }, key);
+    }
+    return reply.redirect(url, 303);
+  }
+
+  async show(req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
+    let tx = await this.load(req.params.id);
+    const cookieKey = req.cookies[this.cookieName(tx)];
+    if (FINAL_STATUSES.has(tx.status)) {
+      if (!this.keyMatches(tx, cookieKey)) {
+        const message: MessageKey = this.deps.transactions.isExpired(tx) ? 'error.expired' : 'error.finished';
+        return this.render(req, reply, tx, { kind: 'error', message }, undefined, 410);
+      }
+      return this.onFinished(req, reply, tx, cookieKey);
+    }
+    let key = cookieKey;
+    if (tx.status === 'CREATED') {
+      key = randomBytes(32).toString('base64url');
+      try {
+        tx = await this.deps.transactions.claim(tx, sha256(key).toString('base64url'));
+      } catch (err) {
+        if (err instanceof EidhubError && err.code === 'transaction_changed') {
+          throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
+        }
+        throw err;
+      }
+      this.setBindingCookie(reply, tx, key, await this.protocol(tx).pagePolicy(tx));
+    } else if (!this.keyMatches(tx, cookieKey)) {
+      throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
+    }
+    return this.render(req, reply, tx, await this.authenticator(tx).view(tx), key);
+  }
+
+  async act(req: FastifyRequest<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>, reply: FastifyReply) {
+    const { action } = req.params;
+    if (!ACTIONS.has(action)) throw new EidhubError(404, 'not_found', 'no such step');
+    const tx = await this.load(req.params.id);
+    const form = Object.fromEntries(
+      Object.entries(req.body ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : '']),
+    ) as Record<string, string>;
+    const cookieKey = req.cookies[this.cookieName(tx)];
+    const formKey = form.csrf;
+    if (!this.keyMatches(tx, formKey) || (cookieKey !== undefined && cookieKey !== formKey)) {
+      throw new EidhubError(403, 'csrf', 'the form did not come from this login page; reload the page');
+    }
+    if (FINAL_STATUSES.has(tx.status)) return this.onFinished(req, reply, tx, formKey);
+    if (tx.status !== 'WAITING_FOR_USER') throw new EidhubError(409, 'transaction_changed', 'reload the page');
+
+    if (action === 'cancel') {
+      return this.onFinished(req, reply, await this.deps.transactions.abort(tx), formKey);
+    }
+    const lang = this.language(req, tx.language);
+    const result = await this.authenticator(tx).act(tx, action, form, { lang, clientIp: req.ip });
+    if (result.kind === 'finished') return this.onFinished(req, reply, result.tx, formKey);
+    const hasError = 'error' in result.view && result.view.error !== undefined;
+    return this.render(req, reply, tx, result.view, formKey, hasError ? 422 : 200);
+  }
+}
+
+export function registerHostedPages(app: FastifyInstance, pages: HostedPages) {
+  app.get<{ Params: { id: string } }>(`${HOSTED_PAGE_BASE}/:id`, (req, reply) => pages.show(req, reply));
+  app.post<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>(
+    `${HOSTED_PAGE_BASE}/:id/:action`,
+    { config: { rateLimit: { max: 60, timeWindow: 60_000 } } },
+    (req, reply) => pages.act(req, reply),
+  );
+}

@@ -1,0 +1,643 @@
+/**
+ * The Store contract (src/store/types.ts), written once and run against every implementation:
+ * SQLite on a real file and PostgreSQL on a fresh database (see test/support/postgres.ts for where
+ * that comes from). Races use Promise.all; on PostgreSQL they spread over the pool's connections,
+ * so single use is proven under real concurrency, not just in one process's event loop.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { Transaction } from '../src/core/transaction.js';
+import { openStore } from '../src/store/index.js';
+import { migrationsDir } from '../src/store/migrate.js';
+import { openPostgresStore } from '../src/store/postgres/index.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { StoreConflictError, type OtpChallenge, type Store, type StoredKey } from '../src/store/types.js';
+import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
+
+/** A fixed clock past 2^31 ms, so a BIGINT that came back as a string or got truncated fails deepEqual. */
+const T0 = 1_750_000_000_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CHILD = fileURLToPath(new URL('./support/sqlite-child.ts', import.meta.url));
+
+/** How a suite gets empty databases of one kind and opens stores on them. */
+interface Backend {
+  /** A new, empty database: a file path or a URL. */
+  create(): Promise<string>;
+  open(location: string): Promise<Store>;
+  /** Removes what create() made. */
+  remove(location: string): Promise<void>;
+}
+
+function makeTx(over: Partial<Transaction> = {}): Transaction {
+  const id = over.id ?? randomUUID();
+  return {
+    id,
+    accountId: 'account-1',
+    protocol: 'rest',
+    protocolRef: `ref-${id}`,
+    clientId: 'client-1',
+    allowedProviders: ['otp-sms', 'itsme'],
+    provider: null,
+    language: 'nl',
+    prefilledInput: { mobile: '+447700900000' },
+    providerParams: { otp_sms_sender: 'Signicat AS' },
+    requestedAttributes: ['phoneNumber', 'idpId'],
+    requestedLoa: 'substantial',
+    status: 'CREATED',
+    subject: null,
+    loa: null,
+    error: null,
+    browserBinding: null,
+    authState: {},
+    createdAt: T0,
+    updatedAt: T0,
+    expiresAt: T0 + 10 * MINUTE,
+    finishedAt: null,
+    version: 1,
+    ...over,
+  };
+}
+
+function makeChallenge(transactionId: string, over: Partial<OtpChallenge> = {}): OtpChallenge {
+  return {
+    id: randomUUID(),
+    transactionId,
+    codeHash: 'q1w2e3r4t5y6u7i8o9p0q1w2e3r4t5y6u7i8o9p0abc',
+    phoneNumber: '+447700900000',
+    attempts: 0,
+    maxAttempts: 3,
+    createdAt: T0,
+    expiresAt: T0 + 5 * MINUTE,
+    consumedAt: null,
+    ...over,
+  };
+}
+
+function makeKey(kid: string, alg: string, createdAt: number): StoredKey {
+  return { kid, alg, privateJwk: JSON.stringify({ kty: 'EC', kid, d: 'secret' }), createdAt, retiredAt: null, removeAfter: null };
+}
+
+/** JSON that is easy to get subtly wrong: nesting, unicode beyond the BMP, escapes, numbers, empties. */
+const TRICKY_JSON = {
+  nested: { list: [1, 2.5, -3, true, false, null, 'x', { deep: ['y'] }], empty: {}, none: [] },
+  text: 'Ελληνικά, 日本語, emoji 😀, quotes "\' and \\ backslash, tab\tnewline\n',
+  big: 9_007_199_254_740_991,
+  small: 1e-7,
+};
+
+function contract(backend: Backend): void {
+  let location: string;
+  let store: Store;
+
+  before(async () => {
+    location = await backend.create();
+    store = await backend.open(location);
+  });
+  after(async () => {
+    await store.close();
+    await backend.remove(location);
+  });
+
+  describe('transactions', () => {
+    it('create then get and findByProtocolRef return exactly what was written', async () => {
+      const tx = makeTx({
+        protocol: 'oidc',
+        prefilledInput: { mobile: '+31612345678', name: 'Zoë Ørsted' },
+        authState: TRICKY_JSON,
+        subject: { id: 'sub-1', idpId: '+31612345678', attributes: { phoneNumber: '+31612345678' } },
+        error: { code: 'none', message: 'ünïcode' },
+        browserBinding: 'bind-hash',
+      });
+      await store.transactions.create(tx);
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
+      assert.deepEqual(await store.transactions.findByProtocolRef('oidc', tx.protocolRef), tx);
+      assert.equal(await store.transactions.findByProtocolRef('rest', tx.protocolRef), null);
+      assert.equal(await store.transactions.get('no-such-transaction'), null);
+    });
+
+    it('rejects a duplicate id or a duplicate (protocol, protocolRef) with StoreConflictError', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      await assert.rejects(store.transactions.create(makeTx({ id: tx.id, protocolRef: 'another-ref' })), StoreConflictError);
+      await assert.rejects(store.transactions.create(makeTx({ protocolRef: tx.protocolRef })), StoreConflictError);
+      // The same reference under another protocol is a different transaction.
+      await store.transactions.create(makeTx({ protocol: 'saml', protocolRef: tx.protocolRef }));
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
+    });
+
+    it('update is compare-and-set: applies the patch, increments the version, refuses a stale version', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const subject = { id: 'sub-2', idpId: '+447700900001', attributes: { phoneNumber: '+447700900001', idpId: '+447700900001' } };
+      const first = await store.transactions.update(tx.id, 1, {
+        status: 'SUCCESS',
+        provider: 'otp-sms',
+        subject,
+        loa: 'low',
+        authState: TRICKY_JSON,
+        finishedAt: T0 + 5000,
+        updatedAt: T0 + 5000,
+      });
+      const expected: Transaction = {
+        ...tx,
+        status: 'SUCCESS',
+        provider: 'otp-sms',
+        subject,
+        loa: 'low',
+        authState: TRICKY_JSON,
+        finishedAt: T0 + 5000,
+        updatedAt: T0 + 5000,
+        version: 2,
+      };
+      assert.deepEqual(first, expected);
+      assert.deepEqual(await store.transactions.get(tx.id), expected);
+
+      assert.equal(await store.transactions.update(tx.id, 1, { status: 'ERROR' }), null, 'a stale version is refused');
+      assert.deepEqual(await store.transactions.get(tx.id), expected, 'a refused update changes nothing');
+      assert.equal(await store.transactions.update('no-such-transaction', 1, { status: 'ERROR' }), null);
+
+      // null clears a field; an undefined or absent field is left alone.
+      const second = await store.transactions.update(tx.id, 2, { subject: null, provider: undefined, error: { code: 'e', message: 'm' } });
+      assert.deepEqual(second, { ...expected, subject: null, error: { code: 'e', message: 'm' }, version: 3 });
+    });
+
+    it('exactly one of ten racing updates with the same expected version wins', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.transactions.update(tx.id, 1, { language: `l${i}` })),
+      );
+      const winners = results.filter((r) => r !== null);
+      assert.equal(winners.length, 1);
+      assert.equal(winners[0]?.version, 2);
+      assert.equal((await store.transactions.get(tx.id))?.language, winners[0]?.language);
+    });
+  });
+
+  describe('otp challenges', () => {
+    it('latest is the newest by createdAt then id; countForTransaction counts codes sent', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      assert.equal(await store.otp.latest(tx.id), null);
+      assert.equal(await store.otp.countForTransaction(tx.id), 0);
+      const older = makeChallenge(tx.id, { id: `${tx.id}-z`, createdAt: T0 });
+      const tieLow = makeChallenge(tx.id, { id: `${tx.id}-a`, createdAt: T0 + 1000 });
+      const tieHigh = makeChallenge(tx.id, { id: `${tx.id}-b`, createdAt: T0 + 1000 });
+      for (const c of [tieHigh, older, tieLow]) await store.otp.create(c);
+      assert.deepEqual(await store.otp.latest(tx.id), tieHigh);
+      assert.equal(await store.otp.countForTransaction(tx.id), 3);
+      await assert.rejects(store.otp.create(makeChallenge(tx.id, { id: older.id })), StoreConflictError);
+    });
+
+    it('registerAttempt counts attempts up to maxAttempts, then refuses', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const c = makeChallenge(tx.id, { maxAttempts: 3 });
+      await store.otp.create(c);
+      for (const n of [1, 2, 3]) {
+        assert.deepEqual(await store.otp.registerAttempt(c.id, T0 + n), { ...c, attempts: n });
+      }
+      assert.equal(await store.otp.registerAttempt(c.id, T0 + 4), null);
+      assert.equal((await store.otp.latest(tx.id))?.attempts, 3, 'a refused attempt is not counted');
+      assert.equal(await store.otp.registerAttempt('no-such-challenge', T0), null);
+    });
+
+    it('registerAttempt refuses an expired or consumed challenge', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const expiring = makeChallenge(tx.id);
+      await store.otp.create(expiring);
+      assert.equal(await store.otp.registerAttempt(expiring.id, expiring.expiresAt), null, 'expired at expiresAt');
+      assert.equal((await store.otp.registerAttempt(expiring.id, expiring.expiresAt - 1))?.attempts, 1);
+
+      const consumed = makeChallenge(tx.id);
+      await store.otp.create(consumed);
+      assert.equal(await store.otp.consume(consumed.id, T0 + 10), true);
+      assert.equal(await store.otp.registerAttempt(consumed.id, T0 + 11), null);
+    });
+
+    it('consume is true for exactly one of 20 racing calls', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const c = makeChallenge(tx.id);
+      await store.otp.create(c);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.otp.consume(c.id, T0 + 100 + i)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.equal((await store.otp.latest(tx.id))?.consumedAt, T0 + 100 + winner);
+      assert.equal(await store.otp.consume(c.id, T0 + 200), false);
+      assert.equal(await store.otp.consume('no-such-challenge', T0), false);
+    });
+  });
+
+  describe('oidc models', () => {
+    const exp = T0 + HOUR;
+
+    it('upsert then find returns the payload exactly, without `consumed` until consumed', async () => {
+      const id = randomUUID();
+      const payload = { jti: id, kind: 'Session', accountId: 'acc', ...TRICKY_JSON };
+      await store.oidc.upsert('Session', id, payload, exp, { uid: `uid-${id}` });
+      const found = await store.oidc.find('Session', id, T0);
+      assert.deepEqual(found, payload);
+      assert.equal(found && 'consumed' in found, false);
+      assert.equal(await store.oidc.find('AccessToken', id, T0), undefined, 'rows are per model');
+      assert.equal(await store.oidc.find('Session', 'no-such-id', T0), undefined);
+    });
+
+    it('upsert replaces payload, expiry and references', async () => {
+      const id = randomUUID();
+      await store.oidc.upsert('Session', id, { v: 1, extra: true }, exp, { uid: `old-${id}`, grantId: `g-old-${id}` });
+      await store.oidc.upsert('Session', id, { v: 2 }, null, { uid: `new-${id}` });
+      assert.deepEqual(await store.oidc.find('Session', id, T0 + 1000 * HOUR), { v: 2 }, 'null expiry never expires');
+      assert.equal(await store.oidc.findByUid('Session', `old-${id}`, T0), undefined);
+      assert.deepEqual(await store.oidc.findByUid('Session', `new-${id}`, T0), { v: 2 });
+      await store.oidc.revokeByGrantId(`g-old-${id}`);
+      assert.deepEqual(await store.oidc.find('Session', id, T0), { v: 2 }, 'the old grant reference is gone');
+    });
+
+    it('find, findByUid and findByUserCode honour expiry', async () => {
+      const id = randomUUID();
+      await store.oidc.upsert('DeviceCode', id, { n: 1 }, exp, { uid: `u-${id}`, userCode: `UC-${id}` });
+      assert.deepEqual(await store.oidc.find('DeviceCode', id, exp - 1), { n: 1 });
+      assert.deepEqual(await store.oidc.findByUid('DeviceCode', `u-${id}`, exp - 1), { n: 1 });
+      assert.deepEqual(await store.oidc.findByUserCode('DeviceCode', `UC-${id}`, exp - 1), { n: 1 });
+      for (const now of [exp, exp + 1]) {
+        assert.equal(await store.oidc.find('DeviceCode', id, now), undefined);
+        assert.equal(await store.oidc.findByUid('DeviceCode', `u-${id}`, now), undefined);
+        assert.equal(await store.oidc.findByUserCode('DeviceCode', `UC-${id}`, now), undefined);
+      }
+      assert.equal(await store.oidc.findByUid('Session', `u-${id}`, T0), undefined, 'uid lookups are per model');
+      assert.equal(await store.oidc.findByUserCode('Session', `UC-${id}`, T0), undefined, 'user code lookups are per model');
+    });
+
+    it('consume sets `consumed` in epoch seconds, once, and it stays through a later upsert', async () => {
+      const id = randomUUID();
+      await store.oidc.upsert('AuthorizationCode', id, { code: 1 }, exp, {});
+      const at = T0 + 1999;
+      assert.equal(await store.oidc.consume('AuthorizationCode', id, at), true);
+      assert.deepEqual(await store.oidc.find('AuthorizationCode', id, T0), { code: 1, consumed: Math.floor(at / 1000) });
+      assert.equal(await store.oidc.consume('AuthorizationCode', id, at + 1), false);
+      // oidc-provider may save a consumed model again; it must not become usable a second time.
+      await store.oidc.upsert('AuthorizationCode', id, { code: 2 }, exp, {});
+      assert.equal(await store.oidc.consume('AuthorizationCode', id, at + 2), false);
+      assert.deepEqual(await store.oidc.find('AuthorizationCode', id, T0), { code: 2, consumed: Math.floor(at / 1000) });
+      assert.equal(await store.oidc.consume('AuthorizationCode', 'no-such-id', at), false);
+    });
+
+    it('consume is true for exactly one of 20 racing calls', async () => {
+      const id = randomUUID();
+      await store.oidc.upsert('AuthorizationCode', id, { code: 1 }, exp, {});
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.oidc.consume('AuthorizationCode', id, T0)));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('destroy removes one row; revokeByGrantId removes every model of the grant and nothing else', async () => {
+      const grant = `grant-${randomUUID()}`;
+      const other = `grant-${randomUUID()}`;
+      const ids = { at: randomUUID(), rt: randomUUID(), code: randomUUID(), keep: randomUUID(), gone: randomUUID() };
+      await store.oidc.upsert('AccessToken', ids.at, { a: 1 }, exp, { grantId: grant });
+      await store.oidc.upsert('RefreshToken', ids.rt, { r: 1 }, exp, { grantId: grant });
+      await store.oidc.upsert('AuthorizationCode', ids.code, { c: 1 }, exp, { grantId: grant });
+      await store.oidc.upsert('AccessToken', ids.keep, { k: 1 }, exp, { grantId: other });
+      await store.oidc.upsert('Grant', ids.gone, { g: 1 }, exp, {});
+
+      await store.oidc.destroy('Grant', ids.gone);
+      assert.equal(await store.oidc.find('Grant', ids.gone, T0), undefined);
+      await store.oidc.destroy('Grant', 'no-such-id');
+
+      await store.oidc.revokeByGrantId(grant);
+      assert.equal(await store.oidc.find('AccessToken', ids.at, T0), undefined);
+      assert.equal(await store.oidc.find('RefreshToken', ids.rt, T0), undefined);
+      assert.equal(await store.oidc.find('AuthorizationCode', ids.code, T0), undefined);
+      assert.deepEqual(await store.oidc.find('AccessToken', ids.keep, T0), { k: 1 });
+    });
+  });
+
+  describe('keys', () => {
+    it('insert, list newest first, retire others of the alg, and drop keys past removeAfter', async () => {
+      const rsOld = makeKey('rs-old', 'RS256', T0);
+      const es = makeKey('es-1', 'ES256', T0 + 1);
+      const rsNew = makeKey('rs-new', 'RS256', T0 + 2);
+      for (const k of [rsOld, es, rsNew]) await store.keys.insert(k);
+      assert.deepEqual(await store.keys.list(T0), [rsNew, es, rsOld]);
+      await assert.rejects(store.keys.insert(makeKey('es-1', 'ES256', T0 + 3)), StoreConflictError);
+
+      await store.keys.retire('RS256', 'rs-new', T0 + 10, T0 + HOUR);
+      const retiredOld = { ...rsOld, retiredAt: T0 + 10, removeAfter: T0 + HOUR };
+      assert.deepEqual(await store.keys.list(T0 + HOUR - 1), [rsNew, es, retiredOld]);
+      assert.deepEqual(await store.keys.list(T0 + HOUR), [rsNew, es], 'gone from the list at removeAfter');
+
+      // Retiring again leaves an already retired key's times alone.
+      await store.keys.retire('RS256', 'rs-new', T0 + 20, T0 + 2 * HOUR);
+      assert.deepEqual(await store.keys.list(T0), [rsNew, es, retiredOld]);
+    });
+  });
+
+  describe('secrets', () => {
+    it('getOrCreate returns one value to ten racing callers and never regenerates it', async () => {
+      const name = `secret-${randomUUID()}`;
+      const values = await Promise.all(Array.from({ length: 10 }, (_, i) => store.secrets.getOrCreate(name, () => `value-${i}`)));
+      assert.equal(new Set(values).size, 1);
+      const again = await store.secrets.getOrCreate(name, () => assert.fail('generate() called for an existing secret'));
+      assert.equal(again, values[0]);
+    });
+  });
+
+  describe('counters', () => {
+    it('hit counts within a fixed window and restarts in the next', async () => {
+      const key = `counter-${randomUUID()}`;
+      const windowMs = MINUTE;
+      const start = Math.floor(T0 / windowMs) * windowMs;
+      assert.equal(await store.counters.hit(key, windowMs, start), 1);
+      assert.equal(await store.counters.hit(key, windowMs, start + 1), 2);
+      assert.equal(await store.counters.hit(key, windowMs, start + windowMs - 1), 3);
+      assert.equal(await store.counters.hit(key, windowMs, start + windowMs), 1, 'a new window starts at 1');
+      assert.equal(await store.counters.hit(`${key}-other`, windowMs, start), 1, 'keys count separately');
+    });
+
+    it('hit is atomic: 50 racing hits get the counts 1 to 50', async () => {
+      const key = `counter-${randomUUID()}`;
+      const counts = await Promise.all(Array.from({ length: 50 }, () => store.counters.hit(key, HOUR, T0)));
+      assert.deepEqual(
+        [...counts].sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
+    });
+  });
+
+  describe('subjects', () => {
+    it('put then get until expiry; put replaces', async () => {
+      const sub = `sub-${randomUUID()}`;
+      const record = { sub, provider: 'otp-sms', attributes: { phoneNumber: '+447700900000', name: 'Zoë' }, updatedAt: T0, expiresAt: T0 + HOUR };
+      await store.subjects.put(record);
+      assert.deepEqual(await store.subjects.get(sub, T0 + HOUR - 1), record);
+      assert.equal(await store.subjects.get(sub, T0 + HOUR), null, 'expired at expiresAt');
+      const newer = { ...record, attributes: { phoneNumber: '+447700900001' }, updatedAt: T0 + 5, expiresAt: T0 + 2 * HOUR };
+      await store.subjects.put(newer);
+      assert.deepEqual(await store.subjects.get(sub, T0 + HOUR), newer);
+      assert.equal(await store.subjects.get('no-such-sub', T0), null);
+    });
+  });
+
+  describe('audit', () => {
+    it('append then recent returns the newest first, limited, with optional fields as written', async () => {
+      const at = T0 + 1000 * HOUR;
+      const events = [
+        { type: 'transaction.created', at, transactionId: 'tx-1', clientId: 'client-1', data: { protocol: 'rest', nested: { n: [1] } } },
+        { type: 'otp.sent', at: at + 1, transactionId: 'tx-1', data: { phone: '+44*****0000' } },
+        { type: 'server.started', at: at + 1 },
+      ];
+      for (const e of events) await store.audit.append(e);
+      assert.deepEqual(await store.audit.recent(2), [events[2], events[1]], 'same time: the later append first');
+      assert.deepEqual(await store.audit.recent(3), [events[2], events[1], events[0]]);
+    });
+  });
+
+  describe('ping, purgeExpired and close', () => {
+    it('ping resolves on an open store', async () => {
+      await store.ping();
+    });
+
+    it('purgeExpired removes what expired, counts it, and keeps live rows', async () => {
+      // A store of its own, so the count is exactly what this test wrote.
+      const where = await backend.create();
+      const s = await backend.open(where);
+      try {
+        const now = T0 + 10 * 24 * HOUR;
+
+        await s.oidc.upsert('AccessToken', 'expired', { x: 1 }, now - 1, {});
+        await s.oidc.upsert('AccessToken', 'expires-now', { x: 2 }, now, {});
+        await s.oidc.upsert('AccessToken', 'live', { x: 3 }, now + 1, {});
+        await s.oidc.upsert('Client', 'forever', { x: 4 }, null, {});
+
+        await s.subjects.put({ sub: 'old', provider: 'otp-sms', attributes: {}, updatedAt: T0, expiresAt: now - 1 });
+        await s.subjects.put({ sub: 'live', provider: 'otp-sms', attributes: {}, updatedAt: T0, expiresAt: now + 1 });
+
+        await s.counters.hit('past', MINUTE, now - 2 * MINUTE);
+        await s.counters.hit('current', MINUTE, now);
+
+        const stale = makeTx({ expiresAt: now - 25 * HOUR });
+        const recent = makeTx({ expiresAt: now - 23 * HOUR });
+        const live = makeTx({ expiresAt: now + HOUR });
+        for (const tx of [stale, recent, live]) await s.transactions.create(tx);
+        await s.otp.create(makeChallenge(stale.id));
+        await s.otp.create(makeChallenge(stale.id));
+        await s.otp.create(makeChallenge(recent.id));
+
+        // 2 oidc rows (one expiring exactly now), 1 subject, 1 counter, 1 transaction and its 2 challenges.
+        assert.equal(await s.purgeExpired(now), 2 + 1 + 1 + 1 + 2);
+        assert.equal(await s.purgeExpired(now), 0, 'nothing left to purge');
+
+        // Read "as of" an earlier time so that only deletion, not expiry, can hide a row.
+        const before = now - 10 * HOUR;
+        assert.equal(await s.oidc.find('AccessToken', 'expired', before), undefined);
+        assert.equal(await s.oidc.find('AccessToken', 'expires-now', before), undefined);
+        assert.deepEqual(await s.oidc.find('AccessToken', 'live', before), { x: 3 });
+        assert.deepEqual(await s.oidc.find('Client', 'forever', before), { x: 4 });
+        assert.equal(await s.subjects.get('old', before), null);
+        assert.notEqual(await s.subjects.get('live', before), null);
+        assert.equal(await s.counters.hit('past', MINUTE, now - 2 * MINUTE), 1, 'the past window was removed');
+        assert.equal(await s.counters.hit('current', MINUTE, now), 2, 'the current window was kept');
+        assert.equal(await s.transactions.get(stale.id), null);
+        assert.equal(await s.otp.countForTransaction(stale.id), 0);
+        assert.deepEqual(await s.transactions.get(recent.id), recent);
+        assert.equal(await s.otp.countForTransaction(recent.id), 1);
+        assert.deepEqual(await s.transactions.get(live.id), live);
+      } finally {
+        await s.close();
+        await backend.remove(where);
+      }
+    });
+
+    it('after close, the store refuses work', async () => {
+      const where = await backend.create();
+      const s = await backend.open(where);
+      await s.close();
+      await assert.rejects(s.ping());
+      await backend.remove(where);
+    });
+  });
+
+  describe('migrations', () => {
+    it('two stores opening one empty database at once apply each migration once', async () => {
+      const where = await backend.create();
+      const stores = await Promise.all([backend.open(where), backend.open(where)]);
+      try {
+        await stores[0]?.transactions.create(makeTx({ id: 'after-concurrent-migration' }));
+        assert.equal((await stores[1]?.transactions.get('after-concurrent-migration'))?.id, 'after-concurrent-migration');
+      } finally {
+        for (const s of stores) await s.close();
+        await backend.remove(where);
+      }
+    });
+  });
+}
+
+function migrationCount(dialect: 'sqlite' | 'postgres'): number {
+  return readdirSync(join(REPO_ROOT, 'src', 'store', dialect, 'migrations')).length;
+}
+
+function runChild(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: REPO_ROOT }, (_err, stdout, stderr) => {
+      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const sqliteDir = mkdtempSync(join(tmpdir(), 'eidhub-sqlite-test-'));
+after(() => rmSync(sqliteDir, { recursive: true, force: true }));
+
+const sqlite: Backend = {
+  // A path in a folder that does not exist yet: opening must create it.
+  create: async () => join(sqliteDir, randomUUID(), 'nested', 'eidhub.db'),
+  open: (path) => openSqliteStore({ path }),
+  remove: async (path) => rmSync(join(path, '..', '..'), { recursive: true, force: true }),
+};
+
+describe('SQLite store', () => {
+  contract(sqlite);
+
+  describe('SQLite specifics', () => {
+    it('creates the folder, uses WAL, and records migrations in schema_migrations', async () => {
+      const path = await sqlite.create();
+      const store = await openStore({ driver: 'sqlite', path });
+      assert.equal(store.driver, 'sqlite');
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+        assert.deepEqual(db.prepare('SELECT count(*) AS n FROM schema_migrations').get(), { n: migrationCount('sqlite') });
+      } finally {
+        db.close();
+      }
+      await sqlite.remove(path);
+    });
+
+    it('works in memory', async () => {
+      const store = await openSqliteStore({ path: ':memory:' });
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
+      await store.close();
+    });
+
+    it('a write acknowledged just before SIGKILL is there after reopening', async () => {
+      const path = await sqlite.create();
+      const tx = makeTx();
+      const challenge = makeChallenge(tx.id);
+      const result = await runChild(['write-then-die', path, JSON.stringify(tx), JSON.stringify(challenge)]);
+      assert.equal(result.signal, 'SIGKILL', `the child should have killed itself: ${result.stderr}`);
+      const store = await openSqliteStore({ path });
+      try {
+        assert.deepEqual(await store.transactions.get(tx.id), { ...tx, status: 'WAITING_FOR_USER', provider: 'otp-sms', version: 2 });
+        assert.equal((await store.otp.latest(tx.id))?.consumedAt, challenge.createdAt + 1);
+        assert.equal(await store.otp.consume(challenge.id, challenge.createdAt + 2), false, 'a consumed code stays consumed');
+      } finally {
+        await store.close();
+        await sqlite.remove(path);
+      }
+    });
+
+    it('two processes starting on one new file at once both open it, migrations applied once', async () => {
+      const path = await sqlite.create();
+      const results = await Promise.all([runChild(['open', path]), runChild(['open', path])]);
+      for (const r of results) assert.equal(r.stdout, 'opened\n', r.stderr);
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.deepEqual(db.prepare('SELECT count(*) AS n FROM schema_migrations').get(), { n: migrationCount('sqlite') });
+      } finally {
+        db.close();
+      }
+      await sqlite.remove(path);
+    });
+  });
+});
+
+// Under CI=true a missing server throws; that becomes a failing test below rather than an
+// error outside any test, so the SQLite results are still reported.
+const pgProbe = await getTestPostgresUrl().then(
+  (url) => ({ url, error: undefined }),
+  (error: unknown) => ({ url: null, error }),
+);
+const pgUrl = pgProbe.url;
+const pgSkip =
+  pgUrl || pgProbe.error
+    ? false
+    : 'no PostgreSQL: set EIDHUB_DATABASE_URL or install the Debian server package (postgresql); skipped because CI is not "true"';
+
+const postgres: Backend = {
+  create: async () => {
+    const url = await getTestPostgresUrl();
+    if (!url) throw new Error('PostgreSQL went away during the run');
+    return url;
+  },
+  open: (url) => openPostgresStore({ url, poolSize: 10 }),
+  remove: (url) => dropTestDatabase(url),
+};
+
+describe('PostgreSQL store', { skip: pgSkip }, () => {
+  if (pgProbe.error !== undefined) {
+    it('has a PostgreSQL server', () => {
+      throw pgProbe.error;
+    });
+    return;
+  }
+  after(async () => {
+    if (pgUrl) await dropTestDatabase(pgUrl);
+  });
+
+  contract(postgres);
+
+  describe('PostgreSQL specifics', () => {
+    it('returns BIGINT as numbers, stores JSON as jsonb, and records migrations', async () => {
+      if (!pgUrl) return;
+      const store = await openStore({ driver: 'postgres', url: pgUrl, poolSize: 2 });
+      assert.equal(store.driver, 'postgres');
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const read = await store.transactions.get(tx.id);
+      assert.equal(typeof read?.createdAt, 'number');
+      assert.equal(read?.createdAt, T0);
+      await store.close();
+
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      try {
+        const types = await client.query<{ column_name: string; data_type: string }>(
+          `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'transactions' AND column_name IN ('auth_state', 'created_at')
+           ORDER BY column_name`,
+        );
+        assert.deepEqual(types.rows, [
+          { column_name: 'auth_state', data_type: 'jsonb' },
+          { column_name: 'created_at', data_type: 'bigint' },
+        ]);
+        const applied = await client.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+        assert.equal(Number(applied.rows[0]?.n), migrationCount('postgres'));
+      } finally {
+        await client.end();
+      }
+    });
+  });
+});
+
+describe('migrations folder', () => {
+  it('is found beside the module under src/, and under src/ from a compiled module in dist/', () => {
+    const srcModule = pathToFileURL(join(REPO_ROOT, 'src', 'store', 'sqlite', 'index.ts')).href;
+    assert.equal(migrationsDir(srcModule, 'sqlite'), join(REPO_ROOT, 'src', 'store', 'sqlite', 'migrations'));
+    const distModule = pathToFileURL(join(REPO_ROOT, 'dist', 'store', 'postgres', 'index.js')).href;
+    assert.equal(migrationsDir(distModule, 'postgres'), join(REPO_ROOT, 'src', 'store', 'postgres', 'migrations'));
+  });
+});

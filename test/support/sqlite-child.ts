@@ -1,0 +1,34 @@
+/**
+ * A second process on a SQLite store, for what one process cannot show.
+ *
+ *   node --import tsx test/support/sqlite-child.ts open <db path>
+ *     opens the store (applying migrations), prints "opened" and exits; two at once prove that
+ *     concurrent starts migrate safely.
+ *   node --import tsx test/support/sqlite-child.ts write-then-die <db path> <transaction JSON> <challenge JSON>
+ *     creates the transaction, updates it, creates and consumes the challenge, and SIGKILLs itself
+ *     the moment the last promise resolves: no close, no exit handlers, nothing flushed later. The
+ *     parent then checks every acknowledged write survived.
+ */
+import type { Transaction } from '../../src/core/transaction.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { OtpChallenge } from '../../src/store/types.js';
+
+const [mode, path, txJson, challengeJson] = process.argv.slice(2);
+if (!path) throw new Error('usage: sqlite-child.ts open|write-then-die <db path> [...]');
+const store = await openSqliteStore({ path });
+
+if (mode === 'open') {
+  process.stdout.write('opened\n');
+  await store.close();
+} else if (mode === 'write-then-die' && txJson && challengeJson) {
+  const tx = JSON.parse(txJson) as Transaction;
+  const challenge = JSON.parse(challengeJson) as OtpChallenge;
+  await store.transactions.create(tx);
+  const updated = await store.transactions.update(tx.id, tx.version, { status: 'WAITING_FOR_USER', provider: 'otp-sms' });
+  if (!updated) throw new Error('update lost');
+  await store.otp.create(challenge);
+  if (!(await store.otp.consume(challenge.id, challenge.createdAt + 1))) throw new Error('consume refused');
+  process.kill(process.pid, 'SIGKILL');
+} else {
+  throw new Error(`unknown mode or missing arguments: ${process.argv.slice(2).join(' ')}`);
+}
