@@ -1,0 +1,63 @@
+/**
+ * Writes docs/configuration.md from the config schema (src/config/schema.ts), so the reference
+ * can never disagree with the defaults the server applies. `npm run docs:config`; a test checks
+ * that the committed file is current.
+ */
+import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { configSchema } from '../src/config/schema.js';
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  enum?: unknown[];
+  const?: unknown;
+  required?: string[];
+  minimum?: number;
+  maximum?: number;
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (s.type === 'array' && s.items) return `array of ${typeOf(s.items)}`;
+  const range = s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : '';
+  return `${Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'object')}${range}`;
+}
+
+function rows(schema: JsonSchema, prefix: string, out: string[]): void {
+  for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+    const path = prefix ? `${prefix}.${name}` : name;
+    const variants = prop.oneOf ?? prop.anyOf;
+    const required = schema.required?.includes(name) && prop.default === undefined ? ' (required)' : '';
+    const def = prop.default === undefined ? '' : `\`${JSON.stringify(prop.default)}\``;
+    out.push(`| \`${path}\` | ${typeOf(prop)}${required} | ${def} | ${(prop.description ?? '').replace(/\|/g, '\\|')} |`);
+    if (variants) {
+      for (const v of variants) {
+        const tag = Object.entries(v.properties ?? {}).find(([, p]) => p.const !== undefined);
+        rows(v, tag ? `${path}[${tag[0]}=${JSON.stringify(tag[1].const)}]` : path, out);
+      }
+    } else if (prop.type === 'object') rows(prop, path, out);
+    else if (prop.type === 'array' && prop.items?.type === 'object') rows(prop.items, `${path}[]`, out);
+  }
+}
+
+const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+const out = [
+  '# Configuration reference',
+  '',
+  'Generated from `src/config/schema.ts` by `npm run docs:config`; do not edit by hand.',
+  'The config file is JSON, validated at start; every error names its path.',
+  'Environment overrides: `PORT`, `HOST`, `EIDHUB_PUBLIC_URL`, `EIDHUB_DATABASE_URL`, `EIDHUB_DATA_DIR`, `EIDHUB_LOG_LEVEL`.',
+  '',
+  '| option | type | default | meaning |',
+  '|---|---|---|---|',
+];
+rows(schema, '', out);
+export const CONFIG_DOCS = `${out.join('\n')}\n`;
+if (process.argv[2] === '--write') writeFileSync(new URL('../docs/configuration.md', import.meta.url), CONFIG_DOCS);
