@@ -53,7 +53,7 @@ function submitButton(label: string, className: string, extra = ''): string {
 }
 
 function cancelForm(model: PageModel, t: Translate): string {
-  return postForm(model, 'cancel', submitButton(t('action.cancel'), 'btn-quiet'), { className: 'cancel' });
+  return postForm(model, 'cancel', submitButton(t('action.cancel'), 'btn-quiet'));
 }
 
 /**

@@ -1,0 +1,81 @@
+/**
+ * Signing keys: created at first start and kept in the store; `eidhub keys rotate` adds new keys,
+ * running servers switch to them, and the old keys stay in the JWKS until what they signed expired.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/http/logger.js';
+import { buildEidhub, type Eidhub } from '../src/main.js';
+import { freePort } from './support/eidhub.js';
+import { CapturingSms, loginOverHttp } from './support/http-login.js';
+
+const SECRET = 'a-long-client-secret-0001';
+
+describe('signing keys', () => {
+  let eidhub: Eidhub;
+  let configFile: string;
+  let url: string;
+  const sms = new CapturingSms();
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eidhub-keys-'));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const raw = {
+      publicUrl: url,
+      port,
+      host: '127.0.0.1',
+      storage: { driver: 'sqlite', path: join(dir, 'eidhub.db') },
+      oidcClients: [{ clientId: 'rp', secrets: [SECRET], redirectUris: ['http://127.0.0.1:9/cb'] }],
+    };
+    configFile = join(dir, 'eidhub.json');
+    writeFileSync(configFile, JSON.stringify(raw));
+    eidhub = await buildEidhub(parseConfig(raw, configFile), { logger: createLogger('silent'), sms, timers: false });
+    await eidhub.app.listen({ port, host: '127.0.0.1' });
+  });
+  after(() => eidhub?.close());
+
+  async function jwks(): Promise<{ kid: string; alg: string; d?: string }[]> {
+    return ((await (await fetch(`${url}/auth/open/.well-known/openid-configuration/jwks`)).json()) as { keys: { kid: string; alg: string; d?: string }[] }).keys;
+  }
+
+  async function idTokenKid(): Promise<string> {
+    const cfg = await oidc.discovery(new URL(`${url}/auth/open`), 'rp', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    const nonce = oidc.randomNonce();
+    const authorizeUrl = oidc.buildAuthorizationUrl(cfg, { redirect_uri: 'http://127.0.0.1:9/cb', scope: 'openid idp-id phone', nonce, state: 's' }).href;
+    const callback = await loginOverHttp({ origin: url, authorizeUrl, redirectUri: 'http://127.0.0.1:9/cb', phone: '+447700900200', sms });
+    const tokens = await oidc.authorizationCodeGrant(cfg, callback, { expectedNonce: nonce, expectedState: 's' });
+    return (JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+  }
+
+  it('publishes one RS256 and one ES256 public key, never a private part', async () => {
+    const keys = await jwks();
+    assert.deepEqual(keys.map((k) => k.alg).sort(), ['ES256', 'RS256']);
+    assert.ok(keys.every((k) => k.d === undefined));
+  });
+
+  it('rotates: the new key signs, the old one stays published', async () => {
+    const before = await jwks();
+    const oldRs = before.find((k) => k.alg === 'RS256')!.kid;
+    assert.equal(await idTokenKid(), oldRs);
+
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', 'rotate', '--config', configFile], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /new signing keys: RS256 \S+, ES256 \S+/);
+
+    assert.equal(await eidhub.reloadKeys(), true);
+    const after = await jwks();
+    assert.equal(after.length, 4, 'old and new keys are published');
+    assert.ok(after.some((k) => k.kid === oldRs));
+    const newKid = await idTokenKid();
+    assert.notEqual(newKid, oldRs);
+    assert.ok(after.some((k) => k.kid === newKid && k.alg === 'RS256'));
+    assert.equal(await eidhub.reloadKeys(), false, 'nothing changed since');
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * A login driven over plain HTTP, as a browser would do it without JavaScript: follow redirects
+ * with a cookie jar, read the CSRF field from the page, post the forms. For tests and benchmarks
+ * that need many logins without a real browser.
+ */
+import type { SmsMessage, SmsProvider } from '../../src/sms/types.js';
+
+/** An SMS provider that keeps messages in memory, for in-process tests and benchmarks. */
+export class CapturingSms implements SmsProvider {
+  readonly name = 'capture';
+  readonly sent: SmsMessage[] = [];
+  async send(message: SmsMessage) {
+    this.sent.push(message);
+    return {};
+  }
+  lastCodeFor(to: string): string {
+    const msg = [...this.sent].reverse().find((m) => m.to === to);
+    const code = msg && /#(\d{6})\s*$/.exec(msg.body)?.[1];
+    if (!code) throw new Error(`no code was sent to ${to.slice(0, 4)}…`);
+    return code;
+  }
+}
+
+export class Browserless {
+  private readonly cookies = new Map<string, string>();
+  constructor(private readonly origin: string) {}
+
+  private store(res: Response) {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i).trim();
+      if (/max-age=0/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, pair!.slice(i + 1));
+    }
+  }
+
+  private headers(): Record<string, string> {
+    return { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+  }
+
+  /** GET with redirects followed while they stay on eidhub; returns the final response and URL. */
+  async get(url: string, stopAt?: string): Promise<{ res: Response; url: string; body: string }> {
+    let current = new URL(url, this.origin).href;
+    for (let hops = 0; hops < 10; hops++) {
+      const res = await fetch(current, { redirect: 'manual', headers: this.headers() });
+      this.store(res);
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        current = new URL(location, current).href;
+        if (stopAt && current.startsWith(stopAt)) return { res, url: current, body: '' };
+        continue;
+      }
+      return { res, url: current, body: await res.text() };
+    }
+    throw new Error('too many redirects');
+  }
+
+  /** POSTs a form on a hosted page; follows the redirects that may follow. */
+  async post(url: string, form: Record<string, string>, stopAt?: string): Promise<{ res: Response; url: string; body: string }> {
+    const res = await fetch(new URL(url, this.origin), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
+    this.store(res);
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      const next = new URL(location, url).href;
+      if (stopAt && next.startsWith(stopAt)) return { res, url: next, body: '' };
+      return this.get(next, stopAt);
+    }
+    return { res, url, body: await res.text() };
+  }
+}
+
+export function csrfOf(html: string): string {
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!csrf) throw new Error('no csrf field on the page');
+  return csrf;
+}
+
+/** Runs authorize → phone → code and returns the callback URL the relying party receives. */
+export async function loginOverHttp(opts: { origin: string; authorizeUrl: string; redirectUri: string; phone: string; sms: CapturingSms }): Promise<URL> {
+  const agent = new Browserless(opts.origin);
+  const page = await agent.get(opts.authorizeUrl, opts.redirectUri);
+  if (page.url.startsWith(opts.redirectUri)) return new URL(page.url);
+  const base = page.url;
+  const afterPhone = await agent.post(`${base}/phone`, { csrf: csrfOf(page.body), phone: opts.phone });
+  const done = await agent.post(`${base}/code`, { csrf: csrfOf(afterPhone.body), code: opts.sms.lastCodeFor(opts.phone) }, opts.redirectUri);
+  if (!done.url.startsWith(opts.redirectUri)) throw new Error(`login did not reach the relying party (ended at ${done.url}, status ${done.res.status})`);
+  return new URL(done.url);
+}
