@@ -290,7 +290,7 @@ describe('OIDC login with SMS OTP', { skip }, () => {
     assert.match(location.searchParams.get('error_description') ?? '', /otp_sms_sender.*12 characters/);
   });
 
-  it('voids a code after 3 wrong attempts, refuses an expired code and a 4th send, and refuses an invalid number without sending', async () => {
+  it('voids a code after 3 wrong attempts, and refuses an invalid number without sending', async () => {
     const req = await authorize();
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -361,6 +361,47 @@ describe('OIDC login with SMS OTP', { skip }, () => {
     } finally {
       await clocked.close();
     }
+  });
+
+  it('lets the person use another number, and cancel: the relying party gets access_denied', async () => {
+    const req = await authorize({ login_hint: 'mobile:+447700900129' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(req.url.href);
+    const since = Date.now();
+    await submitPhone(page);
+    await codeFor('+447700900129', since);
+    await page.click('form[action$="/change-number"] button[type=submit]');
+    assert.equal(await page.inputValue('input[type=tel]'), '', 'the phone step again, empty');
+    await page.click('form[action$="/cancel"] button[type=submit]');
+    await page.waitForURL((u) => u.href.startsWith(`${rp.url}/callback`));
+    const callback = new URL(page.url());
+    assert.equal(callback.searchParams.get('error'), 'access_denied');
+    assert.equal(callback.searchParams.get('state'), req.state);
+    await context.close();
+    await assert.rejects(
+      oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce }),
+      (err: oidc.AuthorizationResponseError) => err.error === 'access_denied',
+    );
+  });
+
+  it('keeps a login to the browser that opened it and refuses forged forms', async () => {
+    const req = await authorize();
+    const owner = await browser.newContext();
+    const page = await owner.newPage();
+    await page.goto(req.url.href);
+    const loginUrl = page.url();
+    const other = await browser.newContext();
+    const intruder = await other.newPage();
+    const res = await intruder.goto(loginUrl);
+    assert.equal(res?.status(), 403, 'another browser cannot open the same login');
+    const forged = await other.request.post(`${loginUrl}/phone`, { form: { phone: '+447700900130', csrf: 'forged' } });
+    assert.equal(forged.status(), 403);
+    const noToken = await page.request.post(`${loginUrl}/phone`, { form: { phone: '+447700900130' } });
+    assert.equal(noToken.status(), 403, 'even with the cookie, a form without the token is refused');
+    assert.equal(twilio.messages.filter((m) => m.to === '+447700900130').length, 0);
+    await owner.close();
+    await other.close();
   });
 
   it('never writes a code or a full phone number to the log', () => {

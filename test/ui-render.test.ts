@@ -145,13 +145,18 @@ describe('translator', () => {
     assert.equal(t('code.intro', { phone: new SafeHtml('<strong>+44</strong>') }), 'We sent a code to <strong>+44</strong>.');
   });
 
+  it('is strict by default under the test runner', { skip: process.env.NODE_TEST_CONTEXT === undefined }, () => {
+    assert.throws(() => translator('da')('no.such.key'), /unknown key/);
+  });
+
   it('escapes the message text itself', () => {
     assert.equal(translator('en')('code.resendPrompt'), 'Didn&#39;t get a code?');
   });
 
   it('throws on an unknown key or a missing value when strict, degrades otherwise', () => {
-    assert.throws(() => translator('en')('no.such.key'), /unknown key/);
-    assert.throws(() => translator('en')('page.loginTo'), /missing value/);
+    const strict = translator('en', { strict: true });
+    assert.throws(() => strict('no.such.key'), /unknown key/);
+    assert.throws(() => strict('page.loginTo'), /missing value/);
     const lenient = translator('en', { strict: false });
     assert.equal(lenient('no.such.key'), 'no.such.key');
     assert.equal(lenient('page.loginTo'), 'Log in to {clientName}');
@@ -262,7 +267,10 @@ describe('renderPage', () => {
     const waiting = render({ ...codeStep, resendInSeconds: 42 });
     assert.match(waiting, /You can ask for a new code in <span id="resend-seconds">42<\/span>\u00a0s\./);
     assert.equal(byId(waiting, 'p', 'resend-wait').get('data-seconds'), '42');
-    assert.equal(byId(waiting, 'button', 'resend').get('aria-describedby'), 'resend-wait');
+    const resend = byId(waiting, 'button', 'resend');
+    assert.equal(resend.get('aria-describedby'), 'resend-wait');
+    // Enabled in the markup so it works without JavaScript; the script disables it during the wait.
+    assert.ok(!resend.has('disabled'));
     const ready = render(codeStep);
     assert.doesNotMatch(ready, /id="resend-wait"/);
     assert.ok(!byId(ready, 'button', 'resend').has('disabled'));

@@ -161,11 +161,11 @@ function interpolate(message: string, vars: MessageVars | undefined, fail: (prob
 
 /**
  * `t` for one language. A key missing from the language falls back to English. An unknown key
- * or a missing value throws unless NODE_ENV is production, so tests and development catch typos
- * while a live page degrades to showing the key.
+ * or a missing value throws under the test runner (NODE_TEST_CONTEXT, which a server spawned by a
+ * test inherits) or with NODE_ENV=test, so tests catch typos; a live page degrades to the key.
  */
 export function translator(lang: Language, options: { strict?: boolean } = {}): Translate {
-  const strict = options.strict ?? process.env.NODE_ENV !== 'production';
+  const strict = options.strict ?? (process.env.NODE_TEST_CONTEXT !== undefined || process.env.NODE_ENV === 'test');
   const locales = loadLocales();
   const catalog = locales[lang];
   return (key, vars) => {

@@ -1,0 +1,117 @@
+/**
+ * eidhub as a real, separate OS process (the `eidhub --config FILE` command), for what a server
+ * in the test's own process cannot show: surviving `kill -9`, and several processes sharing one
+ * store. Each child's stdout and stderr are kept in memory so tests can search them for leaks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConfigInput } from '../../src/config/schema.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Environment variables that override the config file (CONTRACT §1). A CI job that sets
+ * EIDHUB_DATABASE_URL for the PostgreSQL suites would otherwise silently move a SQLite child
+ * onto PostgreSQL, so the children get the config file and nothing else.
+ */
+const CONFIG_OVERRIDES = ['PORT', 'HOST', 'EIDHUB_PUBLIC_URL', 'EIDHUB_DATABASE_URL', 'EIDHUB_DATA_DIR', 'EIDHUB_LOG_LEVEL', 'EIDHUB_CONFIG'];
+
+const READY_LINE = /^eidhub .*listening on (\S+) /m;
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ChildEidhub {
+  readonly pid: number;
+  /** The public URL the child announced in its "listening on" line. */
+  readonly publicUrl: string;
+  /** Everything the child wrote to stdout and stderr so far. */
+  output(): string;
+  /** Whether the process has ended. */
+  exited(): boolean;
+  /** Sends `signal` (default SIGKILL) and resolves once the process is gone; fails after `timeoutMs`. */
+  kill(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ChildExit>;
+}
+
+/** Writes an operator's config file; returns its path. */
+export function writeConfigFile(dir: string, name: string, config: ConfigInput): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<ChildExit> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`eidhub child ${child.pid} still running ${timeoutMs} ms after it was told to stop`)), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+/**
+ * Starts `node --import tsx src/main.ts --config FILE` and resolves when it prints its ready line.
+ * A child that exits or stays silent past `readyTimeoutMs` is killed and the start fails with its
+ * output, so a broken start never hangs a suite.
+ */
+export async function startChildEidhub(configFile: string, readyTimeoutMs = 20_000): Promise<ChildEidhub> {
+  const env = { ...process.env };
+  for (const name of CONFIG_OVERRIDES) delete env[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', configFile], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // A test runner that dies without running its after hooks must not leave servers behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
+
+  let output = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`eidhub child not ready within ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+    const onData = (chunk: string) => {
+      output += chunk;
+      const match = READY_LINE.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.setEncoding('utf8').on('data', onData);
+    child.stderr?.setEncoding('utf8').on('data', onData);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`eidhub child exited (${code ?? signal}) before it was ready:\n${output}`));
+    });
+  });
+
+  let publicUrl: string;
+  try {
+    publicUrl = await ready;
+  } catch (err) {
+    child.kill('SIGKILL');
+    await waitForExit(child, 5000);
+    throw err;
+  }
+  return {
+    pid: child.pid ?? -1,
+    publicUrl,
+    output: () => output,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return waitForExit(child, timeoutMs);
+    },
+  };
+}
