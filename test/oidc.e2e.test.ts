@@ -160,6 +160,8 @@ describe('OIDC login with SMS OTP', { skip }, () => {
     assert.equal(claims.iss, eidhub.issuer);
     assert.equal(claims.aud, CLIENT_ID);
     assert.equal(claims.nonce, req.nonce);
+    assert.equal(claims.acr, 'loa:low');
+    assert.deepEqual(claims.amr, ['sms', 'otp']);
     assert.equal(claims.idp_id, PHONE, 'idTokenClaims of the client');
     assert.equal(claims.phone_number, PHONE);
     assert.equal(claims.idp_issuer, undefined, 'not in this client\'s idTokenClaims');

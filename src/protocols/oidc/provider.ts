@@ -80,8 +80,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     routes: OIDC_ROUTES,
     scopes: ['openid', 'offline_access', 'idp-id', 'phone', ...API_SCOPES],
+    // acr and amr come from the login, not the account, so they reach the ID token only.
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'acr', 'amr'],
       'idp-id': ['idp_id', 'idp_issuer'],
       phone: ['phone_number', 'phone_number_verified'],
     },
