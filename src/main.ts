@@ -99,7 +99,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     serverKey(store, 'client-secret'),
     serverKey(store, 'cookie'),
   ]);
-  let keys = await ensureSigningKeys(store.keys, now());
+  let keys = await ensureSigningKeys(store.keys, store.secrets, now());
 
   const inbox = config.sandbox ? new SandboxInbox() : undefined;
   const sms = options.sms ?? createSmsProvider(config.sms, { logger: logger.child({ module: 'sms' }), ...(inbox ? { inbox } : {}) });
@@ -151,8 +151,6 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     loginWindowMs: config.otp.loginWindowSeconds * 1000,
     subjectRetentionMs: Math.max(tokens.refreshTokenTtlSeconds, tokens.accessTokenTtlSeconds, tokens.sessionTtlSeconds) * 1000,
     hostedPageUrl,
-    renderError: (req, reply, err) => pages.renderError(req, reply, err) as unknown as ReturnType<typeof reply.send>,
-    logger,
     now,
   });
   protocols.set('oidc', oidc);
@@ -169,7 +167,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
 
   let fingerprint = keySetFingerprint(keys);
   const reloadKeys = async () => {
-    const latest = await ensureSigningKeys(store.keys, now());
+    const latest = await ensureSigningKeys(store.keys, store.secrets, now());
     const next = keySetFingerprint(latest);
     if (next === fingerprint) return false;
     keys = latest;
@@ -249,7 +247,7 @@ async function run(args: string[]): Promise<number> {
   if (positional[0] === 'keys' && positional[1] === 'rotate') {
     const store = await openStore(config.storage);
     try {
-      await ensureSigningKeys(store.keys, Date.now());
+      await ensureSigningKeys(store.keys, store.secrets, Date.now());
       const publishFor = (config.tokens.idTokenTtlSeconds + 3600) * 1000;
       const added = await rotateSigningKeys(store.keys, Date.now(), publishFor);
       process.stdout.write(

@@ -72,16 +72,17 @@ describe('config', () => {
   });
 
   it('stops `eidhub --config` with the problems and no secret in them', () => {
+    const { EIDHUB_DATABASE_URL: _ignored, ...env } = process.env;
     const dir = mkdtempSync(join(tmpdir(), 'eidhub-config-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ sms: { provider: 'twilio', accountSid: 'AC1', authToken: 'very-secret-token', from: 'this sender is far too long' } }));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { encoding: 'utf8', timeout: 30_000, env });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /sms\.from: must be an alphanumeric sender/);
     assert.ok(!run.stderr.includes('very-secret-token'));
 
     writeFileSync(file, '{ "port": 3000, }');
-    const broken = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { encoding: 'utf8', timeout: 30_000 });
+    const broken = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { encoding: 'utf8', timeout: 30_000, env });
     assert.equal(broken.status, 1);
     assert.match(broken.stderr, /not valid JSON/);
   });

@@ -12,10 +12,26 @@ import * as oidc from 'openid-client';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/http/logger.js';
 import { buildEidhub, type Eidhub } from '../src/main.js';
+import { ensureSigningKeys } from '../src/keys/signing-keys.js';
+import { openStore } from '../src/store/index.js';
 import { freePort } from './support/eidhub.js';
 import { CapturingSms, loginOverHttp } from './support/http-login.js';
 
 const SECRET = 'a-long-client-secret-0001';
+
+describe('first signing keys', () => {
+  it('are the same for processes that start together on an empty store', async () => {
+    const store = await openStore({ driver: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'eidhub-keys-')), 'e.db') });
+    try {
+      const sets = await Promise.all(Array.from({ length: 5 }, () => ensureSigningKeys(store.keys, store.secrets, Date.now())));
+      const kids = sets.map((keys) => keys.map((k) => k.kid).join(','));
+      assert.equal(new Set(kids).size, 1, kids.join('\n'));
+      assert.equal(sets[0]!.length, 2);
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe('signing keys', () => {
   let eidhub: Eidhub;
@@ -65,7 +81,9 @@ describe('signing keys', () => {
     const oldRs = before.find((k) => k.alg === 'RS256')!.kid;
     assert.equal(await idTokenKid(), oldRs);
 
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', 'rotate', '--config', configFile], { encoding: 'utf8', timeout: 60_000 });
+    // The config file names the store; an EIDHUB_DATABASE_URL in the environment would override it.
+    const { EIDHUB_DATABASE_URL: _ignored, ...env } = process.env;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', 'rotate', '--config', configFile], { encoding: 'utf8', timeout: 60_000, env });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /new signing keys: RS256 \S+, ES256 \S+/);
 

@@ -5,7 +5,7 @@
  * JWKS until everything it signed has expired (`removeAfter`).
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { KeyStore, StoredKey } from '../store/types.js';
+import { StoreConflictError, type KeyStore, type SecretStore, type StoredKey } from '../store/types.js';
 
 export const SIGNING_ALGS = ['RS256', 'ES256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -31,14 +31,24 @@ export function orderForSigning(keys: StoredKey[]): StoredKey[] {
   return [...current, ...retired];
 }
 
-/** Makes sure each algorithm has a current key; returns the keys in signing order. */
-export async function ensureSigningKeys(store: KeyStore, now: number): Promise<StoredKey[]> {
+/**
+ * Makes sure each algorithm has a current key; returns the keys in signing order. Processes
+ * that start together on an empty store must agree on one first key, so the first key of each
+ * algorithm is chosen through the store's insert-if-absent secret, and inserted by whoever gets
+ * there first (the others' inserts of the same kid conflict and are ignored).
+ */
+export async function ensureSigningKeys(store: KeyStore, secrets: SecretStore, now: number): Promise<StoredKey[]> {
   let keys = await store.list(now);
   for (const alg of SIGNING_ALGS) {
-    if (!keys.some((k) => k.alg === alg && k.retiredAt === null)) {
-      await store.insert(await generateKey(alg, now));
-      keys = await store.list(now);
+    if (keys.some((k) => k.alg === alg && k.retiredAt === null)) continue;
+    const candidate = await generateKey(alg, now);
+    const chosen = JSON.parse(await secrets.getOrCreate(`first-signing-key:${alg}`, () => JSON.stringify(candidate))) as StoredKey;
+    try {
+      await store.insert(chosen);
+    } catch (err) {
+      if (!(err instanceof StoreConflictError)) throw err;
     }
+    keys = await store.list(now);
   }
   return orderForSigning(keys);
 }

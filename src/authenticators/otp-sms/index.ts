@@ -86,7 +86,7 @@ export function createOtpSmsAuthenticator(deps: {
     };
   }
 
-  function phoneView(tx: Transaction, phone: string, error?: MessageKey): StepView {
+  function phoneView(phone: string, error?: MessageKey): StepView {
     return { kind: 'phone', phone, ...(error ? { error } : {}) };
   }
 
@@ -139,13 +139,13 @@ export function createOtpSmsAuthenticator(deps: {
   async function submitPhone(tx: Transaction, form: Record<string, string>, lang: string): Promise<ActionResult> {
     const typed = (form.phone ?? '').trim().slice(0, 64);
     const parsed = parsePhoneNumber(typed, { allowedCountries: options.allowedCountries });
-    if (!parsed.ok) return { kind: 'view', view: phoneView(tx, typed, PHONE_ERRORS[parsed.reason] ?? 'phone.error.invalid') };
+    if (!parsed.ok) return { kind: 'view', view: phoneView(typed, PHONE_ERRORS[parsed.reason] ?? 'phone.error.invalid') };
     const sent = await sendCode(tx, parsed.e164, lang);
     if (sent.error) {
       // A failed send keeps the person on the step where they can try again.
       const challenge = stateOf(sent.tx).phone === parsed.e164 ? await store.otp.latest(tx.id) : null;
       if (challenge && sent.error !== 'sms.error.sendFailed') return { kind: 'view', view: codeView(sent.tx, challenge, { error: sent.error }) };
-      return { kind: 'view', view: phoneView(sent.tx, typed, sent.error) };
+      return { kind: 'view', view: phoneView(typed, sent.error) };
     }
     const challenge = await store.otp.latest(tx.id);
     return { kind: 'view', view: codeView(sent.tx, challenge!, { notice: 'code.notice.sent' }) };
@@ -154,7 +154,7 @@ export function createOtpSmsAuthenticator(deps: {
   async function submitCode(tx: Transaction, form: Record<string, string>): Promise<ActionResult> {
     const state = stateOf(tx);
     const challenge = state.phone ? await store.otp.latest(tx.id) : null;
-    if (!challenge) return { kind: 'view', view: phoneView(tx, tx.prefilledInput.mobile ?? '') };
+    if (!challenge) return { kind: 'view', view: phoneView(tx.prefilledInput.mobile ?? '') };
     const code = (form.code ?? '').replace(/\s+/g, '');
     if (code === '') return { kind: 'view', view: codeView(tx, challenge, { error: 'code.error.required' }) };
     if (!CODE_PATTERN.test(code)) return { kind: 'view', view: codeView(tx, challenge, { error: 'code.error.format' }) };
@@ -199,7 +199,7 @@ export function createOtpSmsAuthenticator(deps: {
 
   async function resend(tx: Transaction, lang: string): Promise<ActionResult> {
     const phone = stateOf(tx).phone;
-    if (!phone) return { kind: 'view', view: phoneView(tx, tx.prefilledInput.mobile ?? '') };
+    if (!phone) return { kind: 'view', view: phoneView(tx.prefilledInput.mobile ?? '') };
     const sent = await sendCode(tx, phone, lang);
     const challenge = await store.otp.latest(tx.id);
     return {
@@ -210,8 +210,8 @@ export function createOtpSmsAuthenticator(deps: {
 
   async function changeNumber(tx: Transaction): Promise<ActionResult> {
     const { phone: _dropped, ...rest } = stateOf(tx);
-    const updated = await transactions.updateWaiting(tx, { authState: rest });
-    return { kind: 'view', view: phoneView(updated, '') };
+    await transactions.updateWaiting(tx, { authState: rest });
+    return { kind: 'view', view: phoneView('') };
   }
 
   return {
@@ -246,7 +246,7 @@ export function createOtpSmsAuthenticator(deps: {
         const challenge = await store.otp.latest(tx.id);
         if (challenge) return codeView(tx, challenge);
       }
-      return phoneView(tx, tx.prefilledInput.mobile ?? '');
+      return phoneView(tx.prefilledInput.mobile ?? '');
     },
 
     async act(tx, action, form, context) {

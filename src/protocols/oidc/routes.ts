@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import type { Authenticator } from '../../authenticators/types.js';
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction } from '../../core/transaction.js';
@@ -31,8 +30,6 @@ export interface OidcDeps {
   loginWindowMs: number;
   subjectRetentionMs: number;
   hostedPageUrl: (tx: Transaction) => string;
-  renderError: (req: FastifyRequest, reply: FastifyReply, error: EidhubError) => FastifyReply;
-  logger: Logger;
   now?: () => number;
 }
 
