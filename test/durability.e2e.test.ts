@@ -17,6 +17,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ConfigInput } from '../src/config/schema.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { startFakeTwilio, type FakeTwilio, type FakeTwilioMessage } from './fakes/twilio.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startChildEidhub, writeConfigFile, type ChildEidhub } from './support/child-eidhub.js';
@@ -34,6 +35,10 @@ const TEST_TIMEOUT_MS = 90_000;
 const CODE_INPUT = 'input[autocomplete="one-time-code"]';
 const PHONE_FORM = 'form[action$="/phone"]';
 const CODE_FORM = 'form[action$="/code"]';
+/** One number per login, so each SMS is matched to its own test. */
+const PHONE_OTP_CRASH = '+447700900301';
+const PHONE_CODE_CRASH = '+447700900302';
+const PHONE_TWO_PROCESSES = '+447700900401';
 
 interface Rp {
   url: string;
@@ -185,7 +190,7 @@ function assertNothingSecretLogged(children: readonly ChildEidhub[], messages: r
     for (const message of messages) {
       // As a whole number only: a 6-digit run inside a longer one (a response time) is not a code.
       const code = new RegExp(`(?<!\\d)${codeOf(message)}(?!\\d)`);
-      // The national number is inside every way of writing the full number (E.164, 0-prefixed, spaced ones aside).
+      // The national number is part of both the E.164 and the 0-prefixed national form: one check covers both.
       const national = parsePhoneNumberFromString(message.to)?.nationalNumber;
       assert.ok(national, `a valid test number: ${message.to}`);
       lines.forEach((line, i) => {
@@ -216,12 +221,16 @@ describe('durability across eidhub processes', { skip }, () => {
   });
 
   after(async () => {
-    // Every child, including those of a test that failed halfway, before anything they use goes.
-    await killAll(children);
-    await browser?.close();
-    await twilio?.close();
-    await rp?.close();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    // Every child, including those of a test that failed halfway; and the rest even if one will
+    // not die, because an open browser or server would keep this process from ever exiting.
+    try {
+      await killAll(children);
+    } finally {
+      await browser?.close();
+      await twilio?.close();
+      await rp?.close();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   function tempDir(): string {
@@ -286,6 +295,7 @@ describe('durability across eidhub processes', { skip }, () => {
   describe('kill -9 of a process on a SQLite file store', () => {
     const mine: ChildEidhub[] = [];
     let port: number;
+    let dbPath: string;
     let configFile: string;
     let server: ChildEidhub;
     let config: oidc.Configuration;
@@ -294,10 +304,11 @@ describe('durability across eidhub processes', { skip }, () => {
       const dir = tempDir();
       port = await freePort();
       const publicUrl = `http://localhost:${port}`;
+      dbPath = join(dir, 'eidhub.db');
       configFile = writeConfigFile(
         dir,
         'eidhub.json',
-        eidhubConfig({ port, publicUrl, storage: { driver: 'sqlite', path: join(dir, 'eidhub.db') }, twilioUrl: twilio.url, redirectUri: `${rp.url}/callback` }),
+        eidhubConfig({ port, publicUrl, storage: { driver: 'sqlite', path: dbPath }, twilioUrl: twilio.url, redirectUri: `${rp.url}/callback` }),
       );
       server = await startChild(configFile, mine);
       assert.equal(server.publicUrl, publicUrl);
@@ -316,7 +327,7 @@ describe('durability across eidhub processes', { skip }, () => {
 
     it('redeems a one-time code sent before kill -9 on the restarted process, and only once', { timeout: TEST_TIMEOUT_MS }, async () => {
       const login = await beginLogin(config);
-      const code = await submitPhone(login.page, '+447700900301');
+      const code = await submitPhone(login.page, PHONE_OTP_CRASH);
       const csrf = await login.page.inputValue(`${CODE_FORM} input[name=csrf]`);
       const codeAction = new URL((await login.page.getAttribute(CODE_FORM, 'action')) ?? '', login.page.url());
 
@@ -325,10 +336,16 @@ describe('durability across eidhub processes', { skip }, () => {
       // The same page, still showing what the dead process rendered, now talks to the new one.
       const callback = await submitCodeUntilCallback(login.page, code);
       const tokens = await oidc.authorizationCodeGrant(config, callback, login.checks);
-      assert.equal(tokens.claims()?.phone_number, '+447700900301', 'logged in as the number the code went to');
+      assert.equal(tokens.claims()?.phone_number, PHONE_OTP_CRASH, 'logged in as the number the code went to');
 
       // Consumed is on disk, not in memory: after another crash the code logs no one in again.
       await crashAndRestart();
+      const transactionId = /^\/login\/([^/]+)\/code$/.exec(codeAction.pathname)?.[1];
+      assert.ok(transactionId, `the code form posts to /login/{transaction}/code: ${codeAction.pathname}`);
+      const store = await openSqliteStore({ path: dbPath });
+      const challenge = await store.otp.latest(transactionId).finally(() => store.close());
+      assert.ok(challenge?.consumedAt, 'the code is recorded as used');
+      assert.equal(challenge.attempts, 1, 'one attempt: the one that logged the person in');
       const replay = await login.context.request.post(codeAction.href, { form: { csrf, code }, timeout: STEP_TIMEOUT_MS });
       assert.ok(!replay.url().startsWith(rp.url), `the replayed code reached the relying party: ${replay.url()}`);
       assert.ok(replay.status() >= 400, `the replayed code is refused (HTTP ${replay.status()})`);
@@ -338,7 +355,7 @@ describe('durability across eidhub processes', { skip }, () => {
 
     it('redeems an authorization code issued before kill -9 on the restarted process, and only once', { timeout: TEST_TIMEOUT_MS }, async () => {
       const login = await beginLogin(config);
-      const code = await submitPhone(login.page, '+447700900302');
+      const code = await submitPhone(login.page, PHONE_CODE_CRASH);
       const callback = await submitCodeUntilCallback(login.page, code);
       assert.ok(callback.searchParams.get('code'), 'the callback carries an authorization code');
       await login.context.close();
@@ -348,7 +365,7 @@ describe('durability across eidhub processes', { skip }, () => {
       const tokens = await oidc.authorizationCodeGrant(config, callback, login.checks);
       const sub = tokens.claims()!.sub;
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, sub);
-      assert.equal(userinfo.phone_number, '+447700900302');
+      assert.equal(userinfo.phone_number, PHONE_CODE_CRASH);
 
       await crashAndRestart();
       await assert.rejects(
@@ -356,12 +373,12 @@ describe('durability across eidhub processes', { skip }, () => {
         (err: unknown) => err instanceof oidc.ResponseBodyError && err.error === 'invalid_grant',
         'a second exchange of the code is refused with invalid_grant',
       );
-      // Reuse revokes what the first exchange gave (RFC 9700 §4.1.2), although this process never issued it.
+      // Reuse revokes what the first exchange gave (RFC 6749 §4.1.2), although this process never issued it.
       await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck), 'the first access token is revoked');
     });
 
     it('never writes a code or a full phone number to the log of any process', () => {
-      assertNothingSecretLogged(mine, twilio.messages.filter((m) => m.to.startsWith('+44770090030')));
+      assertNothingSecretLogged(mine, twilio.messages.filter((m) => m.to === PHONE_OTP_CRASH || m.to === PHONE_CODE_CRASH));
     });
   });
 
@@ -371,20 +388,25 @@ describe('durability across eidhub processes', { skip }, () => {
     let proxy: SwitchableProxy | undefined;
 
     after(async () => {
-      // The processes go first: a database with open connections cannot be dropped cleanly.
-      await killAll(mine);
-      await proxy?.close();
-      if (databaseUrl) await dropTestDatabase(databaseUrl);
+      try {
+        // The processes go first: a database with open connections cannot be dropped cleanly.
+        await killAll(mine);
+        if (databaseUrl) await dropTestDatabase(databaseUrl);
+      } finally {
+        await proxy?.close();
+      }
     });
 
     it('starts a login on process A and finishes it on process B behind the same public URL', { timeout: TEST_TIMEOUT_MS }, async (t) => {
       // Outside CI a missing PostgreSQL skips; in CI getTestPostgresUrl() throws, and this test fails.
-      databaseUrl = await getTestPostgresUrl();
-      if (databaseUrl === null) {
+      const url = await getTestPostgresUrl();
+      if (url === null) {
         t.skip('no PostgreSQL: set EIDHUB_DATABASE_URL or install the server (apt-get install postgresql)');
         return;
       }
-      proxy = await startProxy();
+      databaseUrl = url;
+      const balancer = await startProxy();
+      proxy = balancer;
       const dir = tempDir();
       const portA = await freePort();
       let portB = await freePort();
@@ -393,12 +415,13 @@ describe('durability across eidhub processes', { skip }, () => {
         writeConfigFile(
           dir,
           name,
-          eidhubConfig({ port, publicUrl: proxy!.url, storage: { driver: 'postgres', url: databaseUrl! }, twilioUrl: twilio.url, redirectUri: `${rp.url}/callback` }),
+          eidhubConfig({ port, publicUrl: balancer.url, storage: { driver: 'postgres', url }, twilioUrl: twilio.url, redirectUri: `${rp.url}/callback` }),
         );
-      // Started together, as replicas behind a load balancer are: both race to create the keys.
+      // Started together on an empty store, as replicas behind a load balancer are: both race to
+      // create the first signing keys, and must still end up publishing the same ones.
       const [a, b] = await Promise.all([startChild(configFor(portA, 'a.json'), mine), startChild(configFor(portB, 'b.json'), mine)]);
-      assert.equal(a.publicUrl, proxy.url);
-      assert.equal(b.publicUrl, proxy.url);
+      assert.equal(a.publicUrl, balancer.url);
+      assert.equal(b.publicUrl, balancer.url);
 
       const jwksOf = async (port: number) => {
         const res = await fetch(`http://127.0.0.1:${port}/auth/open/.well-known/openid-configuration/jwks`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
@@ -409,30 +432,29 @@ describe('durability across eidhub processes', { skip }, () => {
       assert.ok(jwksA.keys.length >= 2, 'an RS256 and an ES256 key');
       assert.deepEqual(jwksB, jwksA, 'A and B publish the same keys: they come from the store');
 
-      proxy.target = portA;
-      const config = await discover(proxy.url);
-      const phone = '+447700900401';
-      const login = await beginLogin(config, { login_hint: `mobile:${phone}` });
-      assert.equal(await login.page.inputValue('input[type=tel]'), phone, 'login_hint prefills the number');
-      const code = await submitPhone(login.page, phone);
-      const servedByA = proxy.log.length;
+      balancer.target = portA;
+      const config = await discover(balancer.url);
+      const login = await beginLogin(config, { login_hint: `mobile:${PHONE_TWO_PROCESSES}` });
+      assert.equal(await login.page.inputValue('input[type=tel]'), PHONE_TWO_PROCESSES, 'login_hint prefills the number');
+      const code = await submitPhone(login.page, PHONE_TWO_PROCESSES);
+      const servedByA = balancer.log.length;
 
       // The balancer moves the person to B, and A dies: nothing of this login can come from A's memory.
-      proxy.target = portB;
+      balancer.target = portB;
       await a.kill('SIGKILL');
 
       const callback = await submitCodeUntilCallback(login.page, code);
       await login.context.close();
       const tokens = await oidc.authorizationCodeGrant(config, callback, login.checks);
       const claims = tokens.claims()!;
-      assert.equal(claims.iss, `${proxy.url}/auth/open`);
-      assert.equal(claims.phone_number, phone);
+      assert.equal(claims.iss, `${balancer.url}/auth/open`);
+      assert.equal(claims.phone_number, PHONE_TWO_PROCESSES);
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-      assert.deepEqual(userinfo, { sub: claims.sub, idp_id: phone, idp_issuer: 'otp-sms', phone_number: phone });
+      assert.deepEqual(userinfo, { sub: claims.sub, idp_id: PHONE_TWO_PROCESSES, idp_issuer: 'otp-sms', phone_number: PHONE_TWO_PROCESSES });
 
-      const onA = proxy.log.slice(0, servedByA);
-      const onB = proxy.log.slice(servedByA);
-      const describeLog = () => proxy!.log.map((r) => `${r.backend === portA ? 'A' : 'B'} ${r.method} ${r.path.split('?')[0]} ${r.status}`).join('\n');
+      const onA = balancer.log.slice(0, servedByA);
+      const onB = balancer.log.slice(servedByA);
+      const describeLog = () => balancer.log.map((r) => `${r.backend === portA ? 'A' : 'B'} ${r.method} ${r.path.split('?')[0]} ${r.status}`).join('\n');
       assert.ok(onA.every((r) => r.backend === portA) && onB.every((r) => r.backend === portB), describeLog());
       assert.ok(onB.every((r) => r.status < 500), `B answered everything:\n${describeLog()}`);
       const served = (log: ProxiedRequest[], method: string, path: RegExp) => log.find((r) => r.method === method && path.test(r.path.split('?')[0] ?? ''));
@@ -450,7 +472,7 @@ describe('durability across eidhub processes', { skip }, () => {
         assert.ok(served(onB, method, path), `B received ${what}:\n${describeLog()}`);
       }
 
-      assertNothingSecretLogged([a, b], twilio.messages.filter((m) => m.to === phone));
+      assertNothingSecretLogged([a, b], twilio.messages.filter((m) => m.to === PHONE_TWO_PROCESSES));
     });
   });
 });
