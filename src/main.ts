@@ -23,6 +23,8 @@ import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks 
 import { ClientRegistry } from './protocols/oidc/clients.js';
 import { createProvider } from './protocols/oidc/provider.js';
 import { OidcProtocol, registerOidcRoutes } from './protocols/oidc/routes.js';
+import { registerDocsRoutes, registerOpenApi } from './protocols/rest/docs.js';
+import { registerRestRoutes, RestProtocol } from './protocols/rest/routes.js';
 import type { ProtocolAdapter } from './protocols/types.js';
 import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID } from './sandbox/routes.js';
 import { createSmsProvider } from './sms/index.js';
@@ -93,11 +95,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const store = options.store ?? (await openStore(baseConfig.storage));
   const config = await withSandboxClients(baseConfig, store);
 
-  const [otpKey, subjectKey, clientSecretKey, cookieKey] = await Promise.all([
+  const [otpKey, subjectKey, clientSecretKey, cookieKey, sessionNonceKey] = await Promise.all([
     serverKey(store, 'otp-hmac'),
     serverKey(store, 'subject'),
     serverKey(store, 'client-secret'),
     serverKey(store, 'cookie'),
+    serverKey(store, 'session-nonce'),
   ]);
   let keys = await ensureSigningKeys(store.keys, store.secrets, now());
 
@@ -154,6 +157,19 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     now,
   });
   protocols.set('oidc', oidc);
+  const rest = new RestProtocol({
+    provider: () => provider,
+    registry,
+    transactions,
+    authenticators,
+    store,
+    accountId: config.accountId,
+    publicUrl: config.publicUrl,
+    nonceKey: sessionNonceKey,
+    hostedPageUrl,
+    logger: logger.child({ module: 'rest' }),
+  });
+  protocols.set('rest', rest);
 
   const app = await createServer({
     logger,
@@ -161,7 +177,10 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     store,
     renderHtmlError: (req, reply, err) => pages.renderError(req, reply, err),
   });
+  await registerOpenApi(app, config.publicUrl);
   await registerOidcRoutes(app, oidc, { provider: () => provider, registry });
+  await registerRestRoutes(app, rest);
+  registerDocsRoutes(app);
   registerHostedPages(app, pages);
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, registry, logger });
 

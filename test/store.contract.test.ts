@@ -19,7 +19,7 @@ import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { StoreConflictError, type OtpChallenge, type Store, type StoredKey } from '../src/store/types.js';
+import { StoreConflictError, type OtpChallenge, type ProtocolStateRecord, type Store, type StoredKey } from '../src/store/types.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
 
 /** A fixed clock past 2^31 ms, so a BIGINT that came back as a string or got truncated fails deepEqual. */
@@ -79,6 +79,18 @@ function makeChallenge(transactionId: string, over: Partial<OtpChallenge> = {}):
     createdAt: T0,
     expiresAt: T0 + 5 * MINUTE,
     consumedAt: null,
+    ...over,
+  };
+}
+
+function makeProtocolState(transactionId: string, over: Partial<ProtocolStateRecord> = {}): ProtocolStateRecord {
+  return {
+    protocol: 'rest',
+    ref: `session-${randomUUID()}`,
+    transactionId,
+    state: { callbackUrls: { success: 'https://example.com/ok' }, sessionOptions: ['a', 'b'] },
+    createdAt: T0,
+    expiresAt: T0 + 10 * MINUTE,
     ...over,
   };
 }
@@ -237,6 +249,45 @@ function contract(backend: Backend): void {
       assert.equal((await store.otp.latest(tx.id))?.consumedAt, T0 + 100 + winner);
       assert.equal(await store.otp.consume(c.id, T0 + 200), false);
       assert.equal(await store.otp.consume('no-such-challenge', T0), false);
+    });
+  });
+
+  describe('protocol state', () => {
+    it('create then get returns exactly what was written; null when unknown', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const record = makeProtocolState(tx.id, { protocol: 'saml', state: TRICKY_JSON, expiresAt: T0 + HOUR });
+      await store.protocolState.create(record);
+      assert.deepEqual(await store.protocolState.get('saml', record.ref), record);
+      assert.equal(await store.protocolState.get('rest', record.ref), null, 'records are per protocol');
+      assert.equal(await store.protocolState.get('saml', 'no-such-ref'), null);
+    });
+
+    it('get still returns an expired record (callers decide)', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const record = makeProtocolState(tx.id, { expiresAt: T0 - 1 });
+      await store.protocolState.create(record);
+      assert.deepEqual(await store.protocolState.get('rest', record.ref), record);
+    });
+
+    it('rejects a duplicate (protocol, ref) with StoreConflictError', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const record = makeProtocolState(tx.id);
+      await store.protocolState.create(record);
+      await assert.rejects(store.protocolState.create({ ...record, state: { other: true } }), StoreConflictError);
+      // The same ref under another protocol is a different record.
+      const other = { ...record, protocol: 'ciba', state: { other: true } };
+      await store.protocolState.create(other);
+      assert.deepEqual(await store.protocolState.get('rest', record.ref), record, 'a refused insert changes nothing');
+      assert.deepEqual(await store.protocolState.get('ciba', record.ref), other);
+    });
+
+    it('refuses a record whose transaction does not exist (foreign keys are enforced)', async () => {
+      const record = makeProtocolState(`no-such-transaction-${randomUUID()}`);
+      await assert.rejects(store.protocolState.create(record), (err) => !(err instanceof StoreConflictError));
+      assert.equal(await store.protocolState.get('rest', record.ref), null);
     });
   });
 
@@ -433,9 +484,13 @@ function contract(backend: Backend): void {
         await s.otp.create(makeChallenge(stale.id));
         await s.otp.create(makeChallenge(stale.id));
         await s.otp.create(makeChallenge(recent.id));
+        const staleState = makeProtocolState(stale.id);
+        const recentState = makeProtocolState(recent.id, { protocol: 'saml', expiresAt: now - 24 * HOUR });
+        await s.protocolState.create(staleState);
+        await s.protocolState.create(recentState);
 
-        // 2 oidc rows (one expiring exactly now), 1 subject, 1 counter, 1 transaction and its 2 challenges.
-        assert.equal(await s.purgeExpired(now), 2 + 1 + 1 + 1 + 2);
+        // 2 oidc rows (one expiring exactly now), 1 subject, 1 counter, 1 transaction, its 2 challenges and its protocol state.
+        assert.equal(await s.purgeExpired(now), 2 + 1 + 1 + 1 + 2 + 1);
         assert.equal(await s.purgeExpired(now), 0, 'nothing left to purge');
 
         // Read "as of" an earlier time so that only deletion, not expiry, can hide a row.
@@ -452,6 +507,8 @@ function contract(backend: Backend): void {
         assert.equal(await s.otp.countForTransaction(stale.id), 0);
         assert.deepEqual(await s.transactions.get(recent.id), recent);
         assert.equal(await s.otp.countForTransaction(recent.id), 1);
+        assert.equal(await s.protocolState.get('rest', staleState.ref), null, 'removed with its transaction');
+        assert.deepEqual(await s.protocolState.get('saml', recentState.ref), recentState, 'kept while its transaction is kept');
         assert.deepEqual(await s.transactions.get(live.id), live);
       } finally {
         await s.close();
@@ -524,6 +581,29 @@ describe('SQLite store', () => {
         db.close();
       }
       await sqlite.remove(path);
+    });
+
+    it('deleting a transaction cascades to its protocol state', async () => {
+      const path = await sqlite.create();
+      const store = await openSqliteStore({ path });
+      const tx = makeTx();
+      const record = makeProtocolState(tx.id);
+      try {
+        await store.transactions.create(tx);
+        await store.protocolState.create(record);
+        // A second connection, deleting only the transaction: the row must go through the schema's cascade.
+        const db = new Database(path);
+        try {
+          db.pragma('foreign_keys = ON');
+          assert.equal(db.prepare('DELETE FROM transactions WHERE id = ?').run(tx.id).changes, 1);
+        } finally {
+          db.close();
+        }
+        assert.equal(await store.protocolState.get('rest', record.ref), null);
+      } finally {
+        await store.close();
+        await sqlite.remove(path);
+      }
     });
 
     it('works in memory', async () => {
@@ -602,6 +682,26 @@ describe('PostgreSQL store', { skip: pgSkip }, () => {
   contract(postgres);
 
   describe('PostgreSQL specifics', () => {
+    it('deleting a transaction cascades to its protocol state', async () => {
+      const url = await postgres.create();
+      const store = await postgres.open(url);
+      const client = new pg.Client({ connectionString: url });
+      try {
+        const tx = makeTx();
+        const record = makeProtocolState(tx.id);
+        await store.transactions.create(tx);
+        await store.protocolState.create(record);
+        await client.connect();
+        // Deleting only the transaction: the row must go through the schema's cascade.
+        assert.equal((await client.query('DELETE FROM transactions WHERE id = $1', [tx.id])).rowCount, 1);
+        assert.equal(await store.protocolState.get('rest', record.ref), null);
+      } finally {
+        await client.end();
+        await store.close();
+        await postgres.remove(url);
+      }
+    });
+
     it('returns BIGINT as numbers, stores JSON as jsonb, and records migrations', async () => {
       if (!pgUrl) return;
       const store = await openStore({ driver: 'postgres', url: pgUrl, poolSize: 2 });

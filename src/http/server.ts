@@ -36,14 +36,60 @@ function wantsProblemJson(req: FastifyRequest): boolean {
   return req.url.startsWith('/auth/rest') || req.url.startsWith('/healthz') || req.url.startsWith('/readyz');
 }
 
+/** A dotted path (`callbackUrls.success`, `allowedProviders[0]`) from a JSON Schema validation error. */
+function fieldOf(err: FastifyError): string | undefined {
+  const first = err.validation?.[0];
+  if (!first) return undefined;
+  const path = first.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
+  const params = first.params as { missingProperty?: string; additionalProperty?: string };
+  const leaf = params.missingProperty ?? params.additionalProperty;
+  const full = leaf ? (path ? `${path}.${leaf}` : leaf) : path;
+  return full || (err.validationContext ?? undefined);
+}
+
+function validationMessage(err: FastifyError, field: string | undefined): string {
+  const first = err.validation?.[0];
+  const params = first?.params as { additionalProperty?: string; missingProperty?: string } | undefined;
+  if (params?.additionalProperty) return `${field}: unknown field`;
+  if (params?.missingProperty) return `${field}: is required`;
+  return `${field ?? err.validationContext ?? 'request'}: ${first?.message ?? 'is invalid'}`;
+}
+
 function toEidhubError(err: FastifyError | Error): EidhubError {
   if (err instanceof EidhubError) return err;
-  const status = (err as FastifyError).statusCode;
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const field = fieldOf(fe);
+    return new EidhubError(400, 'invalid_request', validationMessage(fe, field), { field });
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err instanceof SyntaxError && fe.statusCode === 400)) {
+    return new EidhubError(400, 'invalid_json', 'the body is not valid JSON', { field: 'body' });
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new EidhubError(415, 'unsupported_media_type', 'send the body as application/json', { field: 'content-type' });
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new EidhubError(400, 'invalid_json', 'the JSON body is empty', { field: 'body' });
+  const status = fe.statusCode;
   if (status === 429) return new EidhubError(429, 'rate_limited', 'too many requests; wait a minute and try again');
   if (status && status >= 400 && status < 500) {
     return new EidhubError(status, (err as FastifyError).code?.toLowerCase() ?? 'invalid_request', err.message);
   }
   return new EidhubError(500, 'internal', 'something went wrong on our side; try again', { cause: err });
+}
+
+/** RFC 9457 problem details; `type` points at the code's entry in the API reference. */
+export function problem(e: EidhubError): Record<string, unknown> {
+  return {
+    type: `/auth/rest/docs#problem-${e.code}`,
+    title: e.code.replace(/_/g, ' '),
+    status: e.status,
+    detail: e.message,
+    code: e.code,
+    ...(e.field ? { field: e.field } : {}),
+  };
 }
 
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -54,6 +100,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // The id of a request in logs and error pages; never derived from request content.
     requestIdHeader: false,
     return503OnClosing: true,
+    // Validation must refuse what it does not know, not quietly drop or convert it.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   app.addHook('onSend', async (_req, reply) => {
     setBaseHeaders(reply);
@@ -68,17 +116,15 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (e.status >= 500) req.log.error({ err: e.cause ?? e, url: redactUrl(req.url) }, 'request failed');
     else req.log.info({ code: e.code, status: e.status, url: redactUrl(req.url) }, 'request refused');
     if (wantsProblemJson(req)) {
-      return reply
-        .code(e.status)
-        .type('application/problem+json')
-        .send({ type: `https://eidhub.dev/problems/${e.code}`, title: e.code, status: e.status, detail: e.message, code: e.code, ...(e.field ? { field: e.field } : {}) });
+      if (e.status === 401) reply.header('www-authenticate', `Bearer realm="eidhub", error="${e.code}"`);
+      return reply.code(e.status).type('application/problem+json').send(problem(e));
     }
     return opts.renderHtmlError(req, reply, e);
   });
   app.setNotFoundHandler(async (req, reply) => {
     const e = new EidhubError(404, 'not_found', `no such page: ${req.method} ${redactUrl(req.url).split('?')[0]}`);
     if (wantsProblemJson(req)) {
-      return reply.code(404).type('application/problem+json').send({ type: 'https://eidhub.dev/problems/not_found', title: 'not_found', status: 404, detail: e.message, code: 'not_found' });
+      return reply.code(404).type('application/problem+json').send(problem(e));
     }
     return opts.renderHtmlError(req, reply, e);
   });
@@ -89,7 +135,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       await opts.store.ping();
       return { status: 'ok', store: opts.store.driver };
     } catch {
-      return reply.code(503).type('application/problem+json').send({ type: 'https://eidhub.dev/problems/store_unreachable', title: 'store_unreachable', status: 503, code: 'store_unreachable', detail: 'the store cannot be reached' });
+      return reply.code(503).type('application/problem+json').send(problem(new EidhubError(503, 'store_unreachable', 'the store cannot be reached')));
     }
   });
   return app;

@@ -22,4 +22,6 @@ export interface ProtocolAdapter {
   /** Where the browser goes once the transaction is final, to receive the protocol's answer. */
   completionUrl(tx: Transaction): Promise<string>;
   pagePolicy(tx: Transaction): Promise<PagePolicy>;
+  /** For framed flows: what the final page tells the parent window (postMessage), if anything. */
+  completionNotice?(tx: Transaction): Promise<{ targetOrigins: string[]; message: Record<string, string> } | undefined>;
 }

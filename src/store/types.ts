@@ -144,6 +144,23 @@ export interface AuditStore {
   recent(limit: number): Promise<AuditEvent[]>;
 }
 
+/** Protocol-specific state of a transaction (REST session options, SAML request data, …), kept apart from the transaction. */
+export interface ProtocolStateRecord {
+  protocol: string; // 'rest', 'saml', 'ciba', …
+  ref: string; // the protocol's handle (e.g. REST session id)
+  transactionId: string;
+  state: Record<string, unknown>; // JSON
+  createdAt: number; // epoch ms
+  expiresAt: number; // epoch ms
+}
+
+export interface ProtocolStateStore {
+  /** Inserts; StoreConflictError if (protocol, ref) exists. */
+  create(record: ProtocolStateRecord): Promise<void>;
+  /** The record, or null when absent. Expired records are still returned until purged (callers decide). */
+  get(protocol: string, ref: string): Promise<ProtocolStateRecord | null>;
+}
+
 export interface Store {
   readonly driver: 'sqlite' | 'postgres';
   transactions: TransactionStore;
@@ -154,6 +171,7 @@ export interface Store {
   counters: CounterStore;
   subjects: SubjectStore;
   audit: AuditStore;
+  protocolState: ProtocolStateStore;
   /** Throws if the database cannot be reached. */
   ping(): Promise<void>;
   /** Deletes expired rows; returns how many were removed. */

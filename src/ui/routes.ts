@@ -165,7 +165,9 @@ export class HostedPages {
     const policy = await this.protocol(tx).pagePolicy(tx);
     if (policy.embedded) {
       // Inside a frame the answer is a page of its own (it tells the parent), not a redirect.
-      return this.render(req, reply, tx, { kind: 'continue', url, outcome: tx.status === 'SUCCESS' ? 'success' : tx.status === 'ERROR' ? 'error' : 'abort' }, key);
+      const notify = await this.protocol(tx).completionNotice?.(tx);
+      const outcome = tx.status === 'SUCCESS' ? 'success' : tx.status === 'ERROR' ? 'error' : 'abort';
+      return this.render(req, reply, tx, { kind: 'continue', url, outcome, notify }, key);
     }
     return reply.redirect(url, 303);
   }

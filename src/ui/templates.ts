@@ -186,8 +186,18 @@ function continueStep(model: PageModel, step: Step<'continue'>, t: Translate): S
     ...look[step.outcome],
     body: `<p class="lead returning"><span class="spinner" aria-hidden="true"></span><span>${returning}</span></p>
 <noscript><p class="hint">${t('continue.noscript')}</p></noscript>
-${continueForm(step.url, submitButton(t('continue.submit'), 'btn-primary'))}`,
+${continueForm(step.url, submitButton(t('continue.submit'), 'btn-primary'))}${notifyData(step.notify)}`,
   };
+}
+
+/**
+ * What the script posts to the parent frame, as inert JSON data (`<` escaped, so the text can
+ * never close the script element).
+ */
+function notifyData(notify: Step<'continue'>['notify']): string {
+  if (!notify || notify.targetOrigins.length === 0) return '';
+  const json = JSON.stringify(notify).replace(/</g, '\\u003c');
+  return `<script type="application/json" id="notify">${json}</script>`;
 }
 
 /** Only web addresses may become a link; anything else (e.g. `javascript:`) is dropped. */
@@ -395,6 +405,11 @@ const SCRIPT = `
   document.documentElement.classList.add('js');
 
   var continueForm = document.getElementById('continue-form');
+  var notify = document.getElementById('notify');
+  if (notify && window.parent !== window) {
+    var data = JSON.parse(notify.textContent);
+    data.targetOrigins.forEach(function (origin) { window.parent.postMessage(data.message, origin); });
+  }
   if (continueForm) { continueForm.submit(); return; }
 
   // The native validation bubble speaks the browser's language; give it the page's instead.

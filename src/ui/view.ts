@@ -61,6 +61,8 @@ export type StepView =
       kind: 'continue';
       url: string;
       outcome: 'success' | 'abort' | 'error';
+      /** In a frame: tell the parent page before moving on (window.postMessage to each origin). */
+      notify?: { targetOrigins: string[]; message: Record<string, string> } | undefined;
     }
   | {
       kind: 'error';

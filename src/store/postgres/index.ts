@@ -18,7 +18,15 @@ import {
   type TransactionSubject,
 } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type Store, type StoredKey, type SubjectRecord } from '../types.js';
+import {
+  StoreConflictError,
+  type AuditEvent,
+  type OtpChallenge,
+  type ProtocolStateRecord,
+  type Store,
+  type StoredKey,
+  type SubjectRecord,
+} from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Finished transactions stay readable this long after expiry (protocols may still ask about them). */
@@ -111,6 +119,7 @@ const TX_COLUMNS = `id, account_id, protocol, protocol_ref, client_id, allowed_p
   provider_params, requested_attributes, requested_loa, status, subject, loa, error, browser_binding, auth_state,
   created_at, updated_at, expires_at, finished_at, version`;
 const OTP_COLUMNS = 'id, transaction_id, code_hash, phone_number, attempts, max_attempts, created_at, expires_at, consumed_at';
+const PROTOCOL_STATE_COLUMNS = 'protocol, ref, transaction_id, state, created_at, expires_at';
 const NOT_EXPIRED = '(expires_at IS NULL OR expires_at > $3)';
 
 /** Every statement, run as a named (server-side prepared) statement called `eidhub_<key>`. */
@@ -166,12 +175,17 @@ const SQL = {
   auditInsert: 'INSERT INTO audit_events (type, at, transaction_id, client_id, data) VALUES ($1, $2, $3, $4, $5)',
   auditRecent: 'SELECT type, at, transaction_id, client_id, data FROM audit_events ORDER BY at DESC, id DESC LIMIT $1',
 
+  protocolStateInsert: `INSERT INTO protocol_state (${PROTOCOL_STATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
+  protocolStateGet: `SELECT ${PROTOCOL_STATE_COLUMNS} FROM protocol_state WHERE protocol = $1 AND ref = $2`,
+
   ping: 'SELECT 1',
   purgeOidc: 'DELETE FROM oidc_models WHERE expires_at <= $1',
   purgeSubjects: 'DELETE FROM subjects WHERE expires_at <= $1',
   purgeCounters: 'DELETE FROM counters WHERE window_end <= $1',
-  // Deleted explicitly (not left to ON DELETE CASCADE) so they count in purgeExpired's total.
+  // Child rows of purged transactions (OTP challenges, protocol state) are deleted explicitly, not left
+  // to ON DELETE CASCADE, so they count in purgeExpired's total.
   purgeOtp: 'DELETE FROM otp_challenges WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < $1)',
+  purgeProtocolState: 'DELETE FROM protocol_state WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < $1)',
   purgeTransactions: 'DELETE FROM transactions WHERE expires_at < $1',
 } as const;
 
@@ -339,6 +353,19 @@ function createStore(pool: Pool): Store {
       },
     },
 
+    protocolState: {
+      async create(r) {
+        await insertOrConflict(
+          run(pool, 'protocolStateInsert', [r.protocol, r.ref, r.transactionId, JSON.stringify(r.state), r.createdAt, r.expiresAt]),
+          `protocol state ${r.protocol} ${r.ref}`,
+        );
+      },
+      async get(protocol, ref) {
+        const row = await first<ProtocolStateRow>(pool, 'protocolStateGet', [protocol, ref]);
+        return row ? rowToProtocolState(row) : null;
+      },
+    },
+
     async ping() {
       await run(pool, 'ping', []);
     },
@@ -351,6 +378,7 @@ function createStore(pool: Pool): Store {
           ['purgeSubjects', now],
           ['purgeCounters', now],
           ['purgeOtp', txCutoff],
+          ['purgeProtocolState', txCutoff],
           ['purgeTransactions', txCutoff],
         ] as const) {
           removed += (await run(client, statement, [cutoff])).rowCount ?? 0;
@@ -551,4 +579,24 @@ function rowToAudit(r: AuditRow): AuditEvent {
   if (r.client_id !== null) event.clientId = r.client_id;
   if (r.data !== null) event.data = r.data;
   return event;
+}
+
+interface ProtocolStateRow {
+  protocol: string;
+  ref: string;
+  transaction_id: string;
+  state: Record<string, unknown>;
+  created_at: number;
+  expires_at: number;
+}
+
+function rowToProtocolState(r: ProtocolStateRow): ProtocolStateRecord {
+  return {
+    protocol: r.protocol,
+    ref: r.ref,
+    transactionId: r.transaction_id,
+    state: r.state,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+  };
 }

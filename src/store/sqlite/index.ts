@@ -24,6 +24,7 @@ import {
   StoreConflictError,
   type AuditEvent,
   type OtpChallenge,
+  type ProtocolStateRecord,
   type Store,
   type StoredKey,
   type SubjectRecord,
@@ -193,13 +194,23 @@ function createStore(db: Database.Database): Store {
       'SELECT type, at, transaction_id, client_id, data FROM audit_events ORDER BY at DESC, id DESC LIMIT ?',
     ),
 
+    protocolStateInsert: db.prepare<[ProtocolStateRow]>(
+      `INSERT INTO protocol_state (protocol, ref, transaction_id, state, created_at, expires_at)
+       VALUES (@protocol, @ref, @transaction_id, @state, @created_at, @expires_at)`,
+    ),
+    protocolStateGet: db.prepare<[string, string], ProtocolStateRow>('SELECT * FROM protocol_state WHERE protocol = ? AND ref = ?'),
+
     ping: db.prepare('SELECT 1'),
     purgeOidc: db.prepare<[number]>('DELETE FROM oidc_models WHERE expires_at <= ?'),
     purgeSubjects: db.prepare<[number]>('DELETE FROM subjects WHERE expires_at <= ?'),
     purgeCounters: db.prepare<[number]>('DELETE FROM counters WHERE window_end <= ?'),
-    // Deleted explicitly (not left to ON DELETE CASCADE) so they count in purgeExpired's total.
+    // Child rows of purged transactions (OTP challenges, protocol state) are deleted explicitly, not left
+    // to ON DELETE CASCADE, so they count in purgeExpired's total.
     purgeOtp: db.prepare<[number]>(
       'DELETE FROM otp_challenges WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < ?)',
+    ),
+    purgeProtocolState: db.prepare<[number]>(
+      'DELETE FROM protocol_state WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < ?)',
     ),
     purgeTransactions: db.prepare<[number]>('DELETE FROM transactions WHERE expires_at < ?'),
   };
@@ -211,6 +222,7 @@ function createStore(db: Database.Database): Store {
       s.purgeSubjects.run(now).changes +
       s.purgeCounters.run(now).changes +
       s.purgeOtp.run(txCutoff).changes +
+      s.purgeProtocolState.run(txCutoff).changes +
       s.purgeTransactions.run(txCutoff).changes
     );
   });
@@ -356,6 +368,16 @@ function createStore(db: Database.Database): Store {
       },
       async recent(limit) {
         return s.auditRecent.all(limit).map(rowToAudit);
+      },
+    },
+
+    protocolState: {
+      async create(r) {
+        insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`);
+      },
+      async get(protocol, ref) {
+        const row = s.protocolStateGet.get(protocol, ref);
+        return row ? rowToProtocolState(row) : null;
       },
     },
 
@@ -603,4 +625,35 @@ function rowToAudit(r: AuditRow): AuditEvent {
   if (r.client_id !== null) event.clientId = r.client_id;
   if (r.data !== null) event.data = parseJson<Record<string, unknown>>(r.data);
   return event;
+}
+
+interface ProtocolStateRow extends Row {
+  protocol: string;
+  ref: string;
+  transaction_id: string;
+  state: string;
+  created_at: number;
+  expires_at: number;
+}
+
+function protocolStateToRow(r: ProtocolStateRecord): ProtocolStateRow {
+  return {
+    protocol: r.protocol,
+    ref: r.ref,
+    transaction_id: r.transactionId,
+    state: JSON.stringify(r.state),
+    created_at: r.createdAt,
+    expires_at: r.expiresAt,
+  };
+}
+
+function rowToProtocolState(r: ProtocolStateRow): ProtocolStateRecord {
+  return {
+    protocol: r.protocol,
+    ref: r.ref,
+    transactionId: r.transaction_id,
+    state: parseJson<Record<string, unknown>>(r.state),
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+  };
 }

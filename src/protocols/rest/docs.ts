@@ -1,0 +1,156 @@
+/**
+ * The OpenAPI document of the REST API and a readable reference page made from it
+ * (/auth/rest/openapi.json and /auth/rest/docs). Both come from the route schemas.
+ */
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { newNonce, setPageHeaders } from '../../http/security.js';
+import { REST_BASE } from './routes.js';
+
+interface SchemaNode {
+  type?: string | string[];
+  description?: string;
+  enum?: readonly unknown[];
+  items?: SchemaNode;
+  properties?: Record<string, SchemaNode>;
+  required?: readonly string[];
+  $ref?: string;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+}
+
+interface Operation {
+  summary?: string;
+  parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: SchemaNode }[];
+  requestBody?: { content: Record<string, { schema: SchemaNode }> };
+  responses?: Record<string, { description?: string }>;
+}
+
+interface OpenApiDoc {
+  paths?: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, SchemaNode> };
+}
+
+/** Problem codes the API answers with, for the `type` links of problem details. */
+export const PROBLEM_CODES: Record<string, string> = {
+  invalid_request: 'The request does not match the schema; `field` names the part at fault.',
+  invalid_json: 'The body is not valid JSON.',
+  unsupported_media_type: 'The body must be application/json.',
+  missing_field: 'A field the chosen flow needs is missing.',
+  invalid_url: 'A URL is not an absolute https URL (http is allowed only on localhost and 127.0.0.1).',
+  invalid_parent_domain: 'An embeddedParentDomains entry is not a host or origin.',
+  invalid_field: 'A field does not apply to the chosen flow.',
+  unsupported_language: 'The language is not one the pages speak.',
+  unknown_provider: 'allowedProviders names a provider that is not enabled.',
+  unknown_attribute: 'requestedAttributes names an attribute no allowed provider gives.',
+  loa_not_available: 'No allowed provider reaches the requested level of assurance.',
+  invalid_parameter: 'A provider parameter or prefilled value is invalid (e.g. otp_sms_sender).',
+  invalid_token: 'The access token is missing, invalid or expired.',
+  insufficient_scope: 'The access token lacks the scope auth-rest-api (or signicat-api).',
+  insufficient_permission: 'The client lacks the authentication-rest-api permission.',
+  session_not_found: 'No session with this id belongs to this client.',
+  session_nonce_required: 'Embedded sessions are read with their sessionNonce.',
+  session_nonce_mismatch: 'The sessionNonce does not belong to this session.',
+  session_finished: 'The session already finished and cannot be cancelled.',
+  not_found: 'No such endpoint.',
+};
+
+export async function registerOpenApi(app: FastifyInstance, publicUrl: string) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'eidhub Authentication REST API',
+        version: '1',
+        description: 'Create authentication sessions, send the person to authenticationUrl (redirect or iframe), read the result.',
+      },
+      servers: [{ url: publicUrl }],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An access token from POST /auth/open/connect/token (grant_type=client_credentials, HTTP Basic, scope auth-rest-api or signicat-api).',
+          },
+        },
+      },
+    },
+    hideUntagged: true,
+    // Components are named after the schemas' $id (Session, Problem, …).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Descriptions use `code` spans only. */
+const prose = (s: string | undefined) => esc(s ?? '').replace(/`([^`]+)`/g, '<code>$1</code>');
+
+function typeLabel(s: SchemaNode): string {
+  if (s.$ref) return s.$ref.split('/').pop() ?? 'object';
+  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
+  if (s.type === 'array') return `array of ${s.items ? typeLabel(s.items) : 'any'}`;
+  const range = s.minimum !== undefined ? ` (${s.minimum}–${s.maximum ?? ''})` : s.maxLength !== undefined ? ` (≤ ${s.maxLength} chars)` : '';
+  return `${Array.isArray(s.type) ? s.type.join(' | ') : (s.type ?? 'object')}${range}`;
+}
+
+function propertyRows(schema: SchemaNode, prefix = ''): string {
+  return Object.entries(schema.properties ?? {})
+    .map(([name, p]) => {
+      const row = `<tr><td><code>${esc(prefix + name)}</code>${schema.required?.includes(name) ? ' <span class="req">required</span>' : ''}</td><td>${esc(typeLabel(p))}</td><td>${prose(p.description)}</td></tr>`;
+      return p.properties ? row + propertyRows(p, `${prefix}${name}.`) : row;
+    })
+    .join('');
+}
+
+export function renderDocs(doc: OpenApiDoc): string {
+  const schemas = doc.components?.schemas ?? {};
+  const resolve = (s: SchemaNode): SchemaNode => (s.$ref ? (schemas[s.$ref.split('/').pop() ?? ''] ?? s) : s);
+  const ops = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => {
+      const params = (op.parameters ?? [])
+        .map((p) => `<tr><td><code>${esc(p.name)}</code> (${esc(p.in)})${p.required ? ' <span class="req">required</span>' : ''}</td><td>${esc(p.schema ? typeLabel(p.schema) : '')}</td><td>${prose(p.description ?? p.schema?.description)}</td></tr>`)
+        .join('');
+      const body = op.requestBody?.content['application/json']?.schema;
+      const responses = Object.entries(op.responses ?? {})
+        .map(([code, r]) => `<li><code>${esc(code)}</code> ${prose(r.description)}</li>`)
+        .join('');
+      return `<section><h2><span class="method">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h2><p>${prose(op.summary)}</p>
+${params ? `<h3>Parameters</h3><table><tr><th>name</th><th>type</th><th>meaning</th></tr>${params}</table>` : ''}
+${body ? `<h3>Request body (application/json)</h3><table><tr><th>field</th><th>type</th><th>meaning</th></tr>${propertyRows(resolve(body))}</table>` : ''}
+<h3>Responses</h3><ul>${responses}</ul></section>`;
+    }),
+  );
+  const session = schemas.Session;
+  const problems = Object.entries(PROBLEM_CODES)
+    .map(([code, text]) => `<tr id="problem-${code}"><td><code>${code}</code></td><td>${prose(text)}</td></tr>`)
+    .join('');
+  return `<h1>eidhub Authentication REST API</h1>
+<p>Machine-readable: <a href="${REST_BASE}/openapi.json">${REST_BASE}/openapi.json</a> (OpenAPI 3.1). Authenticate with a bearer token from
+<code>POST /auth/open/connect/token</code> (<code>grant_type=client_credentials</code>, HTTP Basic, scope <code>auth-rest-api</code> or <code>signicat-api</code>).</p>
+<p>Embedded flow: put <code>authenticationUrl</code> in an iframe. Set <code>embeddedParentDomains</code>: without it any site may frame the pages (<code>frame-ancestors *</code>).
+At the end the frame navigates to <code>returnUrl?sessionNonce=…</code> and posts <code>{type: "eidhub:session", sessionId, status}</code> to the parent origins listed; read the result with <code>GET /sessions/{id}?sessionNonce=…</code>.</p>
+${ops.join('\n')}
+${session ? `<section><h2>The session object</h2><table><tr><th>field</th><th>type</th><th>meaning</th></tr>${propertyRows(session)}</table></section>` : ''}
+<section><h2>Problems</h2><p>Errors are <code>application/problem+json</code> (RFC 9457) with a stable <code>code</code> and, for bad input, the <code>field</code> at fault.</p>
+<table><tr><th>code</th><th>meaning</th></tr>${problems}</table></section>`;
+}
+
+export function registerDocsRoutes(app: FastifyInstance) {
+  app.get(`${REST_BASE}/openapi.json`, async () => app.swagger());
+  let html: string | undefined;
+  app.get(`${REST_BASE}/docs`, async (_req, reply) => {
+    html ??= renderDocs(app.swagger() as OpenApiDoc);
+    const nonce = newNonce();
+    setPageHeaders(reply, { nonce, frameAncestors: ["'none'"], formActionOrigins: [] });
+    return reply.send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>REST API reference · eidhub</title><style nonce="${nonce}">
+body{font:16px/1.55 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1b1f24}
+code{font:14px ui-monospace,monospace;background:#f3f4f6;border-radius:4px;padding:0 .2em}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}td,th{border-bottom:1px solid #e5e7eb;padding:.4rem;text-align:left;vertical-align:top}
+section{border-top:2px solid #e5e7eb;margin-top:2rem}.method{background:#1849a9;color:#fff;border-radius:4px;padding:0 .4em;font-size:.8em}
+.req{color:#b42318;font-size:.8em}:target{background:#fff7d6}
+@media (prefers-color-scheme:dark){body{background:#0f1115;color:#e5e7eb}code{background:#1f2330}td,th,section{border-color:#2a2f3a}:target{background:#3a3214}}
+</style></head><body>${html}</body></html>`);
+  });
+}

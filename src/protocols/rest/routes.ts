@@ -1,0 +1,363 @@
+/**
+ * The Authentication REST API as a protocol adapter: a session is a transaction whose id is the
+ * session id; the REST-only options (flow, callback URLs, return URL, parent domains…) are kept
+ * as protocol state beside it. The hosted pages run the login; this adapter only creates the
+ * transaction, reports it, and says where the browser goes at the end.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type {} from '@fastify/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../../authenticators/types.js';
+import { isAllowedRedirectUri } from '../../config/schema.js';
+import { badRequest, EidhubError } from '../../core/errors.js';
+import { FINAL_STATUSES, type LevelOfAssurance, type Transaction } from '../../core/transaction.js';
+import type { TransactionService } from '../../core/transactions.js';
+import type { Store } from '../../store/types.js';
+import { LANGUAGES } from '../../ui/view.js';
+import { API_SCOPES, type ClientRegistry } from '../oidc/clients.js';
+import type { PagePolicy, ProtocolAdapter } from '../types.js';
+import {
+  createSessionBody,
+  DEFAULT_SESSION_LIFETIME,
+  errorResponses,
+  getSessionQuery,
+  problemSchema,
+  sessionIdParams,
+  sessionSchema,
+} from './schemas.js';
+
+export const REST_BASE = '/auth/rest';
+
+type Flow = 'redirect' | 'embedded' | 'iframe';
+
+interface CreateSessionBody {
+  allowedProviders?: string[];
+  flow: Flow;
+  language?: string;
+  requestedAttributes?: string[];
+  callbackUrls?: { success?: string; abort?: string; error?: string };
+  returnUrl?: string;
+  embeddedParentDomains?: string[];
+  additionalParameters?: Record<string, string>;
+  prefilledInput?: Record<string, string>;
+  externalReference?: string;
+  requestedLoa?: LevelOfAssurance;
+  sessionLifetime?: number;
+  themeId?: string;
+  tags?: string[];
+}
+
+/** What the REST adapter keeps beside the transaction: the request as the integrator sent it. */
+type RestState = Omit<CreateSessionBody, 'allowedProviders' | 'requestedAttributes' | 'requestedLoa' | 'language'> & {
+  sessionLifetime: number;
+};
+
+export interface RestDeps {
+  provider: () => Provider;
+  registry: ClientRegistry;
+  transactions: TransactionService;
+  authenticators: Map<string, Authenticator>;
+  store: Store;
+  accountId: string;
+  publicUrl: string;
+  nonceKey: Buffer;
+  hostedPageUrl: (tx: Pick<Transaction, 'id'>) => string;
+  logger: Logger;
+}
+
+const RANK: Record<LevelOfAssurance, number> = { low: 1, substantial: 2, high: 3 };
+/** A host (optionally `*.`-prefixed and with a port) as CSP host-source syntax allows it. */
+const HOST_SOURCE = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/i;
+
+/** Checks one embeddedParentDomains entry; returns the CSP source and the postMessage origins it allows. */
+function parentSource(entry: string, eidhubScheme: string): { source: string; origins: string[] } | null {
+  if (/^https?:\/\//i.test(entry)) {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      return null;
+    }
+    if (url.pathname !== '/' || url.search || url.hash || url.username) return null;
+    if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return null;
+    return { source: url.origin, origins: [url.origin] };
+  }
+  if (!HOST_SOURCE.test(entry)) return null;
+  // A scheme-less source matches the page's own scheme (and https); a wildcard has no single origin.
+  const origins = entry.startsWith('*.') ? [] : [...new Set([`${eidhubScheme}//${entry.toLowerCase()}`, `https://${entry.toLowerCase()}`])];
+  return { source: entry.toLowerCase(), origins };
+}
+
+function appendQuery(url: string, params: Record<string, string | undefined>): string {
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, v);
+  return u.href;
+}
+
+export class RestProtocol implements ProtocolAdapter {
+  readonly protocol = 'rest' as const;
+  private readonly scheme: string;
+
+  constructor(private readonly deps: RestDeps) {
+    this.scheme = new URL(deps.publicUrl).protocol;
+  }
+
+  private async state(tx: Transaction): Promise<RestState> {
+    const record = await this.deps.store.protocolState.get('rest', tx.protocolRef);
+    if (!record) throw new EidhubError(500, 'internal', 'the REST session has no stored options');
+    return record.state as RestState;
+  }
+
+  sessionNonce(id: string): string {
+    return createHmac('sha256', this.deps.nonceKey).update(`session-nonce:${id}`).digest('base64url');
+  }
+
+  private isEmbedded(state: RestState): boolean {
+    return state.flow !== 'redirect';
+  }
+
+  private parents(state: RestState): { sources: string[]; origins: string[] } {
+    if (!state.embeddedParentDomains) return { sources: ['*'], origins: [] };
+    const parsed = state.embeddedParentDomains.map((d) => parentSource(d, this.scheme)).filter((p) => p !== null);
+    return { sources: parsed.map((p) => p.source), origins: parsed.flatMap((p) => p.origins) };
+  }
+
+  async completionUrl(tx: Transaction): Promise<string> {
+    const state = await this.state(tx);
+    if (this.isEmbedded(state)) return appendQuery(state.returnUrl!, { sessionNonce: this.sessionNonce(tx.id) });
+    const urls = state.callbackUrls ?? {};
+    const target = tx.status === 'SUCCESS' ? urls.success : tx.status === 'ERROR' ? urls.error : urls.abort;
+    return appendQuery(target!, { sessionId: tx.id, externalReference: state.externalReference });
+  }
+
+  async completionNotice(tx: Transaction): Promise<{ targetOrigins: string[]; message: Record<string, string> } | undefined> {
+    const state = await this.state(tx);
+    if (!this.isEmbedded(state)) return undefined;
+    return { targetOrigins: this.parents(state).origins, message: { type: 'eidhub:session', sessionId: tx.id, status: tx.status } };
+  }
+
+  async pagePolicy(tx: Transaction): Promise<PagePolicy> {
+    const state = await this.state(tx);
+    if (this.isEmbedded(state)) {
+      return {
+        frameAncestors: this.parents(state).sources,
+        formActionOrigins: [new URL(state.returnUrl!).origin],
+        embedded: true,
+        clientName: undefined,
+        backUrl: undefined,
+      };
+    }
+    const urls = Object.values(state.callbackUrls ?? {}).filter((u): u is string => typeof u === 'string');
+    return { frameAncestors: ["'none'"], formActionOrigins: [...new Set(urls.map((u) => new URL(u).origin))], embedded: false, clientName: undefined, backUrl: undefined };
+  }
+
+  /** The API client behind the bearer token, after checking the token, its scope and the permission. */
+  async authenticate(req: FastifyRequest): Promise<string> {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization ?? '');
+    if (!match) throw new EidhubError(401, 'invalid_token', 'send an access token: Authorization: Bearer <token> (from POST /auth/open/connect/token, grant_type=client_credentials)');
+    const token = await this.deps.provider().ClientCredentials.find(match[1]!);
+    if (!token || token.isExpired) throw new EidhubError(401, 'invalid_token', 'the access token is invalid or has expired');
+    const client = token.clientId ? this.deps.registry.get(token.clientId) : undefined;
+    const scopes = new Set(String(token.scope ?? '').split(' '));
+    if (!client || client.kind !== 'api') throw new EidhubError(403, 'insufficient_permission', 'this client may not use the Authentication REST API');
+    if (!API_SCOPES.some((s) => scopes.has(s))) {
+      throw new EidhubError(403, 'insufficient_scope', `the access token needs the scope ${API_SCOPES.join(' or ')}`);
+    }
+    if (!client.api?.permissions.includes('authentication-rest-api')) {
+      throw new EidhubError(403, 'insufficient_permission', 'this client lacks the authentication-rest-api permission');
+    }
+    return client.clientId;
+  }
+
+  /** Checks what JSON Schema cannot: URLs, providers, attributes, language, parameters. */
+  private validate(body: CreateSessionBody) {
+    const urlError = (field: string, value: string) =>
+      isAllowedRedirectUri(value) ? undefined : badRequest('invalid_url', `${field} must be an absolute https URL (http only on localhost or 127.0.0.1)`, field);
+    if (body.language !== undefined && !(LANGUAGES as readonly string[]).includes(body.language.toLowerCase().split('-')[0]!)) {
+      throw badRequest('unsupported_language', `language must be one of ${LANGUAGES.join(', ')}`, 'language');
+    }
+    const providers = body.allowedProviders ?? [...this.deps.authenticators.keys()];
+    for (const [i, p] of providers.entries()) {
+      if (!this.deps.authenticators.has(p)) {
+        throw badRequest('unknown_provider', `unknown provider "${p}"; available: ${[...this.deps.authenticators.keys()].join(', ')}`, `allowedProviders[${i}]`);
+      }
+    }
+    const authenticators = providers.map((p) => this.deps.authenticators.get(p)!);
+    const available = new Set(authenticators.flatMap((a) => a.attributes));
+    for (const [i, a] of (body.requestedAttributes ?? []).entries()) {
+      if (!available.has(a)) throw badRequest('unknown_attribute', `attribute "${a}" is not available; available: ${[...available].join(', ')}`, `requestedAttributes[${i}]`);
+    }
+    if (body.requestedLoa && authenticators.every((a) => RANK[a.loa] < RANK[body.requestedLoa!])) {
+      throw badRequest('loa_not_available', `no allowed provider reaches loa ${body.requestedLoa}`, 'requestedLoa');
+    }
+    const embedded = body.flow !== 'redirect';
+    if (embedded) {
+      if (!body.returnUrl) throw badRequest('missing_field', 'returnUrl is required for the embedded flow', 'returnUrl');
+      const e = urlError('returnUrl', body.returnUrl);
+      if (e) throw e;
+      for (const [i, domain] of (body.embeddedParentDomains ?? []).entries()) {
+        if (!parentSource(domain, this.scheme)) {
+          throw badRequest('invalid_parent_domain', 'embeddedParentDomains entries are hosts like app.example.com (optionally :port or *.-prefixed) or https origins', `embeddedParentDomains[${i}]`);
+        }
+      }
+    } else {
+      for (const name of ['success', 'abort', 'error'] as const) {
+        const value = body.callbackUrls?.[name];
+        if (!value) throw badRequest('missing_field', `callbackUrls.${name} is required for the redirect flow`, `callbackUrls.${name}`);
+        const e = urlError(`callbackUrls.${name}`, value);
+        if (e) throw e;
+      }
+    }
+    if (!embedded && body.embeddedParentDomains) throw badRequest('invalid_field', 'embeddedParentDomains applies only to the embedded flow', 'embeddedParentDomains');
+    return { providers, authenticators, available };
+  }
+
+  async create(req: FastifyRequest<{ Body: CreateSessionBody }>, reply: FastifyReply) {
+    const clientId = await this.authenticate(req);
+    const body = req.body;
+    const { providers, authenticators, available } = this.validate(body);
+    let providerParams = body.additionalParameters ?? {};
+    let prefilledInput = body.prefilledInput ?? {};
+    if (authenticators.length === 1) {
+      const prepared = authenticators[0]!.prepare({ providerParams, prefilledInput });
+      if (!prepared.ok) {
+        const p = prepared.problems[0]!;
+        const field = p.param === 'mobile' ? 'prefilledInput.mobile' : `additionalParameters.${p.param}`;
+        throw badRequest('invalid_parameter', `${field}: ${p.message}`, field);
+      }
+      providerParams = prepared.providerParams;
+      prefilledInput = prepared.prefilledInput;
+    }
+    if (body.flow !== 'redirect' && !body.embeddedParentDomains) {
+      this.deps.logger.warn({ clientId }, 'rest: embedded session without embeddedParentDomains: its pages may be framed by any site (frame-ancestors *)');
+    }
+    const lifetime = body.sessionLifetime ?? DEFAULT_SESSION_LIFETIME;
+    const id = randomUUID();
+    const tx = await this.deps.transactions.create({
+      id,
+      accountId: this.deps.accountId,
+      protocol: 'rest',
+      protocolRef: id,
+      clientId,
+      allowedProviders: providers,
+      language: body.language ?? null,
+      prefilledInput,
+      providerParams,
+      requestedAttributes: body.requestedAttributes ?? [...available],
+      requestedLoa: body.requestedLoa ?? null,
+      lifetimeMs: lifetime * 1000,
+    });
+    const { allowedProviders: _a, requestedAttributes: _r, requestedLoa: _l, language: _g, ...rest } = body;
+    const state: RestState = { ...rest, sessionLifetime: lifetime };
+    await this.deps.store.protocolState.create({ protocol: 'rest', ref: id, transactionId: tx.id, state, createdAt: tx.createdAt, expiresAt: tx.expiresAt });
+    reply.header('location', `${REST_BASE}/sessions/${id}`);
+    return reply.code(201).send(this.present(tx, state));
+  }
+
+  private async load(req: FastifyRequest<{ Params: { id: string } }>, clientId: string) {
+    const tx = await this.deps.transactions.get(req.params.id);
+    // Another client's session is reported exactly like a missing one.
+    if (!tx || tx.protocol !== 'rest' || tx.clientId !== clientId) throw new EidhubError(404, 'session_not_found', 'no such session');
+    return { tx, state: await this.state(tx) };
+  }
+
+  async get(req: FastifyRequest<{ Params: { id: string }; Querystring: { sessionNonce?: string } }>, reply: FastifyReply) {
+    const clientId = await this.authenticate(req);
+    const { tx, state } = await this.load(req, clientId);
+    if (this.isEmbedded(state)) {
+      const given = req.query.sessionNonce;
+      if (!given) throw badRequest('session_nonce_required', 'an embedded session is read with the sessionNonce the frame received on the returnUrl', 'sessionNonce');
+      const expected = Buffer.from(this.sessionNonce(tx.id));
+      const actual = Buffer.from(given);
+      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+        throw new EidhubError(403, 'session_nonce_mismatch', 'the sessionNonce does not belong to this session', { field: 'sessionNonce' });
+      }
+    }
+    return reply.send(this.present(tx, state));
+  }
+
+  async cancel(req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
+    const clientId = await this.authenticate(req);
+    const { tx, state } = await this.load(req, clientId);
+    if (FINAL_STATUSES.has(tx.status)) throw new EidhubError(409, 'session_finished', `the session is already ${tx.status}`);
+    const cancelled = await this.deps.transactions.cancel(tx);
+    return reply.send(this.present(cancelled, state));
+  }
+
+  /** The session as the API reports it. */
+  private present(tx: Transaction, state: RestState) {
+    const out: Record<string, unknown> = {
+      id: tx.id,
+      accountId: tx.accountId,
+      authenticationUrl: `${this.deps.publicUrl}${this.deps.hostedPageUrl(tx)}`,
+      status: tx.status,
+      flow: state.flow,
+      allowedProviders: tx.allowedProviders,
+      requestedAttributes: tx.requestedAttributes,
+      sessionLifetime: state.sessionLifetime,
+      expiresAt: new Date(tx.expiresAt).toISOString(),
+    };
+    if (tx.language) out.language = tx.language;
+    for (const key of ['callbackUrls', 'returnUrl', 'embeddedParentDomains', 'additionalParameters', 'prefilledInput', 'externalReference', 'themeId', 'tags'] as const) {
+      if (state[key] !== undefined) out[key] = state[key];
+    }
+    if (tx.requestedLoa) out.requestedLoa = tx.requestedLoa;
+    if (tx.status === 'SUCCESS' && tx.subject) {
+      out.provider = tx.provider;
+      out.loa = tx.loa;
+      const wanted = new Set(tx.requestedAttributes);
+      out.subject = { id: tx.subject.id, ...Object.fromEntries(Object.entries(tx.subject.attributes).filter(([k]) => wanted.has(k))) };
+    }
+    if (tx.status === 'ERROR' && tx.error) out.error = tx.error;
+    return out;
+  }
+}
+
+export async function registerRestRoutes(app: FastifyInstance, rest: RestProtocol) {
+  app.addSchema(problemSchema);
+  app.addSchema(sessionSchema);
+  const tags = ['sessions'];
+  const security = [{ bearerAuth: [] }];
+  app.post<{ Body: CreateSessionBody }>(
+    `${REST_BASE}/sessions`,
+    {
+      schema: {
+        summary: 'Create an authentication session',
+        tags,
+        security,
+        body: createSessionBody,
+        response: { 201: { description: 'The session; send the person to `authenticationUrl`.', $ref: 'Session#' }, ...errorResponses },
+      },
+    },
+    (req, reply) => rest.create(req, reply),
+  );
+  app.get<{ Params: { id: string }; Querystring: { sessionNonce?: string } }>(
+    `${REST_BASE}/sessions/:id`,
+    {
+      schema: {
+        summary: 'Get the status (and, on SUCCESS, the subject) of a session',
+        tags,
+        security,
+        params: sessionIdParams,
+        querystring: getSessionQuery,
+        response: { 200: { description: 'The session.', $ref: 'Session#' }, ...errorResponses },
+      },
+    },
+    (req, reply) => rest.get(req, reply),
+  );
+  app.post<{ Params: { id: string } }>(
+    `${REST_BASE}/sessions/:id/cancel`,
+    {
+      schema: {
+        summary: 'Cancel a session that has not finished',
+        tags,
+        security,
+        params: sessionIdParams,
+        response: { 200: { description: 'The cancelled session.', $ref: 'Session#' }, ...errorResponses },
+      },
+    },
+    (req, reply) => rest.cancel(req, reply),
+  );
+}
