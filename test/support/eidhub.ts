@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/http/logger.js';
 import { buildEidhub, type Eidhub } from '../../src/main.js';
+import type { SmsProvider } from '../../src/sms/types.js';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,10 +36,10 @@ export function tempSqlitePath(): string {
 }
 
 export async function startEidhub(
-  config: Omit<ConfigInput, 'port' | 'publicUrl'> & { hostname?: string; now?: () => number },
+  config: Omit<ConfigInput, 'port' | 'publicUrl'> & { hostname?: string; now?: () => number; smsProvider?: SmsProvider },
 ): Promise<RunningEidhub> {
   const port = await freePort();
-  const { hostname = '127.0.0.1', now, ...rest } = config;
+  const { hostname = "127.0.0.1", now, smsProvider, ...rest } = config;
   const publicUrl = `http://${hostname}:${port}`;
   const parsed = parseConfig({ logLevel: 'info', storage: { driver: 'sqlite', path: tempSqlitePath() }, ...rest, port, publicUrl, host: '127.0.0.1' }, 'test');
   const lines: string[] = [];
@@ -49,7 +50,7 @@ export async function startEidhub(
     },
   });
   const logger = createLogger(parsed.logLevel, sink);
-  const eidhub = await buildEidhub(parsed, { logger, timers: false, ...(now ? { now } : {}) });
+  const eidhub = await buildEidhub(parsed, { logger, timers: false, ...(now ? { now } : {}), ...(smsProvider ? { sms: smsProvider } : {}) });
   await eidhub.app.listen({ port, host: '127.0.0.1' });
   return { ...eidhub, url: publicUrl, issuer: `${publicUrl}/auth/open`, logText: () => lines.join('') };
 }

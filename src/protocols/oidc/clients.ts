@@ -57,7 +57,10 @@ export class ClientRegistry {
 
   /** Client metadata for oidc-provider. */
   metadata(): ClientMetadata[] {
-    return [...this.clients.values()].map((c) => {
+    // An API client without a permission has nothing to ask a token for, so it is not a client
+    // of the OpenID Provider at all: its token requests fail as invalid_client.
+    const usable = [...this.clients.values()].filter((c) => c.kind !== 'api' || c.api?.permissions.includes('authentication-rest-api'));
+    return usable.map((c) => {
       if (c.kind === 'api') {
         return {
           client_id: c.clientId,
@@ -66,7 +69,7 @@ export class ClientRegistry {
           response_types: [],
           redirect_uris: [],
           token_endpoint_auth_method: 'client_secret_basic',
-          scope: c.api?.permissions.includes('authentication-rest-api') ? API_SCOPES.join(' ') : '',
+          scope: API_SCOPES.join(' '),
         };
       }
       const o = c.oidc!;

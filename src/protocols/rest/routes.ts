@@ -323,6 +323,11 @@ export async function registerRestRoutes(app: FastifyInstance, rest: RestProtoco
   app.post<{ Body: CreateSessionBody }>(
     `${REST_BASE}/sessions`,
     {
+      preValidation: async (req) => {
+        if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+          throw new EidhubError(415, 'unsupported_media_type', 'send the body as application/json', { field: 'content-type' });
+        }
+      },
       schema: {
         summary: 'Create an authentication session',
         tags,

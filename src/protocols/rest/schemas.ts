@@ -147,4 +147,5 @@ export const errorResponses = {
   403: problemResponse('The token may not do this (scope or permission), or the sessionNonce is wrong.'),
   404: problemResponse('No such session for this client.'),
   409: problemResponse('The session is already finished.'),
+  415: problemResponse('The body is not application/json.'),
 } as const;

@@ -1,0 +1,235 @@
+/**
+ * The Authentication REST API over plain HTTP, as an integrator's backend calls it: tokens,
+ * access rules, validation errors, cancel, expiry, the sessionNonce of embedded sessions, and a
+ * whole redirect login driven without a browser. Every answer is checked against the OpenAPI
+ * document the server publishes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { Browserless, CapturingSms, csrfOf } from './support/http-login.js';
+import { OpenApiValidator } from './support/openapi.js';
+
+const API = { id: 'api-client-1', secret: 'api-client-secret-0001' };
+const OTHER = { id: 'api-client-2', secret: 'api-client-secret-0002' };
+const NO_PERMISSION = { id: 'api-client-3', secret: 'api-client-secret-0003' };
+const SESSIONS = '/auth/rest/sessions';
+const BY_ID = '/auth/rest/sessions/{id}';
+const CANCEL = '/auth/rest/sessions/{id}/cancel';
+
+const redirectSession = {
+  allowedProviders: ['otp-sms'],
+  flow: 'redirect',
+  language: 'en',
+  requestedAttributes: ['idpId', 'phoneNumber'],
+  additionalParameters: { otp_sms_sender: 'Signicat AS' },
+  callbackUrls: { success: 'https://example.com/success', abort: 'https://example.com/abort', error: 'https://example.com/error' },
+  externalReference: 'order-42',
+};
+
+describe('Authentication REST API', () => {
+  let eidhub: RunningEidhub;
+  let openapi: OpenApiValidator;
+  let token: string;
+  let offset = 0;
+  const sms = new CapturingSms();
+
+  async function getToken(client: { id: string; secret: string }, scope?: string): Promise<Response> {
+    return fetch(`${eidhub.issuer}/connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
+    });
+  }
+  const tokenOf = async (client: { id: string; secret: string }, scope = 'signicat-api') => ((await (await getToken(client, scope)).json()) as { access_token: string }).access_token;
+
+  const call = (method: string, path: string, body?: unknown, bearer: string | null = token, raw?: string) =>
+    fetch(`${eidhub.url}${path}`, {
+      method,
+      headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
+  async function create(body: unknown = redirectSession, bearer: string | null = token) {
+    return openapi.check('post', SESSIONS, await call('POST', SESSIONS, body, bearer)) as Promise<Record<string, unknown>>;
+  }
+
+  before(async () => {
+    eidhub = await startEidhub({
+      accountId: 'a-test-0001',
+      apiClients: [
+        { clientId: API.id, secrets: [API.secret], permissions: ['authentication-rest-api'] },
+        { clientId: OTHER.id, secrets: [OTHER.secret], permissions: ['authentication-rest-api'] },
+        { clientId: NO_PERMISSION.id, secrets: [NO_PERMISSION.secret], permissions: [] },
+      ],
+      now: () => Date.now() + offset,
+      smsProvider: sms,
+    });
+    openapi = await OpenApiValidator.fetch(eidhub.url);
+    token = await tokenOf(API);
+  });
+  after(() => eidhub?.close());
+
+  it('issues API tokens by client_credentials with HTTP Basic for scope signicat-api or auth-rest-api', async () => {
+    for (const scope of ['signicat-api', 'auth-rest-api']) {
+      const res = await getToken(API, scope);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { token_type: string; scope: string; expires_in: number };
+      assert.equal(body.token_type, 'Bearer');
+      assert.equal(body.scope, scope);
+    }
+    const refused = await getToken(NO_PERMISSION, 'signicat-api');
+    assert.equal(refused.status, 401, 'a client without the permission gets no token');
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_client');
+    const otherScope = await getToken(API, 'openid');
+    assert.equal(otherScope.status, 400);
+    assert.equal(((await otherScope.json()) as { error: string }).error, 'invalid_scope');
+    const wrongSecret = await getToken({ id: API.id, secret: 'wrong-secret-000000' }, 'signicat-api');
+    assert.equal(wrongSecret.status, 401);
+  });
+
+  it('creates a session that echoes the request', async () => {
+    const session = await create();
+    assert.match(String(session.id), /^[0-9a-f-]{36}$/);
+    assert.equal(session.accountId, 'a-test-0001');
+    assert.equal(session.status, 'CREATED');
+    assert.equal(session.sessionLifetime, 1200);
+    assert.ok(String(session.authenticationUrl).startsWith(`${eidhub.url}/login/`));
+    assert.deepEqual(session.callbackUrls, redirectSession.callbackUrls);
+    assert.deepEqual(session.additionalParameters, { otp_sms_sender: 'Signicat AS' });
+    assert.equal(session.externalReference, 'order-42');
+    assert.ok(Math.abs(Date.parse(String(session.expiresAt)) - (Date.now() + offset + 1_200_000)) < 5000);
+    const read = await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`));
+    assert.deepEqual(read, session);
+  });
+
+  it('refuses missing, invalid and revoked tokens (401), a token without the API scope (403), and other clients\' sessions (404)', async () => {
+    const session = await create();
+    const path = `${SESSIONS}/${String(session.id)}`;
+    const noToken = await call('GET', path, undefined, null);
+    assert.match(noToken.headers.get('www-authenticate') ?? '', /^Bearer /);
+    assert.equal(((await openapi.check('get', BY_ID, noToken)) as { status: number }).status, 401);
+    assert.equal((await call('GET', path, undefined, 'not-a-real-token')).status, 401);
+
+    const revoked = await tokenOf(API);
+    await fetch(`${eidhub.issuer}/connect/revocation`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${revoked}`,
+    });
+    await openapi.check('get', BY_ID, await call('GET', path, undefined, revoked));
+
+    const unscoped = ((await (await getToken(API)).json()) as { access_token: string }).access_token;
+    const forbidden = (await openapi.check('get', BY_ID, await call('GET', path, undefined, unscoped))) as { code: string };
+    assert.equal(forbidden.code, 'insufficient_scope');
+
+    const other = await tokenOf(OTHER);
+    const hidden = await call('GET', path, undefined, other);
+    const body = (await openapi.check('get', BY_ID, hidden)) as Record<string, unknown>;
+    assert.equal(hidden.status, 404);
+    assert.equal(body.id, undefined, 'no data about another client\'s session');
+    assert.equal((await call('POST', `${path}/cancel`, undefined, other)).status, 404);
+  });
+
+  it('refuses malformed input with problem+json naming the field', async () => {
+    const cases: [unknown, string, string][] = [
+      [{ ...redirectSession, allowedProviders: ['bankid'] }, 'unknown_provider', 'allowedProviders[0]'],
+      [{ ...redirectSession, callbackUrls: { ...redirectSession.callbackUrls, success: 'javascript:alert(1)' } }, 'invalid_url', 'callbackUrls.success'],
+      [{ ...redirectSession, callbackUrls: { ...redirectSession.callbackUrls, abort: '/relative/abort' } }, 'invalid_url', 'callbackUrls.abort'],
+      [{ ...redirectSession, callbackUrls: { ...redirectSession.callbackUrls, error: 'ftp://example.com/error' } }, 'invalid_url', 'callbackUrls.error'],
+      [{ ...redirectSession, callbackUrls: { success: 'https://example.com/s' } }, 'missing_field', 'callbackUrls.abort'],
+      [{ flow: 'embedded', returnUrl: 'http://example.com/back' }, 'invalid_url', 'returnUrl'],
+      [{ flow: 'embedded' }, 'missing_field', 'returnUrl'],
+      [{ flow: 'embedded', returnUrl: 'https://example.com', embeddedParentDomains: ['https://example.com/path'] }, 'invalid_parent_domain', 'embeddedParentDomains[0]'],
+      [{ ...redirectSession, flow: 'popup' }, 'invalid_request', 'flow'],
+      [{ ...redirectSession, requestedAttributes: ['nin'] }, 'unknown_attribute', 'requestedAttributes[0]'],
+      [{ ...redirectSession, sessionLifetime: 5 }, 'invalid_request', 'sessionLifetime'],
+      [{ ...redirectSession, language: 'de' }, 'unsupported_language', 'language'],
+      [{ ...redirectSession, requestedLoa: 'high' }, 'loa_not_available', 'requestedLoa'],
+      [{ ...redirectSession, additionalParameters: { otp_sms_sender: 'Signi__Kitten' } }, 'invalid_parameter', 'additionalParameters.otp_sms_sender'],
+      [{ ...redirectSession, prefilledInput: { mobile: 'call me' } }, 'invalid_parameter', 'prefilledInput.mobile'],
+      [{ ...redirectSession, surprise: true }, 'invalid_request', 'surprise'],
+      [{ allowedProviders: ['otp-sms'] }, 'invalid_request', 'flow'],
+    ];
+    for (const [body, code, field] of cases) {
+      const res = await call('POST', SESSIONS, body);
+      assert.equal(res.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+      const problem = (await openapi.check('post', SESSIONS, res)) as { code: string; field: string; status: number; detail: string };
+      assert.deepEqual([problem.status, problem.code, problem.field], [400, code, field], JSON.stringify(body));
+      assert.ok(problem.detail.length > 10);
+    }
+    const broken = await call('POST', SESSIONS, undefined, token, '{"flow": "redirect",');
+    assert.deepEqual(
+      (({ code, field }) => ({ code, field }))((await openapi.check('post', SESSIONS, broken)) as { code: string; field: string }),
+      { code: 'invalid_json', field: 'body' },
+    );
+    const wrongType = await fetch(`${eidhub.url}${SESSIONS}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: 'flow=redirect' });
+    assert.equal(((await openapi.check('post', SESSIONS, wrongType)) as { status: number }).status, 415);
+  });
+
+  it('cancels a session (CANCELLED, final) and refuses to cancel it twice', async () => {
+    const session = await create();
+    const cancelled = (await openapi.check('post', CANCEL, await call('POST', `${SESSIONS}/${String(session.id)}/cancel`))) as { status: string };
+    assert.equal(cancelled.status, 'CANCELLED');
+    const again = (await openapi.check('post', CANCEL, await call('POST', `${SESSIONS}/${String(session.id)}/cancel`))) as { code: string };
+    assert.equal(again.code, 'session_finished');
+    const read = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`))) as { status: string };
+    assert.equal(read.status, 'CANCELLED');
+  });
+
+  it('reports expiry, and an expired session stays expired', async () => {
+    const session = await create({ ...redirectSession, sessionLifetime: 60 });
+    offset += 61_000;
+    try {
+      const read = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`, undefined, await tokenOf(API)))) as {
+        status: string;
+        error: { code: string };
+      };
+      assert.equal(read.status, 'ERROR');
+      assert.equal(read.error.code, 'expired');
+      const page = await fetch(String(session.authenticationUrl));
+      assert.equal(page.status, 410, 'the hosted page says the login expired');
+    } finally {
+      offset -= 61_000;
+    }
+    token = await tokenOf(API);
+  });
+
+  it('reads an embedded session only with its sessionNonce', async () => {
+    const session = await create({ flow: 'iframe', returnUrl: 'https://shop.example.com/done', embeddedParentDomains: ['shop.example.com'] });
+    const path = `${SESSIONS}/${String(session.id)}`;
+    const missing = (await openapi.check('get', BY_ID, await call('GET', path))) as { code: string; status: number };
+    assert.deepEqual([missing.status, missing.code], [400, 'session_nonce_required']);
+    const wrong = (await openapi.check('get', BY_ID, await call('GET', `${path}?sessionNonce=${'A'.repeat(43)}`))) as { code: string; status: number };
+    assert.deepEqual([wrong.status, wrong.code], [403, 'session_nonce_mismatch']);
+  });
+
+  it('runs a redirect login to SUCCESS and reports the subject', async () => {
+    const session = await create({ ...redirectSession, prefilledInput: { mobile: '+447700900321' } });
+    const agent = new Browserless(eidhub.url);
+    const page = await agent.get(String(session.authenticationUrl));
+    assert.match(page.body, /value="\+447700900321"/, 'the prefilled number');
+    const waiting = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`))) as { status: string };
+    assert.equal(waiting.status, 'WAITING_FOR_USER');
+    const codeStep = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone: '+447700900321' });
+    assert.equal(sms.sent.at(-1)?.from, 'Signicat AS', 'sender from additionalParameters');
+    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(codeStep.body), code: sms.lastCodeFor('+447700900321') }, 'https://example.com/');
+    const callback = new URL(done.url);
+    assert.equal(callback.origin + callback.pathname, 'https://example.com/success');
+    assert.equal(callback.searchParams.get('sessionId'), session.id);
+    assert.equal(callback.searchParams.get('externalReference'), 'order-42');
+    const result = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`))) as Record<string, unknown>;
+    assert.equal(result.status, 'SUCCESS');
+    assert.equal(result.provider, 'otp-sms');
+    assert.equal(result.loa, 'low');
+    const subject = result.subject as Record<string, string>;
+    assert.deepEqual(Object.keys(subject).sort(), ['id', 'idpId', 'phoneNumber']);
+    assert.equal(subject.idpId, '+447700900321');
+    assert.equal(subject.phoneNumber, '+447700900321');
+    assert.ok(!subject.id!.includes('7700900321'));
+  });
+
+  it('checked every answer against the OpenAPI document', () => {
+    assert.ok(openapi.checked >= 30, `only ${openapi.checked} answers were checked`);
+  });
+});
