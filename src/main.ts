@@ -167,6 +167,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     publicUrl: config.publicUrl,
     nonceKey: sessionNonceKey,
     hostedPageUrl,
+    defaultLanguage: config.defaultLanguage,
     logger: logger.child({ module: 'rest' }),
   });
   protocols.set('rest', rest);

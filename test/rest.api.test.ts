@@ -229,6 +229,41 @@ describe('Authentication REST API', () => {
     assert.ok(!subject.id!.includes('7700900321'));
   });
 
+  it('runs the headless flow: the integrator\'s own screens, the same rules', async () => {
+    const SEND = '/auth/rest/sessions/{id}/otp-sms/send';
+    const VERIFY = '/auth/rest/sessions/{id}/otp-sms/verify';
+    const session = await create({ flow: 'headless', allowedProviders: ['otp-sms'], requestedAttributes: ['phoneNumber'] });
+    assert.equal(session.authenticationUrl, undefined, 'no hosted page for a headless session');
+    const id = String(session.id);
+    assert.equal((await fetch(`${eidhub.url}/login/${id}`)).status, 404);
+
+    const invalid = (await openapi.check('post', SEND, await call('POST', `${SESSIONS}/${id}/otp-sms/send`, { mobile: '+44 20 7946 0000' }))) as Record<string, unknown>;
+    assert.deepEqual([invalid.status, invalid.code, invalid.field], [400, 'invalid_phone_number', 'mobile']);
+
+    const phone = '+447700900333';
+    const sent = (await openapi.check('post', SEND, await call('POST', `${SESSIONS}/${id}/otp-sms/send`, { mobile: phone }))) as Record<string, unknown>;
+    assert.equal(sent.status, 'WAITING_FOR_USER');
+    assert.deepEqual(sent.otp, { maskedPhone: '+44 ••••••0333', sendsLeft: 2, resendInSeconds: 30, attemptsLeft: 3 });
+    const again = (await openapi.check('post', SEND, await call('POST', `${SESSIONS}/${id}/otp-sms/send`, { mobile: phone }))) as Record<string, unknown>;
+    assert.deepEqual([again.status, again.code], [429, 'resend_too_soon']);
+
+    const code = sms.lastCodeFor(phone);
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    const wrong = (await openapi.check('post', VERIFY, await call('POST', `${SESSIONS}/${id}/otp-sms/verify`, { code: wrongCode }))) as Record<string, unknown>;
+    assert.deepEqual([wrong.status, wrong.code, wrong.field], [400, 'wrong_code', 'code']);
+    assert.match(String(wrong.detail), /2 tries left/);
+
+    const done = (await openapi.check('post', VERIFY, await call('POST', `${SESSIONS}/${id}/otp-sms/verify`, { code }))) as Record<string, unknown>;
+    assert.equal(done.status, 'SUCCESS');
+    assert.deepEqual(Object.keys(done.subject as object).sort(), ['id', 'phoneNumber']);
+    const twice = (await openapi.check('post', VERIFY, await call('POST', `${SESSIONS}/${id}/otp-sms/verify`, { code }))) as Record<string, unknown>;
+    assert.deepEqual([twice.status, twice.code], [409, 'session_finished']);
+
+    const redirect = await create();
+    const notHeadless = (await openapi.check('post', SEND, await call('POST', `${SESSIONS}/${String(redirect.id)}/otp-sms/send`, { mobile: phone }))) as Record<string, unknown>;
+    assert.deepEqual([notHeadless.status, notHeadless.code], [409, 'not_headless']);
+  });
+
   it('checked every answer against the OpenAPI document', () => {
     assert.ok(openapi.checked >= 30, `only ${openapi.checked} answers were checked`);
   });

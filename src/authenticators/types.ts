@@ -27,6 +27,8 @@ export interface Authenticator {
   readonly attributes: readonly string[];
   /** The `idp_issuer` / SAML AuthenticatingAuthority value. */
   readonly issuer: string;
+  /** Can its steps be driven over the REST API (`flow: headless`), without hosted pages? */
+  readonly headless: boolean;
   /**
    * Checks and normalises the provider parameters and prefilled input of a new transaction.
    * Returns normalised values, or the problems found.

@@ -5,6 +5,8 @@
 import type { Transaction } from '../core/transaction.js';
 
 export interface PagePolicy {
+  /** False where the protocol drives the steps itself (REST headless flow): no hosted pages. */
+  hosted: boolean;
   /** CSP frame-ancestors sources: `'none'` for top-level flows, parent origins for embedded ones. */
   frameAncestors: string[];
   /** Origins the page's forms may lead to (CSP form-action also governs the redirects after a form). */

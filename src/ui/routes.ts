@@ -56,6 +56,7 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
 export class HostedPages {
   private readonly publicHost: string;
   private readonly secureCookies: boolean;
+  private readonly policies = new WeakMap<FastifyRequest, PagePolicy>();
 
   constructor(private readonly deps: HostedPagesDeps) {
     const url = new URL(deps.publicUrl);
@@ -104,8 +105,8 @@ export class HostedPages {
 
   async render(req: FastifyRequest, reply: FastifyReply, tx: Transaction | null, step: StepView, key: string | undefined, status = 200) {
     const policy: PagePolicy = tx
-      ? await this.protocol(tx).pagePolicy(tx)
-      : { frameAncestors: ["'none'"], formActionOrigins: [], embedded: false, clientName: undefined, backUrl: undefined };
+      ? await this.policyFor(req, tx)
+      : { hosted: true, frameAncestors: ["'none'"], formActionOrigins: [], embedded: false, clientName: undefined, backUrl: undefined };
     const lang = this.language(req, tx?.language);
     const nonce = newNonce();
     const model: PageModel = {
@@ -150,10 +151,20 @@ export class HostedPages {
     return this.render(req, reply, tx, { kind: 'error', message: messageForError(err) }, undefined, err.status);
   }
 
-  private async load(id: string): Promise<Transaction> {
+  private async load(req: FastifyRequest, id: string): Promise<Transaction> {
     const tx = TX_ID.test(id) ? await this.deps.transactions.get(id) : null;
-    if (!tx) throw new EidhubError(404, 'not_found', 'no such login');
+    if (!tx || !(await this.policyFor(req, tx)).hosted) throw new EidhubError(404, 'not_found', 'no such login');
     return tx;
+  }
+
+  /** A transaction's page policy never changes, so one request asks its protocol once. */
+  private async policyFor(req: FastifyRequest, tx: Transaction): Promise<PagePolicy> {
+    let policy = this.policies.get(req);
+    if (!policy) {
+      policy = await this.protocol(tx).pagePolicy(tx);
+      this.policies.set(req, policy);
+    }
+    return policy;
   }
 
   /** A finished transaction sends the browser that ran it on to the protocol's answer. */
@@ -162,7 +173,7 @@ export class HostedPages {
       return this.render(req, reply, tx, { kind: 'error', message: 'error.expired' }, undefined, 410);
     }
     const url = await this.protocol(tx).completionUrl(tx);
-    const policy = await this.protocol(tx).pagePolicy(tx);
+    const policy = await this.policyFor(req, tx);
     if (policy.embedded) {
       // Inside a frame the answer is a page of its own (it tells the parent), not a redirect.
       const notify = await this.protocol(tx).completionNotice?.(tx);
@@ -173,7 +184,7 @@ export class HostedPages {
   }
 
   async show(req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
-    let tx = await this.load(req.params.id);
+    let tx = await this.load(req, req.params.id);
     const cookieKey = req.cookies[this.cookieName(tx)];
     if (FINAL_STATUSES.has(tx.status)) {
       if (!this.keyMatches(tx, cookieKey)) {
@@ -193,7 +204,7 @@ export class HostedPages {
         }
         throw err;
       }
-      this.setBindingCookie(reply, tx, key, await this.protocol(tx).pagePolicy(tx));
+      this.setBindingCookie(reply, tx, key, await this.policyFor(req, tx));
     } else if (!this.keyMatches(tx, cookieKey)) {
       throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
     }
@@ -203,7 +214,7 @@ export class HostedPages {
   async act(req: FastifyRequest<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>, reply: FastifyReply) {
     const { action } = req.params;
     if (!ACTIONS.has(action)) throw new EidhubError(404, 'not_found', 'no such step');
-    const tx = await this.load(req.params.id);
+    const tx = await this.load(req, req.params.id);
     const form = Object.fromEntries(
       Object.entries(req.body ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : '']),
     ) as Record<string, string>;

@@ -218,6 +218,7 @@ export function createOtpSmsAuthenticator(deps: {
     id: OTP_SMS,
     loa: 'low',
     issuer: OTP_SMS,
+    headless: true,
     attributes: ['idpId', 'phoneNumber'],
 
     prepare({ providerParams, prefilledInput }) {

@@ -51,6 +51,7 @@ export class OidcProtocol implements ProtocolAdapter {
     const redirectUri = typeof interaction?.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined;
     const client = this.deps.registry.get(tx.clientId);
     return {
+      hosted: true,
       frameAncestors: ["'none'"],
       formActionOrigins: redirectUri ? [new URL(redirectUri).origin] : [],
       embedded: false,

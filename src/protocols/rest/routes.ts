@@ -23,6 +23,9 @@ import {
   DEFAULT_SESSION_LIFETIME,
   errorResponses,
   getSessionQuery,
+  headlessErrorResponses,
+  headlessSendBody,
+  headlessVerifyBody,
   problemSchema,
   sessionIdParams,
   sessionSchema,
@@ -30,7 +33,7 @@ import {
 
 export const REST_BASE = '/auth/rest';
 
-type Flow = 'redirect' | 'embedded' | 'iframe';
+type Flow = 'redirect' | 'embedded' | 'iframe' | 'headless';
 
 interface CreateSessionBody {
   allowedProviders?: string[];
@@ -64,7 +67,32 @@ export interface RestDeps {
   publicUrl: string;
   nonceKey: Buffer;
   hostedPageUrl: (tx: Pick<Transaction, 'id'>) => string;
+  defaultLanguage: string;
   logger: Logger;
+}
+
+/** How a refused step of the headless flow is reported: status, code, and the field at fault. */
+const HEADLESS_PROBLEMS: Record<string, [number, string, string]> = {
+  'phone.error.required': [400, 'invalid_phone_number', 'a mobile number is required'],
+  'phone.error.invalid': [400, 'invalid_phone_number', 'not a valid international mobile number (use +<country code><number>)'],
+  'phone.error.notMobile': [400, 'invalid_phone_number', 'not a mobile number'],
+  'phone.error.premium': [400, 'invalid_phone_number', 'premium-rate and other special numbers are not accepted'],
+  'phone.error.countryNotAllowed': [400, 'invalid_phone_number', 'numbers of this country are not accepted'],
+  'phone.error.tooManyForNumber': [429, 'too_many_codes', 'this number received too many codes recently; try again later'],
+  'sms.error.sendFailed': [502, 'sms_send_failed', 'the SMS could not be sent; try again'],
+  'code.error.resendTooSoon': [429, 'resend_too_soon', 'wait before asking for another code'],
+  'code.error.tooManySends': [429, 'too_many_codes', 'no more codes can be sent in this session'],
+  'code.error.required': [400, 'invalid_code', 'the code is required'],
+  'code.error.format': [400, 'invalid_code', 'the code has 6 digits'],
+  'code.error.wrong': [400, 'wrong_code', 'the code is wrong'],
+  'code.error.expired': [400, 'code_expired', 'the code expired; send a new one'],
+  'code.error.tooManyAttempts': [400, 'code_void', 'too many wrong tries: the code no longer works; send a new one'],
+};
+
+function headlessProblem(key: string, field: string, attemptsLeft: number | undefined): EidhubError {
+  const [status, code, message] = HEADLESS_PROBLEMS[key] ?? [400, 'invalid_request', 'the step was refused'];
+  const tries = code === 'wrong_code' && attemptsLeft !== undefined ? ` (${attemptsLeft} ${attemptsLeft === 1 ? 'try' : 'tries'} left)` : '';
+  return new EidhubError(status, code, message + tries, { field: code === 'too_many_codes' || code === 'sms_send_failed' || code === 'resend_too_soon' ? undefined : field });
 }
 
 const RANK: Record<LevelOfAssurance, number> = { low: 1, substantial: 2, high: 3 };
@@ -115,7 +143,7 @@ export class RestProtocol implements ProtocolAdapter {
   }
 
   private isEmbedded(state: RestState): boolean {
-    return state.flow !== 'redirect';
+    return state.flow === 'embedded' || state.flow === 'iframe';
   }
 
   private parents(state: RestState): { sources: string[]; origins: string[] } {
@@ -142,6 +170,7 @@ export class RestProtocol implements ProtocolAdapter {
     const state = await this.state(tx);
     if (this.isEmbedded(state)) {
       return {
+        hosted: true,
         frameAncestors: this.parents(state).sources,
         formActionOrigins: [new URL(state.returnUrl!).origin],
         embedded: true,
@@ -150,7 +179,14 @@ export class RestProtocol implements ProtocolAdapter {
       };
     }
     const urls = Object.values(state.callbackUrls ?? {}).filter((u): u is string => typeof u === 'string');
-    return { frameAncestors: ["'none'"], formActionOrigins: [...new Set(urls.map((u) => new URL(u).origin))], embedded: false, clientName: undefined, backUrl: undefined };
+    return {
+      hosted: state.flow !== 'headless',
+      frameAncestors: ["'none'"],
+      formActionOrigins: [...new Set(urls.map((u) => new URL(u).origin))],
+      embedded: false,
+      clientName: undefined,
+      backUrl: undefined,
+    };
   }
 
   /** The API client behind the bearer token, after checking the token, its scope and the permission. */
@@ -192,7 +228,7 @@ export class RestProtocol implements ProtocolAdapter {
     if (body.requestedLoa && authenticators.every((a) => RANK[a.loa] < RANK[body.requestedLoa!])) {
       throw badRequest('loa_not_available', `no allowed provider reaches loa ${body.requestedLoa}`, 'requestedLoa');
     }
-    const embedded = body.flow !== 'redirect';
+    const embedded = body.flow === 'embedded' || body.flow === 'iframe';
     if (embedded) {
       if (!body.returnUrl) throw badRequest('missing_field', 'returnUrl is required for the embedded flow', 'returnUrl');
       const e = urlError('returnUrl', body.returnUrl);
@@ -202,7 +238,10 @@ export class RestProtocol implements ProtocolAdapter {
           throw badRequest('invalid_parent_domain', 'embeddedParentDomains entries are hosts like app.example.com (optionally :port or *.-prefixed) or https origins', `embeddedParentDomains[${i}]`);
         }
       }
-    } else {
+    } else if (body.embeddedParentDomains) {
+      throw badRequest('invalid_field', 'embeddedParentDomains applies only to the embedded flow', 'embeddedParentDomains');
+    }
+    if (body.flow === 'redirect') {
       for (const name of ['success', 'abort', 'error'] as const) {
         const value = body.callbackUrls?.[name];
         if (!value) throw badRequest('missing_field', `callbackUrls.${name} is required for the redirect flow`, `callbackUrls.${name}`);
@@ -210,7 +249,10 @@ export class RestProtocol implements ProtocolAdapter {
         if (e) throw e;
       }
     }
-    if (!embedded && body.embeddedParentDomains) throw badRequest('invalid_field', 'embeddedParentDomains applies only to the embedded flow', 'embeddedParentDomains');
+    if (body.flow === 'headless' && (authenticators.length !== 1 || !authenticators[0]!.headless)) {
+      const able = [...this.deps.authenticators.values()].filter((a) => a.headless).map((a) => a.id);
+      throw badRequest('headless_not_supported', `the headless flow needs exactly one provider that supports it (${able.join(', ')}) in allowedProviders`, 'allowedProviders');
+    }
     return { providers, authenticators, available };
   }
 
@@ -230,7 +272,7 @@ export class RestProtocol implements ProtocolAdapter {
       providerParams = prepared.providerParams;
       prefilledInput = prepared.prefilledInput;
     }
-    if (body.flow !== 'redirect' && !body.embeddedParentDomains) {
+    if ((body.flow === 'embedded' || body.flow === 'iframe') && !body.embeddedParentDomains) {
       this.deps.logger.warn({ clientId }, 'rest: embedded session without embeddedParentDomains: its pages may be framed by any site (frame-ancestors *)');
     }
     const lifetime = body.sessionLifetime ?? DEFAULT_SESSION_LIFETIME;
@@ -286,12 +328,52 @@ export class RestProtocol implements ProtocolAdapter {
     return reply.send(this.present(cancelled, state));
   }
 
+  /**
+   * Headless flow: the integrator's own screens collect the number and the code, and this API
+   * runs the authenticator's steps, with the same rules (limits, attempts, expiry) as the pages.
+   */
+  async headless(req: FastifyRequest<{ Params: { id: string }; Body: { mobile?: string; code?: string } }>, reply: FastifyReply, step: 'send' | 'verify') {
+    const clientId = await this.authenticate(req);
+    const loaded = await this.load(req, clientId);
+    const { state } = loaded;
+    let { tx } = loaded;
+    if (state.flow !== 'headless') throw new EidhubError(409, 'not_headless', 'this endpoint is for sessions created with flow "headless"');
+    if (FINAL_STATUSES.has(tx.status)) throw new EidhubError(409, 'session_finished', `the session is already ${tx.status}`);
+    const authenticator = this.deps.authenticators.get(tx.provider ?? '');
+    if (!authenticator) throw new EidhubError(500, 'internal', 'the session has no provider');
+    // No browser ever holds this key: the hosted pages refuse a headless session.
+    if (tx.status === 'CREATED') tx = await this.deps.transactions.claim(tx, randomUUID());
+    const context = { lang: this.language(tx), clientIp: req.ip };
+    let result;
+    if (step === 'send') {
+      // The phone step sends a code whatever step the session is in; its limits apply as usual.
+      result = await authenticator.act(tx, 'phone', { phone: req.body.mobile ?? '' }, context);
+    } else {
+      result = await authenticator.act(tx, 'code', { code: req.body.code ?? '' }, context);
+    }
+    if (result.kind === 'finished') return reply.send(this.present(result.tx, state));
+    const view = result.view;
+    const error = 'error' in view ? view.error : undefined;
+    if (error) throw headlessProblem(error, step === 'send' ? 'mobile' : 'code', view.kind === 'code' ? view.attemptsLeft : undefined);
+    const current = (await this.deps.transactions.get(tx.id)) ?? tx;
+    const out = this.present(current, state);
+    if (view.kind === 'code') {
+      out.otp = { maskedPhone: view.maskedPhone, sendsLeft: view.sendsLeft, resendInSeconds: view.resendInSeconds, attemptsLeft: view.attemptsLeft };
+    }
+    return reply.send(out);
+  }
+
+  private language(tx: Transaction): string {
+    const primary = tx.language?.toLowerCase().split('-')[0];
+    return primary && (LANGUAGES as readonly string[]).includes(primary) ? primary : this.deps.defaultLanguage;
+  }
+
   /** The session as the API reports it. */
   private present(tx: Transaction, state: RestState) {
     const out: Record<string, unknown> = {
       id: tx.id,
       accountId: tx.accountId,
-      authenticationUrl: `${this.deps.publicUrl}${this.deps.hostedPageUrl(tx)}`,
+      ...(state.flow === 'headless' ? {} : { authenticationUrl: `${this.deps.publicUrl}${this.deps.hostedPageUrl(tx)}` }),
       status: tx.status,
       flow: state.flow,
       allowedProviders: tx.allowedProviders,
@@ -315,6 +397,12 @@ export class RestProtocol implements ProtocolAdapter {
   }
 }
 
+async function requireJson(req: FastifyRequest) {
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    throw new EidhubError(415, 'unsupported_media_type', 'send the body as application/json', { field: 'content-type' });
+  }
+}
+
 export async function registerRestRoutes(app: FastifyInstance, rest: RestProtocol) {
   app.addSchema(problemSchema);
   app.addSchema(sessionSchema);
@@ -323,11 +411,7 @@ export async function registerRestRoutes(app: FastifyInstance, rest: RestProtoco
   app.post<{ Body: CreateSessionBody }>(
     `${REST_BASE}/sessions`,
     {
-      preValidation: async (req) => {
-        if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-          throw new EidhubError(415, 'unsupported_media_type', 'send the body as application/json', { field: 'content-type' });
-        }
-      },
+      preValidation: requireJson,
       schema: {
         summary: 'Create an authentication session',
         tags,
@@ -352,6 +436,27 @@ export async function registerRestRoutes(app: FastifyInstance, rest: RestProtoco
     },
     (req, reply) => rest.get(req, reply),
   );
+  for (const [step, body, summary] of [
+    ['send', headlessSendBody, 'Headless flow: send an SMS code to the number (again: a new code)'],
+    ['verify', headlessVerifyBody, 'Headless flow: check the code; on success the session is SUCCESS with the subject'],
+  ] as const) {
+    app.post<{ Params: { id: string }; Body: { mobile?: string; code?: string } }>(
+      `${REST_BASE}/sessions/:id/otp-sms/${step}`,
+      {
+        preValidation: requireJson,
+        schema: {
+          summary,
+          tags,
+          security,
+          params: sessionIdParams,
+          body,
+          response: { 200: { description: 'The session (with `otp` while the code step runs).', $ref: 'Session#' }, ...headlessErrorResponses },
+        },
+        config: { rateLimit: { max: 30, timeWindow: 60_000 } },
+      },
+      (req, reply) => rest.headless(req, reply, step),
+    );
+  }
   app.post<{ Params: { id: string } }>(
     `${REST_BASE}/sessions/:id/cancel`,
     {

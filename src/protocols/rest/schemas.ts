@@ -4,7 +4,7 @@
  * so the document cannot drift from what the server does.
  */
 
-export const FLOWS = ['redirect', 'embedded', 'iframe'] as const;
+export const FLOWS = ['redirect', 'embedded', 'iframe', 'headless'] as const;
 export const STATUSES = ['CREATED', 'WAITING_FOR_USER', 'SUCCESS', 'ERROR', 'ABORT', 'CANCELLED'] as const;
 export const MIN_SESSION_LIFETIME = 60;
 export const MAX_SESSION_LIFETIME = 7200;
@@ -37,7 +37,11 @@ export const createSessionBody = {
       items: { type: 'string', maxLength: 64 },
       description: 'Identity providers the person may use, e.g. `["otp-sms"]`. Default: every enabled provider.',
     },
-    flow: { type: 'string', enum: FLOWS, description: '`redirect`, or `embedded` (alias `iframe`) for an iframe in your page.' },
+    flow: {
+      type: 'string',
+      enum: FLOWS,
+      description: '`redirect`; `embedded` (alias `iframe`) for an iframe in your page; `headless` to send and check the SMS code over this API from your own screens.',
+    },
     language: shortText(35, 'UI language: da, nl, en, fi, el, no or sv. Default: the browser\'s language, then English.'),
     requestedAttributes: {
       type: 'array',
@@ -73,11 +77,11 @@ export const createSessionBody = {
 export const sessionSchema = {
   $id: 'Session',
   type: 'object',
-  required: ['id', 'accountId', 'authenticationUrl', 'status', 'flow', 'allowedProviders', 'requestedAttributes', 'sessionLifetime', 'expiresAt'],
+  required: ['id', 'accountId', 'status', 'flow', 'allowedProviders', 'requestedAttributes', 'sessionLifetime', 'expiresAt'],
   properties: {
     id: { type: 'string', description: 'The session id.' },
     accountId: { type: 'string' },
-    authenticationUrl: { type: 'string', description: 'Send the person here (redirect), or use it as the iframe `src` (embedded).' },
+    authenticationUrl: { type: 'string', description: 'Send the person here (redirect), or use it as the iframe `src` (embedded). Absent for headless sessions.' },
     status: { type: 'string', enum: STATUSES },
     flow: { type: 'string', enum: FLOWS },
     allowedProviders: { type: 'array', items: { type: 'string' } },
@@ -102,6 +106,17 @@ export const sessionSchema = {
       properties: { id: { type: 'string', description: 'Stable, opaque identifier of the person.' } },
       additionalProperties: { type: 'string' },
       description: 'On SUCCESS: the person: `id` and each requested attribute.',
+    },
+    otp: {
+      type: 'object',
+      description: 'Headless sessions: where the SMS code step stands.',
+      required: ['maskedPhone', 'sendsLeft', 'resendInSeconds', 'attemptsLeft'],
+      properties: {
+        maskedPhone: { type: 'string', description: 'The number the code went to, masked.' },
+        sendsLeft: { type: 'integer', description: 'Codes that may still be sent.' },
+        resendInSeconds: { type: 'integer', description: 'Seconds until another code may be sent.' },
+        attemptsLeft: { type: 'integer', description: 'Tries left on the current code.' },
+      },
     },
     error: {
       type: 'object',
@@ -133,6 +148,20 @@ export const sessionIdParams = {
   properties: { id: { type: 'string', maxLength: 64, description: 'The session id.' } },
 } as const;
 
+export const headlessSendBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['mobile'],
+  properties: { mobile: { type: 'string', minLength: 1, maxLength: 64, description: 'The mobile number in international format, e.g. `+447700900000`.' } },
+} as const;
+
+export const headlessVerifyBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code'],
+  properties: { code: { type: 'string', minLength: 1, maxLength: 16, description: 'The 6-digit code the person received.' } },
+} as const;
+
 export const getSessionQuery = {
   type: 'object',
   additionalProperties: false,
@@ -148,4 +177,10 @@ export const errorResponses = {
   404: problemResponse('No such session for this client.'),
   409: problemResponse('The session is already finished.'),
   415: problemResponse('The body is not application/json.'),
+} as const;
+
+export const headlessErrorResponses = {
+  ...errorResponses,
+  429: problemResponse('Too many codes or tries: wait (`resend_too_soon`) or start a new session.'),
+  502: problemResponse('The SMS could not be sent; try again.'),
 } as const;
