@@ -1,11 +1,12 @@
 /**
  * The embedded Store: one SQLite file through better-sqlite3.
  *
- * better-sqlite3 is synchronous, so every statement has finished (and, with WAL and
- * `synchronous = FULL`, its commit is fsynced to the WAL) before the returned promise resolves:
- * what the server acknowledged is on disk. Each method is a single statement (or one
- * transaction), so other processes on the same file see consistent rows; single use is one
- * `UPDATE … WHERE … RETURNING`.
+ * better-sqlite3 is synchronous: every statement has run when the method returns. Writes are
+ * group-committed: the writes of one event-loop turn share one transaction, committed (and, with
+ * WAL and `synchronous = FULL`, fsynced) on the next turn, and each write's promise resolves only
+ * after that commit. What the server acknowledged is on disk, at one fsync per batch instead of
+ * one per statement. Reads run at once (inside an open batch they see its writes, as the same
+ * connection always does). Single use is one `UPDATE … WHERE … RETURNING`.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -99,7 +100,60 @@ function insertSql(table: string, columns: readonly string[]): string {
   return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
 }
 
+/**
+ * Group commit. The first write of a turn opens a transaction and schedules its commit; every
+ * write runs immediately inside it and settles when the commit has reached the disk. A failing
+ * statement is rolled back alone (SQLite's statement-level abort); an error that ends the whole
+ * transaction rejects every write of the batch, none of which had been acknowledged yet.
+ */
+class GroupCommit {
+  private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private open = false;
+
+  constructor(private readonly db: Database.Database) {}
+
+  write<T>(op: () => T): Promise<T> {
+    if (!this.open) {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.open = true;
+      setImmediate(() => this.commit());
+    }
+    let result: T;
+    try {
+      result = op();
+    } catch (err) {
+      if (!this.db.inTransaction) this.fail(err);
+      return Promise.reject(err);
+    }
+    return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(result), reject }));
+  }
+
+  /** Commits the open batch now (also used before closing). */
+  commit(): void {
+    if (!this.open) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.open = false;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (const w of batch) w.resolve();
+  }
+
+  private fail(err: unknown): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.open = false;
+    for (const w of batch) w.reject(err);
+  }
+}
+
 function createStore(db: Database.Database): Store {
+  const batch = new GroupCommit(db);
   const s = {
     txInsert: db.prepare<[TransactionRow]>(insertSql('transactions', TRANSACTION_COLUMNS)),
     txGet: db.prepare<[string], TransactionRow>('SELECT * FROM transactions WHERE id = ?'),
@@ -204,7 +258,7 @@ function createStore(db: Database.Database): Store {
     driver: 'sqlite',
     transactions: {
       async create(tx) {
-        insertOrConflict(() => s.txInsert.run(transactionToRow(tx)), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
+        await batch.write(() => insertOrConflict(() => s.txInsert.run(transactionToRow(tx)), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`));
       },
       async get(id) {
         const row = s.txGet.get(id);
@@ -220,14 +274,14 @@ function createStore(db: Database.Database): Store {
           params[`set_${column}`] = set ? 1 : 0;
           params[column] = value;
         }
-        const row = s.txUpdate.get(params);
+        const row = await batch.write(() => s.txUpdate.get(params));
         return row ? rowToTransaction(row) : null;
       },
     },
 
     otp: {
       async create(c) {
-        insertOrConflict(() => s.otpInsert.run(otpToRow(c)), `OTP challenge ${c.id}`);
+        await batch.write(() => insertOrConflict(() => s.otpInsert.run(otpToRow(c)), `OTP challenge ${c.id}`));
       },
       async latest(transactionId) {
         const row = s.otpLatest.get(transactionId);
@@ -237,17 +291,17 @@ function createStore(db: Database.Database): Store {
         return s.otpCount.get(transactionId)?.n ?? 0;
       },
       async registerAttempt(id, now) {
-        const row = s.otpAttempt.get(id, now);
+        const row = await batch.write(() => s.otpAttempt.get(id, now));
         return row ? rowToOtp(row) : null;
       },
       async consume(id, now) {
-        return s.otpConsume.get(now, id) !== undefined;
+        return (await batch.write(() => s.otpConsume.get(now, id))) !== undefined;
       },
     },
 
     oidc: {
       async upsert(model, id, payload, expiresAt, refs) {
-        s.oidcUpsert.run(oidcModelToRow(model, id, payload, expiresAt, refs));
+        await batch.write(() => s.oidcUpsert.run(oidcModelToRow(model, id, payload, expiresAt, refs)));
       },
       async find(model, id, now) {
         return oidcPayload(s.oidcFind.get(model, id, now));
@@ -259,13 +313,13 @@ function createStore(db: Database.Database): Store {
         return oidcPayload(s.oidcByUserCode.get(model, userCode, now));
       },
       async consume(model, id, now) {
-        return s.oidcConsume.get(now, model, id) !== undefined;
+        return (await batch.write(() => s.oidcConsume.get(now, model, id))) !== undefined;
       },
       async destroy(model, id) {
-        s.oidcDestroy.run(model, id);
+        await batch.write(() => s.oidcDestroy.run(model, id));
       },
       async revokeByGrantId(grantId) {
-        s.oidcRevoke.run(grantId);
+        await batch.write(() => s.oidcRevoke.run(grantId));
       },
     },
 
@@ -274,10 +328,10 @@ function createStore(db: Database.Database): Store {
         return s.keysList.all(now).map(rowToKey);
       },
       async insert(key) {
-        insertOrConflict(() => s.keysInsert.run(keyToRow(key)), `key ${key.kid}`);
+        await batch.write(() => insertOrConflict(() => s.keysInsert.run(keyToRow(key)), `key ${key.kid}`));
       },
       async retire(alg, exceptKid, retiredAt, removeAfter) {
-        s.keysRetire.run(retiredAt, removeAfter, alg, exceptKid);
+        await batch.write(() => s.keysRetire.run(retiredAt, removeAfter, alg, exceptKid));
       },
     },
 
@@ -287,7 +341,7 @@ function createStore(db: Database.Database): Store {
         if (existing) return existing.value;
         // Another process may insert between our read and this insert; DO NOTHING keeps its
         // value, and the read below returns whichever value won.
-        s.secretInsert.run(name, generate(), Date.now());
+        await batch.write(() => s.secretInsert.run(name, generate(), Date.now()));
         const row = s.secretGet.get(name);
         if (!row) throw new Error(`secret ${name} vanished right after insertion`);
         return row.value;
@@ -297,7 +351,7 @@ function createStore(db: Database.Database): Store {
     counters: {
       async hit(key, windowMs, now) {
         const windowStart = windowStartOf(windowMs, now);
-        const row = s.counterHit.get(key, windowStart, windowStart + windowMs);
+        const row = await batch.write(() => s.counterHit.get(key, windowStart, windowStart + windowMs));
         if (!row) throw new Error('counter upsert returned no row');
         return row.count;
       },
@@ -305,7 +359,7 @@ function createStore(db: Database.Database): Store {
 
     subjects: {
       async put(r) {
-        s.subjectPut.run(subjectToRow(r));
+        await batch.write(() => s.subjectPut.run(subjectToRow(r)));
       },
       async get(sub, now) {
         const row = s.subjectGet.get(sub, now);
@@ -315,7 +369,7 @@ function createStore(db: Database.Database): Store {
 
     audit: {
       async append(e) {
-        s.auditInsert.run(auditToRow(e));
+        await batch.write(() => s.auditInsert.run(auditToRow(e)));
       },
       async recent(limit) {
         return s.auditRecent.all(limit).map(rowToAudit);
@@ -324,7 +378,7 @@ function createStore(db: Database.Database): Store {
 
     protocolState: {
       async create(r) {
-        insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`);
+        await batch.write(() => insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`));
       },
       async get(protocol, ref) {
         const row = s.protocolStateGet.get(protocol, ref);
@@ -336,9 +390,10 @@ function createStore(db: Database.Database): Store {
       s.ping.get();
     },
     async purgeExpired(now) {
-      return purge(now);
+      return batch.write(() => purge(now));
     },
     async close() {
+      batch.commit();
       db.close();
     },
   };
