@@ -1,0 +1,106 @@
+/**
+ * A small HTTP/1.1 client for the benchmark driver: node:http over keep-alive agents, one agent
+ * per simulated browser, so the number of connections is exactly the number of flow loops. It
+ * keeps the driver's own cost per request low (no fetch/undici stream machinery) so that on a
+ * 2-core machine the driver takes as little CPU from the server under test as possible.
+ */
+import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** Milliseconds from sending the request to the last byte of the answer. */
+  ms: number;
+}
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+/** Every request gives up after this long; a stuck server must not hang the run. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export function keepAliveAgent(maxSockets = 1): Agent {
+  return new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
+}
+
+export function send(
+  agent: Agent,
+  target: Target,
+  method: string,
+  path: string,
+  headers: OutgoingHttpHeaders = {},
+  body?: string,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request(
+      {
+        agent,
+        host: target.host,
+        port: target.port,
+        method,
+        path,
+        headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
+        timeout: REQUEST_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path.split('?')[0]}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A browser's cookie jar, reduced to what the login needs: every cookie is sent on every request
+ * to the one server (paths are ignored, as the test suite's Browserless client does), and a
+ * cookie set with a past expiry or max-age=0 is removed.
+ */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  take(headers: IncomingHttpHeaders): void {
+    for (const line of headers['set-cookie'] ?? []) {
+      const semi = line.indexOf(';');
+      const pair = semi < 0 ? line : line.slice(0, semi);
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      const name = pair.slice(0, eq).trim();
+      if (/max-age=0(?:;|$)/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(eq + 1));
+    }
+  }
+
+  header(): string {
+    let out = '';
+    for (const [k, v] of this.cookies) out += `${out ? '; ' : ''}${k}=${v}`;
+    return out;
+  }
+}
+
+export function basicAuth(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+/** The path (and query) of a Location header, which may be absolute or relative. */
+export function locationPath(answer: HttpAnswer, base: string): string {
+  const location = answer.headers.location;
+  if (!location) throw new Error(`expected a redirect, got ${answer.status}`);
+  const url = new URL(location, base);
+  return `${url.pathname}${url.search}`;
+}

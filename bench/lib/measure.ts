@@ -1,0 +1,152 @@
+/**
+ * What is measured about a server process and its answers: latency percentiles from exact
+ * samples, CPU time from /proc/<pid>/stat (utime + stime, every thread of the process) and
+ * resident memory from /proc/<pid>/status (VmRSS now, VmHWM the peak since the last reset).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Latency samples of one step. Kept exact (a growable Float64Array) rather than in a histogram:
+ * a run collects at most a few hundred thousand samples, and exact percentiles need no choice of
+ * resolution for steps that take 0.3 ms and steps that take 30 ms.
+ */
+export class Samples {
+  private data = new Float64Array(1024);
+  private n = 0;
+
+  add(ms: number): void {
+    if (this.n === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.n++] = ms;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  summary(): LatencySummary {
+    if (this.n === 0) return { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+    const sorted = this.data.slice(0, this.n).sort();
+    const at = (q: number) => sorted[Math.min(this.n - 1, Math.max(0, Math.ceil(q * this.n) - 1))]!;
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    return { count: this.n, p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(sorted[this.n - 1]!), mean: round(sum / this.n) };
+  }
+}
+
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Clock ticks per second for /proc/<pid>/stat times (100 on every Linux seen, but asked). */
+export const CLOCK_TICKS: number = (() => {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time the process has used, in milliseconds: user, system (kernel on its behalf) and both. */
+export function cpuMs(pid: number): { user: number; system: number; total: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; fields are counted after its closing ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After ')' fields start at #3 (state); utime is #14 and stime #15, i.e. indexes 11 and 12 here.
+  const user = (Number(fields[11]) * 1000) / CLOCK_TICKS;
+  const system = (Number(fields[12]) * 1000) / CLOCK_TICKS;
+  return { user, system, total: user + system };
+}
+
+/**
+ * CPU time of every process named `comm` on this machine (for `postgres`: the database server's
+ * backends, WAL writer, checkpointer…), by pid, in milliseconds. On loopback the database shares
+ * the 2 cores with eidhub, so its CPU per operation belongs in the comparison with an in-memory peer.
+ */
+export function processesCpuMs(comm: string): Map<number, number> {
+  const byPid = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return byPid;
+}
+
+/**
+ * CPU used between two snapshots by the processes alive at the second one. A process that ended
+ * in between takes its time with it (an undercount, never a negative figure); one that started
+ * in between counts from zero.
+ */
+export function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += Math.max(0, ms - (before.get(pid) ?? 0));
+  return total;
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+export const rssMb = (pid: number): number => round(statusKb(pid, 'VmRSS') / 1024, 1);
+export const peakRssMb = (pid: number): number => round(statusKb(pid, 'VmHWM') / 1024, 1);
+
+/**
+ * Resets VmHWM to the current RSS (Linux `clear_refs` value 5), so the peak of one scenario is
+ * not the peak of an earlier one. Returns false where the kernel refuses; the caller then also
+ * has its own RSS samples taken during the run.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Samples VmRSS every `everyMs` while a run lasts; the highest sample backs up VmHWM. */
+export function sampleRss(pid: number, everyMs: number): { stop(): number[] } {
+  const seen: number[] = [];
+  const take = () => {
+    try {
+      seen.push(rssMb(pid));
+    } catch {
+      // The process ended; the run reports that through its errors.
+    }
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return seen;
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/** The shape of bench/results/*.json: what run.ts writes and report.ts renders. */
+import type { DriveResult } from './driver.js';
+import type { ServerKind } from './servers.js';
+
+export type ScenarioName = 'client_credentials' | 'login' | 'rest';
+
+export interface Point {
+  scenario: ScenarioName;
+  /** Closed loop: loops (= connections). Open loop: the most flows in flight. */
+  concurrency: number;
+  mode: 'closed' | 'open';
+  /** Open loop: flows started per second. */
+  ratePerSec?: number;
+  result: DriveResult;
+  /** Server CPU time (user + system, all threads) per completed operation. */
+  cpuMsPerOp: number;
+  /** The part of cpuMsPerOp spent in the kernel (socket and file I/O, fsync bookkeeping). */
+  sysMsPerOp: number;
+  /** Server CPU time over wall time: 1.0 is one core busy. */
+  cpuCores: number;
+  /** PostgreSQL runs only: CPU of the database server's processes per operation. */
+  dbCpuMsPerOp?: number;
+  /** CPU of the benchmark process itself (driver + fake Twilio) over wall time: near 1.0 it may be the limit. */
+  driverCores: number;
+  /** Highest resident set size of the server during this point. */
+  peakRssMb: number;
+}
+
+export interface SoakSample {
+  atS: number;
+  rssMb: number;
+  opsPerSec: number;
+  p99FlowMs: number;
+  errors: number;
+}
+
+export interface Soak {
+  concurrency: number;
+  seconds: number;
+  samples: SoakSample[];
+  logins: number;
+  errors: number;
+  /** Mean RSS of the last third minus that of the first third after the first sample. */
+  growthMb: number;
+  /** The same, last third minus middle third: growth that continues once the heap has sized itself. */
+  lateGrowthMb: number;
+  peakRssMb: number;
+}
+
+export interface ServerResults {
+  kind: ServerKind;
+  label: string;
+  startMs: number;
+  points: Point[];
+  soak?: Soak;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  os: string;
+  kernel: string;
+  node: string;
+  sqlite: string;
+  postgres?: string;
+  /** The eidhub commit measured, with "+changes" when the work tree differed from it. */
+  eidhubCommit: string;
+  /** Mean fdatasync of a 4 KiB write in the temp directory: what a durable SQLite commit waits for. */
+  fsyncMs: number;
+  tempFs: string;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  totalSeconds: number;
+  command: string;
+  options: {
+    /** Set when eidhub was not the repository's dist/ or ran with extra Node flags (experiments). */
+    eidhub?: { entry: string; nodeOptions: string[] };
+    concurrency: number[];
+    seconds: { client_credentials: number; login: number; rest: number; halfLoad: number };
+    soakSeconds: number;
+  };
+  machine: Machine;
+  servers: ServerResults[];
+}

@@ -1,0 +1,247 @@
+/**
+ * The three scenarios, each against any server (eidhub or the peer) through the same driver:
+ *
+ * - client_credentials: POST {oidc}/connect/token, HTTP Basic, keep-alive (autocannon);
+ * - login: the whole OTP login as a browser without JavaScript and its relying party do it:
+ *   authorize → (redirects) → phone form → POST phone (the server sends the SMS to the fake
+ *   Twilio) → POST code → (redirects) → callback URL with the code → token exchange → UserInfo;
+ * - rest: POST /auth/rest/sessions, then GET /auth/rest/sessions/{id}.
+ */
+import { randomBytes } from 'node:crypto';
+import autocannon, { type AutocannonResult } from 'autocannon';
+import type { Flow, FlowLoop, StepTimes, DriveResult } from './driver.js';
+import type { BenchTwilio } from './fake-twilio.js';
+import { basicAuth, CookieJar, keepAliveAgent, send, type HttpAnswer, type Target } from './http.js';
+import { round, Samples } from './measure.js';
+import { API_CLIENT, OIDC_CLIENT, type RunningServer } from './servers.js';
+
+const HOST = '127.0.0.1';
+const FORM = 'application/x-www-form-urlencoded';
+
+function expect(step: string, answer: HttpAnswer, statuses: number[]): void {
+  if (!statuses.includes(answer.status)) {
+    throw new Error(`${step}: HTTP ${answer.status} (expected ${statuses.join('/')}): ${answer.body.replace(/\s+/g, ' ').slice(0, 160)}`);
+  }
+}
+
+/**
+ * The 1000 numbers of Ofcom's drama range (+44 7700 900000–900999). A number is held by one
+ * login at a time, because the fake Twilio keeps one code per number.
+ */
+export class PhonePool {
+  private readonly free: string[] = Array.from({ length: 1000 }, (_, i) => `+447700900${String(i).padStart(3, '0')}`);
+  take(): string {
+    const n = this.free.shift();
+    if (!n) throw new Error('more logins in flight than phone numbers');
+    return n;
+  }
+  give(n: string): void {
+    this.free.push(n);
+  }
+}
+
+/**
+ * A client address per simulated person, sent as X-Forwarded-For (eidhub runs with trustProxy,
+ * as behind its reverse proxy). Only a header value: every connection is to 127.0.0.1.
+ */
+let personCounter = 0;
+function nextPersonAddress(): string {
+  const n = ++personCounter % 16_000_000;
+  return `127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+const CSRF = /name="csrf" value="([^"]+)"/;
+function formOf(html: string, action: 'phone' | 'code'): { action: string; csrf: string } {
+  const target = new RegExp(`<form method="post" action="([^"]*/${action})"`).exec(html)?.[1];
+  const csrf = CSRF.exec(html)?.[1];
+  if (!target || !csrf) throw new Error(`no ${action} form on the page: ${html.replace(/\s+/g, ' ').slice(0, 160)}`);
+  return { action: target.replace(/&amp;/g, '&'), csrf };
+}
+
+export interface LoginDeps {
+  server: RunningServer;
+  twilio: BenchTwilio;
+  phones: PhonePool;
+}
+
+/** One complete login; each HTTP request is a step named by what it is in the flow. */
+export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
+  const target: Target = { host: HOST, port: server.port };
+  const origin = `http://${HOST}:${server.port}`;
+  const rpAuth = basicAuth(OIDC_CLIENT.clientId, OIDC_CLIENT.secret);
+
+  return async (loop: FlowLoop, times: StepTimes) => {
+    const jar = new CookieJar();
+    const person = nextPersonAddress();
+    const call = async (step: string, method: string, path: string, form?: Record<string, string>): Promise<HttpAnswer> => {
+      const headers: Record<string, string> = { 'x-forwarded-for': person, accept: 'text/html', 'accept-language': 'en' };
+      const cookie = jar.header();
+      if (cookie) headers.cookie = cookie;
+      const body = form ? new URLSearchParams(form).toString() : undefined;
+      if (body !== undefined) headers['content-type'] = FORM;
+      const answer = await send(loop.agent, target, method, path, headers, body);
+      jar.take(answer.headers);
+      // A GET that shows a page is the hosted page, whichever path served it (eidhub's /login/{id},
+      // the peer's /interaction/{uid}).
+      times.record(step === 'hop' ? hopName(path, answer) : step, answer.ms);
+      return answer;
+    };
+    /** Follows redirects on the server; returns the last answer and, if it left the server, where to. */
+    const follow = async (first: HttpAnswer): Promise<{ answer: HttpAnswer; leftTo?: URL }> => {
+      let answer = first;
+      for (let hops = 0; hops < 8; hops++) {
+        if (answer.status < 300 || answer.status >= 400) return { answer };
+        const next = new URL(answer.headers.location ?? '', origin);
+        if (next.origin !== origin) return { answer, leftTo: next };
+        answer = await call('hop', 'GET', `${next.pathname}${next.search}`);
+      }
+      throw new Error('too many redirects');
+    };
+
+    const phone = phones.take();
+    try {
+      const state = randomBytes(12).toString('base64url');
+      const query = new URLSearchParams({
+        client_id: OIDC_CLIENT.clientId,
+        response_type: 'code',
+        redirect_uri: OIDC_CLIENT.redirectUri,
+        scope: 'openid idp-id phone',
+        state,
+        nonce: randomBytes(12).toString('base64url'),
+      });
+      const authorize = await call('authorize', 'GET', `${server.oidcBase}/connect/authorize?${query.toString()}`);
+      expect('authorize', authorize, [302, 303]);
+      const landing = await follow(authorize);
+      expect('page', landing.answer, [200]);
+
+      const phoneForm = formOf(landing.answer.body, 'phone');
+      const afterPhone = await call('phone', 'POST', phoneForm.action, { csrf: phoneForm.csrf, phone });
+      expect('phone', afterPhone, [200]);
+      const code = twilio.takeCode(phone);
+      if (!code) throw new Error('phone: no SMS reached the fake Twilio');
+
+      const codeForm = formOf(afterPhone.body, 'code');
+      const afterCode = await call('code', 'POST', codeForm.action, { csrf: codeForm.csrf, code });
+      expect('code', afterCode, [302, 303]);
+      const done = await follow(afterCode);
+      const callback = done.leftTo;
+      if (!callback || `${callback.origin}${callback.pathname}` !== OIDC_CLIENT.redirectUri) {
+        throw new Error(`callback: the login ended at ${done.answer.status} ${callback?.href ?? ''}`);
+      }
+      if (callback.searchParams.get('state') !== state) throw new Error('callback: state mismatch');
+      const authCode = callback.searchParams.get('code');
+      if (!authCode) throw new Error(`callback: no code (${callback.searchParams.get('error') ?? '?'})`);
+
+      // The relying party's backend: its own connection would do as well; this one is open.
+      const token = await send(
+        loop.agent,
+        target,
+        'POST',
+        `${server.oidcBase}/connect/token`,
+        { authorization: rpAuth, 'content-type': FORM, accept: 'application/json' },
+        new URLSearchParams({ grant_type: 'authorization_code', code: authCode, redirect_uri: OIDC_CLIENT.redirectUri }).toString(),
+      );
+      times.record('token', token.ms);
+      expect('token', token, [200]);
+      const { access_token: accessToken, id_token: idToken } = JSON.parse(token.body) as { access_token?: string; id_token?: string };
+      if (!accessToken || !idToken) throw new Error('token: no access_token or id_token');
+
+      const userinfo = await send(loop.agent, target, 'GET', `${server.oidcBase}/connect/userinfo`, { authorization: `Bearer ${accessToken}`, accept: 'application/json' });
+      times.record('userinfo', userinfo.ms);
+      expect('userinfo', userinfo, [200]);
+      const claims = JSON.parse(userinfo.body) as { phone_number?: string; sub?: string };
+      if (claims.phone_number !== phone || !claims.sub) throw new Error(`userinfo: wrong claims ${userinfo.body.slice(0, 120)}`);
+    } finally {
+      phones.give(phone);
+    }
+  };
+}
+
+function hopName(path: string, answer: HttpAnswer): string {
+  if (answer.status === 200) return 'page';
+  if (/\/connect\/authorize\/[^/?]+/.test(path)) return 'callback';
+  if (/\/interaction\/[^/]+\/complete/.test(path)) return 'complete';
+  if (/\/interaction\/[^/]+$/.test(path)) return 'interaction';
+  return `hop ${path.split('?')[0]}`;
+}
+
+/** Login steps in flow order, for tables; a server shows the ones it has. */
+export const LOGIN_STEPS = ['authorize', 'interaction', 'page', 'phone', 'code', 'complete', 'callback', 'token', 'userinfo'] as const;
+
+export async function apiToken(server: RunningServer): Promise<string> {
+  const agent = keepAliveAgent();
+  const answer = await send(
+    agent,
+    { host: HOST, port: server.port },
+    'POST',
+    `${server.oidcBase}/connect/token`,
+    { authorization: basicAuth(API_CLIENT.clientId, API_CLIENT.secret), 'content-type': FORM },
+    'grant_type=client_credentials&scope=signicat-api',
+  );
+  agent.destroy();
+  expect('token', answer, [200]);
+  return (JSON.parse(answer.body) as { access_token: string }).access_token;
+}
+
+const SESSION_BODY = JSON.stringify({
+  allowedProviders: ['otp-sms'],
+  flow: 'redirect',
+  language: 'en',
+  requestedAttributes: ['idpId', 'phoneNumber'],
+  callbackUrls: { success: 'https://rp.example/success', abort: 'https://rp.example/abort', error: 'https://rp.example/error' },
+  externalReference: 'bench',
+});
+
+/** One REST session: create, then read its status. */
+export function restFlow(server: RunningServer, token: string): Flow {
+  const target: Target = { host: HOST, port: server.port };
+  const headers = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  return async (loop, times) => {
+    const created = await send(loop.agent, target, 'POST', '/auth/rest/sessions', { ...headers, 'content-type': 'application/json' }, SESSION_BODY);
+    times.record('create', created.ms);
+    expect('create', created, [201]);
+    const { id, status } = JSON.parse(created.body) as { id?: string; status?: string };
+    if (!id || status !== 'CREATED') throw new Error(`create: unexpected session ${created.body.slice(0, 120)}`);
+    const read = await send(loop.agent, target, 'GET', `/auth/rest/sessions/${id}`, headers);
+    times.record('status', read.ms);
+    expect('status', read, [200]);
+    if ((JSON.parse(read.body) as { status?: string }).status !== 'CREATED') throw new Error('status: unexpected status');
+  };
+}
+
+/** client_credentials tokens with autocannon: `connections` keep-alive connections for `seconds`. */
+export async function clientCredentials(server: RunningServer, connections: number, seconds: number): Promise<DriveResult> {
+  const latency = new Samples();
+  const started = performance.now();
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://${HOST}:${server.port}${server.oidcBase}/connect/token`,
+        method: 'POST',
+        headers: { authorization: basicAuth(API_CLIENT.clientId, API_CLIENT.secret), 'content-type': FORM, accept: 'application/json' },
+        body: 'grant_type=client_credentials&scope=signicat-api',
+        connections,
+        duration: seconds,
+        pipelining: 1,
+        timeout: 10,
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    instance.on('response', (_client, statusCode, _bytes, ms) => {
+      if (statusCode === 200) latency.add(ms);
+    });
+  });
+  const elapsed = performance.now() - started;
+  const ok = result['2xx'];
+  const errors = result.non2xx + result.errors + result.timeouts;
+  const summary = latency.summary();
+  return {
+    ops: ok,
+    errors,
+    errorSamples: errors > 0 ? [`status codes: ${JSON.stringify(result.statusCodeStats)}, errors ${result.errors}, timeouts ${result.timeouts}`] : [],
+    elapsedMs: Math.round(elapsed),
+    opsPerSec: round((ok * 1000) / elapsed, 1),
+    steps: { token: summary },
+    flow: summary,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Where a server's main thread spent its time, from the `.cpuprofile` files `node --cpu-prof`
+ * wrote: self time by function, inclusive time of eidhub's own functions (src/, as built in
+ * dist/), and self time by area (eidhub, each package, Node internals, GC). Shares are of the
+ * samples in which the thread was not idle. V8 samples the thread by wall clock, so time spent
+ * blocked inside a native call (an fsync under better-sqlite3's `run`) counts like computation:
+ * that is what the event loop could not do meanwhile.
+ *
+ *   node --import tsx bench/profile-summary.ts DIR_OR_FILE...
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const IDLE = new Set(['(idle)']);
+
+function profileFiles(path: string): string[] {
+  if (statSync(path).isDirectory()) return readdirSync(path).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(path, f));
+  return [path];
+}
+
+function area(frame: CallFrame): string {
+  const url = frame.url;
+  if (!url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+  if (pkg) return pkg;
+  if (url.startsWith('node:')) return 'node internals';
+  if (/\/(src|dist)\//.test(url)) return 'eidhub';
+  if (/\/bench\//.test(url)) return 'bench peer';
+  return 'other';
+}
+
+function where(frame: CallFrame, root: string): string {
+  if (!frame.url) return '';
+  const path = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;
+  const short = path.startsWith(root) ? relative(root, path) : path;
+  return `${short.replace(/^.*node_modules\//, '')}:${frame.lineNumber + 1}`;
+}
+
+const pct = (x: number, total: number) => `${((100 * x) / total).toFixed(1).padStart(5)}%`;
+
+export function summarizeProfiles(path: string, root: string, top = 25): string {
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
+  for (const file of profileFiles(path)) {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const key = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame, root)}`.trim();
+    profile.samples.forEach((id, i) => {
+      const dt = profile.timeDeltas[i] ?? 0;
+      const node = byId.get(id);
+      if (!node) return;
+      if (IDLE.has(node.callFrame.functionName)) {
+        idle += dt;
+        return;
+      }
+      busy += dt;
+      self.set(key(node), (self.get(key(node)) ?? 0) + dt);
+      const a = area(node.callFrame);
+      areas.set(a, (areas.get(a) ?? 0) + dt);
+      // Inclusive time of eidhub's functions: each counted once per sample, however deep the recursion.
+      const seen = new Set<string>();
+      for (let n: ProfileNode | undefined = node; n; n = byId.get(parent.get(n.id) ?? -1)) {
+        if (area(n.callFrame) === 'eidhub') seen.add(key(n));
+      }
+      for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + dt);
+    });
+  }
+  if (busy === 0) return `${path}: no samples\n`;
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  const lines = [
+    `${relative(root, path) || path}: ${(busy / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle (${pct(busy, busy + idle).trim()} busy)`,
+    '',
+    'self time by area',
+    ...sorted(areas).map(([k, v]) => `  ${pct(v, busy)}  ${k}`),
+    '',
+    `self time, top ${top} functions`,
+    ...sorted(self)
+      .slice(0, top)
+      .map(([k, v]) => `  ${pct(v, busy)}  ${k}`),
+    '',
+    `inclusive time of eidhub functions, top ${top}`,
+    ...sorted(inclusive)
+      .slice(0, top)
+      .map(([k, v]) => `  ${pct(v, busy)}  ${k}`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (invokedDirectly) {
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const paths = process.argv.slice(2);
+  if (paths.length === 0) {
+    process.stderr.write('usage: profile-summary.ts DIR_OR_FILE...\n');
+    process.exit(2);
+  }
+  for (const p of paths) process.stdout.write(`${summarizeProfiles(p, root)}\n`);
+}

@@ -1,0 +1,340 @@
+/**
+ * Renders docs/benchmarks.md and docs/benchmarks.svg from a results file, so the document always
+ * shows one run's figures exactly. The hand-written analysis (profiles, proposed fixes) lives in
+ * bench/FINDINGS.md and is included as it is.
+ *
+ *   node --import tsx bench/report.ts [bench/results/latest.json]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LatencySummary } from './lib/measure.js';
+import type { BenchResults, Point, ScenarioName, ServerResults } from './lib/results.js';
+import { LOGIN_STEPS } from './lib/scenarios.js';
+
+const SCENARIOS: { name: ScenarioName; title: string; unit: string; steps: readonly string[] }[] = [
+  { name: 'client_credentials', title: 'client_credentials tokens', unit: 'tokens/s', steps: ['token'] },
+  { name: 'login', title: 'full OTP logins', unit: 'logins/s', steps: LOGIN_STEPS },
+  { name: 'rest', title: 'REST sessions (create + status)', unit: 'sessions/s', steps: ['create', 'status'] },
+];
+
+/** Goals of the issue, checked on the figures of the run. */
+const GOALS = { p99StepMs: 10, peakRssMb: 150, soakGrowthMb: 5 };
+
+const COLORS: Record<string, string> = { peer: '#6b7280', sqlite: '#2563eb', postgres: '#059669' };
+
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+const ratio = (a: number, b: number) => (b > 0 && a > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+function closed(server: ServerResults, scenario: ScenarioName): Point[] {
+  return server.points.filter((p) => p.scenario === scenario && p.mode === 'closed').sort((a, b) => a.concurrency - b.concurrency);
+}
+
+function best(server: ServerResults, scenario: ScenarioName): Point | undefined {
+  return closed(server, scenario).reduce<Point | undefined>((a, p) => (!a || p.result.opsPerSec > a.result.opsPerSec ? p : a), undefined);
+}
+
+function halfLoad(server: ServerResults): Point | undefined {
+  return server.points.find((p) => p.scenario === 'login' && p.mode === 'open');
+}
+
+function heaviestRss(server: ServerResults): number {
+  return Math.max(...server.points.map((p) => p.peakRssMb), server.soak?.peakRssMb ?? 0);
+}
+
+function shortName(s: ServerResults): string {
+  return s.kind === 'peer' ? 'peer' : `eidhub ${s.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`;
+}
+
+function goalRows(results: BenchResults): string[] {
+  const peer = results.servers.find((s) => s.kind === 'peer');
+  const rows: string[] = ['| goal | server | figure | met? |', '|---|---|---|---|'];
+  const mark = (ok: boolean) => (ok ? '**met**' : '**missed**');
+  for (const s of results.servers.filter((x) => x.kind !== 'peer')) {
+    const name = shortName(s);
+    if (peer) {
+      const cc = best(s, 'client_credentials');
+      const ccPeer = best(peer, 'client_credentials');
+      if (cc && ccPeer) {
+        const r = cc.result.opsPerSec / ccPeer.result.opsPerSec;
+        rows.push(`| client_credentials tokens/s ≥ 1.0 × peer (durable store) | ${name} | ${fmt(cc.result.opsPerSec)} vs ${fmt(ccPeer.result.opsPerSec)} = ${r.toFixed(2)}× | ${mark(r >= 1)} |`);
+      }
+      const lg = best(s, 'login');
+      const lgPeer = best(peer, 'login');
+      if (lg && lgPeer) {
+        const r = lg.result.opsPerSec / lgPeer.result.opsPerSec;
+        rows.push(`| OTP logins/s ≥ 1.0 × peer${s.kind === 'sqlite' ? ' (SQLite, WAL, durable)' : ''} | ${name} | ${fmt(lg.result.opsPerSec)} vs ${fmt(lgPeer.result.opsPerSec)} = ${r.toFixed(2)}× | ${mark(r >= 1)} |`);
+      }
+    }
+    const half = halfLoad(s);
+    if (half) {
+      let worst: [string, number] = ['', 0];
+      for (const [k, v] of Object.entries(half.result.steps)) if (v.p99 > worst[1]) worst = [k, v.p99];
+      rows.push(
+        `| p99 of each login step < ${GOALS.p99StepMs} ms at half the best login rate | ${name} | ${half.ratePerSec}/s: slowest step ${worst[0]} p99 ${fmt(worst[1], 2)} ms | ${mark(worst[1] < GOALS.p99StepMs && half.result.errors === 0)} |`,
+      );
+    }
+    const rss = heaviestRss(s);
+    rows.push(`| peak RSS < ${GOALS.peakRssMb} MB under the heaviest load | ${name} | ${fmt(rss)} MB | ${mark(rss < GOALS.peakRssMb)} |`);
+    if (s.soak) {
+      rows.push(
+        `| no RSS growth over a ${s.soak.seconds} s soak (last third vs first third ≤ ${GOALS.soakGrowthMb} MB) | ${name} | ${s.soak.growthMb >= 0 ? '+' : ''}${fmt(s.soak.growthMb)} MB (${s.soak.samples[1]?.rssMb ?? '?'} → ${s.soak.samples.at(-1)?.rssMb ?? '?'} MB) | ${mark(s.soak.growthMb <= GOALS.soakGrowthMb && s.soak.errors === 0)} |`,
+      );
+    }
+  }
+  return rows;
+}
+
+function bestTable(results: BenchResults, scenario: (typeof SCENARIOS)[number]): string[] {
+  const peer = results.servers.find((s) => s.kind === 'peer');
+  const peerBest = peer ? best(peer, scenario.name) : undefined;
+  const rows = [
+    `| server | best at | ${scenario.unit} | ÷ peer | server CPU ms/op | ÷ peer | + PostgreSQL CPU ms/op | server CPU (cores) | driver CPU (cores) | peak RSS MB | ÷ peer | errors |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const s of results.servers) {
+    const p = best(s, scenario.name);
+    if (!p) continue;
+    const isPeer = s.kind === 'peer';
+    rows.push(
+      `| ${shortName(s)} | c=${p.concurrency} | ${fmt(p.result.opsPerSec)} | ${isPeer || !peerBest ? '' : ratio(p.result.opsPerSec, peerBest.result.opsPerSec)} | ${fmt(p.cpuMsPerOp, 3)} | ${isPeer || !peerBest ? '' : ratio(p.cpuMsPerOp, peerBest.cpuMsPerOp)} | ${p.dbCpuMsPerOp !== undefined ? fmt(p.dbCpuMsPerOp, 3) : ''} | ${fmt(p.cpuCores, 2)} | ${fmt(p.driverCores, 2)}${p.driverCores >= 0.85 ? ' ⚠' : ''} | ${fmt(p.peakRssMb)} | ${isPeer || !peerBest ? '' : ratio(p.peakRssMb, peerBest.peakRssMb)} | ${p.result.errors} |`,
+    );
+  }
+  return rows;
+}
+
+function stepTable(results: BenchResults, steps: readonly string[], pick: (s: ServerResults) => Point | undefined): string[] {
+  const peer = results.servers.find((s) => s.kind === 'peer');
+  const peerPoint = peer ? pick(peer) : undefined;
+  const others = results.servers.filter((s) => s.kind !== 'peer');
+  const head = ['step', ...(peerPoint ? ['peer p50 / p99'] : []), ...others.flatMap((s) => [`${shortName(s)} p50 / p99`, ...(peerPoint ? ['÷ peer (p50 / p99)'] : [])])];
+  const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const cell = (v: LatencySummary | undefined) => (v && v.count > 0 ? `${fmt(v.p50, 2)} / ${fmt(v.p99, 2)}` : '–');
+  for (const step of steps) {
+    const pv = peerPoint?.result.steps[step];
+    const values = others.map((s) => pick(s)?.result.steps[step]);
+    if (!pv && values.every((v) => !v)) continue;
+    const cells = [
+      step,
+      ...(peerPoint ? [cell(pv)] : []),
+      ...values.flatMap((v) => [cell(v), ...(peerPoint ? [v && pv ? `${ratio(v.p50, pv.p50)} / ${ratio(v.p99, pv.p99)}` : 'only eidhub'] : [])]),
+    ];
+    rows.push(`| ${cells.join(' | ')} |`);
+  }
+  const flows = [peerPoint, ...others.map(pick)];
+  if (flows.some((p) => p)) {
+    const cells = ['whole flow', ...(peerPoint ? [cell(peerPoint.result.flow)] : []), ...others.flatMap((s) => [cell(pick(s)?.result.flow), ...(peerPoint ? [pick(s) ? `${ratio(pick(s)!.result.flow.p50, peerPoint.result.flow.p50)} / ${ratio(pick(s)!.result.flow.p99, peerPoint.result.flow.p99)}` : ''] : [])])];
+    rows.push(`| ${cells.join(' | ')} |`);
+  }
+  return rows;
+}
+
+function sweepTable(results: BenchResults, scenario: (typeof SCENARIOS)[number]): string[] {
+  const cs = results.options.concurrency;
+  const head = ['server', ...cs.map((c) => `c=${c}`)];
+  const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const s of results.servers) {
+    const points = closed(s, scenario.name);
+    rows.push(`| ${shortName(s)} | ${cs.map((c) => {
+      const p = points.find((x) => x.concurrency === c);
+      return p ? `${fmt(p.result.opsPerSec)} (p99 ${fmt(p.result.flow.p99, 1)} ms, ${fmt(p.cpuMsPerOp, 2)} ms CPU)` : '–';
+    }).join(' | ')} |`);
+  }
+  return rows;
+}
+
+function soakSection(results: BenchResults): string[] {
+  const s = results.servers.find((x) => x.soak);
+  if (!s?.soak) return ['No soak in this run (`--soak-seconds 0`).'];
+  const k = s.soak;
+  return [
+    `${k.seconds} s of back-to-back logins on ${shortName(s)} at c=${k.concurrency} (its best login concurrency): ${k.logins} logins, ${k.errors} errors, peak RSS ${fmt(k.peakRssMb)} MB. RSS growth (mean of the last third of the samples minus the first third): ${k.growthMb >= 0 ? '+' : ''}${fmt(k.growthMb)} MB; last third minus middle third: ${(k.lateGrowthMb ?? 0) >= 0 ? '+' : ''}${fmt(k.lateGrowthMb ?? 0)} MB.`,
+    '',
+    '| t (s) | RSS MB | logins/s in the last 5 s | flow p99 ms | errors |',
+    '|---|---|---|---|---|',
+    ...k.samples.map((x, i) => `| ${fmt(x.atS, 0)} | ${fmt(x.rssMb)} | ${i === 0 ? '(before)' : fmt(x.opsPerSec)} | ${i === 0 ? '' : fmt(x.p99FlowMs, 1)} | ${i === 0 ? '' : x.errors} |`),
+  ];
+}
+
+/** A line chart per scenario: throughput against concurrency (log scale), one line per server. */
+export function renderSvg(results: BenchResults): string {
+  const panelW = 330;
+  const panelH = 270;
+  const margin = { left: 56, right: 14, top: 34, bottom: 44 };
+  const width = panelW * SCENARIOS.length;
+  const height = panelH + 40;
+  const cs = results.options.concurrency;
+  const xs = cs.map((c) => Math.log2(c));
+  const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+  ];
+  SCENARIOS.forEach((sc, i) => {
+    const ox = i * panelW;
+    const plotW = panelW - margin.left - margin.right;
+    const plotH = panelH - margin.top - margin.bottom;
+    const series = results.servers.map((s) => ({ s, points: closed(s, sc.name) }));
+    const yMaxRaw = Math.max(1, ...series.flatMap((x) => x.points.map((p) => p.result.opsPerSec)));
+    const step = niceStep(yMaxRaw / 4);
+    const yMax = Math.ceil((yMaxRaw * 1.05) / step) * step;
+    const px = (c: number) => ox + margin.left + (xMax === xMin ? plotW / 2 : ((Math.log2(c) - xMin) / (xMax - xMin)) * plotW);
+    const py = (v: number) => margin.top + plotH - (v / yMax) * plotH;
+    parts.push(`<text x="${ox + margin.left}" y="18" font-size="13" font-weight="600" fill="#111827">${esc(sc.title)}</text>`);
+    for (let v = 0; v <= yMax + 1e-9; v += step) {
+      const y = py(v).toFixed(1);
+      parts.push(`<line x1="${ox + margin.left}" x2="${ox + margin.left + plotW}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
+      parts.push(`<text x="${ox + margin.left - 6}" y="${y}" dy="3.5" text-anchor="end" fill="#4b5563">${fmtTick(v)}</text>`);
+    }
+    for (const c of cs) {
+      const x = px(c).toFixed(1);
+      parts.push(`<line x1="${x}" x2="${x}" y1="${margin.top + plotH}" y2="${margin.top + plotH + 4}" stroke="#6b7280"/>`);
+      parts.push(`<text x="${x}" y="${margin.top + plotH + 16}" text-anchor="middle" fill="#4b5563">${c}</text>`);
+    }
+    parts.push(`<line x1="${ox + margin.left}" x2="${ox + margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="#6b7280"/>`);
+    parts.push(`<text x="${ox + margin.left + plotW / 2}" y="${margin.top + plotH + 32}" text-anchor="middle" fill="#374151">concurrency (connections / flow loops)</text>`);
+    parts.push(
+      `<text transform="translate(${ox + 14} ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#374151">${esc(sc.unit)}</text>`,
+    );
+    for (const { s, points } of series) {
+      if (points.length === 0) continue;
+      const color = COLORS[s.kind] ?? '#000000';
+      const d = points.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p.concurrency).toFixed(1)},${py(p.result.opsPerSec).toFixed(1)}`).join(' ');
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.kind === 'peer' ? ' stroke-dasharray="5 3"' : ''}/>`);
+      for (const p of points) {
+        parts.push(`<circle cx="${px(p.concurrency).toFixed(1)}" cy="${py(p.result.opsPerSec).toFixed(1)}" r="3" fill="${color}"><title>${esc(shortName(s))}, c=${p.concurrency}: ${fmt(p.result.opsPerSec)} ${esc(sc.unit)}</title></circle>`);
+      }
+    }
+  });
+  // One legend for all panels.
+  let lx = margin.left;
+  for (const s of results.servers) {
+    const color = COLORS[s.kind] ?? '#000000';
+    const y = height - 14;
+    parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"${s.kind === 'peer' ? ' stroke-dasharray="5 3"' : ''}/>`);
+    parts.push(`<text x="${lx + 28}" y="${y}" dy="3.5" fill="#111827">${esc(s.label)}</text>`);
+    lx += 40 + s.label.length * 6.2;
+  }
+  parts.push(`<text x="${width - 8}" y="${height - 10}" text-anchor="end" fill="#6b7280">${esc(results.startedAt.slice(0, 16).replace('T', ' '))} UTC, ${esc(results.machine.cores + ' cores')}</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * p;
+}
+
+function fmtTick(v: number): string {
+  return v >= 1000 ? `${(v / 1000).toFixed(v % 1000 === 0 ? 0 : 1)}k` : String(Math.round(v * 10) / 10);
+}
+
+export function renderMarkdown(results: BenchResults, findings: string): string {
+  const m = results.machine;
+  const o = results.options;
+  const lines: string[] = [
+    '# Benchmarks',
+    '',
+    `Rendered by \`bench/report.ts\` from the run of ${results.startedAt.replace('T', ' ').slice(0, 19)} UTC (\`${results.command}\`, ${fmt(results.totalSeconds, 0)} s in all). Do not edit the figures by hand: run the benchmark again. The analysis at the end comes from \`bench/FINDINGS.md\`.`,
+    '',
+    '![Throughput against concurrency](benchmarks.svg)',
+    '',
+    '## How to run',
+    '',
+    '```sh',
+    'npm ci',
+    'npm run bench                 # builds dist/, then peer + eidhub/SQLite (+ eidhub/PostgreSQL if EIDHUB_DATABASE_URL is set)',
+    'npm run bench -- --quick      # smoke test: 1 s points at c=1 and 8, no soak, no report (~40 s)',
+    'npm run bench -- --profile    # each scenario once per server under node --cpu-prof; summaries in bench/results/profiles/',
+    'node --import tsx bench/report.ts bench/results/latest.json   # re-render this page from a results file',
+    '```',
+    '',
+    'Other options: `--concurrency 1,4,16,32`, `--seconds N` (per sweep point), `--soak-seconds N` (0 skips the soak), `--only peer,sqlite,postgres`, `--no-build`, `--no-report`; to measure a candidate fix or runtime flags against the same driver without touching this page: `--eidhub-entry PATH/main.js` (another build of eidhub) and `--eidhub-node-options "--max-old-space-size=96 …"`. Results are written to `bench/results/<time>.json`, and those of a full run also to `bench/results/latest.json` (git-ignored).',
+    '',
+    'The PostgreSQL figures of this page came from a throwaway server started as in `shared/spec/ENVIRONMENT.md`; the benchmark creates a database of its own on it (`eidhub_bench_<random>`) and drops it at the end:',
+    '',
+    '```sh',
+    'PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)',
+    'install -d -o postgres /tmp/eidhub-pg',
+    'su postgres -c "$PGBIN/initdb -D /tmp/eidhub-pg/data -A trust -U postgres -E UTF8 >/tmp/eidhub-pg/initdb.log"',
+    "su postgres -c \"$PGBIN/pg_ctl -D /tmp/eidhub-pg/data -o '-p 55432 -k /tmp -c listen_addresses=127.0.0.1' -l /tmp/eidhub-pg/pg.log -w start\"",
+    'EIDHUB_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres npm run bench',
+    '```',
+    '',
+    '## Machine',
+    '',
+    '| | |',
+    '|---|---|',
+    `| eidhub | commit ${m.eidhubCommit}, built by the run (\`npm run build\`) |`,
+    `| CPU | ${m.cpu}, ${m.cores} cores (server, driver and fake Twilio share them) |`,
+    `| memory | ${m.memoryGb} GB |`,
+    `| OS | ${m.os}, kernel ${m.kernel} |`,
+    `| Node.js | ${m.node} |`,
+    `| SQLite | ${m.sqlite}; database in a temp dir on ${m.tempFs}; one 4 KiB write + fdatasync there takes ${m.fsyncMs} ms |`,
+    `| PostgreSQL | ${m.postgres ?? 'not in this run'} |`,
+    '',
+    '## What is measured',
+    '',
+    '- **Servers**, one at a time (2 cores), each a child process: the **peer** is a bare `oidc-provider` (same version as eidhub\'s) with its in-memory adapter, one OIDC client, one API client, and a minimal phone form and code form in its own interaction routes, which sends the code through the same fake Twilio and keeps it in memory, plus a minimal REST sessions endpoint over a `Map` (`bench/peer/server.ts`). **eidhub** runs as operators run it, `node dist/main.js --config FILE`, log level `warn`, SMS provider `twilio` pointed at the fake Twilio, on SQLite (WAL, `synchronous = FULL`: every acknowledged write is fsynced) or PostgreSQL (`synchronous_commit = on`).',
+    '- **Driver** (in the parent process, with the fake Twilio): autocannon for `client_credentials` (HTTP Basic, keep-alive); for the multi-step scenarios a bounded flow driver (`bench/lib/driver.ts`): N loops, each one keep-alive connection, running flows back to back for the duration; every HTTP request is a step with exact latency samples.',
+    '- **Login**: a fresh cookie jar per login (no SSO), `authorize` → the redirects to the hosted page (`interaction`, eidhub only) → `page` (the phone form) → `phone` (POST; the server sends the SMS to the fake Twilio before it answers) → `code` (POST the code the fake Twilio received) → `complete` (eidhub only) → `callback` (`/connect/authorize/{uid}` answering with the redirect to the relying party, which is not fetched) → `token` (code exchange, HTTP Basic) → `userinfo`. Phone numbers come from Ofcom\'s drama range, one login per number at a time. eidhub runs with `trustProxy` and each login carries its own `X-Forwarded-For` value, as people behind eidhub\'s reverse proxy would (the form rate limit is per address); every connection is to 127.0.0.1.',
+    '- **REST**: `POST /auth/rest/sessions` (bearer token, redirect flow) then `GET /auth/rest/sessions/{id}`; one operation is the pair.',
+    `- **Sweep**: each scenario at concurrency ${o.concurrency.join(', ')} for ${o.seconds.client_credentials} s (tokens), ${o.seconds.login} s (logins), ${o.seconds.rest} s (REST), after 1 s of warm-up. **Half load**: logins started at a fixed rate of half the server's best login rate for ${o.seconds.halfLoad} s (open loop, at most 64 in flight), for the latency goal. **Soak**: ${o.soakSeconds} s of logins on SQLite.`,
+    '- **Figures**: throughput = operations completed ÷ wall time; latency per step p50 / p99 in ms; server CPU per operation = the server process\'s utime + stime (all threads, `/proc/<pid>/stat`) during the point ÷ operations; peak RSS = `VmHWM` of the server during the point (reset before each point through `/proc/<pid>/clear_refs`), backed by `VmRSS` sampled every 250 ms. "÷ peer" divides eidhub\'s figure by the peer\'s: above 1× is more throughput, but also more latency, CPU or memory.',
+    '',
+    '## Goals',
+    '',
+    ...goalRows(results),
+    '',
+  ];
+  for (const sc of SCENARIOS) {
+    lines.push(`## ${sc.title[0]!.toUpperCase()}${sc.title.slice(1)}`, '', 'At each server\'s best concurrency:', '', ...bestTable(results, sc), '');
+    const driverBound = results.servers.some((s) => (best(s, sc.name)?.driverCores ?? 0) >= 0.85);
+    if (driverBound) lines.push('⚠ The driver (this process, one core at most) was near a full core: that figure is a lower bound of what the server can do.', '');
+    if (sc.name === 'login') {
+      lines.push(
+        'Latency per step at half of each server\'s best login rate (open loop; the goal\'s load):',
+        '',
+        ...results.servers.map((s) => {
+          const h = halfLoad(s);
+          return h ? `- ${shortName(s)}: ${h.ratePerSec} logins/s started, ${fmt(h.result.opsPerSec)} completed/s, ${h.result.errors} errors, ${h.result.late ?? 0} late starts, ${fmt(h.cpuMsPerOp, 2)} ms CPU per login` : '';
+        }).filter(Boolean),
+        '',
+        ...stepTable(results, sc.steps, halfLoad),
+        '',
+        'Latency per step at the best concurrency (closed loop, saturated):',
+        '',
+        ...stepTable(results, sc.steps, (s) => best(s, sc.name)),
+        '',
+      );
+    } else {
+      lines.push('Latency at the best concurrency (ms):', '', ...stepTable(results, sc.steps, (s) => best(s, sc.name)), '');
+    }
+    lines.push('Throughput at each concurrency (whole-operation p99, server CPU per operation):', '', ...sweepTable(results, sc), '');
+  }
+  lines.push('## Soak', '', ...soakSection(results), '');
+  const errors = results.servers.flatMap((s) => s.points.filter((p) => p.result.errors > 0).map((p) => `- ${shortName(s)} ${p.scenario} c=${p.concurrency}: ${p.result.errors} errors, e.g. ${p.result.errorSamples.join('; ')}`));
+  if (errors.length > 0) lines.push('## Errors seen', '', ...errors, '');
+  lines.push(findings.trim(), '');
+  return lines.join('\n');
+}
+
+export function renderReport(results: BenchResults, root: string): string[] {
+  const findingsFile = join(root, 'bench', 'FINDINGS.md');
+  const findings = existsSync(findingsFile) ? readFileSync(findingsFile, 'utf8') : '## Findings\n\n(none written yet)\n';
+  const md = join(root, 'docs', 'benchmarks.md');
+  const svg = join(root, 'docs', 'benchmarks.svg');
+  writeFileSync(md, renderMarkdown(results, findings));
+  writeFileSync(svg, renderSvg(results));
+  return [md, svg];
+}
+
+const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (invokedDirectly) {
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const file = process.argv[2] ?? join(root, 'bench', 'results', 'latest.json');
+  const written = renderReport(JSON.parse(readFileSync(file, 'utf8')) as BenchResults, root);
+  process.stdout.write(`wrote ${written.join(', ')}\n`);
+}

@@ -1,0 +1,341 @@
+/**
+ * `npm run bench`: eidhub against a bare oidc-provider peer, over loopback, bounded in time and
+ * connections (about 4 minutes on 2 cores with the soak and PostgreSQL).
+ *
+ * Servers run one after another, never together (2 cores): the peer, eidhub on SQLite, and eidhub
+ * on PostgreSQL when EIDHUB_DATABASE_URL is set (in a database created for the run and dropped at
+ * the end). Each is a child process, so its CPU time and peak RSS are its own; the driver and the
+ * fake Twilio run in this process. For each server: client_credentials, the full login and REST
+ * sessions at each concurrency, then logins at half the server's best login rate (latency goal),
+ * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. Results go to
+ * bench/results/<time>.json (and, for a full run, latest.json); docs/benchmarks.md and
+ * docs/benchmarks.svg are rendered from them.
+ *
+ * Options:
+ *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~30 s)
+ *   --concurrency 1,4,16,32 the sweep
+ *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins)
+ *   --soak-seconds N        length of the SQLite soak (default 60; 0 skips it)
+ *   --only peer,sqlite,postgres
+ *   --no-build              use dist/ as it is
+ *   --no-report             do not rewrite docs/benchmarks.md and .svg
+ *   --eidhub-entry FILE     run this build of eidhub instead of dist/main.js (to measure a fix
+ *                           before it is merged; implies --no-report)
+ *   --eidhub-node-options "--flag …"   extra Node flags for eidhub (e.g. heap sizes; implies --no-report)
+ *   --profile               instead: run each scenario once per server under `node --cpu-prof` and
+ *                           summarise where the time goes (bench/results/profiles/)
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closedLoop, openLoop, type DriveResult } from './lib/driver.js';
+import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
+import { describeMachine } from './lib/machine.js';
+import { cpuMs, cpuSince, peakRssMb, processesCpuMs, resetPeakRss, round, rssMb, sampleRss } from './lib/measure.js';
+import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
+import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
+import { createDatabase, dropDatabase, REPO_ROOT, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { summarizeProfiles } from './profile-summary.js';
+import { renderReport } from './report.js';
+
+interface Options {
+  concurrency: number[];
+  seconds: { client_credentials: number; login: number; rest: number; halfLoad: number };
+  soakSeconds: number;
+  only: ServerKind[];
+  build: boolean;
+  report: boolean;
+  profile: boolean;
+  quick: boolean;
+  eidhubEntry: string | undefined;
+  eidhubNodeOptions: string[];
+}
+
+/** Flows in flight at most in the half-load run: enough for the peer's rate, still bounded. */
+const HALF_LOAD_MAX_IN_FLIGHT = 64;
+const SOAK_SAMPLE_SECONDS = 5;
+const WARMUP_SECONDS = 1;
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const seconds = value('--seconds');
+  const s = (fallback: number) => (seconds ? Number(seconds) : quick ? 1 : fallback);
+  const options: Options = {
+    concurrency: (value('--concurrency') ?? (quick ? '1,8' : '1,4,16,32')).split(',').map(Number),
+    seconds: { client_credentials: s(3), login: s(4), rest: s(3), halfLoad: quick ? 2 : 5 },
+    soakSeconds: Number(value('--soak-seconds') ?? (quick ? 0 : 60)),
+    only: (value('--only') ?? 'peer,sqlite,postgres').split(',') as ServerKind[],
+    build: !argv.includes('--no-build'),
+    report: !argv.includes('--no-report'),
+    profile: argv.includes('--profile'),
+    quick,
+    eidhubEntry: value('--eidhub-entry'),
+    eidhubNodeOptions: (value('--eidhub-node-options') ?? '').split(' ').filter(Boolean),
+  };
+  // The page documents the product as it is: an experiment's figures stay in bench/results/.
+  if (options.eidhubEntry || options.eidhubNodeOptions.length > 0) options.report = false;
+  for (const c of options.concurrency) if (!Number.isInteger(c) || c < 1 || c > 256) throw new Error(`--concurrency: ${c} is not 1..256`);
+  for (const v of Object.values(options.seconds)) if (!(v > 0 && v <= 120)) throw new Error('--seconds: 0 < N <= 120');
+  if (!(options.soakSeconds >= 0 && options.soakSeconds <= 600)) throw new Error('--soak-seconds: 0..600');
+  return options;
+}
+
+function eidhubBuild(options: Options): { eidhubEntry?: string; nodeOptions?: string[] } {
+  return { ...(options.eidhubEntry ? { eidhubEntry: options.eidhubEntry } : {}), nodeOptions: options.eidhubNodeOptions };
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Runs `drive` while measuring the server's CPU time and peak RSS. */
+async function measured(server: RunningServer, scenario: ScenarioName, concurrency: number, drive: () => Promise<DriveResult>, extra: Partial<Point> = {}): Promise<Point> {
+  resetPeakRss(server.pid);
+  const rss = sampleRss(server.pid, 250);
+  const cpuBefore = cpuMs(server.pid);
+  const dbBefore = server.kind === 'postgres' ? processesCpuMs('postgres') : new Map<number, number>();
+  const driverBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const result = await drive();
+  const cpuAfter = cpuMs(server.pid);
+  const cpu = cpuAfter.total - cpuBefore.total;
+  const sys = cpuAfter.system - cpuBefore.system;
+  const driver = process.cpuUsage(driverBefore);
+  const db = server.kind === 'postgres' ? cpuSince(dbBefore, processesCpuMs('postgres')) : 0;
+  const wall = performance.now() - wallBefore;
+  const peak = Math.max(peakRssMb(server.pid), ...rss.stop());
+  return {
+    scenario,
+    concurrency,
+    mode: 'closed',
+    result,
+    cpuMsPerOp: result.ops > 0 ? round(cpu / result.ops, 3) : 0,
+    sysMsPerOp: result.ops > 0 ? round(sys / result.ops, 3) : 0,
+    cpuCores: round(cpu / wall, 2),
+    driverCores: round((driver.user + driver.system) / 1000 / wall, 2),
+    ...(server.kind === 'postgres' && result.ops > 0 ? { dbCpuMsPerOp: round(db / result.ops, 3) } : {}),
+    peakRssMb: peak,
+    ...extra,
+  };
+}
+
+function describe(p: Point): string {
+  const r = p.result;
+  const steps = Object.entries(r.steps)
+    .map(([k, v]) => `${k} ${v.p50}/${v.p99}`)
+    .join(', ');
+  const errors = r.errors > 0 ? ` ERRORS ${r.errors}: ${r.errorSamples.join(' | ')}` : '';
+  const late = r.late ? ` late ${r.late}` : '';
+  return `  ${p.scenario.padEnd(18)} ${p.mode === 'open' ? `rate ${p.ratePerSec}/s` : `c=${p.concurrency}`}: ${r.opsPerSec}/s, cpu ${p.cpuMsPerOp} ms/op (sys ${p.sysMsPerOp}; ${p.cpuCores} cores; driver ${p.driverCores}${p.dbCpuMsPerOp !== undefined ? `; PostgreSQL ${p.dbCpuMsPerOp} ms/op` : ''}), peak RSS ${p.peakRssMb} MB; p50/p99 ms: ${steps}${late}${errors}`;
+}
+
+async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
+  const phones = new PhonePool();
+  const login = loginFlow({ server, twilio, phones });
+  const out: ServerResults = { kind: server.kind, label, startMs: server.startMs, points: [] };
+  const add = (p: Point) => {
+    out.points.push(p);
+    log(describe(p));
+  };
+
+  // Warm-up (not recorded): JIT, connection pools, the first signing of each kind.
+  await clientCredentials(server, 4, WARMUP_SECONDS);
+  await closedLoop(login, 4, WARMUP_SECONDS * 1000);
+
+  for (const c of options.concurrency) {
+    add(await measured(server, 'client_credentials', c, () => clientCredentials(server, c, options.seconds.client_credentials)));
+  }
+  for (const c of options.concurrency) {
+    add(await measured(server, 'login', c, () => closedLoop(login, c, options.seconds.login * 1000)));
+  }
+  const best = Math.max(...out.points.filter((p) => p.scenario === 'login').map((p) => p.result.opsPerSec));
+  const rate = round(best / 2, 1);
+  add(
+    await measured(server, 'login', HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(login, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
+      mode: 'open',
+      ratePerSec: rate,
+    }),
+  );
+  const token = await apiToken(server);
+  const rest = restFlow(server, token);
+  await closedLoop(rest, 4, WARMUP_SECONDS * 1000);
+  for (const c of options.concurrency) {
+    add(await measured(server, 'rest', c, () => closedLoop(rest, c, options.seconds.rest * 1000)));
+  }
+
+  if (server.kind === 'sqlite' && options.soakSeconds > 0) {
+    const logins = out.points.filter((p) => p.scenario === 'login' && p.mode === 'closed');
+    const heaviest = logins.reduce((a, b) => (b.result.opsPerSec > a.result.opsPerSec ? b : a)).concurrency;
+    out.soak = await soak(server, login, heaviest, options.soakSeconds);
+  }
+  return out;
+}
+
+/** Logins back to back for `seconds`, in 5 s segments with the server's RSS taken after each. */
+async function soak(server: RunningServer, login: ReturnType<typeof loginFlow>, concurrency: number, seconds: number): Promise<Soak> {
+  log(`  soak: ${seconds} s of logins at c=${concurrency}, RSS every ${SOAK_SAMPLE_SECONDS} s`);
+  resetPeakRss(server.pid);
+  const samples: SoakSample[] = [{ atS: 0, rssMb: rssMb(server.pid), opsPerSec: 0, p99FlowMs: 0, errors: 0 }];
+  const started = performance.now();
+  let logins = 0;
+  let errors = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const r = await closedLoop(login, concurrency, SOAK_SAMPLE_SECONDS * 1000);
+    logins += r.ops;
+    errors += r.errors;
+    samples.push({ atS: round((performance.now() - started) / 1000, 1), rssMb: rssMb(server.pid), opsPerSec: r.opsPerSec, p99FlowMs: r.flow.p99, errors: r.errors });
+    log(`    ${samples.at(-1)!.atS} s: RSS ${samples.at(-1)!.rssMb} MB, ${r.opsPerSec} logins/s, flow p99 ${r.flow.p99} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+  }
+  // The first sample is taken before the soak's own load; growth compares the soak's thirds.
+  const loaded = samples.slice(1);
+  const third = Math.max(1, Math.floor(loaded.length / 3));
+  const mean = (xs: SoakSample[]) => xs.reduce((a, s) => a + s.rssMb, 0) / xs.length;
+  return {
+    concurrency,
+    seconds,
+    samples,
+    logins,
+    errors,
+    growthMb: round(mean(loaded.slice(-third)) - mean(loaded.slice(0, third)), 1),
+    lateGrowthMb: round(mean(loaded.slice(-third)) - mean(loaded.slice(third, Math.max(third + 1, loaded.length - third))), 1),
+    peakRssMb: peakRssMb(server.pid),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const resultsDir = join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  if (options.build) {
+    log('building eidhub (npm run build)…');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  }
+  const workRoot = mkdtempSync(join(tmpdir(), 'eidhub-bench-'));
+  const pgServer = process.env.EIDHUB_DATABASE_URL;
+  const kinds = options.only.filter((k) => k !== 'postgres' || pgServer);
+  if (options.only.includes('postgres') && !pgServer) log('EIDHUB_DATABASE_URL is not set: no PostgreSQL figures in this run');
+  const dbName = `eidhub_bench_${randomBytes(4).toString('hex')}`;
+  let dbUrl: string | undefined;
+  const twilio = await startBenchTwilio();
+  let current: RunningServer | undefined;
+
+  // Ctrl-C: stop the server under test and drop the database before leaving.
+  const cleanup = async () => {
+    await current?.stop(3000).catch(() => undefined);
+    await twilio.close().catch(() => undefined);
+    if (dbUrl && pgServer) await dropDatabase(pgServer, dbName).catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
+    rmSync(workRoot, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    log('interrupted; cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  });
+
+  try {
+    const machine = await describeMachine(REPO_ROOT, workRoot, pgServer);
+    log(`eidhub ${machine.eidhubCommit}; machine: ${machine.cpu} × ${machine.cores}, ${machine.memoryGb} GB, node ${machine.node}, fsync ${machine.fsyncMs} ms on ${machine.tempFs}`);
+    if (kinds.includes('postgres') && pgServer) dbUrl = await createDatabase(pgServer, dbName);
+
+    if (options.profile) {
+      await profileRun(kinds, twilio, workRoot, dbUrl, options);
+      return;
+    }
+
+    const servers: ServerResults[] = [];
+    for (const kind of kinds) {
+      const label = kind === 'peer' ? 'peer (oidc-provider, in memory)' : kind === 'sqlite' ? 'eidhub, SQLite (WAL, synchronous=FULL)' : 'eidhub, PostgreSQL';
+      log(`${label}`);
+      current = await startServer({ kind, workDir: join(workRoot, kind), twilioUrl: twilio.url, ...eidhubBuild(options), ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}) });
+      try {
+        servers.push(await benchServer(current, twilio, options, label));
+      } finally {
+        await current.stop();
+        current = undefined;
+      }
+    }
+    const finishedAt = new Date();
+    const results: BenchResults = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      totalSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      options: {
+        ...(options.eidhubEntry || options.eidhubNodeOptions.length > 0
+          ? { eidhub: { entry: options.eidhubEntry ?? 'dist/main.js', nodeOptions: options.eidhubNodeOptions } }
+          : {}),
+        concurrency: options.concurrency,
+        seconds: options.seconds,
+        soakSeconds: options.soakSeconds,
+      },
+      machine,
+      servers,
+    };
+    const file = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    log(`results: ${file} (${results.totalSeconds} s)`);
+    // latest.json is the run this page documents: smoke tests and experiments do not replace it.
+    if (options.report && !options.quick) {
+      writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+      const written = renderReport(results, REPO_ROOT);
+      log(`report: ${written.join(', ')}`);
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+/**
+ * One server process per (server, scenario) under `node --cpu-prof`, so each profile holds one
+ * scenario's work: a warm-up, then the scenario at the sweep's highest concurrency.
+ */
+async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: string, dbUrl: string | undefined, options: Options): Promise<void> {
+  const dir = join(REPO_ROOT, 'bench', 'results', 'profiles');
+  rmSync(dir, { recursive: true, force: true });
+  const c = Math.max(...options.concurrency);
+  const seconds = options.quick ? 2 : 8;
+  for (const kind of kinds) {
+    for (const scenario of ['client_credentials', 'login', 'rest'] as const) {
+      const profDir = join(dir, `${kind}-${scenario}`);
+      const server = await startServer({
+        kind,
+        workDir: join(workRoot, `${kind}-${scenario}`),
+        twilioUrl: twilio.url,
+        cpuProfDir: profDir,
+        ...eidhubBuild(options),
+        ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}),
+      });
+      try {
+        const phones = new PhonePool();
+        const login = loginFlow({ server, twilio, phones });
+        let point: Point;
+        if (scenario === 'client_credentials') {
+          await clientCredentials(server, 4, WARMUP_SECONDS);
+          point = await measured(server, scenario, c, () => clientCredentials(server, c, seconds));
+        } else if (scenario === 'login') {
+          await closedLoop(login, 4, WARMUP_SECONDS * 1000);
+          point = await measured(server, scenario, c, () => closedLoop(login, c, seconds * 1000));
+        } else {
+          const rest = restFlow(server, await apiToken(server));
+          await closedLoop(rest, 4, WARMUP_SECONDS * 1000);
+          point = await measured(server, scenario, c, () => closedLoop(rest, c, seconds * 1000));
+        }
+        log(`${kind}: ${describe(point)}`);
+      } finally {
+        await server.stop();
+      }
+      const summary = summarizeProfiles(profDir, REPO_ROOT);
+      writeFileSync(join(dir, `${kind}-${scenario}.txt`), summary);
+      log(summary);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
