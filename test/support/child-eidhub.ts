@@ -18,7 +18,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 const CONFIG_OVERRIDES = ['PORT', 'HOST', 'EIDHUB_PUBLIC_URL', 'EIDHUB_DATABASE_URL', 'EIDHUB_DATA_DIR', 'EIDHUB_LOG_LEVEL', 'EIDHUB_CONFIG'];
 
-const READY_LINE = /^eidhub .*listening on (\S+) /m;
+export const READY_LINE = /^eidhub .*listening on (\S+) /m;
 
 export interface ChildExit {
   code: number | null;
