@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { LatencySummary } from './lib/measure.js';
 import type { BenchResults, Point, ScenarioName, ServerResults } from './lib/results.js';
 import { LOGIN_STEPS } from './lib/scenarios.js';
+import { shippedNodeFlags } from './lib/servers.js';
 
 const SCENARIOS: { name: ScenarioName; title: string; unit: string; steps: readonly string[] }[] = [
   { name: 'client_credentials', title: 'client_credentials tokens', unit: 'tokens/s', steps: ['token'] },
@@ -277,7 +278,7 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     '',
     '## What is measured',
     '',
-    '- **Servers**, one at a time (2 cores), each a child process: the **peer** is a bare `oidc-provider` (same version as eidhub\'s) with its in-memory adapter, one OIDC client, one API client, and a minimal phone form and code form in its own interaction routes, which sends the code through the same fake Twilio and keeps it in memory, plus a minimal REST sessions endpoint over a `Map` (`bench/peer/server.ts`). **eidhub** runs as operators run it, `node dist/main.js --config FILE`, log level `warn`, SMS provider `twilio` pointed at the fake Twilio, on SQLite (WAL, `synchronous = FULL`: every acknowledged write is fsynced) or PostgreSQL (`synchronous_commit = on`).',
+    `- **Servers**, one at a time (2 cores), each a child process: the **peer** is a bare \`oidc-provider\` (same version as eidhub's) with its in-memory adapter, one OIDC client, one API client, and a minimal phone form and code form in its own interaction routes, which sends the code through the same fake Twilio and keeps it in memory, plus a minimal REST sessions endpoint over a \`Map\` (\`bench/peer/server.ts\`). **eidhub** runs as operators run it, \`node ${shippedNodeFlags().join(' ')} dist/main.js --config FILE\` (the heap flags of \`npm start\`), log level \`warn\`, SMS provider \`twilio\` pointed at the fake Twilio, on SQLite (WAL, \`synchronous = FULL\`: every acknowledged write is fsynced) or PostgreSQL (\`synchronous_commit = on\`).`,
     '- **Driver** (in the parent process, with the fake Twilio): autocannon for `client_credentials` (HTTP Basic, keep-alive); for the multi-step scenarios a bounded flow driver (`bench/lib/driver.ts`): N loops, each one keep-alive connection, running flows back to back for the duration; every HTTP request is a step with exact latency samples.',
     '- **Login**: a fresh cookie jar per login (no SSO), `authorize` → the redirects to the hosted page (`interaction`, eidhub only) → `page` (the phone form) → `phone` (POST; the server sends the SMS to the fake Twilio before it answers) → `code` (POST the code the fake Twilio received) → `complete` (eidhub only) → `callback` (`/connect/authorize/{uid}` answering with the redirect to the relying party, which is not fetched) → `token` (code exchange, HTTP Basic) → `userinfo`. Phone numbers come from Ofcom\'s drama range, one login per number at a time. eidhub runs with `trustProxy` and each login carries its own `X-Forwarded-For` value, as people behind eidhub\'s reverse proxy would (the form rate limit is per address); every connection is to 127.0.0.1.',
     '- **REST**: `POST /auth/rest/sessions` (bearer token, redirect flow) then `GET /auth/rest/sessions/{id}`; one operation is the pair.',

@@ -36,7 +36,7 @@ import { describeMachine } from './lib/machine.js';
 import { cpuMs, cpuSince, peakRssMb, processesCpuMs, resetPeakRss, round, rssMb, sampleRss } from './lib/measure.js';
 import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
-import { createDatabase, dropDatabase, REPO_ROOT, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { createDatabase, dropDatabase, REPO_ROOT, shippedNodeFlags, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { renderReport } from './report.js';
 
@@ -50,7 +50,8 @@ interface Options {
   profile: boolean;
   quick: boolean;
   eidhubEntry: string | undefined;
-  eidhubNodeOptions: string[];
+  /** Node flags for eidhub instead of the shipped ones (package.json `start`); undefined keeps those. */
+  eidhubNodeOptions: string[] | undefined;
 }
 
 /** Flows in flight at most in the half-load run: enough for the peer's rate, still bounded. */
@@ -76,10 +77,10 @@ function parseOptions(argv: string[]): Options {
     profile: argv.includes('--profile'),
     quick,
     eidhubEntry: value('--eidhub-entry'),
-    eidhubNodeOptions: (value('--eidhub-node-options') ?? '').split(' ').filter(Boolean),
+    eidhubNodeOptions: value('--eidhub-node-options')?.split(' ').filter(Boolean),
   };
   // The page documents the product as it is: an experiment's figures stay in bench/results/.
-  if (options.eidhubEntry || options.eidhubNodeOptions.length > 0) options.report = false;
+  if (options.eidhubEntry || options.eidhubNodeOptions) options.report = false;
   for (const c of options.concurrency) if (!Number.isInteger(c) || c < 1 || c > 256) throw new Error(`--concurrency: ${c} is not 1..256`);
   for (const v of Object.values(options.seconds)) if (!(v > 0 && v <= 120)) throw new Error('--seconds: 0 < N <= 120');
   if (!(options.soakSeconds >= 0 && options.soakSeconds <= 600)) throw new Error('--soak-seconds: 0..600');
@@ -87,7 +88,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 function eidhubBuild(options: Options): { eidhubEntry?: string; nodeOptions?: string[] } {
-  return { ...(options.eidhubEntry ? { eidhubEntry: options.eidhubEntry } : {}), nodeOptions: options.eidhubNodeOptions };
+  return { ...(options.eidhubEntry ? { eidhubEntry: options.eidhubEntry } : {}), ...(options.eidhubNodeOptions ? { nodeOptions: options.eidhubNodeOptions } : {}) };
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -265,8 +266,8 @@ async function main(): Promise<void> {
       totalSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       options: {
-        ...(options.eidhubEntry || options.eidhubNodeOptions.length > 0
-          ? { eidhub: { entry: options.eidhubEntry ?? 'dist/main.js', nodeOptions: options.eidhubNodeOptions } }
+        ...(options.eidhubEntry || options.eidhubNodeOptions
+          ? { eidhub: { entry: options.eidhubEntry ?? 'dist/main.js', nodeOptions: options.eidhubNodeOptions ?? shippedNodeFlags() } }
           : {}),
         concurrency: options.concurrency,
         seconds: options.seconds,

@@ -86,6 +86,21 @@ describe('Authentication REST API', () => {
     assert.equal(((await otherScope.json()) as { error: string }).error, 'invalid_scope');
     const wrongSecret = await getToken({ id: API.id, secret: 'wrong-secret-000000' }, 'signicat-api');
     assert.equal(wrongSecret.status, 401);
+    // The secret in the body too: two authentication methods in one request are refused.
+    const twice = await fetch(`${eidhub.issuer}/connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: API.id, client_secret: API.secret }).toString(),
+    });
+    assert.equal(twice.status, 400);
+    assert.equal(((await twice.json()) as { error: string }).error, 'invalid_request');
+    // By client_secret_post alone the same secret works.
+    const posted = await fetch(`${eidhub.issuer}/connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: API.id, client_secret: API.secret, scope: 'signicat-api' }).toString(),
+    });
+    assert.equal(posted.status, 200);
   });
 
   it('creates a session that echoes the request', async () => {

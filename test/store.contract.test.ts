@@ -19,7 +19,17 @@ import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { StoreConflictError, type OtpChallenge, type ProtocolStateRecord, type Store, type StoredKey } from '../src/store/types.js';
+import {
+  StoreConflictError,
+  type AuditEvent,
+  type OtpChallenge,
+  type OtpIssue,
+  type OtpVerify,
+  type ProtocolStateRecord,
+  type Store,
+  type StoredKey,
+  type TransactionChange,
+} from '../src/store/types.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
 
 /** A fixed clock past 2^31 ms, so a BIGINT that came back as a string or got truncated fails deepEqual. */
@@ -97,6 +107,27 @@ function makeProtocolState(transactionId: string, over: Partial<ProtocolStateRec
 
 function makeKey(kid: string, alg: string, createdAt: number): StoredKey {
   return { kid, alg, privateJwk: JSON.stringify({ kty: 'EC', kid, d: 'secret' }), createdAt, retiredAt: null, removeAfter: null };
+}
+
+/** The audit events of one transaction, newest first (other tests share the store). */
+async function auditOf(store: Store, transactionId: string): Promise<AuditEvent[]> {
+  return (await store.audit.recent(100_000)).filter((e) => e.transactionId === transactionId);
+}
+
+/** A transaction a person is logging in to, for issue and verify. */
+function makeWaitingTx(): Transaction {
+  return makeTx({ status: 'WAITING_FOR_USER', provider: 'otp-sms', browserBinding: 'bind' });
+}
+
+/** The change and event of a successful code (as TransactionService.prepareTransition makes it). */
+function successChange(tx: Transaction, at: number): TransactionChange {
+  const subject = { id: `sub-${tx.id}`, idpId: '+447700900000', attributes: { idpId: '+447700900000', phoneNumber: '+447700900000' } };
+  return {
+    id: tx.id,
+    expectedVersion: tx.version,
+    patch: { status: 'SUCCESS', subject, loa: 'low', updatedAt: at, finishedAt: at },
+    audit: { type: 'transaction.success', at, transactionId: tx.id, clientId: tx.clientId, data: { from: tx.status, provider: 'otp-sms' } },
+  };
 }
 
 /** JSON that is easy to get subtly wrong: nesting, unicode beyond the BMP, escapes, numbers, empties. */
@@ -194,6 +225,38 @@ function contract(backend: Backend): void {
       assert.equal(winners[0]?.version, 2);
       assert.equal((await store.transactions.get(tx.id))?.language, winners[0]?.language);
     });
+    it('create and update write their audit event with them, and only when they applied', async () => {
+      const tx = makeTx();
+      const created: AuditEvent = { type: 'transaction.created', at: T0, transactionId: tx.id, clientId: tx.clientId, data: { protocol: 'rest' } };
+      await store.transactions.create(tx, created);
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
+      assert.deepEqual(await auditOf(store, tx.id), [created]);
+
+      const duplicate: AuditEvent = { type: 'transaction.created', at: T0 + 1, transactionId: tx.id };
+      await assert.rejects(store.transactions.create(makeTx({ id: tx.id, protocolRef: `other-${tx.id}` }), duplicate), StoreConflictError);
+      assert.deepEqual(await auditOf(store, tx.id), [created], 'a refused insert writes no event');
+
+      const claimed: AuditEvent = { type: 'transaction.waiting_for_user', at: T0 + 2, transactionId: tx.id, data: { from: 'CREATED' } };
+      const updated = await store.transactions.update(tx.id, 1, { status: 'WAITING_FOR_USER', updatedAt: T0 + 2 }, claimed);
+      assert.deepEqual(updated, { ...tx, status: 'WAITING_FOR_USER', updatedAt: T0 + 2, version: 2 });
+      const lost: AuditEvent = { type: 'transaction.error', at: T0 + 3, transactionId: tx.id };
+      assert.equal(await store.transactions.update(tx.id, 1, { status: 'ERROR' }, lost), null);
+      assert.deepEqual(await auditOf(store, tx.id), [claimed, created], 'a refused update writes no event');
+      assert.deepEqual(await store.transactions.get(tx.id), updated);
+    });
+
+    it('a change whose audit event cannot be written is not written either', async () => {
+      const tx = makeTx();
+      // A NOT NULL column left null: the event's insert fails inside the atomic unit.
+      const broken = { type: null, at: T0, transactionId: tx.id } as unknown as AuditEvent;
+      await assert.rejects(store.transactions.create(tx, broken), (err) => !(err instanceof StoreConflictError));
+      assert.equal(await store.transactions.get(tx.id), null);
+
+      await store.transactions.create(tx);
+      await assert.rejects(store.transactions.update(tx.id, 1, { language: 'fi' }, broken));
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
+      assert.deepEqual(await auditOf(store, tx.id), []);
+    });
   });
 
   describe('otp challenges', () => {
@@ -249,6 +312,202 @@ function contract(backend: Backend): void {
       assert.equal((await store.otp.latest(tx.id))?.consumedAt, T0 + 100 + winner);
       assert.equal(await store.otp.consume(c.id, T0 + 200), false);
       assert.equal(await store.otp.consume('no-such-challenge', T0), false);
+    });
+
+    describe('issue', () => {
+      function issueOf(tx: Transaction, counterKey: string, over: Partial<OtpIssue> = {}): OtpIssue {
+        const challenge = makeChallenge(tx.id);
+        return {
+          now: T0,
+          counter: { key: counterKey, windowMs: HOUR, limit: 2 },
+          change: {
+            id: tx.id,
+            expectedVersion: tx.version,
+            patch: { authState: { phone: '+447700900000', sends: 1, lastSentAt: T0 }, updatedAt: T0 + 1 },
+            audit: { type: 'otp.issued', at: T0 + 1, transactionId: tx.id, clientId: tx.clientId, data: { to: '+44*******000', send: 1 } },
+          },
+          challenge,
+          ...over,
+        };
+      }
+
+      it('within the limit: counts the hit, changes the transaction, inserts the challenge and writes the event', async () => {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const counterKey = `number-${randomUUID()}`;
+        const issue = issueOf(tx, counterKey);
+        const expected: Transaction = { ...tx, authState: { phone: '+447700900000', sends: 1, lastSentAt: T0 }, updatedAt: T0 + 1, version: 2 };
+        assert.deepEqual(await store.otp.issue(issue), { kind: 'issued', count: 1, tx: expected });
+        assert.deepEqual(await store.transactions.get(tx.id), expected);
+        assert.deepEqual(await store.otp.latest(tx.id), issue.challenge);
+        assert.deepEqual(await auditOf(store, tx.id), [issue.change.audit]);
+        assert.equal(await store.counters.hit(counterKey, HOUR, T0), 2, 'the issue counted one hit');
+      });
+
+      it('a lost compare-and-set counts the hit and writes nothing else', async () => {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const counterKey = `number-${randomUUID()}`;
+        const stale = issueOf(tx, counterKey, {});
+        stale.change = { ...stale.change, expectedVersion: tx.version + 1 };
+        assert.deepEqual(await store.otp.issue(stale), { kind: 'changed', count: 1 });
+        assert.deepEqual(await store.transactions.get(tx.id), tx);
+        assert.equal(await store.otp.countForTransaction(tx.id), 0);
+        assert.deepEqual(await auditOf(store, tx.id), []);
+        assert.equal(await store.counters.hit(counterKey, HOUR, T0), 2, 'the hit counted');
+      });
+
+      it('over the limit: counts the hit (every time) and writes nothing else', async () => {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const counterKey = `number-${randomUUID()}`;
+        await store.counters.hit(counterKey, HOUR, T0);
+        await store.counters.hit(counterKey, HOUR, T0);
+        assert.deepEqual(await store.otp.issue(issueOf(tx, counterKey)), { kind: 'limited', count: 3 });
+        assert.deepEqual(await store.otp.issue(issueOf(tx, counterKey)), { kind: 'limited', count: 4 });
+        assert.deepEqual(await store.transactions.get(tx.id), tx);
+        assert.equal(await store.otp.countForTransaction(tx.id), 0);
+        assert.deepEqual(await auditOf(store, tx.id), []);
+        // The next window starts over.
+        assert.equal((await store.otp.issue(issueOf(tx, counterKey, { now: T0 + HOUR }))).kind, 'issued');
+      });
+
+      it('a duplicate challenge id is a StoreConflictError and writes nothing, not even the hit', async () => {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const existing = makeChallenge(tx.id);
+        await store.otp.create(existing);
+        const counterKey = `number-${randomUUID()}`;
+        await assert.rejects(store.otp.issue(issueOf(tx, counterKey, { challenge: makeChallenge(tx.id, { id: existing.id, createdAt: T0 + 5 }) })), StoreConflictError);
+        assert.deepEqual(await store.transactions.get(tx.id), tx);
+        assert.deepEqual(await store.otp.latest(tx.id), existing);
+        assert.deepEqual(await auditOf(store, tx.id), []);
+        assert.equal(await store.counters.hit(counterKey, HOUR, T0), 1);
+      });
+
+      it('exactly one of ten racing issues on one transaction version wins; every hit counts', async () => {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const counterKey = `number-${randomUUID()}`;
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.otp.issue({ ...issueOf(tx, counterKey), counter: { key: counterKey, windowMs: HOUR, limit: 100 } })),
+        );
+        assert.equal(results.filter((r) => r.kind === 'issued').length, 1);
+        assert.equal(results.filter((r) => r.kind === 'changed').length, 9);
+        assert.deepEqual(results.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i + 1));
+        assert.equal(await store.otp.countForTransaction(tx.id), 1);
+        assert.equal((await auditOf(store, tx.id)).length, 1);
+        assert.equal((await store.transactions.get(tx.id))?.version, 2);
+      });
+    });
+
+    describe('verify', () => {
+      const RIGHT = 'right-code-hash';
+      async function setUp(over: Partial<OtpChallenge> = {}) {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const challenge = makeChallenge(tx.id, { codeHash: RIGHT, maxAttempts: 5, ...over });
+        await store.otp.create(challenge);
+        return { tx, challenge };
+      }
+      function verifyOf(tx: Transaction, challenge: OtpChallenge, code: string, at: number, over: Partial<OtpVerify> = {}): OtpVerify {
+        return {
+          id: challenge.id,
+          now: at,
+          matches: (c) => c.codeHash === code,
+          onMatch: successChange(tx, at),
+          onWrong: (c) => ({ type: 'otp.wrong', at, transactionId: tx.id, clientId: tx.clientId, data: { attempt: c.attempts } }),
+          ...over,
+        };
+      }
+
+      it('a wrong code: the attempt is counted and otp.wrong written; the transaction is untouched', async () => {
+        const { tx, challenge } = await setUp();
+        const seen: OtpChallenge[] = [];
+        const result = await store.otp.verify(
+          verifyOf(tx, challenge, 'wrong', T0 + 10, {
+            matches: (c) => {
+              seen.push(c);
+              return false;
+            },
+          }),
+        );
+        assert.deepEqual(seen, [{ ...challenge, attempts: 1 }], 'matches sees the challenge with the attempt counted');
+        assert.deepEqual(result, { kind: 'wrong', challenge: { ...challenge, attempts: 1 } });
+        assert.deepEqual(await auditOf(store, tx.id), [{ type: 'otp.wrong', at: T0 + 10, transactionId: tx.id, clientId: tx.clientId, data: { attempt: 1 } }]);
+        assert.deepEqual(await store.transactions.get(tx.id), tx);
+        assert.deepEqual(await store.otp.latest(tx.id), { ...challenge, attempts: 1 });
+      });
+
+      it('the right code: consumed, the transaction succeeds and its event is written; the same code again is void', async () => {
+        const { tx, challenge } = await setUp();
+        await store.otp.verify(verifyOf(tx, challenge, 'wrong', T0 + 10));
+        const change = successChange(tx, T0 + 20);
+        const result = await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 20));
+        const consumed = { ...challenge, attempts: 2, consumedAt: T0 + 20 };
+        const succeeded: Transaction = { ...tx, ...change.patch, version: 2 } as Transaction;
+        assert.deepEqual(result, { kind: 'verified', challenge: consumed, tx: succeeded });
+        assert.deepEqual(await store.transactions.get(tx.id), succeeded);
+        assert.deepEqual(await store.otp.latest(tx.id), consumed);
+        const events = await auditOf(store, tx.id);
+        assert.deepEqual(events.map((e) => e.type), ['transaction.success', 'otp.wrong']);
+        assert.deepEqual(events[0], change.audit);
+
+        const again = await store.otp.verify(verifyOf({ ...succeeded }, challenge, RIGHT, T0 + 30));
+        assert.deepEqual(again, { kind: 'void', challenge: consumed }, 'a consumed code takes no attempt');
+        assert.deepEqual(await store.transactions.get(tx.id), succeeded);
+        assert.equal((await auditOf(store, tx.id)).length, 2);
+      });
+
+      it('a lost compare-and-set: the attempt counts, nothing is consumed or written, and the code still works', async () => {
+        const { tx, challenge } = await setUp();
+        const stale = successChange({ ...tx, version: tx.version + 1 }, T0 + 10);
+        const result = await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 10, { onMatch: stale }));
+        assert.deepEqual(result, { kind: 'changed', challenge: { ...challenge, attempts: 1 } });
+        assert.deepEqual(await store.otp.latest(tx.id), { ...challenge, attempts: 1 }, 'not consumed');
+        assert.deepEqual(await store.transactions.get(tx.id), tx);
+        assert.deepEqual(await auditOf(store, tx.id), []);
+        assert.equal((await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 11))).kind, 'verified');
+      });
+
+      it('void without counting: out of attempts, expired, unknown', async () => {
+        const { tx, challenge } = await setUp({ maxAttempts: 1 });
+        assert.equal((await store.otp.verify(verifyOf(tx, challenge, 'wrong', T0 + 10))).kind, 'wrong');
+        const spent = { ...challenge, attempts: 1 };
+        const never = () => assert.fail('matches() called for a void challenge');
+        assert.deepEqual(await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 11, { matches: never })), { kind: 'void', challenge: spent });
+
+        const other = await setUp();
+        const expired = await store.otp.verify(verifyOf(other.tx, other.challenge, RIGHT, other.challenge.expiresAt, { matches: never }));
+        assert.deepEqual(expired, { kind: 'void', challenge: other.challenge });
+        assert.deepEqual(await store.otp.verify(verifyOf(other.tx, { ...other.challenge, id: 'no-such-challenge' }, RIGHT, T0, { matches: never })), {
+          kind: 'void',
+          challenge: null,
+        });
+        assert.deepEqual(await store.transactions.get(other.tx.id), other.tx);
+      });
+
+      it('a throwing matches() undoes the attempt', async () => {
+        const { tx, challenge } = await setUp();
+        const boom = () => {
+          throw new Error('boom');
+        };
+        await assert.rejects(store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 10, { matches: boom })), /boom/);
+        assert.deepEqual(await store.otp.latest(tx.id), challenge);
+        assert.deepEqual(await auditOf(store, tx.id), []);
+      });
+
+      it('exactly one of ten racing verifications of the right code succeeds; the others find it consumed', async () => {
+        const { tx, challenge } = await setUp({ maxAttempts: 20 });
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 100 + i))));
+        const verified = results.filter((r) => r.kind === 'verified');
+        assert.equal(verified.length, 1);
+        for (const r of results) {
+          if (r.kind !== 'verified') assert.deepEqual(r, { kind: 'void', challenge: verified[0]?.challenge });
+        }
+        assert.equal((await store.transactions.get(tx.id))?.status, 'SUCCESS');
+        assert.deepEqual((await auditOf(store, tx.id)).map((e) => e.type), ['transaction.success']);
+      });
     });
   });
 
@@ -445,7 +704,7 @@ function contract(backend: Backend): void {
       const at = T0 + 1000 * HOUR;
       const events = [
         { type: 'transaction.created', at, transactionId: 'tx-1', clientId: 'client-1', data: { protocol: 'rest', nested: { n: [1] } } },
-        { type: 'otp.sent', at: at + 1, transactionId: 'tx-1', data: { phone: '+44*****0000' } },
+        { type: 'otp.issued', at: at + 1, transactionId: 'tx-1', data: { phone: '+44*****0000' } },
         { type: 'server.started', at: at + 1 },
       ];
       for (const e of events) await store.audit.append(e);
@@ -629,6 +888,92 @@ describe('SQLite store', () => {
         await store.close();
         await sqlite.remove(path);
       }
+    });
+
+    describe('reads inside an open batch (group commit)', () => {
+      let path: string;
+      let store: Store;
+      before(async () => {
+        path = await sqlite.create();
+        store = await openSqliteStore({ path });
+      });
+      after(async () => {
+        await store.close();
+        await sqlite.remove(path);
+      });
+
+      /** Runs `start` in one turn and returns the order in which the labelled promises settled. */
+      async function settleOrder(start: () => Record<string, Promise<unknown>>): Promise<string[]> {
+        const order: string[] = [];
+        const labelled = Object.entries(start()).map(([label, p]) => p.then(() => order.push(label)));
+        await Promise.all(labelled);
+        return order;
+      }
+
+      it('a read of what an uncommitted write touched answers after the write is acknowledged; other reads at once', async () => {
+        const tx = makeTx();
+        const other = makeTx();
+        await store.transactions.create(tx);
+        await store.transactions.create(other);
+        let read: Promise<Transaction | null> | undefined;
+        const order = await settleOrder(() => ({
+          write: store.transactions.update(tx.id, 1, { language: 'fi' }),
+          read: (read = store.transactions.get(tx.id)),
+          byRef: store.transactions.findByProtocolRef('rest', tx.protocolRef),
+          untouched: store.transactions.get(other.id),
+        }));
+        assert.deepEqual(order, ['untouched', 'write', 'read', 'byRef']);
+        assert.equal((await read)?.language, 'fi', 'the read answers with the write it waited for');
+      });
+
+      it('an issued challenge, an audit event and a transaction change are read only once committed', async () => {
+        const tx = makeWaitingTx();
+        await store.transactions.create(tx);
+        const challenge = makeChallenge(tx.id);
+        const audit: AuditEvent = { type: 'otp.issued', at: T0, transactionId: tx.id };
+        const order = await settleOrder(() => ({
+          issue: store.otp.issue({
+            now: T0,
+            counter: { key: `n-${tx.id}`, windowMs: HOUR, limit: 5 },
+            change: { id: tx.id, expectedVersion: 1, patch: { authState: { phone: '+447700900000' } }, audit },
+            challenge,
+          }),
+          latest: store.otp.latest(tx.id),
+          count: store.otp.countForTransaction(tx.id),
+          audit: store.audit.recent(1),
+          tx: store.transactions.get(tx.id),
+        }));
+        assert.deepEqual(order, ['issue', 'latest', 'count', 'audit', 'tx']);
+      });
+
+      it('oidc rows: a revoked grant, a consumed row and a changed uid are read only once committed', async () => {
+        const grant = `grant-${randomUUID()}`;
+        const ids = { at: randomUUID(), code: randomUUID(), session: randomUUID(), keep: randomUUID() };
+        await store.oidc.upsert('AccessToken', ids.at, { a: 1 }, null, { grantId: grant });
+        await store.oidc.upsert('AuthorizationCode', ids.code, { c: 1 }, null, {});
+        await store.oidc.upsert('Session', ids.session, { s: 1 }, null, { uid: `old-${ids.session}` });
+        await store.oidc.upsert('AccessToken', ids.keep, { k: 1 }, null, {});
+        const order = await settleOrder(() => ({
+          revoke: store.oidc.revokeByGrantId(grant),
+          consume: store.oidc.consume('AuthorizationCode', ids.code, T0),
+          upsert: store.oidc.upsert('Session', ids.session, { s: 2 }, null, { uid: `new-${ids.session}` }),
+          revoked: store.oidc.find('AccessToken', ids.at, T0),
+          consumed: store.oidc.find('AuthorizationCode', ids.code, T0),
+          oldUid: store.oidc.findByUid('Session', `old-${ids.session}`, T0),
+          untouched: store.oidc.find('AccessToken', ids.keep, T0),
+        }));
+        assert.deepEqual(order, ['untouched', 'revoke', 'consume', 'upsert', 'revoked', 'consumed', 'oldUid']);
+      });
+
+      it('while a purge is uncommitted every read waits for it', async () => {
+        const tx = makeTx();
+        await store.transactions.create(tx);
+        const order = await settleOrder(() => ({
+          purge: store.purgeExpired(T0),
+          read: store.transactions.get(tx.id),
+        }));
+        assert.deepEqual(order, ['purge', 'read']);
+      });
     });
 
     it('two processes starting on one new file at once both open it, migrations applied once', async () => {

@@ -16,6 +16,18 @@ import { TWILIO_ACCOUNT } from './fake-twilio.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * The Node flags eidhub ships with (the heap sizing in package.json's `start`, also in the
+ * `eidhub` command's first line): the benchmark runs eidhub with them, as operators do.
+ */
+export function shippedNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const start = pkg.scripts.start ?? '';
+  const match = /^node((?:\s+--[^\s]+)*)\s+dist\/main\.js/.exec(start);
+  if (!match) throw new Error(`package.json "start" is not "node [flags] dist/main.js": ${start}`);
+  return match[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
 /** The clients every server is given; the driver authenticates with these. */
 export const OIDC_CLIENT = { clientId: 'bench-rp', secret: 'bench-rp-secret-000000001', redirectUri: 'http://127.0.0.1:9/callback' } as const;
 export const API_CLIENT = { clientId: 'bench-api', secret: 'bench-api-secret-00000001' } as const;
@@ -105,7 +117,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     args = [compilePeer(), '--config', configFile];
   } else {
     writeFileSync(configFile, JSON.stringify(eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl), null, 2));
-    args = [...(opts.nodeOptions ?? []), opts.eidhubEntry ?? 'dist/main.js', '--config', configFile];
+    args = [...(opts.nodeOptions ?? shippedNodeFlags()), opts.eidhubEntry ?? 'dist/main.js', '--config', configFile];
   }
   if (opts.cpuProfDir) {
     mkdirSync(opts.cpuProfDir, { recursive: true });

@@ -2,9 +2,13 @@
  * The transaction service: the one place where transactions are created and change state.
  * Every change is a compare-and-set on the stored version, so two processes (or two browser
  * tabs) racing on one transaction cannot both win; a finished transaction never changes again.
+ * Each change is written together with its audit event in one atomic store write. A store
+ * operation that changes a transaction along with other rows (an OTP challenge) applies a change
+ * this service prepared (prepareTransition, prepareWaiting) and hands the result back to applied(),
+ * so the rules stay here.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../store/types.js';
+import type { AuditEvent, Store, TransactionChange } from '../store/types.js';
 import { EidhubError } from './errors.js';
 import {
   FINAL_STATUSES,
@@ -27,6 +31,9 @@ const ALLOWED: Record<TransactionStatus, readonly TransactionStatus[]> = {
 };
 
 export const EXPIRED_ERROR: TransactionError = { code: 'expired', message: 'the authentication session expired before it was completed' };
+
+/** What updateWaiting may change. */
+export type WaitingPatch = Pick<TransactionPatch, 'authState' | 'provider' | 'language'>;
 
 export interface NewTransaction {
   accountId: string;
@@ -77,8 +84,7 @@ export class TransactionService {
       finishedAt: null,
       version: 1,
     };
-    await this.store.transactions.create(tx);
-    await this.store.audit.append({ type: 'transaction.created', at: now, transactionId: tx.id, clientId: tx.clientId, data: { protocol: tx.protocol } });
+    await this.store.transactions.create(tx, { type: 'transaction.created', at: now, transactionId: tx.id, clientId: tx.clientId, data: { protocol: tx.protocol } });
     return tx;
   }
 
@@ -108,33 +114,62 @@ export class TransactionService {
 
   /** Moves the transaction to `to`, checking the transition; throws if it raced or is not allowed. */
   async transition(tx: Transaction, to: TransactionStatus, patch: TransactionPatch = {}): Promise<Transaction> {
+    const change = this.prepareTransition(tx, to, patch);
+    return this.applied(await this.store.transactions.update(change.id, change.expectedVersion, change.patch, change.audit));
+  }
+
+  /**
+   * The store change (compare-and-set on tx's version) and audit event of moving tx to `to`, for
+   * a store operation that applies it together with other writes; pass what it returns to
+   * applied(). Throws transaction_final if the transition is not allowed.
+   */
+  prepareTransition(tx: Transaction, to: TransactionStatus, patch: TransactionPatch = {}): TransactionChange {
     if (!ALLOWED[tx.status].includes(to)) {
       throw new EidhubError(409, 'transaction_final', `the authentication session is ${tx.status} and cannot become ${to}`);
     }
     const now = this.now();
-    const updated = await this.store.transactions.update(tx.id, tx.version, {
-      ...patch,
-      status: to,
-      updatedAt: now,
-      ...(FINAL_STATUSES.has(to) ? { finishedAt: now } : {}),
-    });
-    if (!updated) throw new EidhubError(409, 'transaction_changed', 'the authentication session changed meanwhile; reload and try again');
-    await this.store.audit.append({
-      type: `transaction.${to.toLowerCase()}`,
-      at: now,
-      transactionId: tx.id,
-      clientId: tx.clientId,
-      data: { from: tx.status, ...(patch.error ? { error: patch.error.code } : {}), ...(updated.provider ? { provider: updated.provider } : {}) },
-    });
-    return updated;
+    // The compare-and-set only applies on tx's version, so the stored provider is tx's unless the patch sets it.
+    const provider = patch.provider !== undefined ? patch.provider : tx.provider;
+    return {
+      id: tx.id,
+      expectedVersion: tx.version,
+      patch: { ...patch, status: to, updatedAt: now, ...(FINAL_STATUSES.has(to) ? { finishedAt: now } : {}) },
+      audit: {
+        type: `transaction.${to.toLowerCase()}`,
+        at: now,
+        transactionId: tx.id,
+        clientId: tx.clientId,
+        data: { from: tx.status, ...(patch.error ? { error: patch.error.code } : {}), ...(provider ? { provider } : {}) },
+      },
+    };
   }
 
   /** Changes fields of a transaction that is waiting for the user, without changing its status. */
-  async updateWaiting(tx: Transaction, patch: Pick<TransactionPatch, 'authState' | 'provider' | 'language'>): Promise<Transaction> {
+  async updateWaiting(tx: Transaction, patch: WaitingPatch): Promise<Transaction> {
+    return this.applied(await this.store.transactions.update(tx.id, tx.version, this.waitingPatch(tx, patch)));
+  }
+
+  /**
+   * The store change of updateWaiting, with the audit event the caller records it by, for a store
+   * operation that applies it together with other writes; pass what it returns to applied().
+   * Throws transaction_final unless tx is WAITING_FOR_USER.
+   */
+  prepareWaiting(tx: Transaction, patch: WaitingPatch, audit: AuditEvent): TransactionChange {
+    return { id: tx.id, expectedVersion: tx.version, patch: this.waitingPatch(tx, patch), audit };
+  }
+
+  private waitingPatch(tx: Transaction, patch: WaitingPatch): TransactionPatch {
     if (tx.status !== 'WAITING_FOR_USER') {
       throw new EidhubError(409, 'transaction_final', `the authentication session is ${tx.status}`);
     }
-    const updated = await this.store.transactions.update(tx.id, tx.version, { ...patch, updatedAt: this.now() });
+    return { ...patch, updatedAt: this.now() };
+  }
+
+  /**
+   * The transaction a prepared change produced, given what the store returned for it: the updated
+   * transaction, or null when its compare-and-set lost (then this throws transaction_changed).
+   */
+  applied(updated: Transaction | null): Transaction {
     if (!updated) throw new EidhubError(409, 'transaction_changed', 'the authentication session changed meanwhile; reload and try again');
     return updated;
   }

@@ -40,3 +40,65 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination,
   );
 }
+
+type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+type LogFn = (...args: unknown[]) => void;
+
+/**
+ * A request's child logger, created only when a line is written at an enabled level. Fastify
+ * makes one child per request; with redaction configured a pino child costs more than most
+ * requests log, which at the default level is nothing.
+ */
+export class LazyChildLogger {
+  private real: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: pino.ChildLoggerOptions | undefined,
+  ) {}
+
+  private materialize(): Logger {
+    this.real ??= this.parent.child(this.bindings, this.options);
+    return this.real;
+  }
+
+  private write(level: LogLevel, args: unknown[]): void {
+    if (this.parent.isLevelEnabled(level)) (this.materialize()[level] as LogFn)(...args);
+  }
+
+  get level(): string {
+    return this.real?.level ?? this.parent.level;
+  }
+  set level(value: string) {
+    this.materialize().level = value;
+  }
+
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
+
+  isLevelEnabled(level: string): boolean {
+    return this.parent.isLevelEnabled(level);
+  }
+
+  child(bindings: Record<string, unknown>, options?: pino.ChildLoggerOptions): Logger {
+    return this.materialize().child(bindings, options);
+  }
+}

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { EidhubError } from '../core/errors.js';
 import type { Store } from '../store/types.js';
 import { setBaseHeaders } from './security.js';
+import { LazyChildLogger } from './logger.js';
 
 /** Query parameters whose values never reach a log line. */
 const SECRET_PARAMS = ['login_hint', 'code', 'client_secret', 'sessionNonce', 'id_token_hint', 'code_verifier', 'refresh_token', 'token', 'phone', 'state', 'nonce'];
@@ -95,6 +96,8 @@ export function problem(e: EidhubError): Record<string, unknown> {
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) =>
+      new LazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     trustProxy: opts.trustProxy,
     bodyLimit: 64 * 1024,
     // The id of a request in logs and error pages; never derived from request content.

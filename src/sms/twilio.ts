@@ -2,6 +2,8 @@
  * The Twilio Messages API provider, and the HTTP delivery rules every HTTP provider shares
  * (`postWithOneRetry`).
  */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { SmsConfig } from '../config/schema.js';
 import { SmsSendError, type SmsProvider } from './types.js';
 
@@ -33,35 +35,82 @@ export async function postWithOneRetry(
   let failure = '';
   let cause: unknown;
   for (let attempt = 1; attempt <= 2; attempt++) {
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(request.url, {
-        method: 'POST',
-        headers: request.headers,
-        body: request.body,
-        // Following a redirect would send the code (and credentials) to a place nobody configured.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      response = await post(request, timeoutMs);
     } catch (error) {
-      failure = describeFetchError(error, timeoutMs);
-      cause = error;
-      continue;
+      if (error instanceof AnsweredError) {
+        // The status line came in: a 2xx is never retried, even if its body was cut off.
+        if (error.status >= 200 && error.status < 300) return '';
+        response = { status: error.status, text: '' };
+      } else {
+        failure = describeNetworkError(error, timeoutMs);
+        cause = error;
+        continue;
+      }
     }
-    const text = await response.text().catch(() => '');
-    if (response.ok) return text;
-    if (response.status < 500) throw new SmsSendError(`${provider}: ${describeRefusal(response.status, text)}`, provider, false);
-    failure = describeRefusal(response.status, text);
+    if (response.status >= 200 && response.status < 300) return response.text;
+    if (response.status < 500) throw new SmsSendError(`${provider}: ${describeRefusal(response.status, response.text)}`, provider, false);
+    failure = describeRefusal(response.status, response.text);
     cause = undefined;
   }
   throw new SmsSendError(`${provider}: ${failure} (after one retry)`, provider, true, { cause });
 }
 
-function describeFetchError(error: unknown, timeoutMs: number): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  // undici reports "fetch failed" and keeps the reason (ECONNREFUSED, ECONNRESET, …) in `cause`.
-  const reason = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = reason instanceof Error && 'code' in reason && typeof reason.code === 'string' ? reason.code : undefined;
+/** Keep-alive connections to the provider: one TLS handshake per connection, not per message. */
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
+
+/** The response was under way (status known) when the try failed. */
+class AnsweredError extends Error {
+  constructor(readonly status: number, options: ErrorOptions) {
+    super(`the answer (HTTP ${status}) was cut off`, options);
+  }
+}
+
+class NoAnswerError extends Error {}
+
+/**
+ * One POST with node:http(s). Redirects are not followed: following one would send the code
+ * (and credentials) to a place nobody configured; a 3xx is a refusal like any other 4xx.
+ */
+function post(request: HttpPost, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const url = new URL(request.url);
+  const secure = url.protocol === 'https:';
+  const body = Buffer.from(request.body, 'utf8');
+  return new Promise((resolve, reject) => {
+    let status: number | undefined;
+    const req = (secure ? httpsRequest : httpRequest)(
+      url,
+      { method: 'POST', agent: secure ? agents.https : agents.http, headers: { ...request.headers, 'content-length': String(body.length) } },
+      (res) => {
+        status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          // An SMS API answers in a few hundred bytes; more is kept to the first 64 KiB.
+          if (size <= 64 * 1024) chunks.push(chunk);
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: status!, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', (err) => fail(err));
+      },
+    );
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(status === undefined ? err : new AnsweredError(status, { cause: err }));
+    };
+    const timer = setTimeout(() => req.destroy(new NoAnswerError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  if (error instanceof NoAnswerError) return `no answer within ${timeoutMs} ms`;
+  const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
   return `network error${code ? ` (${code})` : ''}`;
 }
 

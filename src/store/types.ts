@@ -4,23 +4,43 @@
  *
  * Rules every implementation keeps:
  * - single use (OTP consumption, oidc-provider `consume`) is decided by the database in one
- *   atomic statement, never by process memory;
+ *   atomic statement (or, for OTP verify, one atomic unit), never by process memory;
  * - a write has reached the database (and, for SQLite, its WAL) before the promise resolves;
+ * - a read never answers with a write that has not reached the database: what a client was shown
+ *   survives a crash of the process;
+ * - an operation that writes several rows (a change with its audit event, issue, verify) is one
+ *   atomic unit: all of it is written or none of it;
  * - JSON columns round-trip exactly what was written.
  */
 import type { Transaction, TransactionPatch } from '../core/transaction.js';
 
 export interface TransactionStore {
-  /** Inserts a new transaction. Rejects with StoreConflictError if the id or (protocol, protocolRef) exists. */
-  create(tx: Transaction): Promise<void>;
+  /**
+   * Inserts a new transaction, and `audit` with it when given. Rejects with StoreConflictError
+   * if the id or (protocol, protocolRef) exists; then nothing is written.
+   */
+  create(tx: Transaction, audit?: AuditEvent): Promise<void>;
   get(id: string): Promise<Transaction | null>;
   findByProtocolRef(protocol: Transaction['protocol'], protocolRef: string): Promise<Transaction | null>;
   /**
    * Compare-and-set: applies `patch` only if the stored version equals `expectedVersion`, and
    * increments the version. Returns the updated transaction, or null when the version did not
-   * match (or the transaction does not exist).
+   * match (or the transaction does not exist). `audit`, when given, is written with the update,
+   * and only when the update applied.
    */
-  update(id: string, expectedVersion: number, patch: TransactionPatch): Promise<Transaction | null>;
+  update(id: string, expectedVersion: number, patch: TransactionPatch, audit?: AuditEvent): Promise<Transaction | null>;
+}
+
+/**
+ * One compare-and-set change of a transaction (see TransactionStore.update) and the audit event
+ * written with it. TransactionService prepares these; store operations that change a transaction
+ * together with other rows (OtpChallengeStore.issue and verify) apply them.
+ */
+export interface TransactionChange {
+  id: string;
+  expectedVersion: number;
+  patch: TransactionPatch;
+  audit: AuditEvent;
 }
 
 export interface OtpChallenge {
@@ -42,6 +62,62 @@ export interface OtpAttempt {
   challenge: OtpChallenge;
 }
 
+/** What OtpChallengeStore.issue does, in one atomic unit. */
+export interface OtpIssue {
+  /** The time the counter's window is taken from. */
+  now: number;
+  /**
+   * One hit on this counter (as CounterStore.hit), counted whatever the outcome, also when it
+   * is over the limit; the rest happens only when the count, this hit included, is at most `limit`.
+   */
+  counter: { key: string; windowMs: number; limit: number };
+  /** The transaction's change (compare-and-set) and its audit event. */
+  change: TransactionChange;
+  /** Inserted when the change applied; its transactionId must be change.id. */
+  challenge: OtpChallenge;
+}
+
+export type OtpIssueResult =
+  /** Over the limit: only the hit was counted. */
+  | { kind: 'limited'; count: number }
+  /** The compare-and-set lost: only the hit was counted. */
+  | { kind: 'changed'; count: number }
+  /** Counted, the transaction changed, the challenge inserted and the audit event written. */
+  | { kind: 'issued'; count: number; tx: Transaction };
+
+/** What OtpChallengeStore.verify does, in one atomic unit. */
+export interface OtpVerify {
+  /** The challenge the code is for. */
+  id: string;
+  now: number;
+  /**
+   * Whether the code is right, given the challenge after its attempt was counted. Called
+   * synchronously inside the atomic unit (so keep it short, and never await in it); a throw
+   * undoes the whole unit.
+   */
+  matches: (challenge: OtpChallenge) => boolean;
+  /** Applied when the code matches; change.id must be the challenge's transactionId. */
+  onMatch: TransactionChange;
+  /** The audit event written when the code does not match. */
+  onWrong: (challenge: OtpChallenge) => AuditEvent;
+}
+
+export type OtpVerifyResult =
+  /**
+   * No attempt counted: the challenge is consumed, expired at `now`, out of attempts (as
+   * registerAttempt refuses them), or unknown (null). The challenge as it stands.
+   */
+  | { kind: 'void'; challenge: OtpChallenge | null }
+  /** The attempt was counted, the code is wrong, and onWrong's event written. */
+  | { kind: 'wrong'; challenge: OtpChallenge }
+  /**
+   * The attempt was counted and the code is right, but the transaction's compare-and-set lost:
+   * the challenge is not consumed (it keeps the counted attempt) and the transaction is unchanged.
+   */
+  | { kind: 'changed'; challenge: OtpChallenge }
+  /** Counted, right, consumed at `now`; the transaction changed and onMatch's event written. */
+  | { kind: 'verified'; challenge: OtpChallenge; tx: Transaction };
+
 export interface OtpChallengeStore {
   create(challenge: OtpChallenge): Promise<void>;
   /** The most recent challenge of a transaction (by createdAt, then id), or null. */
@@ -56,6 +132,19 @@ export interface OtpChallengeStore {
   registerAttempt(id: string, now: number): Promise<OtpChallenge | null>;
   /** Atomically marks the challenge consumed. True only for the one call that consumed it. */
   consume(id: string, now: number): Promise<boolean>;
+  /**
+   * Sending a code, before it leaves: counts the hit on the per-number counter and, within its
+   * limit, changes the transaction (compare-and-set), inserts the challenge and writes the
+   * change's audit event. Rejects with StoreConflictError if the challenge id exists (then
+   * nothing is written, the hit neither).
+   */
+  issue(issue: OtpIssue): Promise<OtpIssueResult>;
+  /**
+   * Checking a code: counts one attempt (as registerAttempt), asks `matches`, and then either
+   * consumes the challenge and applies onMatch (both or neither), or writes onWrong's event.
+   * Concurrent calls on one challenge are serialised: at most one is ever `verified`.
+   */
+  verify(verify: OtpVerify): Promise<OtpVerifyResult>;
 }
 
 /** One row per oidc-provider model instance (Session, AccessToken, AuthorizationCode, …). */

@@ -43,6 +43,9 @@ interface OtpState {
   lastSentAt?: number;
 }
 
+/** What sendCode did: the code went out (its challenge, and the number masked), or why not. */
+type SendResult = { tx: Transaction; challenge: OtpChallenge; masked: string } | { tx: Transaction; error: MessageKey };
+
 const CODE_PATTERN = /^[0-9]{6}$/;
 const HOUR_MS = 3_600_000;
 
@@ -72,13 +75,19 @@ export function createOtpSmsAuthenticator(deps: {
   const numberKey = (e164: string) => `otp-sms:number:${createHmac('sha256', otpKey).update(`number:${e164}`).digest('base64url').slice(0, 22)}`;
   const stateOf = (tx: Transaction) => tx.authState as OtpState;
 
-  function codeView(tx: Transaction, challenge: OtpChallenge, extra: { error?: MessageKey; notice?: MessageKey } = {}): StepView {
+  /** `masked` is maskPhoneNumber(challenge.phoneNumber), when the caller has it already. */
+  function codeView(
+    tx: Transaction,
+    challenge: OtpChallenge,
+    extra: { error?: MessageKey; notice?: MessageKey } = {},
+    masked = maskPhoneNumber(challenge.phoneNumber),
+  ): StepView {
     const state = stateOf(tx);
     const t = now();
     const sendsLeft = Math.max(0, options.maxSends - (state.sends ?? 0));
     return {
       kind: 'code',
-      maskedPhone: maskPhoneNumber(challenge.phoneNumber),
+      maskedPhone: masked,
       resendInSeconds: Math.max(0, Math.ceil(((state.lastSentAt ?? 0) + options.resendAfterSeconds * 1000 - t) / 1000)),
       sendsLeft,
       attemptsLeft: challenge.consumedAt === null && challenge.expiresAt > t ? Math.max(0, challenge.maxAttempts - challenge.attempts) : 0,
@@ -91,28 +100,23 @@ export function createOtpSmsAuthenticator(deps: {
   }
 
   /**
-   * Sends a new code to `phone`. The send is first recorded on the transaction (compare-and-set),
-   * so concurrent submissions cannot exceed the limits; the challenge is stored before the SMS
-   * leaves, so a code a person receives always exists.
+   * Sends a new code to `phone`. One atomic store write comes first: the per-number counter's hit,
+   * the send recorded on the transaction (compare-and-set, so concurrent submissions cannot exceed
+   * the limits), the challenge and the `otp.issued` audit event. So the challenge exists before the
+   * SMS leaves, and a code a person receives always exists.
    */
-  async function sendCode(tx: Transaction, phone: string, lang: string): Promise<{ tx: Transaction; error?: MessageKey }> {
+  async function sendCode(tx: Transaction, phone: string, lang: string): Promise<SendResult> {
     const state = stateOf(tx);
     const t = now();
     if ((state.sends ?? 0) >= options.maxSends) return { tx, error: 'code.error.tooManySends' };
     if (state.lastSentAt !== undefined && t - state.lastSentAt < options.resendAfterSeconds * 1000) {
       return { tx, error: 'code.error.resendTooSoon' };
     }
-    const perNumber = await store.counters.hit(numberKey(phone), HOUR_MS, t);
-    if (perNumber > options.maxSendsPerNumberPerHour) {
-      logger.warn({ tx: tx.id, to: maskPhoneNumber(phone) }, 'otp-sms: hourly limit of codes for this number reached');
-      return { tx, error: 'phone.error.tooManyForNumber' };
-    }
-    const updated = await transactions.updateWaiting(tx, {
-      authState: { ...state, phone, sends: (state.sends ?? 0) + 1, lastSentAt: t } satisfies OtpState,
-    });
+    const masked = maskPhoneNumber(phone);
+    const send = (state.sends ?? 0) + 1;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const challengeId = randomUUID();
-    await store.otp.create({
+    const challenge: OtpChallenge = {
       id: challengeId,
       transactionId: tx.id,
       codeHash: hashCode(challengeId, code).toString('base64url'),
@@ -122,18 +126,32 @@ export function createOtpSmsAuthenticator(deps: {
       createdAt: t,
       expiresAt: t + options.codeTtlSeconds * 1000,
       consumedAt: null,
+    };
+    const issued = await store.otp.issue({
+      now: t,
+      counter: { key: numberKey(phone), windowMs: HOUR_MS, limit: options.maxSendsPerNumberPerHour },
+      change: transactions.prepareWaiting(
+        tx,
+        { authState: { ...state, phone, sends: send, lastSentAt: t } satisfies OtpState },
+        { type: 'otp.issued', at: t, transactionId: tx.id, clientId: tx.clientId, data: { to: masked, send } },
+      ),
+      challenge,
     });
+    if (issued.kind === 'limited') {
+      logger.warn({ tx: tx.id, to: masked }, 'otp-sms: hourly limit of codes for this number reached');
+      return { tx, error: 'phone.error.tooManyForNumber' };
+    }
+    const updated = transactions.applied(issued.kind === 'issued' ? issued.tx : null);
     const from = updated.providerParams.otp_sms_sender ?? options.defaultSender;
     try {
       await sms.send({ to: phone, from, body: smsText(lang, code, options.codeTtlSeconds, options.publicHost) });
     } catch (err) {
-      logger.error({ tx: tx.id, to: maskPhoneNumber(phone), provider: sms.name, err: (err as Error).message }, 'otp-sms: could not send the code');
+      logger.error({ tx: tx.id, to: masked, provider: sms.name, err: (err as Error).message }, 'otp-sms: could not send the code');
       await store.audit.append({ type: 'otp.send_failed', at: now(), transactionId: tx.id, clientId: tx.clientId, data: { provider: sms.name } });
       return { tx: updated, error: 'sms.error.sendFailed' };
     }
-    await store.audit.append({ type: 'otp.sent', at: now(), transactionId: tx.id, clientId: tx.clientId, data: { to: maskPhoneNumber(phone), send: (state.sends ?? 0) + 1 } });
-    logger.info({ tx: tx.id, to: maskPhoneNumber(phone), send: (state.sends ?? 0) + 1 }, 'otp-sms: code sent');
-    return { tx: updated };
+    if (logger.isLevelEnabled('info')) logger.info({ tx: tx.id, to: masked, send }, 'otp-sms: code sent');
+    return { tx: updated, challenge, masked };
   }
 
   async function submitPhone(tx: Transaction, form: Record<string, string>, lang: string): Promise<ActionResult> {
@@ -141,14 +159,13 @@ export function createOtpSmsAuthenticator(deps: {
     const parsed = parsePhoneNumber(typed, { allowedCountries: options.allowedCountries });
     if (!parsed.ok) return { kind: 'view', view: phoneView(typed, PHONE_ERRORS[parsed.reason] ?? 'phone.error.invalid') };
     const sent = await sendCode(tx, parsed.e164, lang);
-    if (sent.error) {
+    if ('error' in sent) {
       // A failed send keeps the person on the step where they can try again.
       const challenge = stateOf(sent.tx).phone === parsed.e164 ? await store.otp.latest(tx.id) : null;
       if (challenge && sent.error !== 'sms.error.sendFailed') return { kind: 'view', view: codeView(sent.tx, challenge, { error: sent.error }) };
       return { kind: 'view', view: phoneView(typed, sent.error) };
     }
-    const challenge = await store.otp.latest(tx.id);
-    return { kind: 'view', view: codeView(sent.tx, challenge!, { notice: 'code.notice.sent' }) };
+    return { kind: 'view', view: codeView(sent.tx, sent.challenge, { notice: 'code.notice.sent' }, sent.masked) };
   }
 
   async function submitCode(tx: Transaction, form: Record<string, string>): Promise<ActionResult> {
@@ -161,30 +178,40 @@ export function createOtpSmsAuthenticator(deps: {
     const t = now();
     if (challenge.expiresAt <= t) return { kind: 'view', view: codeView(tx, challenge, { error: 'code.error.expired' }) };
 
-    const counted = await store.otp.registerAttempt(challenge.id, t);
-    if (!counted) {
-      const latest = (await store.otp.latest(tx.id)) ?? challenge;
-      const error: MessageKey = latest.expiresAt <= t ? 'code.error.expired' : 'code.error.tooManyAttempts';
-      return afterVoid(tx, latest, error);
+    // One atomic store write: the attempt is counted, the code compared, and then either the
+    // challenge is consumed and the login succeeds, or the wrong code is recorded.
+    const phone = challenge.phoneNumber;
+    const result = await store.otp.verify({
+      id: challenge.id,
+      now: t,
+      matches: (counted) => {
+        const expected = Buffer.from(counted.codeHash, 'base64url');
+        const actual = hashCode(counted.id, code);
+        return expected.length === actual.length && timingSafeEqual(expected, actual);
+      },
+      onMatch: transactions.prepareTransition(tx, 'SUCCESS', {
+        subject: { id: deriveSubject(subjectKey, OTP_SMS, phone), idpId: phone, attributes: { idpId: phone, phoneNumber: phone } },
+        loa: 'low',
+      }),
+      onWrong: (counted) => ({ type: 'otp.wrong', at: t, transactionId: tx.id, clientId: tx.clientId, data: { attempt: counted.attempts } }),
+    });
+    switch (result.kind) {
+      case 'void': {
+        if (result.challenge && result.challenge.consumedAt !== null) {
+          // Another request with the same code won the race; that request finishes the login.
+          return { kind: 'view', view: codeView(tx, result.challenge, { error: 'code.error.expired' }) };
+        }
+        const latest = (await store.otp.latest(tx.id)) ?? challenge;
+        const error: MessageKey = latest.expiresAt <= t ? 'code.error.expired' : 'code.error.tooManyAttempts';
+        return afterVoid(tx, latest, error);
+      }
+      case 'wrong':
+        if (result.challenge.attempts >= result.challenge.maxAttempts) return afterVoid(tx, result.challenge, 'code.error.tooManyAttempts');
+        return { kind: 'view', view: codeView(tx, result.challenge, { error: 'code.error.wrong' }) };
+      case 'changed': // the login changed meanwhile: the code stays unused, and applied() throws transaction_changed
+      case 'verified':
+        return { kind: 'finished', tx: transactions.applied(result.kind === 'verified' ? result.tx : null) };
     }
-    const expected = Buffer.from(counted.codeHash, 'base64url');
-    const actual = hashCode(counted.id, code);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-      await store.audit.append({ type: 'otp.wrong', at: t, transactionId: tx.id, clientId: tx.clientId, data: { attempt: counted.attempts } });
-      if (counted.attempts >= counted.maxAttempts) return afterVoid(tx, counted, 'code.error.tooManyAttempts');
-      return { kind: 'view', view: codeView(tx, counted, { error: 'code.error.wrong' }) };
-    }
-    if (!(await store.otp.consume(counted.id, t))) {
-      // Another request with the same code won the race; that request finishes the login.
-      return { kind: 'view', view: codeView(tx, counted, { error: 'code.error.expired' }) };
-    }
-    const phone = counted.phoneNumber;
-    const finished = await transactions.succeed(
-      tx,
-      { id: deriveSubject(subjectKey, OTP_SMS, phone), idpId: phone, attributes: { idpId: phone, phoneNumber: phone } },
-      'low',
-    );
-    return { kind: 'finished', tx: finished };
   }
 
   /** A void code with no sends left ends the login: nothing more the person can do. */
@@ -201,11 +228,9 @@ export function createOtpSmsAuthenticator(deps: {
     const phone = stateOf(tx).phone;
     if (!phone) return { kind: 'view', view: phoneView(tx.prefilledInput.mobile ?? '') };
     const sent = await sendCode(tx, phone, lang);
+    if (!('error' in sent)) return { kind: 'view', view: codeView(sent.tx, sent.challenge, { notice: 'code.notice.resent' }, sent.masked) };
     const challenge = await store.otp.latest(tx.id);
-    return {
-      kind: 'view',
-      view: codeView(sent.tx, challenge!, sent.error ? { error: sent.error } : { notice: 'code.notice.resent' }),
-    };
+    return { kind: 'view', view: codeView(sent.tx, challenge!, { error: sent.error }) };
   }
 
   async function changeNumber(tx: Transaction): Promise<ActionResult> {

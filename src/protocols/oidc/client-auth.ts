@@ -31,6 +31,28 @@ function decodeBasic(header: string): { id: string; secret: string } | null {
 }
 
 /**
+ * The Authorization header to forward for a request that authenticates with HTTP Basic, or null
+ * when it carries no Basic credentials of a confidential client (those go to oidc-provider
+ * untouched). The body is not needed: a request that also posts `client_secret` uses two
+ * methods at once, and oidc-provider refuses that whatever the header says.
+ */
+export function restateBasicHeader(header: string | undefined, registry: ClientRegistry): string | null {
+  const basic = typeof header === 'string' ? decodeBasic(header) : null;
+  if (!basic) return null;
+  const client = registry.get(basic.id);
+  if (!client || client.secretHashes.length === 0) return null;
+  const secret = registry.verifySecret(client, basic.secret) ? registry.internalSecret(client.clientId) : basic.secret;
+  return basicHeader(client.clientId, secret);
+}
+
+/** True when the request carries an HTTP Basic Authorization header. */
+export function hasBasicAuth(headers: IncomingMessage['headers']): boolean {
+  return typeof headers.authorization === 'string' && /^\s*Basic /i.test(headers.authorization);
+}
+
+const basicHeader = (id: string, secret: string) => `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
+
+/**
  * Returns the form body and headers to forward, with client credentials restated; null when the
  * request carries no secret to restate (public clients, assertions, malformed input: those go to
  * oidc-provider untouched so that it answers with its own precise error).
@@ -52,7 +74,7 @@ export function restateClientAuth(
   const secret = registry.verifySecret(client, presented.secret) ? registry.internalSecret(client.clientId) : presented.secret;
   const { client_secret: _removed, ...rest } = body;
   return {
-    headers: { ...headers, authorization: `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(secret)}`).toString('base64')}` },
+    headers: { ...headers, authorization: basicHeader(client.clientId, secret) },
     body: rest,
   };
 }

@@ -4,7 +4,7 @@
  * post), then hands oidc-provider a per-client internal secret derived from a server key, which
  * never leaves the server; see client-auth.ts.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import type { ApiClientConfig, OidcClientConfig } from '../../config/schema.js';
 
@@ -20,10 +20,12 @@ export interface RegisteredClient {
   api?: ApiClientConfig | undefined;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 export class ClientRegistry {
   private readonly clients = new Map<string, RegisteredClient>();
+  /** Derived once per client: the derivation is constant, and the token endpoint needs it on every request. */
+  private readonly internalSecrets = new Map<string, string>();
 
   constructor(
     oidcClients: OidcClientConfig[],
@@ -52,7 +54,12 @@ export class ClientRegistry {
 
   /** The secret oidc-provider knows the client by; derived, so every process agrees on it. */
   internalSecret(clientId: string): string {
-    return createHmac('sha256', this.internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
+    let secret = this.internalSecrets.get(clientId);
+    if (secret === undefined) {
+      secret = createHmac('sha256', this.internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
+      if (this.clients.has(clientId)) this.internalSecrets.set(clientId, secret);
+    }
+    return secret;
   }
 
   /** Client metadata for oidc-provider. */

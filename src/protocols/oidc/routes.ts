@@ -12,7 +12,7 @@ import type { TransactionService } from '../../core/transactions.js';
 import { StoreConflictError, type Store } from '../../store/types.js';
 import type { PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
-import { CLIENT_AUTH_PATHS, encodeForm, parseForm, replayRequest, restateClientAuth } from './client-auth.js';
+import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { INTERACTION_PATH, OIDC_MOUNT } from './provider.js';
 
@@ -182,11 +182,17 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
   // Koa composes its middleware in callback(); do it once per provider instance.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
   await app.register(async (scope) => {
-    // Bodies stay unread for oidc-provider, except where client credentials must be restated.
+    // Bodies stay unread for oidc-provider, except where a client secret may be in the body
+    // (client_secret_post) and must be restated. HTTP Basic is restated in the header alone.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (req, payload, done) => {
       const path = req.url.slice(OIDC_MOUNT.length).split('?')[0] ?? '';
-      if (req.method !== 'POST' || !CLIENT_AUTH_PATHS.has(path) || !/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
+      if (
+        req.method !== 'POST' ||
+        !CLIENT_AUTH_PATHS.has(path) ||
+        hasBasicAuth(req.headers) ||
+        !/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')
+      ) {
         done(null, undefined);
         return;
       }
@@ -207,7 +213,10 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
 
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       let raw = req.raw;
-      if (Buffer.isBuffer(req.body)) {
+      if (req.method === 'POST' && hasBasicAuth(raw.headers) && CLIENT_AUTH_PATHS.has((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '')) {
+        const header = restateBasicHeader(raw.headers.authorization, deps.registry);
+        if (header !== null) raw.headers.authorization = header;
+      } else if (Buffer.isBuffer(req.body)) {
         const restated = restateClientAuth(raw.headers, parseForm(req.body), deps.registry);
         raw = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, req.body);
       }

@@ -1,13 +1,17 @@
 /**
  * The server Store: PostgreSQL through a `pg` Pool, shared by every eidhub process.
  *
- * Every method is one statement (purgeExpired is one transaction), so no state lives in this
- * process; single use is one `UPDATE … WHERE consumed_at IS NULL RETURNING`, which PostgreSQL
- * serialises on the row lock across all connections and processes. A promise resolves after the
- * server answered the commit, which with the server's default `synchronous_commit = on` means
- * the write is in its WAL on disk.
+ * Each method is one statement, except purgeExpired and OTP verify, which are one transaction on
+ * one pooled client (verify compares the code between its statements); no state lives in this
+ * process. A method that writes several rows (a transaction change with its audit event, OTP
+ * issue) is one statement of data-modifying CTEs: atomic, one round trip, one commit. Single use
+ * is one `UPDATE … WHERE consumed_at IS NULL RETURNING`, which PostgreSQL serialises on the row
+ * lock across all connections and processes. A promise resolves after the server answered the
+ * commit, which with the server's default `synchronous_commit = on` means the write is in its WAL
+ * on disk.
  */
 import { DatabaseError, Pool, TypeOverrides, types, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
@@ -45,7 +49,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type Store } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store } from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Advisory lock key serialising migrations of one database; any constant works, this is "eidh" in ASCII. */
@@ -119,6 +123,23 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
 /** The SQL type of each kind of patchable column, for the casts its parameters need in txUpdate. */
 const SQL_TYPE: Record<ColumnKind, string> = { text: 'text', integer: 'bigint', json: 'jsonb' };
 
+/**
+ * The SQL types of the columns a statement inserts from `INSERT … SELECT $n, … FROM <cte>`, where
+ * PostgreSQL cannot infer a parameter's type from its column and needs a cast.
+ */
+const OTP_CHALLENGE_TYPES: Record<keyof OtpChallengeRow, string> = {
+  id: 'text',
+  transaction_id: 'text',
+  code_hash: 'text',
+  phone_number: 'text',
+  attempts: 'integer',
+  max_attempts: 'integer',
+  created_at: 'bigint',
+  expires_at: 'bigint',
+  consumed_at: 'bigint',
+};
+const AUDIT_TYPES: Record<keyof AuditRow, string> = { type: 'text', at: 'bigint', transaction_id: 'text', client_id: 'text', data: 'jsonb' };
+
 // Explicit column lists, never `*`: named statements are planned once per connection, and a
 // later migration adding a column would otherwise break them ("cached plan must not change result type").
 const TX_COLUMNS = TRANSACTION_COLUMNS.join(', ');
@@ -126,8 +147,13 @@ const OTP_COLUMNS = OTP_CHALLENGE_COLUMNS.join(', ');
 const NOT_EXPIRED = '(expires_at IS NULL OR expires_at > $3)';
 
 /** `INSERT INTO table (…) VALUES ($1, …)`, bound with valuesOf(row, columns). */
-function insertSql(table: string, columns: readonly string[]): string {
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
+function insertSql(table: string, columns: readonly string[], first = 1): string {
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${first + i}`).join(', ')})`;
+}
+
+/** `INSERT INTO table (…) SELECT $first::type, … FROM source`: one row per row of `source` (none when it is empty). */
+function insertFromSql<C extends string>(table: string, columns: readonly C[], types: Record<C, string>, first: number, source: string): string {
+  return `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((c, i) => `$${first + i}::${types[c]}`).join(', ')} FROM ${source}`;
 }
 
 /** The row's values in the order of `columns`: pg binds parameters by position. */
@@ -135,23 +161,80 @@ function valuesOf<R>(row: R, columns: readonly (keyof R)[]): R[keyof R][] {
   return columns.map((c) => row[c]);
 }
 
+/** How many parameters a patch takes: a (flag, value) pair for each of PATCH_COLUMNS. */
+const PATCH_PARAMS = 2 * PATCH_COLUMNS.length;
+
+/**
+ * The compare-and-set update of a transaction: $id the id, $id+1 the expected version, then from
+ * $id+2 a (flag, value) pair for each of PATCH_COLUMNS, bound with patchValues(); `andAlso` is a
+ * further condition.
+ */
+function txUpdateSql(id: number, andAlso = ''): string {
+  const sets = PATCH_COLUMNS.map(
+    ({ column, kind }, i) => `${column} = CASE WHEN $${id + 2 + 2 * i}::boolean THEN $${id + 3 + 2 * i}::${SQL_TYPE[kind]} ELSE ${column} END`,
+  );
+  return `UPDATE transactions SET ${sets.join(', ')}, version = version + 1
+    WHERE id = $${id} AND version = $${id + 1}${andAlso ? ` AND ${andAlso}` : ''} RETURNING ${TX_COLUMNS}`;
+}
+
+function patchValues(id: string, expectedVersion: number, patch: TransactionPatch): Param[] {
+  const values: Param[] = [id, expectedVersion];
+  for (const { set, value } of patchAssignments(patch)) values.push(set, value);
+  return values;
+}
+
+function auditValues(e: AuditEvent): Param[] {
+  return valuesOf(auditToRow(e), AUDIT_COLUMNS);
+}
+
+/** The columns of the CTE `u`, qualified. */
+const u = (columns: readonly string[]) => columns.map((c) => `u.${c}`).join(', ');
+
+/** otpIssue's row: the count, and the updated transaction or, when the update did not apply, nulls. */
+type IssueRow = { hit_count: number } & (TransactionRow | { [K in keyof TransactionRow]: null });
+
 /** Every statement, run as a named (server-side prepared) statement called `eidhub_<key>`. */
 const SQL = {
   txInsert: insertSql('transactions', TRANSACTION_COLUMNS),
   txGet: `SELECT ${TX_COLUMNS} FROM transactions WHERE id = $1`,
   txByRef: `SELECT ${TX_COLUMNS} FROM transactions WHERE protocol = $1 AND protocol_ref = $2`,
   // $1 id, $2 expected version, then a (flag, value) pair for each of PATCH_COLUMNS.
-  txUpdate: `UPDATE transactions SET ${PATCH_COLUMNS.map(
-    ({ column, kind }, i) => `${column} = CASE WHEN $${3 + 2 * i}::boolean THEN $${4 + 2 * i}::${SQL_TYPE[kind]} ELSE ${column} END`,
-  ).join(', ')}, version = version + 1
-    WHERE id = $1 AND version = $2 RETURNING ${TX_COLUMNS}`,
+  txUpdate: txUpdateSql(1),
+  // The insert's columns, then the audit event's: one statement, so both or neither.
+  txInsertAudited: `WITH t AS (${insertSql('transactions', TRANSACTION_COLUMNS)})
+    ${insertSql('audit_events', AUDIT_COLUMNS, TRANSACTION_COLUMNS.length + 1)}`,
+  // As txUpdate, then the audit event's columns, written only if the update applied.
+  txUpdateAudited: `WITH u AS (${txUpdateSql(1)}),
+    a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 3 + PATCH_PARAMS, 'u')})
+    SELECT ${u(TRANSACTION_COLUMNS)} FROM u`,
 
   otpInsert: insertSql('otp_challenges', OTP_CHALLENGE_COLUMNS),
+  otpGet: `SELECT ${OTP_COLUMNS} FROM otp_challenges WHERE id = $1`,
   otpLatest: `SELECT ${OTP_COLUMNS} FROM otp_challenges WHERE transaction_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
   otpCount: 'SELECT count(*) AS n FROM otp_challenges WHERE transaction_id = $1',
   otpAttempt: `UPDATE otp_challenges SET attempts = attempts + 1
     WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2 AND attempts < max_attempts RETURNING ${OTP_COLUMNS}`,
   otpConsume: 'UPDATE otp_challenges SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL RETURNING id',
+  // $1 counter key, $2 window start, $3 window end, $4 limit; the transaction's update from $5;
+  // then the challenge's columns, then the audit event's. The hit always counts; the rest only
+  // within the limit and if the compare-and-set applied. One row: the count, and the updated
+  // transaction's columns (null when it did not apply).
+  otpIssue: `WITH hit AS (
+      INSERT INTO counters (key, window_start, window_end, count) VALUES ($1, $2, $3, 1)
+      ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count
+    ),
+    u AS (${txUpdateSql(5, '(SELECT count FROM hit) <= $4')}),
+    c AS (${insertFromSql('otp_challenges', OTP_CHALLENGE_COLUMNS, OTP_CHALLENGE_TYPES, 7 + PATCH_PARAMS, 'u')}),
+    a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 7 + PATCH_PARAMS + OTP_CHALLENGE_COLUMNS.length, 'u')})
+    SELECT hit.count AS hit_count, ${u(TRANSACTION_COLUMNS)} FROM hit LEFT JOIN u ON true`,
+  // A right code, inside verify's transaction: the transaction's update from $1, then $n the
+  // challenge id, $n+1 the time, then the audit event. The challenge is consumed and the event
+  // written only if the update applied. No row when it did not.
+  otpVerified: `WITH u AS (${txUpdateSql(1)}),
+    c AS (UPDATE otp_challenges SET consumed_at = $${4 + PATCH_PARAMS}
+      WHERE id = $${3 + PATCH_PARAMS} AND consumed_at IS NULL AND EXISTS (SELECT 1 FROM u) RETURNING id),
+    a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 5 + PATCH_PARAMS, 'u')})
+    SELECT (SELECT count(*) FROM c)::integer AS consumed, ${u(TRANSACTION_COLUMNS)} FROM u`,
 
   // consumed_at survives a replace: once consumed, a row must never be consumable again
   // (oidc-provider may save a model after consuming it).
@@ -213,9 +296,9 @@ async function first<R extends QueryResultRow>(db: Queryable, statement: keyof t
   return (await run<R>(db, statement, values)).rows[0];
 }
 
-async function insertOrConflict(insert: Promise<unknown>, what: string): Promise<void> {
+async function insertOrConflict<T>(insert: Promise<T>, what: string): Promise<T> {
   try {
-    await insert;
+    return await insert;
   } catch (err) {
     if (err instanceof DatabaseError && err.code === UNIQUE_VIOLATION) throw new StoreConflictError(`${what} already exists`, { cause: err });
     throw err;
@@ -226,11 +309,10 @@ function createStore(pool: Pool): Store {
   return {
     driver: 'postgres',
     transactions: {
-      async create(tx) {
-        await insertOrConflict(
-          run(pool, 'txInsert', valuesOf(transactionToRow(tx), TRANSACTION_COLUMNS)),
-          `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`,
-        );
+      async create(tx, audit) {
+        const values: Param[] = valuesOf(transactionToRow(tx), TRANSACTION_COLUMNS);
+        if (audit) values.push(...auditValues(audit));
+        await insertOrConflict(run(pool, audit ? 'txInsertAudited' : 'txInsert', values), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
       },
       async get(id) {
         const row = await first<TransactionRow>(pool, 'txGet', [id]);
@@ -240,10 +322,10 @@ function createStore(pool: Pool): Store {
         const row = await first<TransactionRow>(pool, 'txByRef', [protocol, protocolRef]);
         return row ? rowToTransaction(row) : null;
       },
-      async update(id, expectedVersion, patch) {
-        const values: Param[] = [id, expectedVersion];
-        for (const { set, value } of patchAssignments(patch)) values.push(set, value);
-        const row = await first<TransactionRow>(pool, 'txUpdate', values);
+      async update(id, expectedVersion, patch, audit) {
+        const values = patchValues(id, expectedVersion, patch);
+        if (audit) values.push(...auditValues(audit));
+        const row = await first<TransactionRow>(pool, audit ? 'txUpdateAudited' : 'txUpdate', values);
         return row ? rowToTransaction(row) : null;
       },
     },
@@ -265,6 +347,48 @@ function createStore(pool: Pool): Store {
       },
       async consume(id, now) {
         return (await run(pool, 'otpConsume', [id, now])).rowCount === 1;
+      },
+      async issue({ now, counter, change, challenge }) {
+        if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
+        const windowStart = windowStartOf(counter.windowMs, now);
+        const values: Param[] = [
+          counter.key,
+          windowStart,
+          windowStart + counter.windowMs,
+          counter.limit,
+          ...patchValues(change.id, change.expectedVersion, change.patch),
+          ...valuesOf(otpToRow(challenge), OTP_CHALLENGE_COLUMNS),
+          ...auditValues(change.audit),
+        ];
+        const row = await insertOrConflict(first<IssueRow>(pool, 'otpIssue', values), `OTP challenge ${challenge.id}`);
+        if (!row) throw new Error('OTP issue returned no row');
+        const count = row.hit_count;
+        if (count > counter.limit) return { kind: 'limited', count };
+        if (row.id === null) return { kind: 'changed', count };
+        return { kind: 'issued', count, tx: rowToTransaction(row) };
+      },
+      async verify({ id, now, matches, onMatch, onWrong }) {
+        // One transaction: the attempt's row lock holds other verifications of this challenge
+        // until COMMIT, and matches() runs between the statements.
+        return inTransaction(pool, async (client): Promise<OtpVerifyResult> => {
+          const counted = await first<OtpChallengeRow>(client, 'otpAttempt', [id, now]);
+          if (!counted) {
+            const current = await first<OtpChallengeRow>(client, 'otpGet', [id]);
+            return { kind: 'void', challenge: current ? rowToOtp(current) : null };
+          }
+          const challenge = rowToOtp(counted);
+          if (!matches(challenge)) {
+            await run(client, 'auditInsert', auditValues(onWrong(challenge)));
+            return { kind: 'wrong', challenge };
+          }
+          if (onMatch.id !== challenge.transactionId) throw new Error(`OTP challenge ${id} is not for transaction ${onMatch.id}`);
+          const values = [...patchValues(onMatch.id, onMatch.expectedVersion, onMatch.patch), id, now, ...auditValues(onMatch.audit)];
+          const row = await first<TransactionRow & { consumed: number }>(client, 'otpVerified', values);
+          if (!row) return { kind: 'changed', challenge };
+          // Cannot miss: this transaction's attempt found the challenge unconsumed and holds its row lock.
+          if (row.consumed !== 1) throw new Error(`OTP challenge ${id} could not be consumed`);
+          return { kind: 'verified', challenge: { ...challenge, consumedAt: now }, tx: rowToTransaction(row) };
+        });
       },
     },
 
@@ -338,7 +462,7 @@ function createStore(pool: Pool): Store {
 
     audit: {
       async append(e) {
-        await run(pool, 'auditInsert', valuesOf(auditToRow(e), AUDIT_COLUMNS));
+        await run(pool, 'auditInsert', auditValues(e));
       },
       async recent(limit) {
         return (await run<AuditRow>(pool, 'auditRecent', [limit])).rows.map(rowToAudit);

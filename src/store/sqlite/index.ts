@@ -5,12 +5,16 @@
  * group-committed: the writes of one event-loop turn share one transaction, committed (and, with
  * WAL and `synchronous = FULL`, fsynced) on the next turn, and each write's promise resolves only
  * after that commit. What the server acknowledged is on disk, at one fsync per batch instead of
- * one per statement. Reads run at once (inside an open batch they see its writes, as the same
- * connection always does). Single use is one `UPDATE … WHERE … RETURNING`.
+ * one per statement. A store call that writes several rows (a transaction change with its audit
+ * event, OTP issue and verify) is one op of the batch, inside a savepoint: all of it or none of
+ * it, at one commit wait. Reads run at once; one whose key a write of the open batch touched
+ * answers only after that batch committed, so no answer shows a state a crash could undo (see
+ * GroupCommit). Single use is one `UPDATE … WHERE … RETURNING`, or one atomic op.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
@@ -48,7 +52,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type Store } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpChallenge, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -100,19 +104,83 @@ function insertSql(table: string, columns: readonly string[]): string {
   return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
 }
 
+/** Records that the running write changed what reads of `key` return (see GroupCommit.read). */
+type Touch = (key: string) => void;
+
+/** Touched by a write that changes rows it cannot name (the purge): every read waits for its batch. */
+const EVERY_KEY = '*';
+
+/**
+ * What a read is about, and what a write touches: one string per thing a reader can ask for.
+ * A write touches every key whose reads it changes, a read names the one key it is about.
+ */
+const key = {
+  tx: (id: string) => `tx:${id}`,
+  txRef: (protocol: string, ref: string) => `txref:${protocol}:${ref}`,
+  /** Every challenge of a transaction: latest() and countForTransaction() read them as a set. */
+  otp: (transactionId: string) => `otp:${transactionId}`,
+  oidc: (model: string, id: string) => `oidc:${model}:${id}`,
+  oidcUid: (model: string, uid: string) => `oidcuid:${model}:${uid}`,
+  oidcUserCode: (model: string, userCode: string) => `oidcusercode:${model}:${userCode}`,
+  keys: 'keys',
+  secret: (name: string) => `secret:${name}`,
+  subject: (sub: string) => `subject:${sub}`,
+  audit: 'audit',
+  protocolState: (protocol: string, ref: string) => `ps:${protocol}:${ref}`,
+};
+
+/** The keys of a transaction row: by id and by protocol reference. */
+function touchTransaction(touch: Touch, row: Pick<TransactionRow, 'id' | 'protocol' | 'protocol_ref'>): void {
+  touch(key.tx(row.id));
+  touch(key.txRef(row.protocol, row.protocol_ref));
+}
+
+/** The keys an oidc_models row is read by. */
+function touchOidc(touch: Touch, model: string, row: { id: string; uid: string | null; user_code: string | null }): void {
+  touch(key.oidc(model, row.id));
+  if (row.uid !== null) touch(key.oidcUid(model, row.uid));
+  if (row.user_code !== null) touch(key.oidcUserCode(model, row.user_code));
+}
+
+interface Waiter {
+  /** The batch committed. */
+  resolve(): void;
+  /** The batch was rolled back (or never committed), with this error. */
+  reject(err: unknown): void;
+}
+
 /**
  * Group commit. The first write of a turn opens a transaction and schedules its commit; every
  * write runs immediately inside it and settles when the commit has reached the disk. A failing
- * statement is rolled back alone (SQLite's statement-level abort); an error that ends the whole
- * transaction rejects every write of the batch, none of which had been acknowledged yet.
+ * statement is rolled back alone (SQLite's statement-level abort), a failing writeAtomic op back
+ * to its savepoint; an error that ends the whole transaction rejects every write of the batch,
+ * none of which had been acknowledged yet.
+ *
+ * Reads run at once too, and on the same connection they see the open batch's writes. So that no
+ * one is shown a state a crash could still undo, each write touches the keys of what it changed,
+ * and a read whose key the open batch touched answers only after that batch committed: the
+ * statement runs immediately and its result is held back until the commit (it is exactly what the
+ * commit made durable, since nothing later in the batch changes what it already read). If the
+ * batch fails instead, the statement runs again on what is committed and that is the answer.
+ * Reads of keys the batch did not touch answer at once.
  */
 class GroupCommit {
-  private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private waiting: Waiter[] = [];
   private open = false;
+  /** Keys touched by the writes of the open batch. */
+  private readonly dirty = new Set<string>();
+  private readonly touch: Touch = (k) => {
+    this.dirty.add(k);
+  };
+  /** Runs an op inside a savepoint of the open batch: all of it, or none of it if it throws. */
+  private readonly savepoint: (op: () => unknown) => unknown;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.savepoint = db.transaction((op: () => unknown) => op());
+  }
 
-  write<T>(op: () => T): Promise<T> {
+  /** One statement's write (SQLite makes a statement atomic). */
+  write<T>(op: (touch: Touch) => T): Promise<T> {
     if (!this.open) {
       this.db.exec('BEGIN IMMEDIATE');
       this.open = true;
@@ -120,12 +188,35 @@ class GroupCommit {
     }
     let result: T;
     try {
-      result = op();
+      result = op(this.touch);
     } catch (err) {
       if (!this.db.inTransaction) this.fail(err);
       return Promise.reject(err);
     }
     return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(result), reject }));
+  }
+
+  /** A write of several statements: they are applied all together or, if `op` throws, not at all. */
+  writeAtomic<T>(op: (touch: Touch) => T): Promise<T> {
+    return this.write((touch) => this.savepoint(() => op(touch)) as T);
+  }
+
+  /** Runs a read about `k` now; answers now, or after the commit of an open batch that touched `k`. */
+  read<T>(k: string, op: () => T): T | Promise<T> {
+    const result = op();
+    if (this.dirty.size === 0 || !(this.dirty.has(k) || this.dirty.has(EVERY_KEY))) return result;
+    return new Promise<T>((resolve, reject) =>
+      this.waiting.push({
+        resolve: () => resolve(result),
+        reject: () => {
+          try {
+            resolve(op());
+          } catch (err) {
+            reject(err);
+          }
+        },
+      }),
+    );
   }
 
   /** Commits the open batch now (also used before closing). */
@@ -134,6 +225,7 @@ class GroupCommit {
     const batch = this.waiting;
     this.waiting = [];
     this.open = false;
+    this.dirty.clear();
     try {
       this.db.exec('COMMIT');
     } catch (err) {
@@ -148,6 +240,7 @@ class GroupCommit {
     const batch = this.waiting;
     this.waiting = [];
     this.open = false;
+    this.dirty.clear();
     for (const w of batch) w.reject(err);
   }
 }
@@ -167,6 +260,7 @@ function createStore(db: Database.Database): Store {
     ),
 
     otpInsert: db.prepare<[OtpChallengeRow]>(insertSql('otp_challenges', OTP_CHALLENGE_COLUMNS)),
+    otpGet: db.prepare<[string], OtpChallengeRow>('SELECT * FROM otp_challenges WHERE id = ?'),
     otpLatest: db.prepare<[string], OtpChallengeRow>(
       'SELECT * FROM otp_challenges WHERE transaction_id = ? ORDER BY created_at DESC, id DESC LIMIT 1',
     ),
@@ -175,8 +269,8 @@ function createStore(db: Database.Database): Store {
       `UPDATE otp_challenges SET attempts = attempts + 1
        WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND attempts < max_attempts RETURNING *`,
     ),
-    otpConsume: db.prepare<[number, string], { id: string }>(
-      'UPDATE otp_challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL RETURNING id',
+    otpConsume: db.prepare<[number, string], { transaction_id: string }>(
+      'UPDATE otp_challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL RETURNING transaction_id',
     ),
 
     // consumed_at survives a replace: once consumed, a row must never be consumable again
@@ -186,6 +280,8 @@ function createStore(db: Database.Database): Store {
        ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
          user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
     ),
+    // The references a row is read by before an upsert replaces them: reads by the old ones change too.
+    oidcRefs: db.prepare<[string, string], OidcRefsRow>('SELECT id, uid, user_code FROM oidc_models WHERE model = ? AND id = ?'),
     oidcFind: db.prepare<[string, string, number], OidcPayloadRow>(
       'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)',
     ),
@@ -195,11 +291,13 @@ function createStore(db: Database.Database): Store {
     oidcByUserCode: db.prepare<[string, string, number], OidcPayloadRow>(
       'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND user_code = ? AND (expires_at IS NULL OR expires_at > ?) LIMIT 1',
     ),
-    oidcConsume: db.prepare<[number, string, string], { id: string }>(
-      'UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING id',
+    oidcConsume: db.prepare<[number, string, string], OidcRefsRow>(
+      'UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING id, uid, user_code',
     ),
-    oidcDestroy: db.prepare<[string, string]>('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
-    oidcRevoke: db.prepare<[string]>('DELETE FROM oidc_models WHERE grant_id = ?'),
+    oidcDestroy: db.prepare<[string, string], OidcRefsRow>('DELETE FROM oidc_models WHERE model = ? AND id = ? RETURNING id, uid, user_code'),
+    oidcRevoke: db.prepare<[string], OidcRefsRow & { model: string }>(
+      'DELETE FROM oidc_models WHERE grant_id = ? RETURNING model, id, uid, user_code',
+    ),
 
     keysList: db.prepare<[number], KeyRow>(
       'SELECT * FROM keys WHERE remove_after IS NULL OR remove_after > ? ORDER BY created_at DESC, kid DESC',
@@ -254,104 +352,202 @@ function createStore(db: Database.Database): Store {
     return removed;
   });
 
+  /** The compare-and-set update, run inside a write op; the updated row, or undefined when the version did not match. */
+  function updateTransaction(touch: Touch, id: string, expectedVersion: number, patch: TransactionPatch): TransactionRow | undefined {
+    const params: Record<string, SqlValue> = { id, expected_version: expectedVersion };
+    for (const { column, set, value } of patchAssignments(patch)) {
+      params[`set_${column}`] = set ? 1 : 0;
+      params[column] = value;
+    }
+    const row = s.txUpdate.get(params);
+    if (row) touchTransaction(touch, row);
+    return row;
+  }
+
+  function appendAudit(touch: Touch, event: AuditEvent): void {
+    s.auditInsert.run(auditToRow(event));
+    touch(key.audit);
+  }
+
+  function insertChallenge(touch: Touch, c: OtpChallenge): void {
+    insertOrConflict(() => s.otpInsert.run(otpToRow(c)), `OTP challenge ${c.id}`);
+    touch(key.otp(c.transactionId));
+  }
+
   return {
     driver: 'sqlite',
     transactions: {
-      async create(tx) {
-        await batch.write(() => insertOrConflict(() => s.txInsert.run(transactionToRow(tx)), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`));
+      async create(tx, audit) {
+        const insert = (touch: Touch) => {
+          const row = transactionToRow(tx);
+          insertOrConflict(() => s.txInsert.run(row), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
+          touchTransaction(touch, row);
+          if (audit) appendAudit(touch, audit);
+        };
+        await (audit ? batch.writeAtomic(insert) : batch.write(insert));
       },
       async get(id) {
-        const row = s.txGet.get(id);
+        const row = await batch.read(key.tx(id), () => s.txGet.get(id));
         return row ? rowToTransaction(row) : null;
       },
       async findByProtocolRef(protocol, protocolRef) {
-        const row = s.txByRef.get(protocol, protocolRef);
+        const row = await batch.read(key.txRef(protocol, protocolRef), () => s.txByRef.get(protocol, protocolRef));
         return row ? rowToTransaction(row) : null;
       },
-      async update(id, expectedVersion, patch) {
-        const params: Record<string, SqlValue> = { id, expected_version: expectedVersion };
-        for (const { column, set, value } of patchAssignments(patch)) {
-          params[`set_${column}`] = set ? 1 : 0;
-          params[column] = value;
-        }
-        const row = await batch.write(() => s.txUpdate.get(params));
+      async update(id, expectedVersion, patch, audit) {
+        const update = (touch: Touch) => {
+          const row = updateTransaction(touch, id, expectedVersion, patch);
+          if (row && audit) appendAudit(touch, audit);
+          return row;
+        };
+        const row = await (audit ? batch.writeAtomic(update) : batch.write(update));
         return row ? rowToTransaction(row) : null;
       },
     },
 
     otp: {
       async create(c) {
-        await batch.write(() => insertOrConflict(() => s.otpInsert.run(otpToRow(c)), `OTP challenge ${c.id}`));
+        await batch.write((touch) => insertChallenge(touch, c));
       },
       async latest(transactionId) {
-        const row = s.otpLatest.get(transactionId);
+        const row = await batch.read(key.otp(transactionId), () => s.otpLatest.get(transactionId));
         return row ? rowToOtp(row) : null;
       },
       async countForTransaction(transactionId) {
-        return s.otpCount.get(transactionId)?.n ?? 0;
+        return (await batch.read(key.otp(transactionId), () => s.otpCount.get(transactionId)))?.n ?? 0;
       },
       async registerAttempt(id, now) {
-        const row = await batch.write(() => s.otpAttempt.get(id, now));
+        const row = await batch.write((touch) => {
+          const counted = s.otpAttempt.get(id, now);
+          if (counted) touch(key.otp(counted.transaction_id));
+          return counted;
+        });
         return row ? rowToOtp(row) : null;
       },
       async consume(id, now) {
-        return (await batch.write(() => s.otpConsume.get(now, id))) !== undefined;
+        return batch.write((touch) => {
+          const consumed = s.otpConsume.get(now, id);
+          if (consumed) touch(key.otp(consumed.transaction_id));
+          return consumed !== undefined;
+        });
+      },
+      async issue({ now, counter, change, challenge }) {
+        if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
+        const windowStart = windowStartOf(counter.windowMs, now);
+        return batch.writeAtomic((touch): OtpIssueResult => {
+          const hit = s.counterHit.get(counter.key, windowStart, windowStart + counter.windowMs);
+          if (!hit) throw new Error('counter upsert returned no row');
+          if (hit.count > counter.limit) return { kind: 'limited', count: hit.count };
+          const row = updateTransaction(touch, change.id, change.expectedVersion, change.patch);
+          if (!row) return { kind: 'changed', count: hit.count };
+          insertChallenge(touch, challenge);
+          appendAudit(touch, change.audit);
+          return { kind: 'issued', count: hit.count, tx: rowToTransaction(row) };
+        });
+      },
+      async verify({ id, now, matches, onMatch, onWrong }) {
+        return batch.writeAtomic((touch): OtpVerifyResult => {
+          const counted = s.otpAttempt.get(id, now);
+          if (!counted) {
+            const current = s.otpGet.get(id);
+            return { kind: 'void', challenge: current ? rowToOtp(current) : null };
+          }
+          touch(key.otp(counted.transaction_id));
+          const challenge = rowToOtp(counted);
+          if (!matches(challenge)) {
+            appendAudit(touch, onWrong(challenge));
+            return { kind: 'wrong', challenge };
+          }
+          if (onMatch.id !== challenge.transactionId) throw new Error(`OTP challenge ${id} is not for transaction ${onMatch.id}`);
+          const row = updateTransaction(touch, onMatch.id, onMatch.expectedVersion, onMatch.patch);
+          if (!row) return { kind: 'changed', challenge };
+          // Cannot miss: the attempt above found the challenge unconsumed, in this same atomic op.
+          if (!s.otpConsume.get(now, id)) throw new Error(`OTP challenge ${id} could not be consumed`);
+          appendAudit(touch, onMatch.audit);
+          return { kind: 'verified', challenge: { ...challenge, consumedAt: now }, tx: rowToTransaction(row) };
+        });
       },
     },
 
     oidc: {
       async upsert(model, id, payload, expiresAt, refs) {
-        await batch.write(() => s.oidcUpsert.run(oidcModelToRow(model, id, payload, expiresAt, refs)));
+        await batch.write((touch) => {
+          const old = s.oidcRefs.get(model, id);
+          if (old) touchOidc(touch, model, old);
+          const row = oidcModelToRow(model, id, payload, expiresAt, refs);
+          s.oidcUpsert.run(row);
+          touchOidc(touch, model, row);
+        });
       },
       async find(model, id, now) {
-        return oidcPayload(s.oidcFind.get(model, id, now));
+        return oidcPayload(await batch.read(key.oidc(model, id), () => s.oidcFind.get(model, id, now)));
       },
       async findByUid(model, uid, now) {
-        return oidcPayload(s.oidcByUid.get(model, uid, now));
+        return oidcPayload(await batch.read(key.oidcUid(model, uid), () => s.oidcByUid.get(model, uid, now)));
       },
       async findByUserCode(model, userCode, now) {
-        return oidcPayload(s.oidcByUserCode.get(model, userCode, now));
+        return oidcPayload(await batch.read(key.oidcUserCode(model, userCode), () => s.oidcByUserCode.get(model, userCode, now)));
       },
       async consume(model, id, now) {
-        return (await batch.write(() => s.oidcConsume.get(now, model, id))) !== undefined;
+        return batch.write((touch) => {
+          const consumed = s.oidcConsume.get(now, model, id);
+          if (consumed) touchOidc(touch, model, consumed);
+          return consumed !== undefined;
+        });
       },
       async destroy(model, id) {
-        await batch.write(() => s.oidcDestroy.run(model, id));
+        await batch.write((touch) => {
+          const gone = s.oidcDestroy.get(model, id);
+          if (gone) touchOidc(touch, model, gone);
+        });
       },
       async revokeByGrantId(grantId) {
-        await batch.write(() => s.oidcRevoke.run(grantId));
+        // The deleted rows name themselves, so reads of any of them (by id, uid or user code) wait for the commit.
+        await batch.write((touch) => {
+          for (const gone of s.oidcRevoke.all(grantId)) touchOidc(touch, gone.model, gone);
+        });
       },
     },
 
     keys: {
       async list(now) {
-        return s.keysList.all(now).map(rowToKey);
+        return (await batch.read(key.keys, () => s.keysList.all(now))).map(rowToKey);
       },
-      async insert(key) {
-        await batch.write(() => insertOrConflict(() => s.keysInsert.run(keyToRow(key)), `key ${key.kid}`));
+      async insert(k) {
+        await batch.write((touch) => {
+          insertOrConflict(() => s.keysInsert.run(keyToRow(k)), `key ${k.kid}`);
+          touch(key.keys);
+        });
       },
       async retire(alg, exceptKid, retiredAt, removeAfter) {
-        await batch.write(() => s.keysRetire.run(retiredAt, removeAfter, alg, exceptKid));
+        await batch.write((touch) => {
+          s.keysRetire.run(retiredAt, removeAfter, alg, exceptKid);
+          touch(key.keys);
+        });
       },
     },
 
     secrets: {
       async getOrCreate(name, generate) {
-        const existing = s.secretGet.get(name);
+        const existing = await batch.read(key.secret(name), () => s.secretGet.get(name));
         if (existing) return existing.value;
         // Another process may insert between our read and this insert; DO NOTHING keeps its
         // value, and the read below returns whichever value won.
-        await batch.write(() => s.secretInsert.run(name, generate(), Date.now()));
-        const row = s.secretGet.get(name);
+        await batch.write((touch) => {
+          s.secretInsert.run(name, generate(), Date.now());
+          touch(key.secret(name));
+        });
+        const row = await batch.read(key.secret(name), () => s.secretGet.get(name));
         if (!row) throw new Error(`secret ${name} vanished right after insertion`);
         return row.value;
       },
     },
 
     counters: {
-      async hit(key, windowMs, now) {
+      async hit(counterKey, windowMs, now) {
         const windowStart = windowStartOf(windowMs, now);
-        const row = await batch.write(() => s.counterHit.get(key, windowStart, windowStart + windowMs));
+        // Nothing reads counters but hit itself, which is a write: no key to touch.
+        const row = await batch.write(() => s.counterHit.get(counterKey, windowStart, windowStart + windowMs));
         if (!row) throw new Error('counter upsert returned no row');
         return row.count;
       },
@@ -359,29 +555,35 @@ function createStore(db: Database.Database): Store {
 
     subjects: {
       async put(r) {
-        await batch.write(() => s.subjectPut.run(subjectToRow(r)));
+        await batch.write((touch) => {
+          s.subjectPut.run(subjectToRow(r));
+          touch(key.subject(r.sub));
+        });
       },
       async get(sub, now) {
-        const row = s.subjectGet.get(sub, now);
+        const row = await batch.read(key.subject(sub), () => s.subjectGet.get(sub, now));
         return row ? rowToSubject(row) : null;
       },
     },
 
     audit: {
       async append(e) {
-        await batch.write(() => s.auditInsert.run(auditToRow(e)));
+        await batch.write((touch) => appendAudit(touch, e));
       },
       async recent(limit) {
-        return s.auditRecent.all(limit).map(rowToAudit);
+        return (await batch.read(key.audit, () => s.auditRecent.all(limit))).map(rowToAudit);
       },
     },
 
     protocolState: {
       async create(r) {
-        await batch.write(() => insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`));
+        await batch.write((touch) => {
+          insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`);
+          touch(key.protocolState(r.protocol, r.ref));
+        });
       },
       async get(protocol, ref) {
-        const row = s.protocolStateGet.get(protocol, ref);
+        const row = await batch.read(key.protocolState(protocol, ref), () => s.protocolStateGet.get(protocol, ref));
         return row ? rowToProtocolState(row) : null;
       },
     },
@@ -390,13 +592,24 @@ function createStore(db: Database.Database): Store {
       s.ping.get();
     },
     async purgeExpired(now) {
-      return batch.write(() => purge(now));
+      return batch.write((touch) => {
+        // Rows of every kind, unnamed: every read waits for this batch. Purges are rare.
+        touch(EVERY_KEY);
+        return purge(now);
+      });
     },
     async close() {
       batch.commit();
       db.close();
     },
   };
+}
+
+/** What the oidc_models statements that change a row return: the references it is read by. */
+interface OidcRefsRow {
+  id: string;
+  uid: string | null;
+  user_code: string | null;
 }
 
 function insertOrConflict(insert: () => unknown, what: string): void {
