@@ -965,6 +965,24 @@ describe('SQLite store', () => {
         assert.deepEqual(order, ['untouched', 'revoke', 'consume', 'upsert', 'revoked', 'consumed', 'oldUid']);
       });
 
+      it('an ordered write answers before its commit, but a read of it and the next durable write only after', async () => {
+        const ids = { session: randomUUID(), code: randomUUID() };
+        const order = await settleOrder(() => ({
+          session: store.oidc.upsert('Session', ids.session, { s: 1 }, null, { uid: `uid-${ids.session}` }, 'ordered'),
+          // Started after the durable write: it settles after it only if it waited for the commit.
+          code: store.oidc.upsert('AuthorizationCode', ids.code, { c: 1 }, null, {}),
+          read: store.oidc.findByUid('Session', `uid-${ids.session}`, T0),
+        }));
+        assert.deepEqual(order, ['session', 'code', 'read']);
+        // Committed with the durable write: another connection sees it.
+        const reader = new Database(path, { readonly: true });
+        try {
+          assert.ok(reader.prepare('SELECT 1 FROM oidc_models WHERE model = ? AND id = ?').get('Session', ids.session));
+        } finally {
+          reader.close();
+        }
+      });
+
       it('while a purge is uncommitted every read waits for it', async () => {
         const tx = makeTx();
         await store.transactions.create(tx);

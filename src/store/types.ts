@@ -147,6 +147,19 @@ export interface OtpChallengeStore {
   verify(verify: OtpVerify): Promise<OtpVerifyResult>;
 }
 
+/**
+ * When a write's promise resolves.
+ * - `durable` (the default): once the write is committed.
+ * - `ordered`: once the write is applied in the store's commit order, possibly before its commit.
+ *   A later durable write of this process commits it too (or fails with it), and a read of what
+ *   it changed answers only after it committed, so nobody observes it before it is durable.
+ *   For bookkeeping that no answer depends on by itself (browser sessions, interactions,
+ *   grants, all followed by a durable write before anything is handed to a client). A store
+ *   that cannot keep the order (PostgreSQL, whose pooled connections commit independently)
+ *   treats it as `durable`.
+ */
+export type WriteDurability = 'durable' | 'ordered';
+
 /** One row per oidc-provider model instance (Session, AccessToken, AuthorizationCode, …). */
 export interface OidcModelStore {
   upsert(
@@ -155,6 +168,7 @@ export interface OidcModelStore {
     payload: Record<string, unknown>,
     expiresAt: number | null,
     refs: { grantId?: string | undefined; userCode?: string | undefined; uid?: string | undefined },
+    durability?: WriteDurability,
   ): Promise<void>;
   /** The payload, with `consumed` (epoch seconds) set when consumed; undefined when absent or expired. */
   find(model: string, id: string, now: number): Promise<Record<string, unknown> | undefined>;
@@ -162,7 +176,7 @@ export interface OidcModelStore {
   findByUserCode(model: string, userCode: string, now: number): Promise<Record<string, unknown> | undefined>;
   /** Atomically marks the row consumed. True only for the one call that consumed it. */
   consume(model: string, id: string, now: number): Promise<boolean>;
-  destroy(model: string, id: string): Promise<void>;
+  destroy(model: string, id: string, durability?: WriteDurability): Promise<void>;
   /** Deletes every row (of any model) that carries this grantId. */
   revokeByGrantId(grantId: string): Promise<void>;
 }

@@ -6,40 +6,57 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcModelStore } from '../../store/types.js';
 
+/**
+ * Models written as `ordered` rather than `durable` (see WriteDurability): the browser session,
+ * the interaction and the grant. oidc-provider hands nothing to a client on their strength alone:
+ * the authorization code, token or consumption that follows is a durable write, which commits
+ * them with it, and a read of them waits for their commit. On a crash before that, a person
+ * starts the login again; nothing issued refers to a lost row.
+ */
+const ORDERED = new Set(['Session', 'Interaction', 'Grant']);
+/** Deletions are durable (a logout, a revoked grant must stick), except for a finished interaction's. */
+const ORDERED_DESTROY = new Set(['Interaction']);
+
 /** Models whose second redemption is an attack on the grant (RFC 6749 §4.1.2, RFC 9700 §4.14). */
 const REUSE_REVOKES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 export function createAdapterFactory(store: OidcModelStore, now: () => number = Date.now): (name: string) => Adapter {
-  return (model: string): Adapter => ({
-    async upsert(id, payload, expiresIn) {
-      await store.upsert(model, id, payload as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : null, {
-        grantId: payload.grantId,
-        userCode: payload.userCode,
-        uid: payload.uid,
-      });
-    },
-    async find(id) {
-      return (await store.find(model, id, now())) as AdapterPayload | undefined;
-    },
-    async findByUid(uid) {
-      return (await store.findByUid(model, uid, now())) as AdapterPayload | undefined;
-    },
-    async findByUserCode(userCode) {
-      return (await store.findByUserCode(model, userCode, now())) as AdapterPayload | undefined;
-    },
-    async consume(id) {
-      if (await store.consume(model, id, now())) return;
-      if (REUSE_REVOKES.has(model)) {
-        const row = await store.find(model, id, now());
-        if (typeof row?.grantId === 'string') await store.revokeByGrantId(row.grantId);
-      }
-      throw new errors.InvalidGrant('grant already consumed');
-    },
-    async destroy(id) {
-      await store.destroy(model, id);
-    },
-    async revokeByGrantId(grantId) {
-      await store.revokeByGrantId(grantId);
-    },
-  });
+  return (model: string): Adapter => {
+    const durability = ORDERED.has(model) ? 'ordered' : 'durable';
+    return {
+      async upsert(id, payload, expiresIn) {
+        await store.upsert(
+          model,
+          id,
+          payload as Record<string, unknown>,
+          expiresIn ? now() + expiresIn * 1000 : null,
+          { grantId: payload.grantId, userCode: payload.userCode, uid: payload.uid },
+          durability,
+        );
+      },
+      async find(id) {
+        return (await store.find(model, id, now())) as AdapterPayload | undefined;
+      },
+      async findByUid(uid) {
+        return (await store.findByUid(model, uid, now())) as AdapterPayload | undefined;
+      },
+      async findByUserCode(userCode) {
+        return (await store.findByUserCode(model, userCode, now())) as AdapterPayload | undefined;
+      },
+      async consume(id) {
+        if (await store.consume(model, id, now())) return;
+        if (REUSE_REVOKES.has(model)) {
+          const row = await store.find(model, id, now());
+          if (typeof row?.grantId === 'string') await store.revokeByGrantId(row.grantId);
+        }
+        throw new errors.InvalidGrant('grant already consumed');
+      },
+      async destroy(id) {
+        await store.destroy(model, id, ORDERED_DESTROY.has(model) ? 'ordered' : 'durable');
+      },
+      async revokeByGrantId(grantId) {
+        await store.revokeByGrantId(grantId);
+      },
+    };
+  };
 }

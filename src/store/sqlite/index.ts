@@ -181,19 +181,34 @@ class GroupCommit {
 
   /** One statement's write (SQLite makes a statement atomic). */
   write<T>(op: (touch: Touch) => T): Promise<T> {
+    const applied = this.apply(op);
+    if (!applied.ok) return Promise.reject(applied.error);
+    return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(applied.value), reject }));
+  }
+
+  /**
+   * A write whose promise resolves as soon as it is applied (WriteDurability `ordered`): it
+   * commits with the open batch, before any later batch. If that commit fails, the durable writes
+   * of the batch report it, and reads of what this write changed run again on what is committed.
+   */
+  writeOrdered<T>(op: (touch: Touch) => T): Promise<T> {
+    const applied = this.apply(op);
+    return applied.ok ? Promise.resolve(applied.value) : Promise.reject(applied.error);
+  }
+
+  /** Runs `op` inside the open batch, opening one (and scheduling its commit) if needed. */
+  private apply<T>(op: (touch: Touch) => T): { ok: true; value: T } | { ok: false; error: unknown } {
     if (!this.open) {
       this.db.exec('BEGIN IMMEDIATE');
       this.open = true;
       setImmediate(() => this.commit());
     }
-    let result: T;
     try {
-      result = op(this.touch);
-    } catch (err) {
-      if (!this.db.inTransaction) this.fail(err);
-      return Promise.reject(err);
+      return { ok: true, value: op(this.touch) };
+    } catch (error) {
+      if (!this.db.inTransaction) this.fail(error);
+      return { ok: false, error };
     }
-    return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(result), reject }));
   }
 
   /** A write of several statements: they are applied all together or, if `op` throws, not at all. */
@@ -470,8 +485,8 @@ function createStore(db: Database.Database): Store {
     },
 
     oidc: {
-      async upsert(model, id, payload, expiresAt, refs) {
-        await batch.write((touch) => {
+      async upsert(model, id, payload, expiresAt, refs, durability = 'durable') {
+        await (durability === 'ordered' ? batch.writeOrdered.bind(batch) : batch.write.bind(batch))((touch) => {
           const old = s.oidcRefs.get(model, id);
           if (old) touchOidc(touch, model, old);
           const row = oidcModelToRow(model, id, payload, expiresAt, refs);
@@ -495,8 +510,8 @@ function createStore(db: Database.Database): Store {
           return consumed !== undefined;
         });
       },
-      async destroy(model, id) {
-        await batch.write((touch) => {
+      async destroy(model, id, durability = 'durable') {
+        await (durability === 'ordered' ? batch.writeOrdered.bind(batch) : batch.write.bind(batch))((touch) => {
           const gone = s.oidcDestroy.get(model, id);
           if (gone) touchOidc(touch, model, gone);
         });
