@@ -175,7 +175,7 @@ export interface OidcModelStore {
   findByUid(model: string, uid: string, now: number): Promise<Record<string, unknown> | undefined>;
   findByUserCode(model: string, userCode: string, now: number): Promise<Record<string, unknown> | undefined>;
   /** Atomically marks the row consumed. True only for the one call that consumed it. */
-  consume(model: string, id: string, now: number): Promise<boolean>;
+  consume(model: string, id: string, now: number, durability?: WriteDurability): Promise<boolean>;
   destroy(model: string, id: string, durability?: WriteDurability): Promise<void>;
   /** Deletes every row (of any model) that carries this grantId. */
   revokeByGrantId(grantId: string): Promise<void>;

@@ -14,6 +14,12 @@ import type { OidcModelStore } from '../../store/types.js';
  * starts the login again; nothing issued refers to a lost row.
  */
 const ORDERED = new Set(['Session', 'Interaction', 'Grant']);
+/**
+ * A redemption is decided at once by the store's atomic update, and oidc-provider answers it
+ * only with the tokens it then writes durably, which commit the consumption with them: it needs
+ * no commit of its own. A second redemption sees it at once, on the same connection.
+ */
+const ORDERED_CONSUME = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 /** Deletions are durable (a logout, a revoked grant must stick), except for a finished interaction's. */
 const ORDERED_DESTROY = new Set(['Interaction']);
 
@@ -44,7 +50,7 @@ export function createAdapterFactory(store: OidcModelStore, now: () => number = 
         return (await store.findByUserCode(model, userCode, now())) as AdapterPayload | undefined;
       },
       async consume(id) {
-        if (await store.consume(model, id, now())) return;
+        if (await store.consume(model, id, now(), ORDERED_CONSUME.has(model) ? 'ordered' : 'durable')) return;
         if (REUSE_REVOKES.has(model)) {
           const row = await store.find(model, id, now());
           if (typeof row?.grantId === 'string') await store.revokeByGrantId(row.grantId);

@@ -393,7 +393,7 @@ function createStore(pool: Pool): Store {
     },
 
     oidc: {
-      // WriteDurability `ordered` is `durable` here: pooled connections commit in no fixed order.
+      // WriteDurability `ordered` (upsert, consume, destroy) is `durable` here: pooled connections commit in no fixed order.
       async upsert(model, id, payload, expiresAt, refs) {
         await run(pool, 'oidcUpsert', valuesOf(oidcModelToRow(model, id, payload, expiresAt, refs), OIDC_MODEL_COLUMNS));
       },

@@ -503,8 +503,8 @@ function createStore(db: Database.Database): Store {
       async findByUserCode(model, userCode, now) {
         return oidcPayload(await batch.read(key.oidcUserCode(model, userCode), () => s.oidcByUserCode.get(model, userCode, now)));
       },
-      async consume(model, id, now) {
-        return batch.write((touch) => {
+      async consume(model, id, now, durability = 'durable') {
+        return (durability === 'ordered' ? batch.writeOrdered.bind(batch) : batch.write.bind(batch))((touch) => {
           const consumed = s.oidcConsume.get(now, model, id);
           if (consumed) touchOidc(touch, model, consumed);
           return consumed !== undefined;
