@@ -36,7 +36,8 @@ import { describeMachine } from './lib/machine.js';
 import { cpuMs, cpuSince, peakRssMb, processesCpuMs, resetPeakRss, round, rssMb, sampleRss } from './lib/measure.js';
 import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
-import { createDatabase, dropDatabase, REPO_ROOT, shippedNodeFlags, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
+import { REPO_ROOT, shippedNodeFlags, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { renderReport } from './report.js';
 
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     await current?.stop(3000).catch(() => undefined);
     await twilio.close().catch(() => undefined);
-    if (dbUrl && pgServer) await dropDatabase(pgServer, dbName).catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
+    if (dbUrl && pgServer) await dropDatabaseOn(pgServer, dbName).catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
     rmSync(workRoot, { recursive: true, force: true });
   };
   process.once('SIGINT', () => {
@@ -240,7 +241,7 @@ async function main(): Promise<void> {
   try {
     const machine = await describeMachine(REPO_ROOT, workRoot, pgServer);
     log(`eidhub ${machine.eidhubCommit}; machine: ${machine.cpu} × ${machine.cores}, ${machine.memoryGb} GB, node ${machine.node}, fsync ${machine.fsyncMs} ms on ${machine.tempFs}`);
-    if (kinds.includes('postgres') && pgServer) dbUrl = await createDatabase(pgServer, dbName);
+    if (kinds.includes('postgres') && pgServer) dbUrl = await createDatabaseOn(pgServer, dbName);
 
     if (options.profile) {
       await profileRun(kinds, twilio, workRoot, dbUrl, options);

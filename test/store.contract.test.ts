@@ -274,46 +274,6 @@ function contract(backend: Backend): void {
       await assert.rejects(store.otp.create(makeChallenge(tx.id, { id: older.id })), StoreConflictError);
     });
 
-    it('registerAttempt counts attempts up to maxAttempts, then refuses', async () => {
-      const tx = makeTx();
-      await store.transactions.create(tx);
-      const c = makeChallenge(tx.id, { maxAttempts: 3 });
-      await store.otp.create(c);
-      for (const n of [1, 2, 3]) {
-        assert.deepEqual(await store.otp.registerAttempt(c.id, T0 + n), { ...c, attempts: n });
-      }
-      assert.equal(await store.otp.registerAttempt(c.id, T0 + 4), null);
-      assert.equal((await store.otp.latest(tx.id))?.attempts, 3, 'a refused attempt is not counted');
-      assert.equal(await store.otp.registerAttempt('no-such-challenge', T0), null);
-    });
-
-    it('registerAttempt refuses an expired or consumed challenge', async () => {
-      const tx = makeTx();
-      await store.transactions.create(tx);
-      const expiring = makeChallenge(tx.id);
-      await store.otp.create(expiring);
-      assert.equal(await store.otp.registerAttempt(expiring.id, expiring.expiresAt), null, 'expired at expiresAt');
-      assert.equal((await store.otp.registerAttempt(expiring.id, expiring.expiresAt - 1))?.attempts, 1);
-
-      const consumed = makeChallenge(tx.id);
-      await store.otp.create(consumed);
-      assert.equal(await store.otp.consume(consumed.id, T0 + 10), true);
-      assert.equal(await store.otp.registerAttempt(consumed.id, T0 + 11), null);
-    });
-
-    it('consume is true for exactly one of 20 racing calls', async () => {
-      const tx = makeTx();
-      await store.transactions.create(tx);
-      const c = makeChallenge(tx.id);
-      await store.otp.create(c);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.otp.consume(c.id, T0 + 100 + i)));
-      assert.equal(results.filter(Boolean).length, 1);
-      const winner = results.indexOf(true);
-      assert.equal((await store.otp.latest(tx.id))?.consumedAt, T0 + 100 + winner);
-      assert.equal(await store.otp.consume(c.id, T0 + 200), false);
-      assert.equal(await store.otp.consume('no-such-challenge', T0), false);
-    });
-
     describe('issue', () => {
       function issueOf(tx: Transaction, counterKey: string, over: Partial<OtpIssue> = {}): OtpIssue {
         const challenge = makeChallenge(tx.id);
@@ -495,6 +455,37 @@ function contract(backend: Backend): void {
         await assert.rejects(store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 10, { matches: boom })), /boom/);
         assert.deepEqual(await store.otp.latest(tx.id), challenge);
         assert.deepEqual(await auditOf(store, tx.id), []);
+      });
+
+      it('counts attempts up to maxAttempts, then refuses without counting; an unknown challenge is void', async () => {
+        const { tx, challenge } = await setUp({ maxAttempts: 3 });
+        for (const n of [1, 2, 3]) {
+          assert.deepEqual(await store.otp.verify(verifyOf(tx, challenge, 'wrong', T0 + n)), { kind: 'wrong', challenge: { ...challenge, attempts: n } });
+        }
+        assert.equal((await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 4))).kind, 'void');
+        assert.equal((await store.otp.latest(tx.id))?.attempts, 3, 'a refused attempt is not counted');
+        assert.deepEqual(await store.otp.verify(verifyOf(tx, { ...challenge, id: 'no-such-challenge' }, RIGHT, T0)), { kind: 'void', challenge: null });
+      });
+
+      it('refuses an expired challenge at expiresAt and takes an attempt just before it; refuses a consumed one', async () => {
+        const expiring = await setUp();
+        const atExpiry = await store.otp.verify(verifyOf(expiring.tx, expiring.challenge, 'wrong', expiring.challenge.expiresAt));
+        assert.equal(atExpiry.kind, 'void', 'expired at expiresAt');
+        const before = await store.otp.verify(verifyOf(expiring.tx, expiring.challenge, 'wrong', expiring.challenge.expiresAt - 1));
+        assert.equal(before.kind === 'wrong' ? before.challenge.attempts : null, 1);
+
+        const consumed = await setUp();
+        assert.equal((await store.otp.verify(verifyOf(consumed.tx, consumed.challenge, RIGHT, T0 + 10))).kind, 'verified');
+        assert.equal((await store.otp.verify(verifyOf(consumed.tx, consumed.challenge, 'wrong', T0 + 11))).kind, 'void');
+      });
+
+      it('of 20 racing verifications of the right code exactly one consumes it, at its own time', async () => {
+        const { tx, challenge } = await setUp({ maxAttempts: 30 });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 100 + i))));
+        assert.equal(results.filter((r) => r.kind === 'verified').length, 1);
+        const winner = results.findIndex((r) => r.kind === 'verified');
+        assert.equal((await store.otp.latest(tx.id))?.consumedAt, T0 + 100 + winner);
+        assert.equal((await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 200))).kind, 'void');
       });
 
       it('exactly one of ten racing verifications of the right code succeeds; the others find it consumed', async () => {
@@ -881,9 +872,18 @@ describe('SQLite store', () => {
       assert.equal(result.signal, 'SIGKILL', `the child should have killed itself: ${result.stderr}`);
       const store = await openSqliteStore({ path });
       try {
-        assert.deepEqual(await store.transactions.get(tx.id), { ...tx, status: 'WAITING_FOR_USER', provider: 'otp-sms', version: 2 });
-        assert.equal((await store.otp.latest(tx.id))?.consumedAt, challenge.createdAt + 1);
-        assert.equal(await store.otp.consume(challenge.id, challenge.createdAt + 2), false, 'a consumed code stays consumed');
+        const at = challenge.createdAt + 1;
+        assert.deepEqual(await store.transactions.get(tx.id), { ...tx, status: 'SUCCESS', provider: 'otp-sms', updatedAt: at, finishedAt: at, version: 3 });
+        assert.equal((await store.otp.latest(tx.id))?.consumedAt, at);
+        assert.deepEqual((await auditOf(store, tx.id)).map((e) => e.type), ['transaction.success']);
+        const again = await store.otp.verify({
+          id: challenge.id,
+          now: at + 1,
+          matches: () => true,
+          onMatch: { id: tx.id, expectedVersion: 3, patch: {}, audit: { type: 'transaction.success', at: at + 1, transactionId: tx.id } },
+          onWrong: () => ({ type: 'otp.wrong', at: at + 1, transactionId: tx.id }),
+        });
+        assert.equal(again.kind, 'void', 'a consumed code stays consumed');
       } finally {
         await store.close();
         await sqlite.remove(path);

@@ -57,11 +57,6 @@ export interface OtpChallenge {
   consumedAt: number | null;
 }
 
-export interface OtpAttempt {
-  /** The challenge after the attempt was counted. */
-  challenge: OtpChallenge;
-}
-
 /** What OtpChallengeStore.issue does, in one atomic unit. */
 export interface OtpIssue {
   /** The time the counter's window is taken from. */
@@ -104,8 +99,8 @@ export interface OtpVerify {
 
 export type OtpVerifyResult =
   /**
-   * No attempt counted: the challenge is consumed, expired at `now`, out of attempts (as
-   * registerAttempt refuses them), or unknown (null). The challenge as it stands.
+   * No attempt counted: the challenge is consumed, expired at `now`, out of attempts, or
+   * unknown (null). The challenge as it stands.
    */
   | { kind: 'void'; challenge: OtpChallenge | null }
   /** The attempt was counted, the code is wrong, and onWrong's event written. */
@@ -125,14 +120,6 @@ export interface OtpChallengeStore {
   /** How many challenges (codes sent) a transaction has. */
   countForTransaction(transactionId: string): Promise<number>;
   /**
-   * Atomically counts one attempt on a challenge that is not consumed, not expired at `now` and
-   * has attempts < maxAttempts, and returns it (with the new attempt count). Returns null when
-   * the challenge cannot take an attempt (consumed, expired, voided by attempts, or unknown).
-   */
-  registerAttempt(id: string, now: number): Promise<OtpChallenge | null>;
-  /** Atomically marks the challenge consumed. True only for the one call that consumed it. */
-  consume(id: string, now: number): Promise<boolean>;
-  /**
    * Sending a code, before it leaves: counts the hit on the per-number counter and, within its
    * limit, changes the transaction (compare-and-set), inserts the challenge and writes the
    * change's audit event. Rejects with StoreConflictError if the challenge id exists (then
@@ -140,8 +127,9 @@ export interface OtpChallengeStore {
    */
   issue(issue: OtpIssue): Promise<OtpIssueResult>;
   /**
-   * Checking a code: counts one attempt (as registerAttempt), asks `matches`, and then either
-   * consumes the challenge and applies onMatch (both or neither), or writes onWrong's event.
+   * Checking a code: atomically counts one attempt on a challenge that is not consumed, not
+   * expired at `now` and has attempts < maxAttempts, asks `matches`, and then either consumes
+   * the challenge and applies onMatch (both or neither), or writes onWrong's event.
    * Concurrent calls on one challenge are serialised: at most one is ever `verified`.
    */
   verify(verify: OtpVerify): Promise<OtpVerifyResult>;

@@ -31,12 +31,26 @@ export interface FakeTwilio {
   dropNextConnection(): void;
   /** The next `count` requests get no answer at all, until the client gives up or `close()`. */
   stallNext(count?: number): void;
+  /** Calls `listener` with every message accepted from now on; returns the unsubscribe. */
+  onMessage(listener: (message: FakeTwilioMessage) => void): () => void;
   close(): Promise<void>;
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 
-export async function startFakeTwilio(credentials: { accountSid: string; authToken: string }): Promise<FakeTwilio> {
+export interface FakeTwilioOptions {
+  /**
+   * Keep accepted messages in `messages` (the default). Off for long load runs, where an ever
+   * growing list would be the fake's own leak: read them through onMessage instead.
+   */
+  retainMessages?: boolean;
+}
+
+export async function startFakeTwilio(
+  credentials: { accountSid: string; authToken: string },
+  options: FakeTwilioOptions = {},
+): Promise<FakeTwilio> {
+  const retain = options.retainMessages ?? true;
   const messages: FakeTwilioMessage[] = [];
   const waiters = new Set<(message: FakeTwilioMessage) => void>();
   let requestCount = 0;
@@ -62,6 +76,8 @@ export async function startFakeTwilio(credentials: { accountSid: string; authTok
     }
     void handle(req, res);
   });
+  // Connections from the provider under test are kept alive, as Twilio's are.
+  server.keepAliveTimeout = 30_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
@@ -95,7 +111,7 @@ export async function startFakeTwilio(credentials: { accountSid: string; authTok
       body,
       dateCreated: new Date(),
     };
-    messages.push(message);
+    if (retain) messages.push(message);
     for (const waiter of waiters) waiter(message);
     sendJson(res, 201, messageResource(message));
   }
@@ -137,6 +153,10 @@ export async function startFakeTwilio(credentials: { accountSid: string; authTok
     },
     stallNext(count = 1) {
       stalls += count;
+    },
+    onMessage(listener) {
+      waiters.add(listener);
+      return () => waiters.delete(listener);
     },
     close() {
       // Stalled requests would otherwise keep the server open forever.

@@ -42,30 +42,37 @@ export async function getTestPostgresUrl(): Promise<string | null> {
 export async function dropTestDatabase(url: string): Promise<void> {
   const server = serverOf.get(url);
   if (!server) throw new Error(`not a database made by getTestPostgresUrl(): ${url}`);
-  const name = databaseName(url);
-  const client = new pg.Client({ connectionString: server });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-    serverOf.delete(url);
-  } finally {
-    await client.end();
-  }
+  await dropDatabaseOn(server, databaseName(url));
+  serverOf.delete(url);
 }
 
 async function createDatabase(server: string): Promise<string> {
-  const name = `eidhub_test_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: server });
+  const url = await createDatabaseOn(server, `eidhub_test_${randomBytes(6).toString('hex')}`);
+  serverOf.set(url, server);
+  return url;
+}
+
+/** Creates the database `name` on the server of `server` (a maintenance database URL) and returns its URL. */
+export async function createDatabaseOn(server: string, name: string): Promise<string> {
+  await withClient(server, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Drops the database `name` on the server of `server`, closing any connections still open on it. */
+export async function dropDatabaseOn(server: string, name: string): Promise<void> {
+  await withClient(server, (client) => client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
+}
+
+async function withClient(url: string, work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    await work(client);
   } finally {
     await client.end();
   }
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  serverOf.set(url.toString(), server);
-  return url.toString();
 }
 
 function databaseName(url: string): string {

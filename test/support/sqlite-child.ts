@@ -5,7 +5,8 @@
  *     opens the store (applying migrations), prints "opened" and exits; two at once prove that
  *     concurrent starts migrate safely.
  *   node --import tsx test/support/sqlite-child.ts write-then-die <db path> <transaction JSON> <challenge JSON>
- *     creates the transaction, updates it, creates and consumes the challenge, and SIGKILLs itself
+ *     creates the transaction, updates it, creates the challenge and verifies the right code (the
+ *     challenge consumed, the transaction SUCCESS at createdAt + 1), and SIGKILLs itself
  *     the moment the last promise resolves: no close, no exit handlers, nothing flushed later. The
  *     parent then checks every acknowledged write survived.
  */
@@ -27,7 +28,20 @@ if (mode === 'open') {
   const updated = await store.transactions.update(tx.id, tx.version, { status: 'WAITING_FOR_USER', provider: 'otp-sms' });
   if (!updated) throw new Error('update lost');
   await store.otp.create(challenge);
-  if (!(await store.otp.consume(challenge.id, challenge.createdAt + 1))) throw new Error('consume refused');
+  const at = challenge.createdAt + 1;
+  const verified = await store.otp.verify({
+    id: challenge.id,
+    now: at,
+    matches: () => true,
+    onMatch: {
+      id: tx.id,
+      expectedVersion: updated.version,
+      patch: { status: 'SUCCESS', updatedAt: at, finishedAt: at },
+      audit: { type: 'transaction.success', at, transactionId: tx.id },
+    },
+    onWrong: () => ({ type: 'otp.wrong', at, transactionId: tx.id }),
+  });
+  if (verified.kind !== 'verified') throw new Error(`verify gave ${verified.kind}`);
   process.kill(process.pid, 'SIGKILL');
 } else {
   throw new Error(`unknown mode or missing arguments: ${process.argv.slice(2).join(' ')}`);

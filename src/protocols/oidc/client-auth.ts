@@ -31,18 +31,16 @@ function decodeBasic(header: string): { id: string; secret: string } | null {
 }
 
 /**
- * The Authorization header to forward for a request that authenticates with HTTP Basic, or null
- * when it carries no Basic credentials of a confidential client (those go to oidc-provider
- * untouched). The body is not needed: a request that also posts `client_secret` uses two
- * methods at once, and oidc-provider refuses that whatever the header says.
+ * The Basic Authorization header to forward for credentials a client presented: with the
+ * internal secret when the presented one is valid, with the presented (wrong) one otherwise, so
+ * that oidc-provider answers `invalid_client` itself; null when `id` is not a confidential client
+ * (public clients and unknown ids go to oidc-provider untouched).
  */
-export function restateBasicHeader(header: string | undefined, registry: ClientRegistry): string | null {
-  const basic = typeof header === 'string' ? decodeBasic(header) : null;
-  if (!basic) return null;
-  const client = registry.get(basic.id);
+function forwardedAuthorization(registry: ClientRegistry, id: string, secret: string): string | null {
+  const client = registry.get(id);
   if (!client || client.secretHashes.length === 0) return null;
-  const secret = registry.verifySecret(client, basic.secret) ? registry.internalSecret(client.clientId) : basic.secret;
-  return basicHeader(client.clientId, secret);
+  const forwarded = registry.verifySecret(client, secret) ? registry.internalSecret(client.clientId) : secret;
+  return `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(forwarded)}`).toString('base64')}`;
 }
 
 /** True when the request carries an HTTP Basic Authorization header. */
@@ -50,33 +48,31 @@ export function hasBasicAuth(headers: IncomingMessage['headers']): boolean {
   return typeof headers.authorization === 'string' && /^\s*Basic /i.test(headers.authorization);
 }
 
-const basicHeader = (id: string, secret: string) => `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
+/**
+ * client_secret_basic: the Authorization header to forward, or null when the header holds no
+ * Basic credentials of a confidential client. The body is not needed: a request that also posts
+ * `client_secret` uses two methods at once, and oidc-provider refuses that whatever the header says.
+ */
+export function restateBasicHeader(header: string | undefined, registry: ClientRegistry): string | null {
+  const basic = typeof header === 'string' ? decodeBasic(header) : null;
+  return basic ? forwardedAuthorization(registry, basic.id, basic.secret) : null;
+}
 
 /**
- * Returns the form body and headers to forward, with client credentials restated; null when the
- * request carries no secret to restate (public clients, assertions, malformed input: those go to
- * oidc-provider untouched so that it answers with its own precise error).
+ * client_secret_post (the request has no Basic header): the headers and form body to forward,
+ * with the secret moved to a Basic header; null when the body carries no secret to restate
+ * (public clients, assertions, malformed input: those go to oidc-provider untouched so that it
+ * answers with its own precise error).
  */
 export function restateClientAuth(
   headers: IncomingMessage['headers'],
   body: ParsedUrlQuery,
   registry: ClientRegistry,
 ): { headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null {
-  const basic = typeof headers.authorization === 'string' ? decodeBasic(headers.authorization) : null;
-  const postedSecret = typeof body.client_secret === 'string' ? body.client_secret : undefined;
-  const postedId = typeof body.client_id === 'string' ? body.client_id : undefined;
-  if (basic && postedSecret !== undefined) return null;
-  const presented = basic ?? (postedId !== undefined && postedSecret !== undefined ? { id: postedId, secret: postedSecret } : null);
-  if (!presented) return null;
-  const client = registry.get(presented.id);
-  if (!client || client.secretHashes.length === 0) return null;
-
-  const secret = registry.verifySecret(client, presented.secret) ? registry.internalSecret(client.clientId) : presented.secret;
-  const { client_secret: _removed, ...rest } = body;
-  return {
-    headers: { ...headers, authorization: basicHeader(client.clientId, secret) },
-    body: rest,
-  };
+  const { client_secret: secret, ...rest } = body;
+  if (typeof body.client_id !== 'string' || typeof secret !== 'string') return null;
+  const authorization = forwardedAuthorization(registry, body.client_id, secret);
+  return authorization === null ? null : { headers: { ...headers, authorization }, body: rest };
 }
 
 /**

@@ -3,6 +3,7 @@
  * the interaction routes, where an authorization request becomes a transaction (start) and a
  * finished transaction becomes the login result (complete).
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Authenticator } from '../../authenticators/types.js';
@@ -174,6 +175,11 @@ export class OidcProtocol implements ProtocolAdapter {
   }
 }
 
+/** A POST to an endpoint where clients authenticate (a path below the OIDC mount). */
+function authenticatesClient(raw: IncomingMessage): boolean {
+  return raw.method === 'POST' && CLIENT_AUTH_PATHS.has((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '');
+}
+
 /** Registers the OIDC routes: the interaction routes, and everything else handed to oidc-provider. */
 export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtocol, deps: Pick<OidcDeps, 'provider' | 'registry'>) {
   app.get<{ Params: { uid: string } }>(`${INTERACTION_PATH}/:uid`, (req, reply) => oidc.start(req, reply));
@@ -186,13 +192,7 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
     // (client_secret_post) and must be restated. HTTP Basic is restated in the header alone.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (req, payload, done) => {
-      const path = req.url.slice(OIDC_MOUNT.length).split('?')[0] ?? '';
-      if (
-        req.method !== 'POST' ||
-        !CLIENT_AUTH_PATHS.has(path) ||
-        hasBasicAuth(req.headers) ||
-        !/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')
-      ) {
+      if (!authenticatesClient(req.raw) || hasBasicAuth(req.headers) || !/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
         done(null, undefined);
         return;
       }
@@ -213,12 +213,14 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
 
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       let raw = req.raw;
-      if (req.method === 'POST' && hasBasicAuth(raw.headers) && CLIENT_AUTH_PATHS.has((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '')) {
-        const header = restateBasicHeader(raw.headers.authorization, deps.registry);
-        if (header !== null) raw.headers.authorization = header;
-      } else if (Buffer.isBuffer(req.body)) {
+      if (Buffer.isBuffer(req.body)) {
+        // client_secret_post: the body was read, so it is replayed, with the secret moved to the header.
         const restated = restateClientAuth(raw.headers, parseForm(req.body), deps.registry);
         raw = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, req.body);
+      } else if (hasBasicAuth(raw.headers) && authenticatesClient(raw)) {
+        // client_secret_basic: the body stays unread; only the header changes.
+        const header = restateBasicHeader(raw.headers.authorization, deps.registry);
+        if (header !== null) raw.headers.authorization = header;
       }
       const originalUrl = raw.url ?? '/';
       Object.assign(raw, { originalUrl, url: originalUrl.slice(OIDC_MOUNT.length) || '/' });

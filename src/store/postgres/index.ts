@@ -214,7 +214,6 @@ const SQL = {
   otpCount: 'SELECT count(*) AS n FROM otp_challenges WHERE transaction_id = $1',
   otpAttempt: `UPDATE otp_challenges SET attempts = attempts + 1
     WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2 AND attempts < max_attempts RETURNING ${OTP_COLUMNS}`,
-  otpConsume: 'UPDATE otp_challenges SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL RETURNING id',
   // $1 counter key, $2 window start, $3 window end, $4 limit; the transaction's update from $5;
   // then the challenge's columns, then the audit event's. The hit always counts; the rest only
   // within the limit and if the compare-and-set applied. One row: the count, and the updated
@@ -340,13 +339,6 @@ function createStore(pool: Pool): Store {
       },
       async countForTransaction(transactionId) {
         return (await first<{ n: number }>(pool, 'otpCount', [transactionId]))?.n ?? 0;
-      },
-      async registerAttempt(id, now) {
-        const row = await first<OtpChallengeRow>(pool, 'otpAttempt', [id, now]);
-        return row ? rowToOtp(row) : null;
-      },
-      async consume(id, now) {
-        return (await run(pool, 'otpConsume', [id, now])).rowCount === 1;
       },
       async issue({ now, counter, change, challenge }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);

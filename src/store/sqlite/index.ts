@@ -52,7 +52,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpChallenge, type OtpIssueResult, type OtpVerifyResult, type Store, type WriteDurability } from '../types.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -179,21 +179,18 @@ class GroupCommit {
     this.savepoint = db.transaction((op: () => unknown) => op());
   }
 
-  /** One statement's write (SQLite makes a statement atomic). */
-  write<T>(op: (touch: Touch) => T): Promise<T> {
+  /**
+   * One statement's write (SQLite makes a statement atomic). `durable`: the promise resolves once
+   * the batch committed. `ordered` (see WriteDurability): it resolves as soon as the write is
+   * applied; the write commits with the open batch, before any later batch, and if that commit
+   * fails the durable writes of the batch report it, while reads of what it changed run again on
+   * what is committed.
+   */
+  write<T>(op: (touch: Touch) => T, durability: WriteDurability = 'durable'): Promise<T> {
     const applied = this.apply(op);
     if (!applied.ok) return Promise.reject(applied.error);
+    if (durability === 'ordered') return Promise.resolve(applied.value);
     return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(applied.value), reject }));
-  }
-
-  /**
-   * A write whose promise resolves as soon as it is applied (WriteDurability `ordered`): it
-   * commits with the open batch, before any later batch. If that commit fails, the durable writes
-   * of the batch report it, and reads of what this write changed run again on what is committed.
-   */
-  writeOrdered<T>(op: (touch: Touch) => T): Promise<T> {
-    const applied = this.apply(op);
-    return applied.ok ? Promise.resolve(applied.value) : Promise.reject(applied.error);
   }
 
   /** Runs `op` inside the open batch, opening one (and scheduling its commit) if needed. */
@@ -284,9 +281,7 @@ function createStore(db: Database.Database): Store {
       `UPDATE otp_challenges SET attempts = attempts + 1
        WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND attempts < max_attempts RETURNING *`,
     ),
-    otpConsume: db.prepare<[number, string], { transaction_id: string }>(
-      'UPDATE otp_challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL RETURNING transaction_id',
-    ),
+    otpConsume: db.prepare<[number, string], { id: string }>('UPDATE otp_challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL RETURNING id'),
 
     // consumed_at survives a replace: once consumed, a row must never be consumable again
     // (oidc-provider may save a model after consuming it).
@@ -431,21 +426,6 @@ function createStore(db: Database.Database): Store {
       async countForTransaction(transactionId) {
         return (await batch.read(key.otp(transactionId), () => s.otpCount.get(transactionId)))?.n ?? 0;
       },
-      async registerAttempt(id, now) {
-        const row = await batch.write((touch) => {
-          const counted = s.otpAttempt.get(id, now);
-          if (counted) touch(key.otp(counted.transaction_id));
-          return counted;
-        });
-        return row ? rowToOtp(row) : null;
-      },
-      async consume(id, now) {
-        return batch.write((touch) => {
-          const consumed = s.otpConsume.get(now, id);
-          if (consumed) touch(key.otp(consumed.transaction_id));
-          return consumed !== undefined;
-        });
-      },
       async issue({ now, counter, change, challenge }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
         const windowStart = windowStartOf(counter.windowMs, now);
@@ -485,14 +465,14 @@ function createStore(db: Database.Database): Store {
     },
 
     oidc: {
-      async upsert(model, id, payload, expiresAt, refs, durability = 'durable') {
-        await (durability === 'ordered' ? batch.writeOrdered.bind(batch) : batch.write.bind(batch))((touch) => {
+      async upsert(model, id, payload, expiresAt, refs, durability) {
+        await batch.write((touch) => {
           const old = s.oidcRefs.get(model, id);
           if (old) touchOidc(touch, model, old);
           const row = oidcModelToRow(model, id, payload, expiresAt, refs);
           s.oidcUpsert.run(row);
           touchOidc(touch, model, row);
-        });
+        }, durability);
       },
       async find(model, id, now) {
         return oidcPayload(await batch.read(key.oidc(model, id), () => s.oidcFind.get(model, id, now)));
@@ -503,18 +483,18 @@ function createStore(db: Database.Database): Store {
       async findByUserCode(model, userCode, now) {
         return oidcPayload(await batch.read(key.oidcUserCode(model, userCode), () => s.oidcByUserCode.get(model, userCode, now)));
       },
-      async consume(model, id, now, durability = 'durable') {
-        return (durability === 'ordered' ? batch.writeOrdered.bind(batch) : batch.write.bind(batch))((touch) => {
+      async consume(model, id, now, durability) {
+        return batch.write((touch) => {
           const consumed = s.oidcConsume.get(now, model, id);
           if (consumed) touchOidc(touch, model, consumed);
           return consumed !== undefined;
-        });
+        }, durability);
       },
-      async destroy(model, id, durability = 'durable') {
-        await (durability === 'ordered' ? batch.writeOrdered.bind(batch) : batch.write.bind(batch))((touch) => {
+      async destroy(model, id, durability) {
+        await batch.write((touch) => {
           const gone = s.oidcDestroy.get(model, id);
           if (gone) touchOidc(touch, model, gone);
-        });
+        }, durability);
       },
       async revokeByGrantId(grantId) {
         // The deleted rows name themselves, so reads of any of them (by id, uid or user code) wait for the commit.
