@@ -109,6 +109,14 @@ describe('twilio provider', () => {
     assert.equal(fake.messages.length, 1);
   });
 
+  it('does not retry a send whose 201 answer was cut off: the message went out once', async () => {
+    fake.truncateNextAnswer();
+    const result = await createTwilioProvider(config()).send(MESSAGE);
+    assert.equal(result.providerMessageId, undefined, 'no sid: the answer body never arrived');
+    assert.equal(fake.requestCount, 1);
+    assert.equal(fake.messages.length, 1);
+  });
+
   it('retries once after a timeout', async () => {
     fake.stallNext(1);
     await createTwilioProvider(config({ timeoutMs: 400 })).send(MESSAGE);

@@ -40,8 +40,7 @@ export async function postWithOneRetry(
       response = await post(request, timeoutMs);
     } catch (error) {
       if (error instanceof AnsweredError) {
-        // The status line came in: a 2xx is never retried, even if its body was cut off.
-        if (error.status >= 200 && error.status < 300) return '';
+        // The status line came in: it decides, as below (a 2xx is never retried), without the body.
         response = { status: error.status, text: '' };
       } else {
         failure = describeNetworkError(error, timeoutMs);

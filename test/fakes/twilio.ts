@@ -31,6 +31,12 @@ export interface FakeTwilio {
   dropNextConnection(): void;
   /** The next `count` requests get no answer at all, until the client gives up or `close()`. */
   stallNext(count?: number): void;
+  /**
+   * The next message is accepted and delivered, but its 201 answer is cut off after the status
+   * line and headers (the connection closes before the body): a send that succeeded, as the
+   * client sees it fail.
+   */
+  truncateNextAnswer(): void;
   /** Calls `listener` with every message accepted from now on; returns the unsubscribe. */
   onMessage(listener: (message: FakeTwilioMessage) => void): () => void;
   close(): Promise<void>;
@@ -56,6 +62,7 @@ export async function startFakeTwilio(
   let requestCount = 0;
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   let drops = 0;
+  let truncations = 0;
   let stalls = 0;
   const expectedAuthorization = Buffer.from(`Basic ${Buffer.from(`${credentials.accountSid}:${credentials.authToken}`).toString('base64')}`);
 
@@ -113,6 +120,14 @@ export async function startFakeTwilio(
     };
     if (retain) messages.push(message);
     for (const waiter of waiters) waiter(message);
+    if (truncations > 0) {
+      truncations--;
+      const text = JSON.stringify(messageResource(message));
+      res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.flushHeaders();
+      res.socket?.destroy();
+      return;
+    }
     sendJson(res, 201, messageResource(message));
   }
 
@@ -153,6 +168,9 @@ export async function startFakeTwilio(
     },
     stallNext(count = 1) {
       stalls += count;
+    },
+    truncateNextAnswer() {
+      truncations++;
     },
     onMessage(listener) {
       waiters.add(listener);
