@@ -133,6 +133,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
       registry,
       jwks: toPrivateJwks(keys),
       cookieKeys: [cookieKey.toString('base64url')],
+      interactionUrl: (interaction) => oidc.interactionUrl(interaction),
       now,
       renderError: (ctx, out) => {
         const page = pages.standaloneError(ctx.get('accept-language') || undefined, ctx.oidc?.params?.ui_locales as string | undefined, 'error.invalidRequest');

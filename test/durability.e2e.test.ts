@@ -466,8 +466,7 @@ describe('durability across eidhub processes', { skip }, () => {
       assert.ok(authorize.setCookies >= 2, `the proxy passed on every Set-Cookie of the authorization response (${authorize.setCookies})`);
       assert.ok(served(onA, 'POST', /^\/login\/[^/]+\/phone$/), `A received the phone step:\n${describeLog()}`);
       for (const [method, path, what] of [
-        ['POST', /^\/login\/[^/]+\/code$/, 'the code step'],
-        ['GET', /^\/auth\/open\/interaction\/[^/]+\/complete$/, 'the end of the interaction'],
+        ['POST', /^\/login\/[^/]+\/code$/, 'the code step, which ends the interaction'],
         ['GET', /^\/auth\/open\/connect\/authorize\/[^/]+$/, 'the authorization response'],
         ['POST', /^\/auth\/open\/connect\/token$/, 'the token request'],
         ['GET', /^\/auth\/open\/connect\/userinfo$/, 'the UserInfo request'],

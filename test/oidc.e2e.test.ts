@@ -406,6 +406,39 @@ describe('OIDC login with SMS OTP', { skip }, () => {
     await other.close();
   });
 
+  it('does not let a login link passed on to another browser log in the browser that started it', async () => {
+    // The one who starts the login keeps its cookies and passes the hosted page's link on.
+    const req = await authorize();
+    const started = await fetch(req.url, { redirect: 'manual' });
+    assert.equal(started.status, 303);
+    const starterCookies = started.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const loginUrl = new URL(started.headers.get('location')!, eidhub.url);
+    assert.match(loginUrl.pathname, /^\/login\/[0-9a-f-]{36}$/, 'the authorization request leads straight to the hosted page');
+
+    // Someone else opens the link and proves their number.
+    const phone = '+447700900131';
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(loginUrl.href);
+    const since = Date.now();
+    await submitPhone(page, phone);
+    const { code } = await codeFor(phone, since);
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/code')), submitCode(page, code)]);
+    assert.equal(answer.status(), 400, 'the login ends on an error page, not at the relying party');
+    assert.match(await page.textContent('main') ?? '', /expired|again/i);
+    assert.ok(!page.url().startsWith(rp.url));
+    await context.close();
+
+    // The starter's browser gets no code: oidc-provider has no result for its interaction.
+    const resumePath = /;\s*path=([^;]+)/i.exec(started.headers.getSetCookie().find((c) => c.startsWith('_interaction_resume=')) ?? '')?.[1];
+    assert.ok(resumePath, 'oidc-provider set its resume cookie');
+    const resume = await fetch(new URL(resumePath, eidhub.url), {
+      redirect: 'manual',
+      headers: { cookie: starterCookies },
+    });
+    assert.ok(!(resume.headers.get('location') ?? '').includes('code='), `no authorization code: ${resume.status} ${resume.headers.get('location')}`);
+  });
+
   it('never writes a code or a full phone number to the log', () => {
     const log = eidhub.logText();
     assert.ok(log.length > 1000, 'the log has lines');

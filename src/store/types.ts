@@ -142,7 +142,8 @@ export interface OtpChallengeStore {
  *   A later durable write of this process commits it too (or fails with it), and a read of what
  *   it changed answers only after it committed, so nobody observes it before it is durable.
  *   For bookkeeping that no answer depends on by itself (browser sessions, interactions,
- *   grants, all followed by a durable write before anything is handed to a client). A store
+ *   grants, the subject record of a login, all followed by a durable write before anything is
+ *   handed to a client). A store
  *   that cannot keep the order (PostgreSQL, whose pooled connections commit independently)
  *   treats it as `durable`.
  */
@@ -216,7 +217,7 @@ export interface SubjectRecord {
 }
 
 export interface SubjectStore {
-  put(record: SubjectRecord): Promise<void>;
+  put(record: SubjectRecord, durability?: WriteDurability): Promise<void>;
   get(sub: string, now: number): Promise<SubjectRecord | null>;
 }
 

@@ -172,7 +172,7 @@ export class HostedPages {
     if (this.deps.transactions.isExpired(tx) && !tx.browserBinding) {
       return this.render(req, reply, tx, { kind: 'error', message: 'error.expired' }, undefined, 410);
     }
-    const url = await this.protocol(tx).completionUrl(tx);
+    const url = await this.protocol(tx).finish(tx, { req: req.raw, res: reply.raw });
     const policy = await this.policyFor(req, tx);
     if (policy.embedded) {
       // Inside a frame the answer is a page of its own (it tells the parent), not a redirect.

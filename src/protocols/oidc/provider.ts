@@ -3,7 +3,7 @@
  * store as its adapter, our keys, the scopes and claims of the seeds, and login delegated to the
  * transaction (interactions). We configure oidc-provider; we never patch it.
  */
-import Provider, { type Configuration, type KoaContextWithOIDC, type Account, type Grant } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC, type Account, type Grant, type Interaction } from 'oidc-provider';
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
@@ -36,6 +36,8 @@ export interface ProviderDeps {
   renderError: NonNullable<Configuration['renderError']>;
   logoutSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['logoutSource']>;
   postLogoutSuccessSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['postLogoutSuccessSource']>;
+  /** oidc-provider's `interactions.url` (OidcProtocol.interactionUrl); without it, the start route. */
+  interactionUrl?: (interaction: Interaction) => Promise<string>;
   now?: () => number;
 }
 
@@ -128,7 +130,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       };
     },
     interactions: {
-      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+      url: (_ctx, interaction) => deps.interactionUrl?.(interaction) ?? `${INTERACTION_PATH}/${interaction.uid}`,
     },
     renderError: deps.renderError,
     // The seeds always send redirect_uri; requiring it keeps the check explicit.

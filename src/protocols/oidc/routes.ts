@@ -1,17 +1,21 @@
 /**
- * OpenID Connect as a protocol adapter: oidc-provider answers everything under /auth/open, except
- * the interaction routes, where an authorization request becomes a transaction (start) and a
- * finished transaction becomes the login result (complete).
+ * OpenID Connect as a protocol adapter: oidc-provider answers everything under /auth/open. An
+ * authorization request that needs a login becomes a transaction inside oidc-provider's
+ * `interactions.url` (interactionUrl), which sends the browser straight to the hosted page; the
+ * hosted page hands the final transaction back (finish), and the browser returns to oidc-provider
+ * with the result. The one interaction route (start) answers the other prompts and the requests
+ * that cannot become a transaction.
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
+import type { Interaction, InteractionResults } from 'oidc-provider';
 import type { Authenticator } from '../../authenticators/types.js';
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { TransactionService } from '../../core/transactions.js';
 import { StoreConflictError, type Store } from '../../store/types.js';
-import type { PagePolicy, ProtocolAdapter } from '../types.js';
+import type { BrowserExchange, PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
 import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
@@ -43,8 +47,67 @@ export class OidcProtocol implements ProtocolAdapter {
   readonly protocol = 'oidc' as const;
   constructor(private readonly deps: OidcDeps) {}
 
-  async completionUrl(tx: Transaction): Promise<string> {
-    return `${INTERACTION_PATH}/${encodeURIComponent(tx.protocolRef)}/complete`;
+  /**
+   * oidc-provider's `interactions.url`: where the browser goes when the authorization request
+   * needs an interaction. A login becomes its transaction here, and the browser goes straight to
+   * the hosted page, so oidc-provider scopes its interaction cookie to that page: only the browser
+   * that started the login can finish it there (see finish). Other prompts, and requests that
+   * cannot become a transaction, go to the start route, which answers oidc-provider.
+   */
+  async interactionUrl(interaction: Pick<Interaction, 'uid' | 'prompt' | 'params'>): Promise<string> {
+    const startUrl = `${INTERACTION_PATH}/${encodeURIComponent(interaction.uid)}`;
+    if (interaction.prompt.name !== 'login') return startUrl;
+    const tx = await this.transactionFor(interaction.uid, interaction.params, { fresh: true });
+    return tx instanceof EidhubError ? startUrl : this.deps.hostedPageUrl(tx);
+  }
+
+  /**
+   * The hosted page's final transaction becomes the interaction's result, stored for oidc-provider,
+   * which then answers the relying party at the returned URL. The interaction is found through its
+   * cookie, so a login finished in another browser (a hosted-page link passed on) ends here.
+   */
+  async finish(tx: Transaction, browser: BrowserExchange): Promise<string> {
+    let interaction: Interaction;
+    try {
+      interaction = await this.deps.provider().interactionDetails(browser.req, browser.res);
+    } catch {
+      throw new EidhubError(400, 'login_expired', 'this login has expired or was started in another browser; start again from the service you came from');
+    }
+    if (interaction.uid !== tx.protocolRef) throw new EidhubError(400, 'login_expired', 'this login was replaced by a newer one in this browser');
+    interaction.result = await this.resultOf(tx);
+    const now = (this.deps.now ?? Date.now)();
+    await interaction.save(interaction.exp - Math.floor(now / 1000));
+    return interaction.returnTo;
+  }
+
+  /** What oidc-provider is told about a final transaction. */
+  private async resultOf(tx: Transaction): Promise<InteractionResults> {
+    switch (tx.status) {
+      case 'SUCCESS': {
+        const subject = tx.subject!;
+        const now = (this.deps.now ?? Date.now)();
+        // Ordered: the authorization code's write, which any use of this record follows, commits it.
+        await this.deps.store.subjects.put(
+          {
+            sub: subject.id,
+            provider: tx.provider ?? 'unknown',
+            attributes: subject.attributes,
+            updatedAt: now,
+            expiresAt: now + this.deps.subjectRetentionMs,
+          },
+          'ordered',
+        );
+        const acr = tx.loa ? `loa:${tx.loa}` : undefined;
+        return { login: { accountId: subject.id, remember: true, ...(acr ? { acr } : {}), amr: tx.provider === 'otp-sms' ? ['sms', 'otp'] : [] } };
+      }
+      case 'ABORT':
+      case 'CANCELLED':
+        return { error: 'access_denied', error_description: 'the person cancelled the login' };
+      case 'ERROR':
+        return { error: 'access_denied', error_description: tx.error?.message ?? 'the login failed' };
+      default:
+        throw new EidhubError(409, 'transaction_changed', `this login is not finished (${tx.status})`);
+    }
   }
 
   async pagePolicy(tx: Transaction): Promise<PagePolicy> {
@@ -62,8 +125,9 @@ export class OidcProtocol implements ProtocolAdapter {
   }
 
   /** The transaction of an interaction, created on first sight from the authorization request. */
-  private async transactionFor(uid: string, params: Record<string, unknown>): Promise<Transaction | EidhubError> {
-    const existing = await this.deps.transactions.findByProtocolRef('oidc', uid);
+  private async transactionFor(uid: string, params: Record<string, unknown>, { fresh = false } = {}): Promise<Transaction | EidhubError> {
+    // A fresh interaction (just created by oidc-provider) cannot have a transaction yet.
+    const existing = fresh ? null : await this.deps.transactions.findByProtocolRef('oidc', uid);
     if (existing) return existing;
     const clientId = String(params.client_id);
     const acr = parseAcrValues(typeof params.acr_values === 'string' ? params.acr_values : undefined);
@@ -114,7 +178,7 @@ export class OidcProtocol implements ProtocolAdapter {
   }
 
   /** Sends the browser back to oidc-provider with a result; oidc-provider then answers the RP. */
-  private async finish(req: FastifyRequest, reply: FastifyReply, result: Record<string, unknown>) {
+  private async answer(req: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
     const url = await this.deps.provider().interactionResult(req.raw, reply.raw, result, { mergeWithLastSubmission: false });
     return reply.redirect(url, 303);
   }
@@ -123,44 +187,13 @@ export class OidcProtocol implements ProtocolAdapter {
     const details = await this.interaction(req, reply);
     if (details.prompt.name !== 'login') {
       // Every client is first-party: consent is given by loadExistingGrant.
-      return this.finish(req, reply, { consent: {} });
+      return this.answer(req, reply, { consent: {} });
     }
     const tx = await this.transactionFor(details.uid, details.params);
     if (tx instanceof EidhubError) {
-      return this.finish(req, reply, { error: tx.code, error_description: tx.message });
+      return this.answer(req, reply, { error: tx.code, error_description: tx.message });
     }
     return reply.redirect(this.deps.hostedPageUrl(tx), 303);
-  }
-
-  async complete(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
-    const details = await this.interaction(req, reply);
-    const tx = await this.deps.transactions.findByProtocolRef('oidc', details.uid);
-    if (!tx) throw new EidhubError(400, 'invalid_request', 'this login has no authentication session');
-    switch (tx.status) {
-      case 'SUCCESS': {
-        const subject = tx.subject!;
-        const now = (this.deps.now ?? Date.now)();
-        await this.deps.store.subjects.put({
-          sub: subject.id,
-          provider: tx.provider ?? 'unknown',
-          attributes: subject.attributes,
-          updatedAt: now,
-          expiresAt: now + this.deps.subjectRetentionMs,
-        });
-        const acr = tx.loa ? `loa:${tx.loa}` : undefined;
-        return this.finish(req, reply, {
-          login: { accountId: subject.id, remember: true, ...(acr ? { acr } : {}), amr: tx.provider === 'otp-sms' ? ['sms', 'otp'] : [] },
-        });
-      }
-      case 'ABORT':
-      case 'CANCELLED':
-        return this.finish(req, reply, { error: 'access_denied', error_description: 'the person cancelled the login' });
-      case 'ERROR':
-        return this.finish(req, reply, { error: 'access_denied', error_description: tx.error?.message ?? 'the login failed' });
-      default:
-        // Not finished yet: back to the hosted page.
-        return reply.redirect(this.deps.hostedPageUrl(tx), 303);
-    }
   }
 
   private async interaction(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
@@ -180,10 +213,9 @@ function authenticatesClient(raw: IncomingMessage): boolean {
   return raw.method === 'POST' && CLIENT_AUTH_PATHS.has((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '');
 }
 
-/** Registers the OIDC routes: the interaction routes, and everything else handed to oidc-provider. */
+/** Registers the OIDC routes: the interaction start route, and everything else handed to oidc-provider. */
 export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtocol, deps: Pick<OidcDeps, 'provider' | 'registry'>) {
   app.get<{ Params: { uid: string } }>(`${INTERACTION_PATH}/:uid`, (req, reply) => oidc.start(req, reply));
-  app.get<{ Params: { uid: string } }>(`${INTERACTION_PATH}/:uid/complete`, (req, reply) => oidc.complete(req, reply));
 
   // Koa composes its middleware in callback(); do it once per provider instance.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();

@@ -152,7 +152,8 @@ export class RestProtocol implements ProtocolAdapter {
     return { sources: parsed.map((p) => p.source), origins: parsed.flatMap((p) => p.origins) };
   }
 
-  async completionUrl(tx: Transaction): Promise<string> {
+  /** REST keeps no per-browser state: the answer is the callback (or, framed, the return) URL. */
+  async finish(tx: Transaction): Promise<string> {
     const state = await this.state(tx);
     if (this.isEmbedded(state)) return appendQuery(state.returnUrl!, { sessionNonce: this.sessionNonce(tx.id) });
     const urls = state.callbackUrls ?? {};

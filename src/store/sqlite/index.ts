@@ -549,11 +549,11 @@ function createStore(db: Database.Database): Store {
     },
 
     subjects: {
-      async put(r) {
+      async put(r, durability) {
         await batch.write((touch) => {
           s.subjectPut.run(subjectToRow(r));
           touch(key.subject(r.sub));
-        });
+        }, durability);
       },
       async get(sub, now) {
         const row = await batch.read(key.subject(sub), () => s.subjectGet.get(sub, now));
