@@ -103,6 +103,36 @@ describe('Authentication REST API', () => {
     assert.equal(posted.status, 200);
   });
 
+  it('answers the OIDC endpoints with the base security headers, a size limit on posted credentials, and a log line without secrets', async () => {
+    const res = await getToken(API, 'signicat-api');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+
+    const huge = await fetch(`${eidhub.issuer}/connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: API.id, client_secret: API.secret, padding: 'x'.repeat(60 * 1024) }).toString(),
+    });
+    assert.equal(huge.status, 413);
+    assert.deepEqual(await huge.json(), { error: 'invalid_request', error_description: 'request body too large (at most 57344 bytes)' });
+
+    const discovery = await fetch(`${eidhub.issuer}/.well-known/openid-configuration?login_hint=mobile:+447700900999`);
+    assert.equal(discovery.status, 200);
+    const line = eidhub
+      .logText()
+      .split('\n')
+      .find((l) => l.includes('/auth/open/.well-known/openid-configuration?'));
+    assert.ok(line, 'the request is logged at info');
+    const logged = JSON.parse(line) as { msg: string; req: { method: string; url: string }; res: { statusCode: number } };
+    assert.equal(logged.msg, 'request completed');
+    assert.equal(logged.req.method, 'GET');
+    assert.equal(logged.res.statusCode, 200);
+    assert.ok(!line.includes('900999') && logged.req.url.includes('login_hint=%5Bredacted%5D'), line);
+    assert.ok(!eidhub.logText().includes(API.secret), 'no client secret in the log');
+  });
+
   it('creates a session that echoes the request', async () => {
     const session = await create();
     assert.match(String(session.id), /^[0-9a-f-]{36}$/);

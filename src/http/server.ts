@@ -6,6 +6,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
+import { createServer as createHttpServer, type IncomingMessage, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EidhubError } from '../core/errors.js';
@@ -93,8 +94,80 @@ export function problem(e: EidhubError): Record<string, unknown> {
   };
 }
 
+/**
+ * A route served straight from Node's request handler, before Fastify routes anything. For
+ * endpoints that another framework answers whole (oidc-provider's Koa app): they need none of
+ * Fastify's parsing, hooks or error pages, and skip their cost on every request. The server still
+ * sets the base security headers, logs completed requests at `info` with redacted URLs, answers
+ * 503 while closing, and turns an escaped error into a 500 without details.
+ */
+export interface RawRoute {
+  matches(url: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+const rawRoutes = new WeakMap<FastifyInstance, RawRoute[]>();
+
+/** Serves `route` before Fastify's routing (see RawRoute). */
+export function addRawRoute(app: FastifyInstance, route: RawRoute): void {
+  const routes = rawRoutes.get(app);
+  if (!routes) throw new Error('addRawRoute: this Fastify instance was not made by createServer');
+  routes.push(route);
+}
+
+function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerResponse, logger: Logger, closing: () => boolean): void {
+  if (closing()) {
+    sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the server is shutting down; try again' }, { connection: 'close' });
+    return;
+  }
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('referrer-policy', 'no-referrer');
+  if (logger.isLevelEnabled('info')) {
+    const started = performance.now();
+    // Taken now: the route may rewrite req.url (the serializer redacts it).
+    const logged = { method: req.method, url: req.url };
+    res.once('finish', () => {
+      logger.info({ req: logged, res: { statusCode: res.statusCode }, responseTime: Math.round((performance.now() - started) * 100) / 100 }, 'request completed');
+    });
+  }
+  route.handle(req, res).catch((err: unknown) => {
+    logger.error({ err, url: redactUrl(req.url ?? '') }, 'request failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: 'something went wrong on our side; try again' });
+    else res.destroy();
+  });
+}
+
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const raw: RawRoute[] = [];
+  let closing = false;
   const app = Fastify({
+    // Fastify's own HTTP server, with the raw routes looked at first.
+    serverFactory: (handler, fastifyOptions) => {
+      const options = fastifyOptions as {
+        http?: HttpServerOptions;
+        keepAliveTimeout?: number;
+        requestTimeout?: number;
+        connectionTimeout?: number;
+        maxRequestsPerSocket?: number;
+      };
+      const server = createHttpServer(options.http ?? {}, (req, res) => {
+        const url = req.url ?? '/';
+        const route = raw.find((r) => r.matches(url));
+        if (route) serveRaw(route, req, res, opts.logger, () => closing);
+        else handler(req, res);
+      });
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = options.requestTimeout ?? 0;
+      server.setTimeout(options.connectionTimeout ?? 0);
+      if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+      return server;
+    },
     loggerInstance: opts.logger as FastifyBaseLogger,
     childLoggerFactory: (logger, bindings, options) =>
       new LazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
@@ -105,6 +178,11 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     return503OnClosing: true,
     // Validation must refuse what it does not know, not quietly drop or convert it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+  });
+  rawRoutes.set(app, raw);
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
   app.addHook('onSend', async (_req, reply) => {
     setBaseHeaders(reply);

@@ -14,6 +14,7 @@ import type { Authenticator } from '../../authenticators/types.js';
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { TransactionService } from '../../core/transactions.js';
+import { addRawRoute } from '../../http/server.js';
 import { StoreConflictError, type Store } from '../../store/types.js';
 import type { BrowserExchange, PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
@@ -213,58 +214,68 @@ function authenticatesClient(raw: IncomingMessage): boolean {
   return raw.method === 'POST' && CLIENT_AUTH_PATHS.has((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '');
 }
 
-/** Registers the OIDC routes: the interaction start route, and everything else handed to oidc-provider. */
+/** The body, or null once it passes `limit` bytes (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/**
+ * Registers the OIDC routes: the interaction start route in Fastify, and everything else below
+ * the mount handed to oidc-provider straight from the HTTP server (a RawRoute: oidc-provider's Koa
+ * app parses, answers and reports errors itself).
+ */
 export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtocol, deps: Pick<OidcDeps, 'provider' | 'registry'>) {
   app.get<{ Params: { uid: string } }>(`${INTERACTION_PATH}/:uid`, (req, reply) => oidc.start(req, reply));
 
   // Koa composes its middleware in callback(); do it once per provider instance.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
-  await app.register(async (scope) => {
-    // Bodies stay unread for oidc-provider, except where a client secret may be in the body
-    // (client_secret_post) and must be restated. HTTP Basic is restated in the header alone.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (req, payload, done) => {
-      if (!authenticatesClient(req.raw) || hasBasicAuth(req.headers) || !/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
-        done(null, undefined);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      payload.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > BODY_LIMIT) {
-          payload.destroy();
-          done(new EidhubError(413, 'invalid_request', 'request body too large'), undefined);
-          return;
+  addRawRoute(app, {
+    matches: (url) => url.startsWith(`${OIDC_MOUNT}/`) && !url.startsWith(`${INTERACTION_PATH}/`),
+    async handle(raw, res) {
+      let req = raw;
+      if (authenticatesClient(raw)) {
+        if (hasBasicAuth(raw.headers)) {
+          // client_secret_basic: the body stays unread; only the header changes.
+          const header = restateBasicHeader(raw.headers.authorization, deps.registry);
+          if (header !== null) raw.headers.authorization = header;
+        } else if (/^application\/x-www-form-urlencoded/i.test(raw.headers['content-type'] ?? '')) {
+          // client_secret_post: the body is read, so it is replayed, with the secret moved to the header.
+          const body = await readBody(raw, BODY_LIMIT);
+          if (body === null) {
+            const text = JSON.stringify({ error: 'invalid_request', error_description: `request body too large (at most ${BODY_LIMIT} bytes)` });
+            res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'content-length': Buffer.byteLength(text) });
+            res.end(text);
+            return;
+          }
+          const restated = restateClientAuth(raw.headers, parseForm(body), deps.registry);
+          req = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, body);
         }
-        chunks.push(chunk);
-      });
-      payload.on('end', () => done(null, Buffer.concat(chunks)));
-      payload.on('error', (err) => done(err, undefined));
-    });
-
-    const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-      let raw = req.raw;
-      if (Buffer.isBuffer(req.body)) {
-        // client_secret_post: the body was read, so it is replayed, with the secret moved to the header.
-        const restated = restateClientAuth(raw.headers, parseForm(req.body), deps.registry);
-        raw = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, req.body);
-      } else if (hasBasicAuth(raw.headers) && authenticatesClient(raw)) {
-        // client_secret_basic: the body stays unread; only the header changes.
-        const header = restateBasicHeader(raw.headers.authorization, deps.registry);
-        if (header !== null) raw.headers.authorization = header;
       }
-      const originalUrl = raw.url ?? '/';
-      Object.assign(raw, { originalUrl, url: originalUrl.slice(OIDC_MOUNT.length) || '/' });
-      reply.hijack();
+      const originalUrl = req.url ?? '/';
+      Object.assign(req, { originalUrl, url: originalUrl.slice(OIDC_MOUNT.length) || '/' });
       const provider = deps.provider();
       let callback = callbacks.get(provider);
       if (!callback) {
         callback = provider.callback();
         callbacks.set(provider, callback);
       }
-      await callback(raw, reply.raw);
-    };
-    scope.all(`${OIDC_MOUNT}/*`, handler);
+      await callback(req, res);
+    },
   });
 }
