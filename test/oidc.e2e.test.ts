@@ -140,6 +140,8 @@ describe('OIDC login with SMS OTP', { skip }, () => {
     assert.match(label ?? '', /[\u0370-\u03ff]/, `the label is Greek: ${label}`);
     const csp = (await page.request.get(page.url())).headers()['content-security-policy'] ?? '';
     assert.match(csp, /frame-ancestors 'none'/);
+    const formAction = /(?:^|;)\s*form-action ([^;]*)/.exec(csp)?.[1]?.trim().split(/\s+/) ?? [];
+    assert.deepEqual(formAction, ["'self'", new URL(rp.url).origin], `forms may lead to eidhub and the client's redirect origin only: ${csp}`);
 
     const since = Date.now();
     await submitPhone(page);

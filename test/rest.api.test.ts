@@ -101,6 +101,42 @@ describe('Authentication REST API', () => {
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: API.id, client_secret: API.secret, scope: 'signicat-api' }).toString(),
     });
     assert.equal(posted.status, 200);
+
+    // The plain Basic request is answered by eidhub itself, every other shape by oidc-provider:
+    // both answers are the same token response, with the same headers.
+    const viaProvider = posted;
+    const direct = await getToken(API, 'signicat-api');
+    const shapes = [direct, viaProvider].map(async (r) => {
+      const body = (await r.json()) as Record<string, unknown>;
+      return {
+        keys: Object.keys(body),
+        expires_in: body.expires_in,
+        token_type: body.token_type,
+        scope: body.scope,
+        tokenLength: String(body.access_token).length,
+        contentType: r.headers.get('content-type'),
+        cacheControl: r.headers.get('cache-control'),
+      };
+    });
+    const [directShape, providerShape] = await Promise.all(shapes);
+    assert.deepEqual(directShape, providerShape);
+    assert.deepEqual(directShape!.keys, ['access_token', 'expires_in', 'scope', 'token_type']);
+    const noScope = (await (await getToken(API)).json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(noScope), ['access_token', 'expires_in', 'token_type'], 'no scope asked, none given');
+    const both = (await (await getToken(API, 'auth-rest-api signicat-api auth-rest-api')).json()) as { scope: string };
+    assert.equal(both.scope, 'auth-rest-api signicat-api');
+
+    // Shapes eidhub does not answer itself still get oidc-provider's own answers.
+    const basic = { authorization: `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
+    const dupes = await fetch(`${eidhub.issuer}/connect/token`, { method: 'POST', headers: basic, body: 'grant_type=client_credentials&scope=signicat-api&scope=auth-rest-api' });
+    assert.equal(dupes.status, 400);
+    assert.equal(((await dupes.json()) as { error: string }).error, 'invalid_request');
+    const wrongGrant = await fetch(`${eidhub.issuer}/connect/token`, { method: 'POST', headers: basic, body: 'grant_type=authorization_code&code=x&redirect_uri=https://example.com/cb' });
+    assert.equal(wrongGrant.status, 400);
+    assert.deepEqual(await wrongGrant.json(), { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+    const unknownScope = await fetch(`${eidhub.issuer}/connect/token`, { method: 'POST', headers: basic, body: 'grant_type=client_credentials&scope=phone' });
+    assert.equal(unknownScope.status, 400);
+    assert.equal(((await unknownScope.json()) as { error: string }).error, 'invalid_scope');
   });
 
   it('answers the OIDC endpoints with the base security headers, a size limit on posted credentials, and a log line without secrets', async () => {

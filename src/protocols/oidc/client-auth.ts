@@ -9,7 +9,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseQuery, stringify as stringifyQuery, type ParsedUrlQuery } from 'node:querystring';
-import type { ClientRegistry } from './clients.js';
+import type { ClientRegistry, RegisteredClient } from './clients.js';
 
 /** Endpoints (below the issuer) where clients authenticate. */
 export const CLIENT_AUTH_PATHS = new Set(['/connect/token', '/connect/introspect', '/connect/revocation', '/request']);
@@ -30,17 +30,26 @@ function decodeBasic(header: string): { id: string; secret: string } | null {
   }
 }
 
-/**
- * The Basic Authorization header to forward for credentials a client presented: with the
- * internal secret when the presented one is valid, with the presented (wrong) one otherwise, so
- * that oidc-provider answers `invalid_client` itself; null when `id` is not a confidential client
- * (public clients and unknown ids go to oidc-provider untouched).
- */
-function forwardedAuthorization(registry: ClientRegistry, id: string, secret: string): string | null {
+/** Credentials a confidential client presented, checked, and restated for oidc-provider. */
+export interface CheckedCredentials {
+  client: RegisteredClient;
+  /** The presented secret is one of the client's secrets. */
+  valid: boolean;
+  /**
+   * The Basic Authorization header to forward: with the internal secret when the presented one
+   * is valid, with the presented (wrong) one otherwise, so that oidc-provider answers
+   * `invalid_client` itself.
+   */
+  authorization: string;
+}
+
+/** Null when `id` is not a confidential client (public clients and unknown ids go to oidc-provider untouched). */
+function checkCredentials(registry: ClientRegistry, id: string, secret: string): CheckedCredentials | null {
   const client = registry.get(id);
   if (!client || client.secretHashes.length === 0) return null;
-  const forwarded = registry.verifySecret(client, secret) ? registry.internalSecret(client.clientId) : secret;
-  return `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(forwarded)}`).toString('base64')}`;
+  const valid = registry.verifySecret(client, secret);
+  const forwarded = valid ? registry.internalSecret(client.clientId) : secret;
+  return { client, valid, authorization: `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(forwarded)}`).toString('base64')}` };
 }
 
 /** True when the request carries an HTTP Basic Authorization header. */
@@ -49,13 +58,14 @@ export function hasBasicAuth(headers: IncomingMessage['headers']): boolean {
 }
 
 /**
- * client_secret_basic: the Authorization header to forward, or null when the header holds no
- * Basic credentials of a confidential client. The body is not needed: a request that also posts
- * `client_secret` uses two methods at once, and oidc-provider refuses that whatever the header says.
+ * client_secret_basic: the checked credentials with the Authorization header to forward, or null
+ * when the header holds no Basic credentials of a confidential client. The body is not needed: a
+ * request that also posts `client_secret` uses two methods at once, and oidc-provider refuses that
+ * whatever the header says.
  */
-export function restateBasicHeader(header: string | undefined, registry: ClientRegistry): string | null {
+export function restateBasicHeader(header: string | undefined, registry: ClientRegistry): CheckedCredentials | null {
   const basic = typeof header === 'string' ? decodeBasic(header) : null;
-  return basic ? forwardedAuthorization(registry, basic.id, basic.secret) : null;
+  return basic ? checkCredentials(registry, basic.id, basic.secret) : null;
 }
 
 /**
@@ -71,8 +81,8 @@ export function restateClientAuth(
 ): { headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null {
   const { client_secret: secret, ...rest } = body;
   if (typeof body.client_id !== 'string' || typeof secret !== 'string') return null;
-  const authorization = forwardedAuthorization(registry, body.client_id, secret);
-  return authorization === null ? null : { headers: { ...headers, authorization }, body: rest };
+  const checked = checkCredentials(registry, body.client_id, secret);
+  return checked === null ? null : { headers: { ...headers, authorization: checked.authorization }, body: rest };
 }
 
 /**

@@ -6,7 +6,7 @@
  * with the result. The one interaction route (start) answers the other prompts and the requests
  * that cannot become a transaction.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Interaction, InteractionResults } from 'oidc-provider';
@@ -18,6 +18,7 @@ import { addRawRoute } from '../../http/server.js';
 import { StoreConflictError, type Store } from '../../store/types.js';
 import type { BrowserExchange, PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
+import { answerClientCredentials, mayBeClientCredentials } from './client-credentials.js';
 import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { INTERACTION_PATH, OIDC_MOUNT } from './provider.js';
@@ -46,6 +47,7 @@ function loginHintNumber(hint: unknown): string | undefined {
 
 export class OidcProtocol implements ProtocolAdapter {
   readonly protocol = 'oidc' as const;
+  private readonly policies = new Map<string, PagePolicy>();
   constructor(private readonly deps: OidcDeps) {}
 
   /**
@@ -111,18 +113,26 @@ export class OidcProtocol implements ProtocolAdapter {
     }
   }
 
+  /**
+   * The hosted page's policy depends on the client alone: its forms may lead (through the
+   * redirects that end the login) to the origins of the client's registered redirect URIs. The
+   * clients are fixed at start, so each policy is made once.
+   */
   async pagePolicy(tx: Transaction): Promise<PagePolicy> {
-    const interaction = await this.deps.provider().Interaction.find(tx.protocolRef);
-    const redirectUri = typeof interaction?.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined;
-    const client = this.deps.registry.get(tx.clientId);
-    return {
-      hosted: true,
-      frameAncestors: ["'none'"],
-      formActionOrigins: redirectUri ? [new URL(redirectUri).origin] : [],
-      embedded: false,
-      clientName: client?.name,
-      backUrl: undefined,
-    };
+    let policy = this.policies.get(tx.clientId);
+    if (!policy) {
+      const client = this.deps.registry.get(tx.clientId);
+      policy = {
+        hosted: true,
+        frameAncestors: ["'none'"],
+        formActionOrigins: [...new Set((client?.oidc?.redirectUris ?? []).map((u) => new URL(u).origin))],
+        embedded: false,
+        clientName: client?.name,
+        backUrl: undefined,
+      };
+      this.policies.set(tx.clientId, policy);
+    }
+    return policy;
   }
 
   /** The transaction of an interaction, created on first sight from the authorization request. */
@@ -209,9 +219,19 @@ export class OidcProtocol implements ProtocolAdapter {
   }
 }
 
-/** A POST to an endpoint where clients authenticate (a path below the OIDC mount). */
-function authenticatesClient(raw: IncomingMessage): boolean {
-  return raw.method === 'POST' && CLIENT_AUTH_PATHS.has((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '');
+const TOKEN_PATH = '/connect/token';
+
+/** For a POST to an endpoint where clients authenticate: that endpoint's path below the OIDC mount; else null. */
+function authenticatesClient(raw: IncomingMessage): string | null {
+  if (raw.method !== 'POST') return null;
+  const path = (raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '';
+  return CLIENT_AUTH_PATHS.has(path) ? path : null;
+}
+
+function bodyTooLarge(res: ServerResponse): void {
+  const text = JSON.stringify({ error: 'invalid_request', error_description: `request body too large (at most ${BODY_LIMIT} bytes)` });
+  res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** The body, or null once it passes `limit` bytes (the rest is not read). */
@@ -249,27 +269,30 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
     matches: (url) => url.startsWith(`${OIDC_MOUNT}/`) && !url.startsWith(`${INTERACTION_PATH}/`),
     async handle(raw, res) {
       let req = raw;
-      if (authenticatesClient(raw)) {
+      const provider = deps.provider();
+      const path = authenticatesClient(raw);
+      if (path !== null) {
         if (hasBasicAuth(raw.headers)) {
-          // client_secret_basic: the body stays unread; only the header changes.
-          const header = restateBasicHeader(raw.headers.authorization, deps.registry);
-          if (header !== null) raw.headers.authorization = header;
+          // client_secret_basic: only the header changes; the body stays unread, except for an
+          // API client's token request, which eidhub may answer itself (client-credentials.ts).
+          const credentials = restateBasicHeader(raw.headers.authorization, deps.registry);
+          if (credentials !== null) raw.headers.authorization = credentials.authorization;
+          if (path === TOKEN_PATH && mayBeClientCredentials(raw, credentials)) {
+            const body = await readBody(raw, BODY_LIMIT);
+            if (body === null) return bodyTooLarge(res);
+            if (await answerClientCredentials(provider, credentials, body, res)) return;
+            req = replayRequest(raw, raw.headers, body);
+          }
         } else if (/^application\/x-www-form-urlencoded/i.test(raw.headers['content-type'] ?? '')) {
           // client_secret_post: the body is read, so it is replayed, with the secret moved to the header.
           const body = await readBody(raw, BODY_LIMIT);
-          if (body === null) {
-            const text = JSON.stringify({ error: 'invalid_request', error_description: `request body too large (at most ${BODY_LIMIT} bytes)` });
-            res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'content-length': Buffer.byteLength(text) });
-            res.end(text);
-            return;
-          }
+          if (body === null) return bodyTooLarge(res);
           const restated = restateClientAuth(raw.headers, parseForm(body), deps.registry);
           req = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, body);
         }
       }
       const originalUrl = req.url ?? '/';
       Object.assign(req, { originalUrl, url: originalUrl.slice(OIDC_MOUNT.length) || '/' });
-      const provider = deps.provider();
       let callback = callbacks.get(provider);
       if (!callback) {
         callback = provider.callback();
