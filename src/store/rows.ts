@@ -174,9 +174,11 @@ const PATCH_COLUMN_OF: Record<keyof TransactionPatch, PatchColumn> = {
 const PATCH_KEYS = Object.keys(PATCH_COLUMN_OF) as (keyof TransactionPatch)[];
 
 /**
- * Every column an update may set, in the order patchAssignments lists them. An update statement
- * names them all and sets each only when its flag says so, so one prepared statement serves every
- * patch shape and the version check and the write stay one atomic step.
+ * Every column an update may set, in the order patchAssignments lists them. PostgreSQL's update
+ * statement names them all and sets each only when its flag says so, so one statement (inside the
+ * CTEs that write an audit event with it) serves every patch shape; SQLite prepares one statement
+ * per shape instead (see its updateTransaction). Either way the version check and the write are one
+ * atomic step.
  */
 export const PATCH_COLUMNS: readonly PatchColumn[] = PATCH_KEYS.map((k) => PATCH_COLUMN_OF[k]);
 
