@@ -7,7 +7,6 @@
  * this service prepared (prepareTransition, prepareWaiting) and hands the result back to applied(),
  * so the rules stay here.
  */
-import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Store, TransactionChange } from '../store/types.js';
 import { EidhubError } from './errors.js';
 import {
@@ -20,6 +19,7 @@ import {
   type TransactionStatus,
   type TransactionSubject,
 } from './transaction.js';
+import { timeOrderedUuid } from './ids.js';
 
 const ALLOWED: Record<TransactionStatus, readonly TransactionStatus[]> = {
   CREATED: ['WAITING_FOR_USER', 'CANCELLED', 'ERROR', 'ABORT'],
@@ -60,7 +60,7 @@ export class TransactionService {
   async create(input: NewTransaction): Promise<Transaction> {
     const now = this.now();
     const tx: Transaction = {
-      id: input.id ?? randomUUID(),
+      id: input.id ?? timeOrderedUuid(now),
       accountId: input.accountId,
       protocol: input.protocol,
       protocolRef: input.protocolRef,

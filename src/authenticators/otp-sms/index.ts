@@ -8,7 +8,7 @@
  * (counted by compare-and-set on the transaction, so two clicks cannot both send); a number
  * receives at most `maxSendsPerNumberPerHour` codes across logins.
  */
-import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EidhubError } from '../../core/errors.js';
 import { deriveSubject } from '../../core/subject.js';
@@ -21,6 +21,7 @@ import type { ActionResult, Authenticator, ParamProblem } from '../types.js';
 import { maskPhoneNumber, parsePhoneNumber } from './phone.js';
 import { normalizeSender } from './sender.js';
 import { smsText } from './sms-text.js';
+import { timeOrderedUuid } from '../../core/ids.js';
 
 export const OTP_SMS = 'otp-sms';
 
@@ -115,7 +116,7 @@ export function createOtpSmsAuthenticator(deps: {
     const masked = maskPhoneNumber(phone);
     const send = (state.sends ?? 0) + 1;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    const challengeId = randomUUID();
+    const challengeId = timeOrderedUuid();
     const challenge: OtpChallenge = {
       id: challengeId,
       transactionId: tx.id,

@@ -30,6 +30,7 @@ import {
   sessionIdParams,
   sessionSchema,
 } from './schemas.js';
+import { timeOrderedUuid } from '../../core/ids.js';
 
 export const REST_BASE = '/auth/rest';
 
@@ -277,7 +278,7 @@ export class RestProtocol implements ProtocolAdapter {
       this.deps.logger.warn({ clientId }, 'rest: embedded session without embeddedParentDomains: its pages may be framed by any site (frame-ancestors *)');
     }
     const lifetime = body.sessionLifetime ?? DEFAULT_SESSION_LIFETIME;
-    const id = randomUUID();
+    const id = timeOrderedUuid();
     const tx = await this.deps.transactions.create({
       id,
       accountId: this.deps.accountId,
