@@ -534,6 +534,36 @@ function contract(backend: Backend): void {
       assert.deepEqual(await store.protocolState.get('ciba', record.ref), other);
     });
 
+    it('is written with its transaction and audit event: all three, or none of them', async () => {
+      const tx = makeTx();
+      const created: AuditEvent = { type: 'transaction.created', at: T0, transactionId: tx.id, clientId: tx.clientId, data: { protocol: 'rest' } };
+      const record = makeProtocolState(tx.id, { ref: tx.protocolRef, state: TRICKY_JSON });
+      await store.transactions.create(tx, created, record);
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
+      assert.deepEqual(await store.protocolState.get('rest', tx.protocolRef), record);
+      assert.deepEqual(await auditOf(store, tx.id), [created]);
+
+      // Its key taken already: nothing of the new transaction is written.
+      const second = makeTx({ protocolRef: `ref-second-${randomUUID()}` });
+      const taken = makeProtocolState(tx.id, { ref: second.protocolRef });
+      await store.protocolState.create(taken);
+      const secondState = makeProtocolState(second.id, { ref: second.protocolRef });
+      await assert.rejects(store.transactions.create(second, { ...created, transactionId: second.id }, secondState), StoreConflictError);
+      assert.equal(await store.transactions.get(second.id), null);
+      assert.deepEqual(await auditOf(store, second.id), []);
+      assert.deepEqual(await store.protocolState.get('rest', second.protocolRef), taken);
+
+      // Without an audit event too.
+      const third = makeTx();
+      await store.transactions.create(third, undefined, makeProtocolState(third.id, { ref: third.protocolRef }));
+      assert.equal((await store.protocolState.get('rest', third.protocolRef))?.transactionId, third.id);
+
+      // A state that is not the transaction's is a caller's error, and writes nothing.
+      const fourth = makeTx();
+      await assert.rejects(store.transactions.create(fourth, created, makeProtocolState(fourth.id)), /does not belong to transaction/);
+      assert.equal(await store.transactions.get(fourth.id), null);
+    });
+
     it('refuses a record whose transaction does not exist (foreign keys are enforced)', async () => {
       const record = makeProtocolState(`no-such-transaction-${randomUUID()}`);
       await assert.rejects(store.protocolState.create(record), (err) => !(err instanceof StoreConflictError));

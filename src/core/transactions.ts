@@ -49,6 +49,8 @@ export interface NewTransaction {
   lifetimeMs: number;
   /** Set when the id must be known before the transaction exists (e.g. REST session id = transaction id). */
   id?: string | undefined;
+  /** The protocol's own state for this transaction (keyed by protocol and protocolRef), written with it. */
+  protocolState?: Record<string, unknown> | undefined;
 }
 
 export class TransactionService {
@@ -84,7 +86,11 @@ export class TransactionService {
       finishedAt: null,
       version: 1,
     };
-    await this.store.transactions.create(tx, { type: 'transaction.created', at: now, transactionId: tx.id, clientId: tx.clientId, data: { protocol: tx.protocol } });
+    const audit = { type: 'transaction.created', at: now, transactionId: tx.id, clientId: tx.clientId, data: { protocol: tx.protocol } };
+    const state = input.protocolState
+      ? { protocol: tx.protocol, ref: tx.protocolRef, transactionId: tx.id, state: input.protocolState, createdAt: tx.createdAt, expiresAt: tx.expiresAt }
+      : undefined;
+    await this.store.transactions.create(tx, audit, state);
     return tx;
   }
 

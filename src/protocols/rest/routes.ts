@@ -279,6 +279,9 @@ export class RestProtocol implements ProtocolAdapter {
     }
     const lifetime = body.sessionLifetime ?? DEFAULT_SESSION_LIFETIME;
     const id = timeOrderedUuid();
+    const { allowedProviders: _a, requestedAttributes: _r, requestedLoa: _l, language: _g, ...rest } = body;
+    const state: RestState = { ...rest, sessionLifetime: lifetime };
+    // The session's options are written with its transaction: a session never exists without them.
     const tx = await this.deps.transactions.create({
       id,
       accountId: this.deps.accountId,
@@ -292,10 +295,8 @@ export class RestProtocol implements ProtocolAdapter {
       requestedAttributes: body.requestedAttributes ?? [...available],
       requestedLoa: body.requestedLoa ?? null,
       lifetimeMs: lifetime * 1000,
+      protocolState: state,
     });
-    const { allowedProviders: _a, requestedAttributes: _r, requestedLoa: _l, language: _g, ...rest } = body;
-    const state: RestState = { ...rest, sessionLifetime: lifetime };
-    await this.deps.store.protocolState.create({ protocol: 'rest', ref: id, transactionId: tx.id, state, createdAt: tx.createdAt, expiresAt: tx.expiresAt });
     reply.header('location', `${REST_BASE}/sessions/${id}`);
     return reply.code(201).send(this.present(tx, state));
   }

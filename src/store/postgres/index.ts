@@ -49,7 +49,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store } from '../types.js';
+import { assertStateOf, StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store } from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Advisory lock key serialising migrations of one database; any constant works, this is "eidh" in ASCII. */
@@ -203,6 +203,13 @@ const SQL = {
   // The insert's columns, then the audit event's: one statement, so both or neither.
   txInsertAudited: `WITH t AS (${insertSql('transactions', TRANSACTION_COLUMNS)})
     ${insertSql('audit_events', AUDIT_COLUMNS, TRANSACTION_COLUMNS.length + 1)}`,
+  // As txInsertAudited, then the protocol state's columns: one statement, so all three or none.
+  txInsertAuditedState: `WITH t AS (${insertSql('transactions', TRANSACTION_COLUMNS)}),
+    a AS (${insertSql('audit_events', AUDIT_COLUMNS, TRANSACTION_COLUMNS.length + 1)})
+    ${insertSql('protocol_state', PROTOCOL_STATE_COLUMNS, TRANSACTION_COLUMNS.length + AUDIT_COLUMNS.length + 1)}`,
+  // The insert's columns, then the protocol state's.
+  txInsertState: `WITH t AS (${insertSql('transactions', TRANSACTION_COLUMNS)})
+    ${insertSql('protocol_state', PROTOCOL_STATE_COLUMNS, TRANSACTION_COLUMNS.length + 1)}`,
   // As txUpdate, then the audit event's columns, written only if the update applied.
   txUpdateAudited: `WITH u AS (${txUpdateSql(1)}),
     a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 3 + PATCH_PARAMS, 'u')})
@@ -308,10 +315,13 @@ function createStore(pool: Pool): Store {
   return {
     driver: 'postgres',
     transactions: {
-      async create(tx, audit) {
+      async create(tx, audit, protocolState) {
+        if (protocolState) assertStateOf(tx, protocolState);
         const values: Param[] = valuesOf(transactionToRow(tx), TRANSACTION_COLUMNS);
         if (audit) values.push(...auditValues(audit));
-        await insertOrConflict(run(pool, audit ? 'txInsertAudited' : 'txInsert', values), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
+        if (protocolState) values.push(...valuesOf(protocolStateToRow(protocolState), PROTOCOL_STATE_COLUMNS));
+        const statement = protocolState ? (audit ? 'txInsertAuditedState' : 'txInsertState') : audit ? 'txInsertAudited' : 'txInsert';
+        await insertOrConflict(run(pool, statement, values), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
       },
       async get(id) {
         const row = await first<TransactionRow>(pool, 'txGet', [id]);

@@ -51,7 +51,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type OtpIssueResult, type OtpVerifyResult, type Store, type WriteDurability } from '../types.js';
+import { assertStateOf, StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type WriteDurability } from '../types.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -392,6 +392,11 @@ function createStore(db: Database.Database): Store {
     touch(key.audit);
   }
 
+  function insertProtocolState(touch: Touch, r: ProtocolStateRecord): void {
+    insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`);
+    touch(key.protocolState(r.protocol, r.ref));
+  }
+
   function insertChallenge(touch: Touch, c: OtpChallenge): void {
     insertOrConflict(() => s.otpInsert.run(otpToRow(c)), `OTP challenge ${c.id}`);
     touch(key.otp(c.transactionId));
@@ -400,14 +405,16 @@ function createStore(db: Database.Database): Store {
   return {
     driver: 'sqlite',
     transactions: {
-      async create(tx, audit) {
+      async create(tx, audit, protocolState) {
+        if (protocolState) assertStateOf(tx, protocolState);
         const insert = (touch: Touch) => {
           const row = transactionToRow(tx);
           insertOrConflict(() => s.txInsert.run(row), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
           touchTransaction(touch, row);
           if (audit) appendAudit(touch, audit);
+          if (protocolState) insertProtocolState(touch, protocolState);
         };
-        await (audit ? batch.writeAtomic(insert) : batch.write(insert));
+        await (audit || protocolState ? batch.writeAtomic(insert) : batch.write(insert));
       },
       async get(id) {
         const row = await batch.read(key.tx(id), () => s.txGet.get(id));
@@ -585,10 +592,7 @@ function createStore(db: Database.Database): Store {
 
     protocolState: {
       async create(r) {
-        await batch.write((touch) => {
-          insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`);
-          touch(key.protocolState(r.protocol, r.ref));
-        });
+        await batch.write((touch) => insertProtocolState(touch, r));
       },
       async get(protocol, ref) {
         const row = await batch.read(key.protocolState(protocol, ref), () => s.protocolStateGet.get(protocol, ref));
