@@ -9,9 +9,9 @@ describe('parsePhoneNumber', () => {
   it('accepts the Ofcom drama range as a UK mobile', () => {
     for (const input of ['+447700900000', '+447700900999', '+44 7700 900123', '0044 7700 900123', '+44 (0)7700 900123']) {
       const expected = `+447700900${input.replace(/\D/g, '').slice(-3)}`;
-      assert.deepEqual(parsePhoneNumber(input, anyCountry), { ok: true, e164: expected, country: 'GB' }, input);
+      assert.deepEqual(parsePhoneNumber(input, anyCountry), { ok: true, e164: expected, country: 'GB', masked: maskPhoneNumber(expected) }, input);
     }
-    assert.deepEqual(parsePhoneNumber('+447700900000', { allowedCountries: ['GB'] }), { ok: true, e164: '+447700900000', country: 'GB' });
+    assert.deepEqual(parsePhoneNumber('+447700900000', { allowedCountries: ['GB'] }), { ok: true, e164: '+447700900000', country: 'GB', masked: '+44 ••••••0000' });
     assert.deepEqual(parsePhoneNumber('+447700900000', { allowedCountries: ['NO'] }), { ok: false, reason: 'countryNotAllowed' });
   });
 
@@ -27,7 +27,7 @@ describe('parsePhoneNumber', () => {
       ['  +1 (201) 555-0123 ', '+12015550123', 'US'],
     ];
     for (const [input, e164, country] of cases) {
-      assert.deepEqual(parsePhoneNumber(input, anyCountry), { ok: true, e164, country }, input);
+      assert.deepEqual(parsePhoneNumber(input, anyCountry), { ok: true, e164, country, masked: maskPhoneNumber(e164) }, input);
     }
   });
 

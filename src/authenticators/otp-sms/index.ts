@@ -106,14 +106,14 @@ export function createOtpSmsAuthenticator(deps: {
    * the limits), the challenge and the `otp.issued` audit event. So the challenge exists before the
    * SMS leaves, and a code a person receives always exists.
    */
-  async function sendCode(tx: Transaction, phone: string, lang: string): Promise<SendResult> {
+  /** `masked` is maskPhoneNumber(phone), when the caller has it already. */
+  async function sendCode(tx: Transaction, phone: string, lang: string, masked = maskPhoneNumber(phone)): Promise<SendResult> {
     const state = stateOf(tx);
     const t = now();
     if ((state.sends ?? 0) >= options.maxSends) return { tx, error: 'code.error.tooManySends' };
     if (state.lastSentAt !== undefined && t - state.lastSentAt < options.resendAfterSeconds * 1000) {
       return { tx, error: 'code.error.resendTooSoon' };
     }
-    const masked = maskPhoneNumber(phone);
     const send = (state.sends ?? 0) + 1;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const challengeId = timeOrderedUuid();
@@ -159,7 +159,7 @@ export function createOtpSmsAuthenticator(deps: {
     const typed = (form.phone ?? '').trim().slice(0, 64);
     const parsed = parsePhoneNumber(typed, { allowedCountries: options.allowedCountries });
     if (!parsed.ok) return { kind: 'view', view: phoneView(typed, PHONE_ERRORS[parsed.reason] ?? 'phone.error.invalid') };
-    const sent = await sendCode(tx, parsed.e164, lang);
+    const sent = await sendCode(tx, parsed.e164, lang, parsed.masked);
     if ('error' in sent) {
       // A failed send keeps the person on the step where they can try again.
       const challenge = stateOf(sent.tx).phone === parsed.e164 ? await store.otp.latest(tx.id) : null;

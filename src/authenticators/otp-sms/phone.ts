@@ -9,7 +9,7 @@ import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/m
 export type PhoneNumberRefusal = 'required' | 'invalid' | 'notMobile' | 'premium' | 'countryNotAllowed';
 
 export type ParsedPhoneNumber =
-  | { ok: true; e164: string; country: string | undefined }
+  | { ok: true; e164: string; country: string | undefined; /** maskPhoneNumber(e164), from this parse. */ masked: string }
   | { ok: false; reason: PhoneNumberRefusal };
 
 /** Longer input is not a phone number, and is not worth handing to the parser. */
@@ -60,7 +60,7 @@ export function parsePhoneNumber(input: string, opts: { allowedCountries: readon
   if (type !== undefined && SERVICE_TYPES.has(type)) return { ok: false, reason: 'premium' };
   // Fixed line, VoIP, pager, personal and universal access numbers cannot be relied on for SMS.
   if (type === undefined || !MOBILE_TYPES.has(type)) return { ok: false, reason: 'notMobile' };
-  return { ok: true, e164: parsed.number, country };
+  return { ok: true, e164: parsed.number, country, masked: mask(parsed.countryCallingCode, parsed.nationalNumber) };
 }
 
 /**
@@ -70,11 +70,13 @@ export function parsePhoneNumber(input: string, opts: { allowedCountries: readon
  */
 export function maskPhoneNumber(e164: string): string {
   const parsed = parsePhoneNumberFromString(e164);
-  const callingCode = parsed ? `+${parsed.countryCallingCode} ` : '';
-  const national = parsed ? parsed.nationalNumber : e164.replace(/\D/g, '');
+  return parsed ? mask(parsed.countryCallingCode, parsed.nationalNumber) : mask(undefined, e164.replace(/\D/g, ''));
+}
+
+function mask(callingCode: string | undefined, national: string): string {
   // A short number would be given away by four digits, so it shows at most half of them.
   const visible = Math.min(4, Math.floor(national.length / 2));
-  return `${callingCode}${'•'.repeat(national.length - visible)}${national.slice(national.length - visible)}`;
+  return `${callingCode ? `+${callingCode} ` : ''}${'•'.repeat(national.length - visible)}${national.slice(national.length - visible)}`;
 }
 
 /**
