@@ -90,15 +90,15 @@ function bestTable(results: BenchResults, scenario: (typeof SCENARIOS)[number]):
   const peer = results.servers.find((s) => s.kind === 'peer');
   const peerBest = peer ? best(peer, scenario.name) : undefined;
   const rows = [
-    `| server | best at | ${scenario.unit} | ÷ peer | server CPU ms/op | ÷ peer | + PostgreSQL CPU ms/op | server CPU (cores) | driver CPU (cores) | peak RSS MB | ÷ peer | errors |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| server | best at | ${scenario.unit} | ÷ peer | server CPU ms/op | ÷ peer | + PostgreSQL CPU ms/op | server CPU (cores) | driver CPU (cores) | peak RSS MB | ÷ peer | write calls/op | KiB written/op (to disk) | errors |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of results.servers) {
     const p = best(s, scenario.name);
     if (!p) continue;
     const isPeer = s.kind === 'peer';
     rows.push(
-      `| ${shortName(s)} | c=${p.concurrency} | ${fmt(p.result.opsPerSec)} | ${isPeer || !peerBest ? '' : ratio(p.result.opsPerSec, peerBest.result.opsPerSec)} | ${fmt(p.cpuMsPerOp, 3)} | ${isPeer || !peerBest ? '' : ratio(p.cpuMsPerOp, peerBest.cpuMsPerOp)} | ${p.dbCpuMsPerOp !== undefined ? fmt(p.dbCpuMsPerOp, 3) : ''} | ${fmt(p.cpuCores, 2)} | ${fmt(p.driverCores, 2)}${p.driverCores >= 0.85 ? ' ⚠' : ''} | ${fmt(p.peakRssMb)} | ${isPeer || !peerBest ? '' : ratio(p.peakRssMb, peerBest.peakRssMb)} | ${p.result.errors} |`,
+      `| ${shortName(s)} | c=${p.concurrency} | ${fmt(p.result.opsPerSec)} | ${isPeer || !peerBest ? '' : ratio(p.result.opsPerSec, peerBest.result.opsPerSec)} | ${fmt(p.cpuMsPerOp, 3)} | ${isPeer || !peerBest ? '' : ratio(p.cpuMsPerOp, peerBest.cpuMsPerOp)} | ${p.dbCpuMsPerOp !== undefined ? fmt(p.dbCpuMsPerOp, 3) : ''} | ${fmt(p.cpuCores, 2)} | ${fmt(p.driverCores, 2)}${p.driverCores >= 0.85 ? ' ⚠' : ''} | ${fmt(p.peakRssMb)} | ${isPeer || !peerBest ? '' : ratio(p.peakRssMb, peerBest.peakRssMb)} | ${p.writeCallsPerOp !== undefined ? fmt(p.writeCallsPerOp) : ''} | ${p.writeKibPerOp !== undefined ? `${fmt(p.writeKibPerOp)} (${fmt(p.diskKibPerOp ?? 0)})` : ''} | ${p.result.errors} |`,
     );
   }
   return rows;
@@ -283,7 +283,7 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     '- **Login**: a fresh cookie jar per login (no SSO), `authorize` → the redirects to the hosted page (`interaction`, eidhub only) → `page` (the phone form) → `phone` (POST; the server sends the SMS to the fake Twilio before it answers) → `code` (POST the code the fake Twilio received) → `complete` (eidhub only) → `callback` (`/connect/authorize/{uid}` answering with the redirect to the relying party, which is not fetched) → `token` (code exchange, HTTP Basic) → `userinfo`. Phone numbers come from Ofcom\'s drama range, one login per number at a time. eidhub runs with `trustProxy` and each login carries its own `X-Forwarded-For` value, as people behind eidhub\'s reverse proxy would (the form rate limit is per address); every connection is to 127.0.0.1.',
     '- **REST**: `POST /auth/rest/sessions` (bearer token, redirect flow) then `GET /auth/rest/sessions/{id}`; one operation is the pair.',
     `- **Sweep**: each scenario at concurrency ${o.concurrency.join(', ')} for ${o.seconds.client_credentials} s (tokens), ${o.seconds.login} s (logins), ${o.seconds.rest} s (REST), after 1 s of warm-up. **Half load**: logins started at a fixed rate of half the server's best login rate for ${o.seconds.halfLoad} s (open loop, at most 64 in flight), for the latency goal. **Soak**: ${o.soakSeconds} s of logins on SQLite.`,
-    '- **Figures**: throughput = operations completed ÷ wall time; latency per step p50 / p99 in ms; server CPU per operation = the server process\'s utime + stime (all threads, `/proc/<pid>/stat`) during the point ÷ operations; peak RSS = `VmHWM` of the server during the point (reset before each point through `/proc/<pid>/clear_refs`), backed by `VmRSS` sampled every 250 ms. "÷ peer" divides eidhub\'s figure by the peer\'s: above 1× is more throughput, but also more latency, CPU or memory.',
+    '- **Figures**: throughput = operations completed ÷ wall time; latency per step p50 / p99 in ms; server CPU per operation = the server process\'s utime + stime (all threads, `/proc/<pid>/stat`) during the point ÷ operations; peak RSS = `VmHWM` of the server during the point (reset before each point through `/proc/<pid>/clear_refs`), backed by `VmRSS` sampled every 250 ms; writes per operation from the server\'s `/proc/<pid>/io` during the point: write calls (`syscw`) and KiB written through them (`wchar`: sockets and files alike), and in brackets the KiB that reached the disk (`write_bytes`: the WAL, and checkpoints into the database file). "÷ peer" divides eidhub\'s figure by the peer\'s: above 1× is more throughput, but also more latency, CPU or memory.',
     '',
     '## Goals',
     '',

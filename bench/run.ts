@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { closedLoop, openLoop, type DriveResult } from './lib/driver.js';
 import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
 import { describeMachine } from './lib/machine.js';
-import { cpuMs, cpuSince, peakRssMb, processesCpuMs, resetPeakRss, round, rssMb, sampleRss } from './lib/measure.js';
+import { cpuMs, cpuSince, peakRssMb, processesCpuMs, resetPeakRss, round, rssMb, sampleRss, writeIo } from './lib/measure.js';
 import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
@@ -98,12 +98,14 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 async function measured(server: RunningServer, scenario: ScenarioName, concurrency: number, drive: () => Promise<DriveResult>, extra: Partial<Point> = {}): Promise<Point> {
   resetPeakRss(server.pid);
   const rss = sampleRss(server.pid, 250);
+  const ioBefore = writeIo(server.pid);
   const cpuBefore = cpuMs(server.pid);
   const dbBefore = server.kind === 'postgres' ? processesCpuMs('postgres') : new Map<number, number>();
   const driverBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const result = await drive();
   const cpuAfter = cpuMs(server.pid);
+  const ioAfter = writeIo(server.pid);
   const cpu = cpuAfter.total - cpuBefore.total;
   const sys = cpuAfter.system - cpuBefore.system;
   const driver = process.cpuUsage(driverBefore);
@@ -121,6 +123,13 @@ async function measured(server: RunningServer, scenario: ScenarioName, concurren
     driverCores: round((driver.user + driver.system) / 1000 / wall, 2),
     ...(server.kind === 'postgres' && result.ops > 0 ? { dbCpuMsPerOp: round(db / result.ops, 3) } : {}),
     peakRssMb: peak,
+    ...(result.ops > 0
+      ? {
+          writeCallsPerOp: round((ioAfter.calls - ioBefore.calls) / result.ops, 1),
+          writeKibPerOp: round((ioAfter.bytes - ioBefore.bytes) / 1024 / result.ops, 1),
+          diskKibPerOp: round((ioAfter.diskBytes - ioBefore.diskBytes) / 1024 / result.ops, 1),
+        }
+      : {}),
     ...extra,
   };
 }
@@ -132,7 +141,7 @@ function describe(p: Point): string {
     .join(', ');
   const errors = r.errors > 0 ? ` ERRORS ${r.errors}: ${r.errorSamples.join(' | ')}` : '';
   const late = r.late ? ` late ${r.late}` : '';
-  return `  ${p.scenario.padEnd(18)} ${p.mode === 'open' ? `rate ${p.ratePerSec}/s` : `c=${p.concurrency}`}: ${r.opsPerSec}/s, cpu ${p.cpuMsPerOp} ms/op (sys ${p.sysMsPerOp}; ${p.cpuCores} cores; driver ${p.driverCores}${p.dbCpuMsPerOp !== undefined ? `; PostgreSQL ${p.dbCpuMsPerOp} ms/op` : ''}), peak RSS ${p.peakRssMb} MB; p50/p99 ms: ${steps}${late}${errors}`;
+  return `  ${p.scenario.padEnd(18)} ${p.mode === 'open' ? `rate ${p.ratePerSec}/s` : `c=${p.concurrency}`}: ${r.opsPerSec}/s, cpu ${p.cpuMsPerOp} ms/op (sys ${p.sysMsPerOp}; ${p.cpuCores} cores; driver ${p.driverCores}${p.dbCpuMsPerOp !== undefined ? `; PostgreSQL ${p.dbCpuMsPerOp} ms/op` : ''}), peak RSS ${p.peakRssMb} MB; writes ${p.writeCallsPerOp ?? '?'} calls, ${p.writeKibPerOp ?? '?'} KiB (disk ${p.diskKibPerOp ?? '?'} KiB)/op; p50/p99 ms: ${steps}${late}${errors}`;
 }
 
 async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {

@@ -1,7 +1,8 @@
 /**
  * What is measured about a server process and its answers: latency percentiles from exact
  * samples, CPU time from /proc/<pid>/stat (utime + stime, every thread of the process) and
- * resident memory from /proc/<pid>/status (VmRSS now, VmHWM the peak since the last reset).
+ * resident memory from /proc/<pid>/status (VmRSS now, VmHWM the peak since the last reset), and
+ * what it writes from /proc/<pid>/io.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -111,6 +112,25 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]);
+}
+
+/**
+ * What the process has written so far (/proc/<pid>/io): `bytes` through write calls (files and
+ * sockets alike), `calls` the number of those calls, `diskBytes` what reached the block layer
+ * (the WAL, checkpoints into the database file). Differences over a point, divided by its
+ * operations, say how much each operation writes.
+ */
+export function writeIo(pid: number): { bytes: number; calls: number; diskBytes: number } {
+  const fields = new Map(
+    readFileSync(`/proc/${pid}/io`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [k, v] = line.split(': ');
+        return [k, Number(v)] as const;
+      }),
+  );
+  return { bytes: fields.get('wchar') ?? 0, calls: fields.get('syscw') ?? 0, diskBytes: fields.get('write_bytes') ?? 0 };
 }
 
 export const rssMb = (pid: number): number => round(statusKb(pid, 'VmRSS') / 1024, 1);

@@ -24,6 +24,12 @@ export interface Point {
   driverCores: number;
   /** Highest resident set size of the server during this point. */
   peakRssMb: number;
+  /** Server write calls per operation (files and sockets; /proc/<pid>/io syscw). */
+  writeCallsPerOp?: number;
+  /** KiB the server wrote per operation through write calls (files and sockets; wchar). */
+  writeKibPerOp?: number;
+  /** KiB per operation that reached the disk (WAL and checkpoints; write_bytes). */
+  diskKibPerOp?: number;
 }
 
 export interface SoakSample {
