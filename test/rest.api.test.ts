@@ -108,14 +108,16 @@ describe('Authentication REST API', () => {
     const direct = await getToken(API, 'signicat-api');
     const shapes = [direct, viaProvider].map(async (r) => {
       const body = (await r.json()) as Record<string, unknown>;
+      const headers: [string, string][] = [];
+      r.headers.forEach((value, name) => headers.push([name, value]));
       return {
         keys: Object.keys(body),
         expires_in: body.expires_in,
         token_type: body.token_type,
         scope: body.scope,
         tokenLength: String(body.access_token).length,
-        contentType: r.headers.get('content-type'),
-        cacheControl: r.headers.get('cache-control'),
+        // Every header but those of the connection and the moment.
+        headers: headers.filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length'].includes(name)).sort(),
       };
     });
     const [directShape, providerShape] = await Promise.all(shapes);
@@ -167,6 +169,20 @@ describe('Authentication REST API', () => {
     assert.equal(logged.res.statusCode, 200);
     assert.ok(!line.includes('900999') && logged.req.url.includes('login_hint=%5Bredacted%5D'), line);
     assert.ok(!eidhub.logText().includes(API.secret), 'no client secret in the log');
+
+    // oidc-provider matches paths without regard to a trailing slash or case: so does eidhub's check of the secret.
+    for (const path of ['/connect/token/', '/Connect/Token']) {
+      const res = await fetch(`${eidhub.issuer}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&scope=signicat-api',
+      });
+      assert.equal(res.status, 200, path);
+    }
+    // A token in the query is refused, and not logged.
+    const inQuery = await fetch(`${eidhub.issuer}/connect/userinfo?access_token=${token}`);
+    assert.equal(inQuery.status, 400);
+    assert.ok(!eidhub.logText().includes(token), 'no access token in the log');
   });
 
   it('creates a session that echoes the request', async () => {

@@ -15,7 +15,21 @@ import { setBaseHeaders } from './security.js';
 import { LazyChildLogger } from './logger.js';
 
 /** Query parameters whose values never reach a log line. */
-const SECRET_PARAMS = ['login_hint', 'code', 'client_secret', 'sessionNonce', 'id_token_hint', 'code_verifier', 'refresh_token', 'token', 'phone', 'state', 'nonce'];
+const SECRET_PARAMS = [
+  'login_hint',
+  'code',
+  'client_secret',
+  'client_assertion',
+  'sessionNonce',
+  'id_token_hint',
+  'code_verifier',
+  'refresh_token',
+  'access_token',
+  'token',
+  'phone',
+  'state',
+  'nonce',
+];
 
 /** The URL as logged: sensitive query values replaced, so no code or phone number is written. */
 export function redactUrl(url: string): string {
@@ -103,16 +117,35 @@ export function problem(e: EidhubError): Record<string, unknown> {
  */
 export interface RawRoute {
   matches(url: string): boolean;
+  /** The same paths as a Fastify route pattern, for requests that reach Fastify directly (see addRawRoute). */
+  fastifyPath: string;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-const rawRoutes = new WeakMap<FastifyInstance, RawRoute[]>();
+interface RawRoutes {
+  routes: RawRoute[];
+  serve(route: RawRoute, req: IncomingMessage, res: ServerResponse): void;
+}
 
-/** Serves `route` before Fastify's routing (see RawRoute). */
-export function addRawRoute(app: FastifyInstance, route: RawRoute): void {
-  const routes = rawRoutes.get(app);
-  if (!routes) throw new Error('addRawRoute: this Fastify instance was not made by createServer');
-  routes.push(route);
+const rawRoutes = new WeakMap<FastifyInstance, RawRoutes>();
+
+/**
+ * Serves `route` before Fastify's routing (see RawRoute). Requests that reach Fastify without
+ * the HTTP server (`app.inject`, which the sandbox uses to call the token endpoint) take the same
+ * route through a Fastify route at `fastifyPath`, whose bodies Fastify leaves unread.
+ */
+export async function addRawRoute(app: FastifyInstance, route: RawRoute): Promise<void> {
+  const raw = rawRoutes.get(app);
+  if (!raw) throw new Error('addRawRoute: this Fastify instance was not made by createServer');
+  raw.routes.push(route);
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    scope.all(route.fastifyPath, (req, reply) => {
+      reply.hijack();
+      raw.serve(route, req.raw, reply.raw);
+    });
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
@@ -137,8 +170,11 @@ function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerResponse, lo
     });
   }
   route.handle(req, res).catch((err: unknown) => {
-    logger.error({ err, url: redactUrl(req.url ?? '') }, 'request failed');
-    if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: 'something went wrong on our side; try again' });
+    // A client that hung up (while its body was read) is not a failure of ours.
+    const gone = req.destroyed || res.destroyed || (err as NodeJS.ErrnoException).code === 'ECONNRESET';
+    if (gone) logger.info({ url: redactUrl(req.url ?? '') }, 'request aborted by the client');
+    else logger.error({ err, url: redactUrl(req.url ?? '') }, 'request failed');
+    if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'server_error', error_description: 'something went wrong on our side; try again' });
     else res.destroy();
   });
 }
@@ -179,7 +215,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // Validation must refuse what it does not know, not quietly drop or convert it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
-  rawRoutes.set(app, raw);
+  rawRoutes.set(app, { routes: raw, serve: (route, req, res) => serveRaw(route, req, res, opts.logger, () => closing) });
   app.addHook('preClose', (done) => {
     closing = true;
     done();

@@ -62,7 +62,15 @@ export async function answerClientCredentials(provider: Provider, credentials: C
   const accessToken = await token.save();
   // oidc-provider's token response, member for member (buildTokenResponse drops undefined members).
   const text = JSON.stringify({ access_token: accessToken, expires_in: token.expiration, scope: token.scope || undefined, token_type: token.tokenType });
-  res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(200, {
+    // oidc-provider's token endpoint answers every client this way (requests with an Origin are left to it).
+    'access-control-allow-origin': '*',
+    'access-control-expose-headers': 'WWW-Authenticate',
+    vary: 'Origin',
+    'cache-control': 'no-store',
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
   return true;
 }

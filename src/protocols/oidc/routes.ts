@@ -78,8 +78,9 @@ export class OidcProtocol implements ProtocolAdapter {
     }
     if (interaction.uid !== tx.protocolRef) throw new EidhubError(400, 'login_expired', 'this login was replaced by a newer one in this browser');
     interaction.result = await this.resultOf(tx);
-    const now = (this.deps.now ?? Date.now)();
-    await interaction.save(interaction.exp - Math.floor(now / 1000));
+    // As oidc-provider's interactionResult: the rest of the interaction's lifetime, on the clock
+    // that set its expiry.
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
     return interaction.returnTo;
   }
 
@@ -221,10 +222,14 @@ export class OidcProtocol implements ProtocolAdapter {
 
 const TOKEN_PATH = '/connect/token';
 
-/** For a POST to an endpoint where clients authenticate: that endpoint's path below the OIDC mount; else null. */
+/**
+ * For a POST to an endpoint where clients authenticate: that endpoint's path below the OIDC
+ * mount; else null. oidc-provider's router matches paths without regard to case or a trailing
+ * slash, so the check does too.
+ */
 function authenticatesClient(raw: IncomingMessage): string | null {
   if (raw.method !== 'POST') return null;
-  const path = (raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '';
+  const path = ((raw.url ?? '').slice(OIDC_MOUNT.length).split('?')[0] ?? '').toLowerCase().replace(/\/+$/, '');
   return CLIENT_AUTH_PATHS.has(path) ? path : null;
 }
 
@@ -265,8 +270,9 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
 
   // Koa composes its middleware in callback(); do it once per provider instance.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
-  addRawRoute(app, {
+  await addRawRoute(app, {
     matches: (url) => url.startsWith(`${OIDC_MOUNT}/`) && !url.startsWith(`${INTERACTION_PATH}/`),
+    fastifyPath: `${OIDC_MOUNT}/*`,
     async handle(raw, res) {
       let req = raw;
       const provider = deps.provider();

@@ -359,11 +359,11 @@ function createStore(db: Database.Database): Store {
     return removed;
   });
 
-  /** The compare-and-set update, run inside a write op; the updated row, or undefined when the version did not match. */
   /**
-   * One UPDATE per patch shape (the set of columns it writes), prepared on first use: it writes
-   * only those columns, so an index on a column the patch leaves alone is not touched. The
-   * shapes are few (one per kind of transition), so the cache stays small.
+   * The compare-and-set update, run inside a write op; the updated row, or undefined when the
+   * version did not match. One UPDATE per patch shape (the set of columns it writes), prepared on
+   * first use: it writes only those columns, so an index on a column the patch leaves alone is
+   * not touched. The shapes are few (one per kind of transition), so the cache stays small.
    */
   const txUpdates = new Map<string, Database.Statement<[Record<string, SqlValue>], TransactionRow>>();
   function updateTransaction(touch: Touch, id: string, expectedVersion: number, patch: TransactionPatch): TransactionRow | undefined {
