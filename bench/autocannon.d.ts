@@ -18,7 +18,9 @@ declare module 'autocannon' {
 
   interface AutocannonResult {
     duration: number;
+    /** Requests that failed without an answer, timeouts included. */
     errors: number;
+    /** The part of `errors` that timed out. */
     timeouts: number;
     non2xx: number;
     resets: number;

@@ -21,7 +21,8 @@
  *   --no-report             do not rewrite docs/benchmarks.md and .svg
  *   --eidhub-entry FILE     run this build of eidhub instead of dist/main.js (to measure a fix
  *                           before it is merged; implies --no-report)
- *   --eidhub-node-options "--flag …"   extra Node flags for eidhub (e.g. heap sizes; implies --no-report)
+ *   --eidhub-node-options "--flag …"   Node flags for eidhub instead of the shipped flags (those of
+ *                           package.json `start`; e.g. other heap sizes; implies --no-report)
  *   --profile               instead: run each scenario once per server under `node --cpu-prof` and
  *                           summarise where the time goes (bench/results/profiles/)
  */
@@ -33,7 +34,7 @@ import { join } from 'node:path';
 import { closedLoop, openLoop, type DriveResult } from './lib/driver.js';
 import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
 import { describeMachine } from './lib/machine.js';
-import { cpuMs, cpuSince, peakRssMb, processesCpuMs, resetPeakRss, round, rssMb, sampleRss, writeIo } from './lib/measure.js';
+import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sampleRss, writeIo } from './lib/measure.js';
 import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
@@ -88,13 +89,21 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-function eidhubBuild(options: Options): { eidhubEntry?: string; nodeOptions?: string[] } {
-  return { ...(options.eidhubEntry ? { eidhubEntry: options.eidhubEntry } : {}), ...(options.eidhubNodeOptions ? { nodeOptions: options.eidhubNodeOptions } : {}) };
+/** How eidhub runs in this run, as the results record it: entry file and the exact Node flags. */
+type EidhubRun = NonNullable<BenchResults['options']['eidhub']>;
+
+/** Resolved once per run, so that the flags recorded are those every eidhub process got. */
+function eidhubRun(options: Options): EidhubRun {
+  return {
+    entry: options.eidhubEntry ?? 'dist/main.js',
+    nodeOptions: options.eidhubNodeOptions ?? shippedNodeFlags(),
+    shippedFlags: options.eidhubNodeOptions === undefined,
+  };
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Runs `drive` while measuring the server's CPU time and peak RSS. */
+/** Runs `drive` while measuring the server's CPU time and peak RSS (MiB). */
 async function measured(server: RunningServer, scenario: ScenarioName, concurrency: number, drive: () => Promise<DriveResult>, extra: Partial<Point> = {}): Promise<Point> {
   resetPeakRss(server.pid);
   const rss = sampleRss(server.pid, 250);
@@ -104,14 +113,16 @@ async function measured(server: RunningServer, scenario: ScenarioName, concurren
   const driverBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const result = await drive();
+  // The wall time ends with the drive, not after the /proc reads below (the PostgreSQL one lists every process).
+  const wall = performance.now() - wallBefore;
   const cpuAfter = cpuMs(server.pid);
   const ioAfter = writeIo(server.pid);
   const cpu = cpuAfter.total - cpuBefore.total;
   const sys = cpuAfter.system - cpuBefore.system;
   const driver = process.cpuUsage(driverBefore);
   const db = server.kind === 'postgres' ? cpuSince(dbBefore, processesCpuMs('postgres')) : 0;
-  const wall = performance.now() - wallBefore;
-  const peak = Math.max(peakRssMb(server.pid), ...rss.stop());
+  const memory = memoryMib(server.pid);
+  const peak = Math.max(memory.peak, memory.rss, ...rss.stop());
   return {
     scenario,
     concurrency,
@@ -141,7 +152,7 @@ function describe(p: Point): string {
     .join(', ');
   const errors = r.errors > 0 ? ` ERRORS ${r.errors}: ${r.errorSamples.join(' | ')}` : '';
   const late = r.late ? ` late ${r.late}` : '';
-  return `  ${p.scenario.padEnd(18)} ${p.mode === 'open' ? `rate ${p.ratePerSec}/s` : `c=${p.concurrency}`}: ${r.opsPerSec}/s, cpu ${p.cpuMsPerOp} ms/op (sys ${p.sysMsPerOp}; ${p.cpuCores} cores; driver ${p.driverCores}${p.dbCpuMsPerOp !== undefined ? `; PostgreSQL ${p.dbCpuMsPerOp} ms/op` : ''}), peak RSS ${p.peakRssMb} MB; writes ${p.writeCallsPerOp ?? '?'} calls, ${p.writeKibPerOp ?? '?'} KiB (disk ${p.diskKibPerOp ?? '?'} KiB)/op; p50/p99 ms: ${steps}${late}${errors}`;
+  return `  ${p.scenario.padEnd(18)} ${p.mode === 'open' ? `rate ${p.ratePerSec}/s` : `c=${p.concurrency}`}: ${r.opsPerSec}/s, cpu ${p.cpuMsPerOp} ms/op (sys ${p.sysMsPerOp}; ${p.cpuCores} cores; driver ${p.driverCores}${p.dbCpuMsPerOp !== undefined ? `; PostgreSQL ${p.dbCpuMsPerOp} ms/op` : ''}), peak RSS ${p.peakRssMb} MiB; writes ${p.writeCallsPerOp ?? '?'} calls, ${p.writeKibPerOp ?? '?'} KiB (disk ${p.diskKibPerOp ?? '?'} KiB)/op; p50/p99 ms: ${steps}${late}${errors}`;
 }
 
 async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
@@ -163,8 +174,9 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
   for (const c of options.concurrency) {
     add(await measured(server, 'login', c, () => closedLoop(login, c, options.seconds.login * 1000)));
   }
-  const best = Math.max(...out.points.filter((p) => p.scenario === 'login').map((p) => p.result.opsPerSec));
-  const rate = round(best / 2, 1);
+  // The best login point sets the half load's rate and the soak's concurrency.
+  const bestLogin = out.points.filter((p) => p.scenario === 'login' && p.mode === 'closed').reduce((a, b) => (b.result.opsPerSec > a.result.opsPerSec ? b : a));
+  const rate = round(bestLogin.result.opsPerSec / 2, 1);
   add(
     await measured(server, 'login', HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(login, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
       mode: 'open',
@@ -179,9 +191,7 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
   }
 
   if (server.kind === 'sqlite' && options.soakSeconds > 0) {
-    const logins = out.points.filter((p) => p.scenario === 'login' && p.mode === 'closed');
-    const heaviest = logins.reduce((a, b) => (b.result.opsPerSec > a.result.opsPerSec ? b : a)).concurrency;
-    out.soak = await soak(server, login, heaviest, options.soakSeconds);
+    out.soak = await soak(server, login, bestLogin.concurrency, options.soakSeconds);
   }
   return out;
 }
@@ -190,7 +200,7 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
 async function soak(server: RunningServer, login: ReturnType<typeof loginFlow>, concurrency: number, seconds: number): Promise<Soak> {
   log(`  soak: ${seconds} s of logins at c=${concurrency}, RSS every ${SOAK_SAMPLE_SECONDS} s`);
   resetPeakRss(server.pid);
-  const samples: SoakSample[] = [{ atS: 0, rssMb: rssMb(server.pid), opsPerSec: 0, p99FlowMs: 0, errors: 0 }];
+  const samples: SoakSample[] = [{ atS: 0, rssMb: memoryMib(server.pid).rss, opsPerSec: 0, p99FlowMs: 0, errors: 0 }];
   const started = performance.now();
   let logins = 0;
   let errors = 0;
@@ -198,8 +208,8 @@ async function soak(server: RunningServer, login: ReturnType<typeof loginFlow>, 
     const r = await closedLoop(login, concurrency, SOAK_SAMPLE_SECONDS * 1000);
     logins += r.ops;
     errors += r.errors;
-    samples.push({ atS: round((performance.now() - started) / 1000, 1), rssMb: rssMb(server.pid), opsPerSec: r.opsPerSec, p99FlowMs: r.flow.p99, errors: r.errors });
-    log(`    ${samples.at(-1)!.atS} s: RSS ${samples.at(-1)!.rssMb} MB, ${r.opsPerSec} logins/s, flow p99 ${r.flow.p99} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+    samples.push({ atS: round((performance.now() - started) / 1000, 1), rssMb: memoryMib(server.pid).rss, opsPerSec: r.opsPerSec, p99FlowMs: r.flow.p99, errors: r.errors });
+    log(`    ${samples.at(-1)!.atS} s: RSS ${samples.at(-1)!.rssMb} MiB, ${r.opsPerSec} logins/s, flow p99 ${r.flow.p99} ms${r.errors ? `, ${r.errors} errors` : ''}`);
   }
   // The first sample is taken before the soak's own load; growth compares the soak's thirds.
   const loaded = samples.slice(1);
@@ -213,7 +223,7 @@ async function soak(server: RunningServer, login: ReturnType<typeof loginFlow>, 
     errors,
     growthMb: round(mean(loaded.slice(-third)) - mean(loaded.slice(0, third)), 1),
     lateGrowthMb: round(mean(loaded.slice(-third)) - mean(loaded.slice(third, Math.max(third + 1, loaded.length - third))), 1),
-    peakRssMb: peakRssMb(server.pid),
+    peakRssMb: memoryMib(server.pid).peak,
   };
 }
 
@@ -249,11 +259,12 @@ async function main(): Promise<void> {
 
   try {
     const machine = await describeMachine(REPO_ROOT, workRoot, pgServer);
-    log(`eidhub ${machine.eidhubCommit}; machine: ${machine.cpu} × ${machine.cores}, ${machine.memoryGb} GB, node ${machine.node}, fsync ${machine.fsyncMs} ms on ${machine.tempFs}`);
+    log(`eidhub ${machine.eidhubCommit}; machine: ${machine.cpu} × ${machine.cores}, ${machine.memoryGb} GiB, node ${machine.node}, fsync ${machine.fsyncMs} ms on ${machine.tempFs}`);
     if (kinds.includes('postgres') && pgServer) dbUrl = await createDatabaseOn(pgServer, dbName);
 
+    const eidhub = eidhubRun(options);
     if (options.profile) {
-      await profileRun(kinds, twilio, workRoot, dbUrl, options);
+      await profileRun(kinds, twilio, workRoot, dbUrl, eidhub, options);
       return;
     }
 
@@ -261,7 +272,7 @@ async function main(): Promise<void> {
     for (const kind of kinds) {
       const label = kind === 'peer' ? 'peer (oidc-provider, in memory)' : kind === 'sqlite' ? 'eidhub, SQLite (WAL, synchronous=FULL)' : 'eidhub, PostgreSQL';
       log(`${label}`);
-      current = await startServer({ kind, workDir: join(workRoot, kind), twilioUrl: twilio.url, ...eidhubBuild(options), ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}) });
+      current = await startServer({ kind, workDir: join(workRoot, kind), twilioUrl: twilio.url, eidhubEntry: eidhub.entry, nodeOptions: eidhub.nodeOptions, ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}) });
       try {
         servers.push(await benchServer(current, twilio, options, label));
       } finally {
@@ -276,12 +287,13 @@ async function main(): Promise<void> {
       totalSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       options: {
-        ...(options.eidhubEntry || options.eidhubNodeOptions
-          ? { eidhub: { entry: options.eidhubEntry ?? 'dist/main.js', nodeOptions: options.eidhubNodeOptions ?? shippedNodeFlags() } }
-          : {}),
+        build: options.build,
+        eidhub,
         concurrency: options.concurrency,
         seconds: options.seconds,
         soakSeconds: options.soakSeconds,
+        warmupSeconds: WARMUP_SECONDS,
+        halfLoadMaxInFlight: HALF_LOAD_MAX_IN_FLIGHT,
       },
       machine,
       servers,
@@ -304,7 +316,7 @@ async function main(): Promise<void> {
  * One server process per (server, scenario) under `node --cpu-prof`, so each profile holds one
  * scenario's work: a warm-up, then the scenario at the sweep's highest concurrency.
  */
-async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: string, dbUrl: string | undefined, options: Options): Promise<void> {
+async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: string, dbUrl: string | undefined, eidhub: EidhubRun, options: Options): Promise<void> {
   const dir = join(REPO_ROOT, 'bench', 'results', 'profiles');
   rmSync(dir, { recursive: true, force: true });
   const c = Math.max(...options.concurrency);
@@ -317,17 +329,17 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
         workDir: join(workRoot, `${kind}-${scenario}`),
         twilioUrl: twilio.url,
         cpuProfDir: profDir,
-        ...eidhubBuild(options),
+        eidhubEntry: eidhub.entry,
+        nodeOptions: eidhub.nodeOptions,
         ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}),
       });
       try {
-        const phones = new PhonePool();
-        const login = loginFlow({ server, twilio, phones });
         let point: Point;
         if (scenario === 'client_credentials') {
           await clientCredentials(server, 4, WARMUP_SECONDS);
           point = await measured(server, scenario, c, () => clientCredentials(server, c, seconds));
         } else if (scenario === 'login') {
+          const login = loginFlow({ server, twilio, phones: new PhonePool() });
           await closedLoop(login, 4, WARMUP_SECONDS * 1000);
           point = await measured(server, scenario, c, () => closedLoop(login, c, seconds * 1000));
         } else {

@@ -5,7 +5,9 @@
  * document the server publishes.
  */
 import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import Provider from 'oidc-provider';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
 import { Browserless, CapturingSms, csrfOf } from './support/http-login.js';
 import { OpenApiValidator } from './support/openapi.js';
@@ -54,7 +56,18 @@ describe('Authentication REST API', () => {
     return openapi.check('post', SESSIONS, await call('POST', SESSIONS, body, bearer)) as Promise<Record<string, unknown>>;
   }
 
+  // The paths of the requests oidc-provider's own request pipeline (its Koa app) answered.
+  const providerPaths: string[] = [];
+  const koaCallback = Provider.prototype.callback;
+
   before(async () => {
+    Provider.prototype.callback = function (this: Provider) {
+      const handle = koaCallback.call(this);
+      return (req: IncomingMessage, res: ServerResponse) => {
+        providerPaths.push(req.url ?? '');
+        return handle(req, res);
+      };
+    } as typeof koaCallback;
     eidhub = await startEidhub({
       accountId: 'a-test-0001',
       apiClients: [
@@ -68,7 +81,10 @@ describe('Authentication REST API', () => {
     openapi = await OpenApiValidator.fetch(eidhub.url);
     token = await tokenOf(API);
   });
-  after(() => eidhub?.close());
+  after(async () => {
+    Provider.prototype.callback = koaCallback;
+    await eidhub?.close();
+  });
 
   it('issues API tokens by client_credentials with HTTP Basic for scope signicat-api or auth-rest-api', async () => {
     for (const scope of ['signicat-api', 'auth-rest-api']) {
@@ -105,7 +121,9 @@ describe('Authentication REST API', () => {
     // The plain Basic request is answered by eidhub itself, every other shape by oidc-provider:
     // both answers are the same token response, with the same headers.
     const viaProvider = posted;
+    providerPaths.length = 0;
     const direct = await getToken(API, 'signicat-api');
+    assert.deepEqual(providerPaths, [], 'the plain request never reached oidc-provider');
     const shapes = [direct, viaProvider].map(async (r) => {
       const body = (await r.json()) as Record<string, unknown>;
       const headers: [string, string][] = [];
@@ -132,6 +150,7 @@ describe('Authentication REST API', () => {
     const basic = { authorization: `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
     const dupes = await fetch(`${eidhub.issuer}/connect/token`, { method: 'POST', headers: basic, body: 'grant_type=client_credentials&scope=signicat-api&scope=auth-rest-api' });
     assert.equal(dupes.status, 400);
+    assert.deepEqual(providerPaths, ['/connect/token'], 'a duplicate parameter is left to oidc-provider');
     assert.equal(((await dupes.json()) as { error: string }).error, 'invalid_request');
     const wrongGrant = await fetch(`${eidhub.issuer}/connect/token`, { method: 'POST', headers: basic, body: 'grant_type=authorization_code&code=x&redirect_uri=https://example.com/cb' });
     assert.equal(wrongGrant.status, 400);

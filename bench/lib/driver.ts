@@ -24,10 +24,9 @@ export class StepTimes {
   }
 }
 
-/** One simulated browser (or API client): its connection and a counter the flow may use. */
+/** One simulated browser (or API client): its connection. */
 export interface FlowLoop {
   agent: Agent;
-  index: number;
 }
 
 export type Flow = (loop: FlowLoop, times: StepTimes) => Promise<void>;
@@ -95,7 +94,7 @@ export async function closedLoop(flow: Flow, concurrency: number, durationMs: nu
   const outcome = new Outcome();
   const started = performance.now();
   const deadline = started + durationMs;
-  const loops: FlowLoop[] = Array.from({ length: concurrency }, (_, index) => ({ agent: keepAliveAgent(), index }));
+  const loops: FlowLoop[] = Array.from({ length: concurrency }, () => ({ agent: keepAliveAgent() }));
   await Promise.all(
     loops.map(async (loop) => {
       while (performance.now() < deadline && !outcome.hopeless()) await outcome.run(flow, loop);
@@ -113,7 +112,7 @@ export async function closedLoop(flow: Flow, concurrency: number, durationMs: nu
  */
 export async function openLoop(flow: Flow, ratePerSec: number, durationMs: number, maxInFlight: number): Promise<DriveResult> {
   const outcome = new Outcome();
-  const idle: FlowLoop[] = Array.from({ length: maxInFlight }, (_, index) => ({ agent: keepAliveAgent(), index }));
+  const idle: FlowLoop[] = Array.from({ length: maxInFlight }, () => ({ agent: keepAliveAgent() }));
   const all = [...idle];
   const running = new Set<Promise<void>>();
   let startedFlows = 0;

@@ -6,11 +6,10 @@
  * an old code.
  */
 import { startFakeTwilio } from '../../test/fakes/twilio.js';
+import { smsCodeOf } from '../../test/support/http-login.js';
 
 export interface BenchTwilio {
   readonly url: string;
-  /** Messages accepted since start. */
-  readonly accepted: number;
   /** The 6-digit code last sent to `to`, removed from the fake once taken; undefined if none. */
   takeCode(to: string): string | undefined;
   close(): Promise<void>;
@@ -18,23 +17,16 @@ export interface BenchTwilio {
 
 export const TWILIO_ACCOUNT = { accountSid: 'ACbench0000000000000000000000000000', authToken: 'bench-twilio-auth-token-0001' };
 
-/** Both servers end the SMS with `… #123456`; the peer uses eidhub's format on purpose. */
-const CODE_AT_END = /#(\d{6})\s*$/;
-
 export async function startBenchTwilio(): Promise<BenchTwilio> {
   const fake = await startFakeTwilio(TWILIO_ACCOUNT, { retainMessages: false });
   const codes = new Map<string, string>();
-  let accepted = 0;
   fake.onMessage((message) => {
-    accepted++;
-    const code = CODE_AT_END.exec(message.body)?.[1];
+    // Both servers end the SMS with `… #123456`; the peer uses eidhub's format on purpose.
+    const code = smsCodeOf(message.body);
     if (code) codes.set(message.to, code);
   });
   return {
     url: fake.url,
-    get accepted() {
-      return accepted;
-    },
     takeCode(to) {
       const code = codes.get(to);
       codes.delete(to);

@@ -22,8 +22,9 @@ export interface Target {
 /** Every request gives up after this long; a stuck server must not hang the run. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
-export function keepAliveAgent(maxSockets = 1): Agent {
-  return new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
+/** An agent of one keep-alive connection: one simulated browser or API client. */
+export function keepAliveAgent(): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' });
 }
 
 export function send(
@@ -95,12 +96,4 @@ export class CookieJar {
 
 export function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
-
-/** The path (and query) of a Location header, which may be absolute or relative. */
-export function locationPath(answer: HttpAnswer, base: string): string {
-  const location = answer.headers.location;
-  if (!location) throw new Error(`expected a redirect, got ${answer.status}`);
-  const url = new URL(location, base);
-  return `${url.pathname}${url.search}`;
 }

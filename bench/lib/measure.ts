@@ -2,7 +2,7 @@
  * What is measured about a server process and its answers: latency percentiles from exact
  * samples, CPU time from /proc/<pid>/stat (utime + stime, every thread of the process) and
  * resident memory from /proc/<pid>/status (VmRSS now, VmHWM the peak since the last reset), and
- * what it writes from /proc/<pid>/io.
+ * what it writes from /proc/<pid>/io. Memory is in MiB: /proc's "kB" are KiB, divided by 1024.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,18 +34,24 @@ export class Samples {
     this.data[this.n++] = ms;
   }
 
-  get count(): number {
-    return this.n;
+  /** The q-quantile (e.g. 0.999) as summary() computes its percentiles, not rounded; 0 without samples. */
+  percentile(q: number): number {
+    return this.n === 0 ? 0 : nearestRank(this.data.slice(0, this.n).sort(), q);
   }
 
   summary(): LatencySummary {
     if (this.n === 0) return { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
     const sorted = this.data.slice(0, this.n).sort();
-    const at = (q: number) => sorted[Math.min(this.n - 1, Math.max(0, Math.ceil(q * this.n) - 1))]!;
+    const at = (q: number) => round(nearestRank(sorted, q));
     let sum = 0;
     for (const v of sorted) sum += v;
-    return { count: this.n, p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(sorted[this.n - 1]!), mean: round(sum / this.n) };
+    return { count: this.n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted[this.n - 1]!), mean: round(sum / this.n) };
   }
+}
+
+/** The smallest of the (ascending, non-empty) samples with at least a share q of them at or below it. */
+function nearestRank(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 export function round(x: number, digits = 2): number {
@@ -63,14 +69,22 @@ export const CLOCK_TICKS: number = (() => {
   }
 })();
 
+/** One line of /proc/<pid>/stat: the command name and the CPU time in milliseconds, user and system. */
+function parseStat(stat: string): { comm: string; user: number; system: number } {
+  // The command name (field 2) may contain spaces; fields are counted after its closing ')'.
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  // After ')' fields start at #3 (state); utime is #14 and stime #15, i.e. indexes 11 and 12 here.
+  return {
+    comm: stat.slice(stat.indexOf('(') + 1, close),
+    user: (Number(fields[11]) * 1000) / CLOCK_TICKS,
+    system: (Number(fields[12]) * 1000) / CLOCK_TICKS,
+  };
+}
+
 /** CPU time the process has used, in milliseconds: user, system (kernel on its behalf) and both. */
 export function cpuMs(pid: number): { user: number; system: number; total: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces; fields are counted after its closing ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After ')' fields start at #3 (state); utime is #14 and stime #15, i.e. indexes 11 and 12 here.
-  const user = (Number(fields[11]) * 1000) / CLOCK_TICKS;
-  const system = (Number(fields[12]) * 1000) / CLOCK_TICKS;
+  const { user, system } = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   return { user, system, total: user + system };
 }
 
@@ -84,11 +98,8 @@ export function processesCpuMs(comm: string): Map<number, number> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name !== comm) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+      const stat = parseStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (stat.comm === comm) byPid.set(Number(entry), stat.user + stat.system);
     } catch {
       // The process ended between the listing and the read.
     }
@@ -107,11 +118,18 @@ export function cpuSince(before: Map<number, number>, after: Map<number, number>
   return total;
 }
 
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/**
+ * Resident memory in MiB from one read of /proc/<pid>/status: `rss` now (VmRSS) and `peak` since
+ * the last reset (VmHWM). /proc's "kB" are KiB.
+ */
+export function memoryMib(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]);
+  const mib = (field: 'VmRSS' | 'VmHWM') => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
+    return round(Number(match[1]) / 1024, 1);
+  };
+  return { rss: mib('VmRSS'), peak: mib('VmHWM') };
 }
 
 /**
@@ -133,29 +151,29 @@ export function writeIo(pid: number): { bytes: number; calls: number; diskBytes:
   return { bytes: fields.get('wchar') ?? 0, calls: fields.get('syscw') ?? 0, diskBytes: fields.get('write_bytes') ?? 0 };
 }
 
-export const rssMb = (pid: number): number => round(statusKb(pid, 'VmRSS') / 1024, 1);
-export const peakRssMb = (pid: number): number => round(statusKb(pid, 'VmHWM') / 1024, 1);
-
 /**
  * Resets VmHWM to the current RSS (Linux `clear_refs` value 5), so the peak of one scenario is
- * not the peak of an earlier one. Returns false where the kernel refuses; the caller then also
- * has its own RSS samples taken during the run.
+ * not the peak of an earlier one. Where the kernel refuses, nothing is reset: VmHWM stays the
+ * peak since the process started, so a point may show an earlier point's peak (never less than
+ * its own).
  */
-export function resetPeakRss(pid: number): boolean {
+export function resetPeakRss(pid: number): void {
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
   } catch {
-    return false;
+    // Refused: see above.
   }
 }
 
-/** Samples VmRSS every `everyMs` while a run lasts; the highest sample backs up VmHWM. */
+/**
+ * Samples VmRSS (MiB) every `everyMs` while a run lasts, from its start; the highest sample backs
+ * up VmHWM. The caller takes the last reading with memoryMib() when the run ends.
+ */
 export function sampleRss(pid: number, everyMs: number): { stop(): number[] } {
   const seen: number[] = [];
   const take = () => {
     try {
-      seen.push(rssMb(pid));
+      seen.push(memoryMib(pid).rss);
     } catch {
       // The process ended; the run reports that through its errors.
     }
@@ -165,7 +183,6 @@ export function sampleRss(pid: number, everyMs: number): { stop(): number[] } {
   return {
     stop() {
       clearInterval(timer);
-      take();
       return seen;
     },
   };

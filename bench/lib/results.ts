@@ -1,4 +1,10 @@
-/** The shape of bench/results/*.json: what run.ts writes and report.ts renders. */
+/**
+ * The shape of bench/results/*.json: what run.ts writes and report.ts renders.
+ *
+ * Memory figures are binary units whatever their field names say: the `…Mb` fields (peakRssMb,
+ * rssMb, growthMb, lateGrowthMb) are MiB (/proc's kB are KiB, divided by 1024) and `memoryGb` is
+ * GiB. The names stay as they are so that earlier results files still read.
+ */
 import type { DriveResult } from './driver.js';
 import type { ServerKind } from './servers.js';
 
@@ -22,7 +28,7 @@ export interface Point {
   dbCpuMsPerOp?: number;
   /** CPU of the benchmark process itself (driver + fake Twilio) over wall time: near 1.0 it may be the limit. */
   driverCores: number;
-  /** Highest resident set size of the server during this point. */
+  /** Highest resident set size of the server during this point, in MiB. */
   peakRssMb: number;
   /** Server write calls per operation (files and sockets; /proc/<pid>/io syscw). */
   writeCallsPerOp?: number;
@@ -34,6 +40,7 @@ export interface Point {
 
 export interface SoakSample {
   atS: number;
+  /** MiB. */
   rssMb: number;
   opsPerSec: number;
   p99FlowMs: number;
@@ -46,10 +53,11 @@ export interface Soak {
   samples: SoakSample[];
   logins: number;
   errors: number;
-  /** Mean RSS of the last third minus that of the first third after the first sample. */
+  /** Mean RSS of the last third minus that of the first third after the first sample, in MiB. */
   growthMb: number;
-  /** The same, last third minus middle third: growth that continues once the heap has sized itself. */
+  /** The same, last third minus middle third: growth that continues once the heap has sized itself (MiB). */
   lateGrowthMb: number;
+  /** MiB. */
   peakRssMb: number;
 }
 
@@ -64,6 +72,7 @@ export interface ServerResults {
 export interface Machine {
   cpu: string;
   cores: number;
+  /** GiB. */
   memoryGb: number;
   os: string;
   kernel: string;
@@ -82,12 +91,26 @@ export interface BenchResults {
   finishedAt: string;
   totalSeconds: number;
   command: string;
+  /**
+   * How the run was made. run.ts writes every field; the optional ones are missing from results
+   * files written before they were recorded (the report then says "not recorded").
+   */
   options: {
-    /** Set when eidhub was not the repository's dist/ or ran with extra Node flags (experiments). */
-    eidhub?: { entry: string; nodeOptions: string[] };
+    /** Whether the run built eidhub first (`npm run build`) or used dist/ as it was (`--no-build`). */
+    build?: boolean;
+    /**
+     * How eidhub ran: its entry file and the exact Node flags; `shippedFlags` when those were the
+     * shipped ones (package.json `start` at the time of the run), not `--eidhub-node-options`.
+     * Older files have it only for experiments, and without `shippedFlags`.
+     */
+    eidhub?: { entry: string; nodeOptions: string[]; shippedFlags?: boolean };
     concurrency: number[];
     seconds: { client_credentials: number; login: number; rest: number; halfLoad: number };
     soakSeconds: number;
+    /** Warm-up before each server's sweep and before its REST points (not recorded as points). */
+    warmupSeconds?: number;
+    /** The most logins in flight in the half-load (open loop) run. */
+    halfLoadMaxInFlight?: number;
   };
   machine: Machine;
   servers: ServerResults[];

@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import type { ConfigInput } from '../../src/config/schema.js';
+import { CONFIG_OVERRIDES } from '../../test/support/child-eidhub.js';
+import { freePort } from '../../test/support/net.js';
 import type { PeerConfig } from '../peer/server.js';
 import { TWILIO_ACCOUNT } from './fake-twilio.js';
 
@@ -17,7 +17,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * The Node flags eidhub ships with (the heap sizing in package.json's `start`, also in the
- * `eidhub` command's first line): the benchmark runs eidhub with them, as operators do.
+ * `eidhub` command's first line): the benchmark runs eidhub with them, as operators do, unless
+ * `--eidhub-node-options` gives Node flags to use instead of the shipped flags.
  */
 export function shippedNodeFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -31,13 +32,6 @@ export function shippedNodeFlags(): string[] {
 export const OIDC_CLIENT = { clientId: 'bench-rp', secret: 'bench-rp-secret-000000001', redirectUri: 'http://127.0.0.1:9/callback' } as const;
 export const API_CLIENT = { clientId: 'bench-api', secret: 'bench-api-secret-00000001' } as const;
 
-/**
- * Environment variables that override eidhub's config file. The benchmark's config says which
- * store to use, so an EIDHUB_DATABASE_URL in the caller's environment must not move the SQLite
- * run onto PostgreSQL.
- */
-const CONFIG_OVERRIDES = ['PORT', 'HOST', 'EIDHUB_PUBLIC_URL', 'EIDHUB_DATABASE_URL', 'EIDHUB_DATA_DIR', 'EIDHUB_LOG_LEVEL', 'EIDHUB_CONFIG'];
-
 export type ServerKind = 'peer' | 'sqlite' | 'postgres';
 
 export interface RunningServer {
@@ -48,20 +42,8 @@ export interface RunningServer {
   oidcBase: string;
   /** Milliseconds from spawn to the ready line. */
   startMs: number;
-  output(): string;
   /** SIGTERM (so `--cpu-prof` can write its profile), SIGKILL after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface StartOptions {
@@ -74,7 +56,7 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** eidhub's entry file (default dist/main.js): another build, to measure a fix. */
   eidhubEntry?: string;
-  /** Extra Node flags for eidhub (not the peer). */
+  /** Node flags for eidhub (not the peer) instead of the shipped flags (shippedNodeFlags()). */
   nodeOptions?: string[];
 }
 
@@ -113,7 +95,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       twilio: { baseUrl: opts.twilioUrl, accountSid: TWILIO_ACCOUNT.accountSid, authToken: TWILIO_ACCOUNT.authToken, from: 'eidhub' },
     };
     writeFileSync(configFile, JSON.stringify(peer, null, 2));
-    args = [compilePeer(), '--config', configFile];
+    args = [await compilePeer(), '--config', configFile];
   } else {
     writeFileSync(configFile, JSON.stringify(eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl), null, 2));
     args = [...(opts.nodeOptions ?? shippedNodeFlags()), opts.eidhubEntry ?? 'dist/main.js', '--config', configFile];
@@ -124,6 +106,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   }
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
   delete env.NODE_TEST_CONTEXT;
+  // The benchmark's config says which store to use: an EIDHUB_DATABASE_URL in the caller's
+  // environment must not move the SQLite run onto PostgreSQL.
   for (const name of CONFIG_OVERRIDES) delete env[name];
   const started = Date.now();
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -131,6 +115,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));
 
+  // Kept for the start-up error messages below.
   let output = '';
   const ready = /listening on http:\/\/127\.0\.0\.1:\d+/;
   await new Promise<void>((resolve, reject) => {
@@ -160,26 +145,33 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     port,
     oidcBase: opts.kind === 'peer' ? '' : '/auth/open',
     startMs: Date.now() - started,
-    output: () => output,
     stop: (timeoutMs = 10_000) => stopChild(child, timeoutMs),
   };
 }
 
+/** The peer's compiled file, once per process (a profile run starts the peer once per scenario). */
+let compiledPeer: Promise<string> | undefined;
+
 /**
  * The peer as plain JavaScript, so that it runs on bare `node` like eidhub's dist/: under tsx its
  * RSS would include tsx's loader thread. Written inside the repository (bench/results/, ignored by
- * git) so that its imports resolve from node_modules.
+ * git) so that its imports resolve from node_modules. The TypeScript compiler is loaded only here,
+ * so that what imports this module without starting the peer does not pay for it.
  */
-function compilePeer(): string {
-  const source = join(REPO_ROOT, 'bench', 'peer', 'server.ts');
-  const out = join(REPO_ROOT, 'bench', 'results', '.peer', 'server.mjs');
-  const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023, verbatimModuleSyntax: true },
-    fileName: source,
-  });
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, outputText);
-  return out;
+function compilePeer(): Promise<string> {
+  compiledPeer ??= (async () => {
+    const { default: ts } = await import('typescript');
+    const source = join(REPO_ROOT, 'bench', 'peer', 'server.ts');
+    const out = join(REPO_ROOT, 'bench', 'results', '.peer', 'server.mjs');
+    const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023, verbatimModuleSyntax: true },
+      fileName: source,
+    });
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, outputText);
+    return out;
+  })();
+  return compiledPeer;
 }
 
 function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -26,8 +26,10 @@ export interface PeerConfig {
 }
 
 /** Paths the driver uses, as in eidhub but without its /auth/open mount. */
-export const PEER_ROUTES = { authorization: '/connect/authorize', token: '/connect/token', userinfo: '/connect/userinfo' } as const;
+const PEER_ROUTES = { authorization: '/connect/authorize', token: '/connect/token', userinfo: '/connect/userinfo' } as const;
 
+/** The login window: oidc-provider's Interaction lifetime, and how long a pending login is kept. */
+const LOGIN_WINDOW_MS = 600_000;
 const CODE_TTL_MS = 180_000;
 const MAX_ATTEMPTS = 3;
 const SESSION_LIFETIME_MS = 1_200_000;
@@ -46,12 +48,13 @@ const subjectKey = randomBytes(32);
 /** The same key type eidhub signs ID tokens with by default (RS256, 2048 bits). */
 const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
-/** Logins in progress, by interaction uid; removed when the login ends. */
+/** Logins in progress, by interaction uid; removed when the login ends, or by the sweep once expired. */
 interface PendingLogin {
   csrf: string;
   phone?: string;
   code?: string;
-  expiresAt?: number;
+  /** The end of the login window from the phone form on; once a code is sent, the code's expiry. */
+  expiresAt: number;
   attempts: number;
 }
 const pending = new Map<string, PendingLogin>();
@@ -73,7 +76,8 @@ setInterval(() => {
     if (s.expiresAt > now) break;
     sessions.delete(id);
   }
-  for (const [uid, p] of pending) if (p.expiresAt !== undefined && p.expiresAt < now) pending.delete(uid);
+  // Abandoned logins too: one left at the phone form expires with its login window.
+  for (const [uid, p] of pending) if (p.expiresAt < now) pending.delete(uid);
 }, 10_000).unref();
 
 /** As eidhub: every client is first-party, so the grant is what the client asked for, without a consent step. */
@@ -121,7 +125,7 @@ const configuration: Configuration = {
     clientCredentials: { enabled: true },
     userinfo: { enabled: true },
   },
-  ttl: { AuthorizationCode: 60, AccessToken: 600, IdToken: 3600, ClientCredentials: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+  ttl: { AuthorizationCode: 60, AccessToken: 600, IdToken: 3600, ClientCredentials: 600, Interaction: LOGIN_WINDOW_MS / 1000, Session: 3600, Grant: 3600 },
   loadExistingGrant,
   findAccount: (_ctx, sub) => {
     const phone = accounts.get(sub);
@@ -144,21 +148,19 @@ function page(res: ServerResponse, status: number, title: string, form: string):
   res.end(html);
 }
 
-function phoneForm(res: ServerResponse, uid: string, login: PendingLogin, error = ''): void {
-  page(
-    res,
-    error ? 422 : 200,
-    'Your mobile number',
-    `<form method="post" action="/interaction/${uid}/phone"><input type="hidden" name="csrf" value="${login.csrf}">${error ? `<p>${escapeHtml(error)}</p>` : ''}<input name="phone" type="tel" autocomplete="tel"><button>Send code</button></form>`,
-  );
-}
+const STEPS = {
+  phone: { title: 'Your mobile number', input: '<input name="phone" type="tel" autocomplete="tel">', button: 'Send code' },
+  code: { title: 'Enter the code', input: '<input name="code" inputmode="numeric" autocomplete="one-time-code">', button: 'Log in' },
+} as const;
 
-function codeForm(res: ServerResponse, uid: string, login: PendingLogin, error = ''): void {
+/** The phone or code form, with an error above the field when there is one. */
+function stepForm(res: ServerResponse, step: keyof typeof STEPS, uid: string, login: PendingLogin, error = ''): void {
+  const { title, input, button } = STEPS[step];
   page(
     res,
     error ? 422 : 200,
-    'Enter the code',
-    `<form method="post" action="/interaction/${uid}/code"><input type="hidden" name="csrf" value="${login.csrf}">${error ? `<p>${escapeHtml(error)}</p>` : ''}<input name="code" inputmode="numeric" autocomplete="one-time-code"><button>Log in</button></form>`,
+    title,
+    `<form method="post" action="/interaction/${uid}/${step}"><input type="hidden" name="csrf" value="${login.csrf}">${error ? `<p>${escapeHtml(error)}</p>` : ''}${input}<button>${button}</button></form>`,
   );
 }
 
@@ -192,9 +194,9 @@ async function interaction(req: IncomingMessage, res: ServerResponse, uid: strin
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) return page(res, 400, 'This login has expired', '');
   if (req.method === 'GET' && action === undefined) {
-    const login: PendingLogin = { csrf: randomBytes(32).toString('base64url'), attempts: 0 };
+    const login: PendingLogin = { csrf: randomBytes(32).toString('base64url'), expiresAt: Date.now() + LOGIN_WINDOW_MS, attempts: 0 };
     pending.set(uid, login);
-    return phoneForm(res, uid, login);
+    return stepForm(res, 'phone', uid, login);
   }
   const login = pending.get(uid);
   if (req.method !== 'POST' || !login) return page(res, 400, 'This login has expired', '');
@@ -203,7 +205,7 @@ async function interaction(req: IncomingMessage, res: ServerResponse, uid: strin
 
   if (action === 'phone') {
     const phone = (form.get('phone') ?? '').replace(/[\s\-.()]/g, '');
-    if (!/^\+[1-9]\d{6,14}$/.test(phone)) return phoneForm(res, uid, login, 'Not a valid international number');
+    if (!/^\+[1-9]\d{6,14}$/.test(phone)) return stepForm(res, 'phone', uid, login, 'Not a valid international number');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     Object.assign(login, { phone, code, expiresAt: Date.now() + CODE_TTL_MS, attempts: 0 });
     const sent = await fetch(twilioUrl, {
@@ -214,15 +216,15 @@ async function interaction(req: IncomingMessage, res: ServerResponse, uid: strin
       signal: AbortSignal.timeout(10_000),
     });
     await sent.text();
-    if (!sent.ok) return phoneForm(res, uid, login, 'The code could not be sent');
-    return codeForm(res, uid, login);
+    if (!sent.ok) return stepForm(res, 'phone', uid, login, 'The code could not be sent');
+    return stepForm(res, 'code', uid, login);
   }
   if (action === 'code') {
-    if (!login.phone || !login.code || (login.expiresAt ?? 0) < Date.now() || login.attempts >= MAX_ATTEMPTS) {
-      return codeForm(res, uid, login, 'The code has expired');
+    if (!login.phone || !login.code || login.expiresAt < Date.now() || login.attempts >= MAX_ATTEMPTS) {
+      return stepForm(res, 'code', uid, login, 'The code has expired');
     }
     login.attempts++;
-    if (!sameString((form.get('code') ?? '').trim(), login.code)) return codeForm(res, uid, login, 'Wrong code');
+    if (!sameString((form.get('code') ?? '').trim(), login.code)) return stepForm(res, 'code', uid, login, 'Wrong code');
     pending.delete(uid);
     const sub = createHmac('sha256', subjectKey).update(`otp-sms:${login.phone}`).digest('base64url');
     accounts.set(sub, login.phone);

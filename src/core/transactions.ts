@@ -87,21 +87,13 @@ export class TransactionService {
       version: 1,
     };
     const audit = { type: 'transaction.created', at: now, transactionId: tx.id, clientId: tx.clientId, data: { protocol: tx.protocol } };
-    const state = input.protocolState
-      ? { protocol: tx.protocol, ref: tx.protocolRef, transactionId: tx.id, state: input.protocolState, createdAt: tx.createdAt, expiresAt: tx.expiresAt }
-      : undefined;
-    await this.store.transactions.create(tx, audit, state);
+    await this.store.transactions.create(tx, audit, input.protocolState);
     return tx;
   }
 
   /** The transaction as it stands now: one past its expiry is ended as ERROR (expired) first. */
   async get(id: string): Promise<Transaction | null> {
     const tx = await this.store.transactions.get(id);
-    return tx ? this.settleExpiry(tx) : null;
-  }
-
-  async findByProtocolRef(protocol: Protocol, ref: string): Promise<Transaction | null> {
-    const tx = await this.store.transactions.findByProtocolRef(protocol, ref);
     return tx ? this.settleExpiry(tx) : null;
   }
 

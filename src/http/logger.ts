@@ -64,11 +64,11 @@ export class LazyChildLogger {
   }
 
   private write(level: LogLevel, args: unknown[]): void {
-    if (this.parent.isLevelEnabled(level)) (this.materialize()[level] as LogFn)(...args);
+    if (this.isLevelEnabled(level)) (this.materialize()[level] as LogFn)(...args);
   }
 
   get level(): string {
-    return this.real?.level ?? this.parent.level;
+    return this.real?.level ?? this.options?.level ?? this.parent.level;
   }
   set level(value: string) {
     this.materialize().level = value;
@@ -94,8 +94,13 @@ export class LazyChildLogger {
   }
   silent(): void {}
 
+  /** The child's own level when it has one (a route's `logLevel`, a level set later), else the parent's. */
   isLevelEnabled(level: string): boolean {
-    return this.parent.isLevelEnabled(level);
+    if (this.real) return this.real.isLevelEnabled(level);
+    const own = this.options?.level;
+    if (own === undefined) return this.parent.isLevelEnabled(level);
+    const values = this.parent.levels.values;
+    return own !== 'silent' && (values[level] ?? Infinity) >= (values[own] ?? Infinity);
   }
 
   child(bindings: Record<string, unknown>, options?: pino.ChildLoggerOptions): Logger {

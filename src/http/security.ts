@@ -37,8 +37,10 @@ export function setPageHeaders(reply: FastifyReply, p: PageSecurity): void {
   reply.type('text/html; charset=utf-8');
 }
 
-/** Headers every answer carries. */
+/** Headers every answer carries (the raw routes set them on the Node.js response). */
+export const BASE_HEADERS: Readonly<Record<string, string>> = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+
+/** BASE_HEADERS on a Fastify reply, keeping a header a route already set (the hosted pages set their own referrer policy). */
 export function setBaseHeaders(reply: FastifyReply): void {
-  reply.header('x-content-type-options', 'nosniff');
-  if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+  for (const [name, value] of Object.entries(BASE_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
 }

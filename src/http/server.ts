@@ -11,7 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino';
 import { EidhubError } from '../core/errors.js';
 import type { Store } from '../store/types.js';
-import { setBaseHeaders } from './security.js';
+import { BASE_HEADERS, setBaseHeaders } from './security.js';
 import { LazyChildLogger } from './logger.js';
 
 /** Query parameters whose values never reach a log line. */
@@ -148,7 +148,8 @@ export async function addRawRoute(app: FastifyInstance, route: RawRoute): Promis
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+/** A JSON answer, never cached, straight on a Node.js response (the raw routes). */
+export function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -159,8 +160,7 @@ function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerResponse, lo
     sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the server is shutting down; try again' }, { connection: 'close' });
     return;
   }
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('referrer-policy', 'no-referrer');
+  for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
   if (logger.isLevelEnabled('info')) {
     const started = performance.now();
     // Taken now: the route may rewrite req.url (the serializer redacts it).
@@ -182,6 +182,7 @@ function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerResponse, lo
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const raw: RawRoute[] = [];
   let closing = false;
+  const serve = (route: RawRoute, req: IncomingMessage, res: ServerResponse) => serveRaw(route, req, res, opts.logger, () => closing);
   const app = Fastify({
     // Fastify's own HTTP server, with the raw routes looked at first.
     serverFactory: (handler, fastifyOptions) => {
@@ -195,7 +196,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       const server = createHttpServer(options.http ?? {}, (req, res) => {
         const url = req.url ?? '/';
         const route = raw.find((r) => r.matches(url));
-        if (route) serveRaw(route, req, res, opts.logger, () => closing);
+        if (route) serve(route, req, res);
         else handler(req, res);
       });
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
@@ -215,7 +216,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // Validation must refuse what it does not know, not quietly drop or convert it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
-  rawRoutes.set(app, { routes: raw, serve: (route, req, res) => serveRaw(route, req, res, opts.logger, () => closing) });
+  rawRoutes.set(app, { routes: raw, serve });
   app.addHook('preClose', (done) => {
     closing = true;
     done();

@@ -439,6 +439,11 @@ export const PROTOCOL_STATE_COLUMNS = columnsOf<ProtocolStateRow>({
   expires_at: true,
 });
 
+/** A transaction's protocol state, under the transaction's protocol and reference, with its times. */
+export function protocolStateOf(tx: Transaction, state: Record<string, unknown>): ProtocolStateRecord {
+  return { protocol: tx.protocol, ref: tx.protocolRef, transactionId: tx.id, state, createdAt: tx.createdAt, expiresAt: tx.expiresAt };
+}
+
 export function protocolStateToRow(r: ProtocolStateRecord): ProtocolStateRow {
   return {
     protocol: r.protocol,

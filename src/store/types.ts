@@ -16,12 +16,12 @@ import type { Transaction, TransactionPatch } from '../core/transaction.js';
 
 export interface TransactionStore {
   /**
-   * Inserts a new transaction, and with it, when given, `audit` and the protocol's state for it
-   * (`protocolState`, whose protocol, ref and transactionId must be the transaction's): all of
-   * them or none. Rejects with StoreConflictError if the id, (protocol, protocolRef) or the
-   * protocol state's key exists; then nothing is written.
+   * Inserts a new transaction, and with it, when given, `audit` and the protocol's own state for
+   * it (`protocolState`: stored as the transaction's ProtocolStateRecord, under its protocol and
+   * protocolRef, with its times): all of them or none. Rejects with StoreConflictError if the id,
+   * (protocol, protocolRef) or that protocol state's key exists; then nothing is written.
    */
-  create(tx: Transaction, audit?: AuditEvent, protocolState?: ProtocolStateRecord): Promise<void>;
+  create(tx: Transaction, audit?: AuditEvent, protocolState?: Record<string, unknown>): Promise<void>;
   get(id: string): Promise<Transaction | null>;
   findByProtocolRef(protocol: Transaction['protocol'], protocolRef: string): Promise<Transaction | null>;
   /**
@@ -277,9 +277,3 @@ export class StoreConflictError extends Error {
   override name = 'StoreConflictError';
 }
 
-/** Refuses a protocol state that does not belong to the transaction it is created with (a caller's bug). */
-export function assertStateOf(tx: Transaction, state: ProtocolStateRecord): void {
-  if (state.protocol !== tx.protocol || state.ref !== tx.protocolRef || state.transactionId !== tx.id) {
-    throw new Error(`protocol state ${state.protocol} ${state.ref} does not belong to transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
-  }
-}

@@ -14,9 +14,10 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * Environment variables that override the config file (CONTRACT §1). A CI job that sets
  * EIDHUB_DATABASE_URL for the PostgreSQL suites would otherwise silently move a SQLite child
- * onto PostgreSQL, so the children get the config file and nothing else.
+ * onto PostgreSQL, so the children get the config file and nothing else (the benchmark's
+ * servers too).
  */
-const CONFIG_OVERRIDES = ['PORT', 'HOST', 'EIDHUB_PUBLIC_URL', 'EIDHUB_DATABASE_URL', 'EIDHUB_DATA_DIR', 'EIDHUB_LOG_LEVEL', 'EIDHUB_CONFIG'];
+export const CONFIG_OVERRIDES: readonly string[] = ['PORT', 'HOST', 'EIDHUB_PUBLIC_URL', 'EIDHUB_DATABASE_URL', 'EIDHUB_DATA_DIR', 'EIDHUB_LOG_LEVEL', 'EIDHUB_CONFIG'];
 
 export const READY_LINE = /^eidhub .*listening on (\S+) /m;
 

@@ -3,7 +3,6 @@
  * file, on a free loopback port, and a log that tests can search (e.g. for leaked codes).
  */
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,17 +11,10 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/http/logger.js';
 import { buildEidhub, type Eidhub } from '../../src/main.js';
 import type { SmsProvider } from '../../src/sms/types.js';
+import { freePort } from './net.js';
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** Tests take their free ports from here too. */
+export { freePort };
 
 export interface RunningEidhub extends Eidhub {
   url: string;

@@ -5,6 +5,11 @@
  */
 import type { SmsMessage, SmsProvider } from '../../src/sms/types.js';
 
+/** The 6-digit code at the end of an SMS (its WebOTP line `@host #123456`), or undefined. */
+export function smsCodeOf(body: string): string | undefined {
+  return /#(\d{6})\s*$/.exec(body)?.[1];
+}
+
 /** An SMS provider that keeps messages in memory, for in-process tests and benchmarks. */
 export class CapturingSms implements SmsProvider {
   readonly name = 'capture';
@@ -15,7 +20,7 @@ export class CapturingSms implements SmsProvider {
   }
   lastCodeFor(to: string): string {
     const msg = [...this.sent].reverse().find((m) => m.to === to);
-    const code = msg && /#(\d{6})\s*$/.exec(msg.body)?.[1];
+    const code = msg && smsCodeOf(msg.body);
     if (!code) throw new Error(`no code was sent to ${to.slice(0, 4)}…`);
     return code;
   }

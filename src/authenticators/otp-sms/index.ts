@@ -104,9 +104,9 @@ export function createOtpSmsAuthenticator(deps: {
    * Sends a new code to `phone`. One atomic store write comes first: the per-number counter's hit,
    * the send recorded on the transaction (compare-and-set, so concurrent submissions cannot exceed
    * the limits), the challenge and the `otp.issued` audit event. So the challenge exists before the
-   * SMS leaves, and a code a person receives always exists.
+   * SMS leaves, and a code a person receives always exists. `masked` is maskPhoneNumber(phone),
+   * when the caller has it already.
    */
-  /** `masked` is maskPhoneNumber(phone), when the caller has it already. */
   async function sendCode(tx: Transaction, phone: string, lang: string, masked = maskPhoneNumber(phone)): Promise<SendResult> {
     const state = stateOf(tx);
     const t = now();

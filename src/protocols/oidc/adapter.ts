@@ -15,16 +15,15 @@ import type { OidcModelStore } from '../../store/types.js';
  */
 const ORDERED = new Set(['Session', 'Interaction', 'Grant']);
 /**
- * A redemption is decided at once by the store's atomic update, and oidc-provider answers it
- * only with the tokens it then writes durably, which commit the consumption with them: it needs
- * no commit of its own. A second redemption sees it at once, on the same connection.
+ * The models that are redeemed once (codes, refresh tokens, device and CIBA requests).
+ * - Their consumption is `ordered`: the store's atomic update decides it at once, and
+ *   oidc-provider answers a redemption only with the tokens it then writes durably, which commit
+ *   the consumption with them. A second redemption sees it at once, on the same connection.
+ * - A second redemption is an attack on the grant (RFC 6749 §4.1.2, RFC 9700 §4.14): it revokes it.
  */
-const ORDERED_CONSUME = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+const REDEEMED = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 /** Deletions are durable (a logout, a revoked grant must stick), except for a finished interaction's. */
 const ORDERED_DESTROY = new Set(['Interaction']);
-
-/** Models whose second redemption is an attack on the grant (RFC 6749 §4.1.2, RFC 9700 §4.14). */
-const REUSE_REVOKES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 export function createAdapterFactory(store: OidcModelStore, now: () => number = Date.now): (name: string) => Adapter {
   return (model: string): Adapter => {
@@ -50,8 +49,8 @@ export function createAdapterFactory(store: OidcModelStore, now: () => number = 
         return (await store.findByUserCode(model, userCode, now())) as AdapterPayload | undefined;
       },
       async consume(id) {
-        if (await store.consume(model, id, now(), ORDERED_CONSUME.has(model) ? 'ordered' : 'durable')) return;
-        if (REUSE_REVOKES.has(model)) {
+        if (await store.consume(model, id, now(), REDEEMED.has(model) ? 'ordered' : 'durable')) return;
+        if (REDEEMED.has(model)) {
           const row = await store.find(model, id, now());
           if (typeof row?.grantId === 'string') await store.revokeByGrantId(row.grantId);
         }

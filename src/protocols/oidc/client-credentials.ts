@@ -16,6 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import type Provider from 'oidc-provider';
+import { sendJson } from '../../http/server.js';
 import type { CheckedCredentials } from './client-auth.js';
 import { API_SCOPES } from './clients.js';
 
@@ -60,17 +61,12 @@ export async function answerClientCredentials(provider: Provider, credentials: C
   if (!client || !client.grantTypeAllowed(GRANT)) return false;
   const token = new provider.ClientCredentials({ client, scope: scopes.join(' ') || undefined });
   const accessToken = await token.save();
-  // oidc-provider's token response, member for member (buildTokenResponse drops undefined members).
-  const text = JSON.stringify({ access_token: accessToken, expires_in: token.expiration, scope: token.scope || undefined, token_type: token.tokenType });
-  res.writeHead(200, {
+  // oidc-provider's token response, member for member (its buildTokenResponse drops undefined members).
+  sendJson(res, 200, { access_token: accessToken, expires_in: token.expiration, scope: token.scope || undefined, token_type: token.tokenType }, {
     // oidc-provider's token endpoint answers every client this way (requests with an Origin are left to it).
     'access-control-allow-origin': '*',
     'access-control-expose-headers': 'WWW-Authenticate',
     vary: 'Origin',
-    'cache-control': 'no-store',
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
   });
-  res.end(text);
   return true;
 }

@@ -24,7 +24,7 @@ const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 export class ClientRegistry {
   private readonly clients = new Map<string, RegisteredClient>();
-  /** Derived once per client: the derivation is constant, and the token endpoint needs it on every request. */
+  /** Derived once per client at start: the token endpoint needs it on every request. */
   private readonly internalSecrets = new Map<string, string>();
 
   constructor(
@@ -38,6 +38,7 @@ export class ClientRegistry {
     for (const c of apiClients) {
       this.clients.set(c.clientId, { clientId: c.clientId, kind: 'api', name: undefined, secretHashes: c.secrets.map(sha256), api: c });
     }
+    for (const id of this.clients.keys()) this.internalSecrets.set(id, this.deriveSecret(id));
   }
 
   get(clientId: string): RegisteredClient | undefined {
@@ -54,12 +55,11 @@ export class ClientRegistry {
 
   /** The secret oidc-provider knows the client by; derived, so every process agrees on it. */
   internalSecret(clientId: string): string {
-    let secret = this.internalSecrets.get(clientId);
-    if (secret === undefined) {
-      secret = createHmac('sha256', this.internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
-      if (this.clients.has(clientId)) this.internalSecrets.set(clientId, secret);
-    }
-    return secret;
+    return this.internalSecrets.get(clientId) ?? this.deriveSecret(clientId);
+  }
+
+  private deriveSecret(clientId: string): string {
+    return createHmac('sha256', this.internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
   }
 
   /** Client metadata for oidc-provider. */

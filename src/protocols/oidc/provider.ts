@@ -36,8 +36,8 @@ export interface ProviderDeps {
   renderError: NonNullable<Configuration['renderError']>;
   logoutSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['logoutSource']>;
   postLogoutSuccessSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['postLogoutSuccessSource']>;
-  /** oidc-provider's `interactions.url` (OidcProtocol.interactionUrl); without it, the start route. */
-  interactionUrl?: (interaction: Interaction) => Promise<string>;
+  /** oidc-provider's `interactions.url`: OidcProtocol.interactionUrl. */
+  interactionUrl: (interaction: Interaction) => Promise<string>;
   now?: () => number;
 }
 
@@ -130,7 +130,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       };
     },
     interactions: {
-      url: (_ctx, interaction) => deps.interactionUrl?.(interaction) ?? `${INTERACTION_PATH}/${interaction.uid}`,
+      url: (_ctx, interaction) => deps.interactionUrl(interaction),
     },
     renderError: deps.renderError,
     // The seeds always send redirect_uri; requiring it keeps the check explicit.

@@ -13,9 +13,9 @@ import type { Interaction, InteractionResults } from 'oidc-provider';
 import type { Authenticator } from '../../authenticators/types.js';
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction } from '../../core/transaction.js';
-import type { TransactionService } from '../../core/transactions.js';
-import { addRawRoute } from '../../http/server.js';
-import { StoreConflictError, type Store } from '../../store/types.js';
+import type { NewTransaction, TransactionService } from '../../core/transactions.js';
+import { addRawRoute, sendJson } from '../../http/server.js';
+import type { Store } from '../../store/types.js';
 import type { BrowserExchange, PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
 import { answerClientCredentials, mayBeClientCredentials } from './client-credentials.js';
@@ -58,10 +58,11 @@ export class OidcProtocol implements ProtocolAdapter {
    * cannot become a transaction, go to the start route, which answers oidc-provider.
    */
   async interactionUrl(interaction: Pick<Interaction, 'uid' | 'prompt' | 'params'>): Promise<string> {
-    const startUrl = `${INTERACTION_PATH}/${encodeURIComponent(interaction.uid)}`;
-    if (interaction.prompt.name !== 'login') return startUrl;
-    const tx = await this.transactionFor(interaction.uid, interaction.params, { fresh: true });
-    return tx instanceof EidhubError ? startUrl : this.deps.hostedPageUrl(tx);
+    const login = interaction.prompt.name === 'login' ? this.loginFor(interaction.params) : null;
+    if (login === null || login instanceof EidhubError) return `${INTERACTION_PATH}/${encodeURIComponent(interaction.uid)}`;
+    // Every interaction uid is new: no transaction can have it yet.
+    const tx = await this.deps.transactions.create({ ...login, protocolRef: interaction.uid });
+    return this.deps.hostedPageUrl(tx);
   }
 
   /**
@@ -136,12 +137,8 @@ export class OidcProtocol implements ProtocolAdapter {
     return policy;
   }
 
-  /** The transaction of an interaction, created on first sight from the authorization request. */
-  private async transactionFor(uid: string, params: Record<string, unknown>, { fresh = false } = {}): Promise<Transaction | EidhubError> {
-    // A fresh interaction (just created by oidc-provider) cannot have a transaction yet.
-    const existing = fresh ? null : await this.deps.transactions.findByProtocolRef('oidc', uid);
-    if (existing) return existing;
-    const clientId = String(params.client_id);
+  /** The transaction an authorization request's login becomes, or why it cannot become one. */
+  private loginFor(params: Record<string, unknown>): Omit<NewTransaction, 'protocolRef'> | EidhubError {
     const acr = parseAcrValues(typeof params.acr_values === 'string' ? params.acr_values : undefined);
     if (acr.problems.length > 0) return new EidhubError(400, 'invalid_request', acr.problems.join('; '), { field: 'acr_values' });
 
@@ -165,28 +162,18 @@ export class OidcProtocol implements ProtocolAdapter {
         field: prepared.problems[0]?.param === 'mobile' ? 'login_hint' : 'acr_values',
       });
     }
-    try {
-      return await this.deps.transactions.create({
-        accountId: this.deps.accountId,
-        protocol: 'oidc',
-        protocolRef: uid,
-        clientId,
-        allowedProviders: allowed,
-        language: typeof params.ui_locales === 'string' ? params.ui_locales : null,
-        prefilledInput: prepared.prefilledInput,
-        providerParams: prepared.providerParams,
-        requestedAttributes: [],
-        requestedLoa: acr.loa ?? null,
-        lifetimeMs: this.deps.loginWindowMs,
-      });
-    } catch (err) {
-      // The same interaction opened twice at once: the other request created it.
-      if (err instanceof StoreConflictError) {
-        const raced = await this.deps.transactions.findByProtocolRef('oidc', uid);
-        if (raced) return raced;
-      }
-      throw err;
-    }
+    return {
+      accountId: this.deps.accountId,
+      protocol: 'oidc',
+      clientId: String(params.client_id),
+      allowedProviders: allowed,
+      language: typeof params.ui_locales === 'string' ? params.ui_locales : null,
+      prefilledInput: prepared.prefilledInput,
+      providerParams: prepared.providerParams,
+      requestedAttributes: [],
+      requestedLoa: acr.loa ?? null,
+      lifetimeMs: this.deps.loginWindowMs,
+    };
   }
 
   /** Sends the browser back to oidc-provider with a result; oidc-provider then answers the RP. */
@@ -201,11 +188,11 @@ export class OidcProtocol implements ProtocolAdapter {
       // Every client is first-party: consent is given by loadExistingGrant.
       return this.answer(req, reply, { consent: {} });
     }
-    const tx = await this.transactionFor(details.uid, details.params);
-    if (tx instanceof EidhubError) {
-      return this.answer(req, reply, { error: tx.code, error_description: tx.message });
-    }
-    return reply.redirect(this.deps.hostedPageUrl(tx), 303);
+    // A login reaches this route only when its request could not become a transaction (see
+    // interactionUrl): the relying party is told why.
+    const login = this.loginFor(details.params);
+    if (login instanceof EidhubError) return this.answer(req, reply, { error: login.code, error_description: login.message });
+    throw new EidhubError(500, 'internal', `interaction ${details.uid}: a valid login reached the start route`);
   }
 
   private async interaction(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
@@ -233,22 +220,20 @@ function authenticatesClient(raw: IncomingMessage): string | null {
   return CLIENT_AUTH_PATHS.has(path) ? path : null;
 }
 
-function bodyTooLarge(res: ServerResponse): void {
-  const text = JSON.stringify({ error: 'invalid_request', error_description: `request body too large (at most ${BODY_LIMIT} bytes)` });
-  res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** The body, or null once it passes `limit` bytes (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+/**
+ * The body, read up to BODY_LIMIT; over it, the request is answered 413 (the rest is not read)
+ * and the result is null.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > BODY_LIMIT) {
         req.off('data', onData);
         req.resume();
+        sendJson(res, 413, { error: 'invalid_request', error_description: `request body too large (at most ${BODY_LIMIT} bytes)` }, { connection: 'close' });
         resolve(null);
         return;
       }
@@ -259,6 +244,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
     req.once('error', reject);
   });
 }
+
+const MOUNT_PREFIX = `${OIDC_MOUNT}/`;
+const INTERACTION_PREFIX = `${INTERACTION_PATH}/`;
 
 /**
  * Registers the OIDC routes: the interaction start route in Fastify, and everything else below
@@ -271,7 +259,7 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
   // Koa composes its middleware in callback(); do it once per provider instance.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
   await addRawRoute(app, {
-    matches: (url) => url.startsWith(`${OIDC_MOUNT}/`) && !url.startsWith(`${INTERACTION_PATH}/`),
+    matches: (url) => url.startsWith(MOUNT_PREFIX) && !url.startsWith(INTERACTION_PREFIX),
     fastifyPath: `${OIDC_MOUNT}/*`,
     async handle(raw, res) {
       let req = raw;
@@ -284,15 +272,15 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
           const credentials = restateBasicHeader(raw.headers.authorization, deps.registry);
           if (credentials !== null) raw.headers.authorization = credentials.authorization;
           if (path === TOKEN_PATH && mayBeClientCredentials(raw, credentials)) {
-            const body = await readBody(raw, BODY_LIMIT);
-            if (body === null) return bodyTooLarge(res);
+            const body = await readBody(raw, res);
+            if (body === null) return;
             if (await answerClientCredentials(provider, credentials, body, res)) return;
             req = replayRequest(raw, raw.headers, body);
           }
         } else if (/^application\/x-www-form-urlencoded/i.test(raw.headers['content-type'] ?? '')) {
           // client_secret_post: the body is read, so it is replayed, with the secret moved to the header.
-          const body = await readBody(raw, BODY_LIMIT);
-          if (body === null) return bodyTooLarge(res);
+          const body = await readBody(raw, res);
+          if (body === null) return;
           const restated = restateClientAuth(raw.headers, parseForm(body), deps.registry);
           req = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, body);
         }

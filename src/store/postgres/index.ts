@@ -28,6 +28,7 @@ import {
   oidcPayload,
   otpToRow,
   patchAssignments,
+  protocolStateOf,
   protocolStateToRow,
   purgePlan,
   rowToAudit,
@@ -49,7 +50,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { assertStateOf, StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store } from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Advisory lock key serialising migrations of one database; any constant works, this is "eidh" in ASCII. */
@@ -193,6 +194,10 @@ const u = (columns: readonly string[]) => columns.map((c) => `u.${c}`).join(', '
 /** otpIssue's row: the count, and the updated transaction or, when the update did not apply, nulls. */
 type IssueRow = { hit_count: number } & (TransactionRow | { [K in keyof TransactionRow]: null });
 
+/** $1 counter key, $2 window start, $3 window end: one hit on the window, which returns its count. */
+const COUNTER_HIT = `INSERT INTO counters (key, window_start, window_end, count) VALUES ($1, $2, $3, 1)
+  ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count`;
+
 /** Every statement, run as a named (server-side prepared) statement called `eidhub_<key>`. */
 const SQL = {
   txInsert: insertSql('transactions', TRANSACTION_COLUMNS),
@@ -225,10 +230,7 @@ const SQL = {
   // then the challenge's columns, then the audit event's. The hit always counts; the rest only
   // within the limit and if the compare-and-set applied. One row: the count, and the updated
   // transaction's columns (null when it did not apply).
-  otpIssue: `WITH hit AS (
-      INSERT INTO counters (key, window_start, window_end, count) VALUES ($1, $2, $3, 1)
-      ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count
-    ),
+  otpIssue: `WITH hit AS (${COUNTER_HIT}),
     u AS (${txUpdateSql(5, '(SELECT count FROM hit) <= $4')}),
     c AS (${insertFromSql('otp_challenges', OTP_CHALLENGE_COLUMNS, OTP_CHALLENGE_TYPES, 7 + PATCH_PARAMS, 'u')}),
     a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 7 + PATCH_PARAMS + OTP_CHALLENGE_COLUMNS.length, 'u')})
@@ -262,8 +264,7 @@ const SQL = {
   secretGet: 'SELECT value FROM secrets WHERE name = $1',
   secretInsert: 'INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
 
-  counterHit: `INSERT INTO counters (key, window_start, window_end, count) VALUES ($1, $2, $3, 1)
-    ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count`,
+  counterHit: COUNTER_HIT,
 
   subjectPut: `${insertSql('subjects', SUBJECT_COLUMNS)}
     ON CONFLICT (sub) DO UPDATE SET provider = excluded.provider, attributes = excluded.attributes,
@@ -316,10 +317,9 @@ function createStore(pool: Pool): Store {
     driver: 'postgres',
     transactions: {
       async create(tx, audit, protocolState) {
-        if (protocolState) assertStateOf(tx, protocolState);
         const values: Param[] = valuesOf(transactionToRow(tx), TRANSACTION_COLUMNS);
         if (audit) values.push(...auditValues(audit));
-        if (protocolState) values.push(...valuesOf(protocolStateToRow(protocolState), PROTOCOL_STATE_COLUMNS));
+        if (protocolState) values.push(...valuesOf(protocolStateToRow(protocolStateOf(tx, protocolState)), PROTOCOL_STATE_COLUMNS));
         const statement = protocolState ? (audit ? 'txInsertAuditedState' : 'txInsertState') : audit ? 'txInsertAudited' : 'txInsert';
         await insertOrConflict(run(pool, statement, values), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
       },

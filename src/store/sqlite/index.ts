@@ -30,6 +30,7 @@ import {
   oidcPayload,
   otpToRow,
   patchAssignments,
+  protocolStateOf,
   protocolStateToRow,
   purgePlan,
   rowToAudit,
@@ -51,7 +52,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { assertStateOf, StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type WriteDurability } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type WriteDurability } from '../types.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -393,6 +394,14 @@ function createStore(db: Database.Database): Store {
     touch(key.audit);
   }
 
+  /** One hit on a counter's current window; the window's count after it. */
+  function hitCounter(counterKey: string, windowMs: number, now: number): number {
+    const windowStart = windowStartOf(windowMs, now);
+    const row = s.counterHit.get(counterKey, windowStart, windowStart + windowMs);
+    if (!row) throw new Error('counter upsert returned no row');
+    return row.count;
+  }
+
   function insertProtocolState(touch: Touch, r: ProtocolStateRecord): void {
     insertOrConflict(() => s.protocolStateInsert.run(protocolStateToRow(r)), `protocol state ${r.protocol} ${r.ref}`);
     touch(key.protocolState(r.protocol, r.ref));
@@ -407,13 +416,12 @@ function createStore(db: Database.Database): Store {
     driver: 'sqlite',
     transactions: {
       async create(tx, audit, protocolState) {
-        if (protocolState) assertStateOf(tx, protocolState);
         const insert = (touch: Touch) => {
           const row = transactionToRow(tx);
           insertOrConflict(() => s.txInsert.run(row), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
           touchTransaction(touch, row);
           if (audit) appendAudit(touch, audit);
-          if (protocolState) insertProtocolState(touch, protocolState);
+          if (protocolState) insertProtocolState(touch, protocolStateOf(tx, protocolState));
         };
         await (audit || protocolState ? batch.writeAtomic(insert) : batch.write(insert));
       },
@@ -449,16 +457,14 @@ function createStore(db: Database.Database): Store {
       },
       async issue({ now, counter, change, challenge }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
-        const windowStart = windowStartOf(counter.windowMs, now);
         return batch.writeAtomic((touch): OtpIssueResult => {
-          const hit = s.counterHit.get(counter.key, windowStart, windowStart + counter.windowMs);
-          if (!hit) throw new Error('counter upsert returned no row');
-          if (hit.count > counter.limit) return { kind: 'limited', count: hit.count };
+          const count = hitCounter(counter.key, counter.windowMs, now);
+          if (count > counter.limit) return { kind: 'limited', count };
           const row = updateTransaction(touch, change.id, change.expectedVersion, change.patch);
-          if (!row) return { kind: 'changed', count: hit.count };
+          if (!row) return { kind: 'changed', count };
           insertChallenge(touch, challenge);
           appendAudit(touch, change.audit);
-          return { kind: 'issued', count: hit.count, tx: rowToTransaction(row) };
+          return { kind: 'issued', count, tx: rowToTransaction(row) };
         });
       },
       async verify({ id, now, matches, onMatch, onWrong }) {
@@ -561,11 +567,8 @@ function createStore(db: Database.Database): Store {
 
     counters: {
       async hit(counterKey, windowMs, now) {
-        const windowStart = windowStartOf(windowMs, now);
         // Nothing reads counters but hit itself, which is a write: no key to touch.
-        const row = await batch.write(() => s.counterHit.get(counterKey, windowStart, windowStart + windowMs));
-        if (!row) throw new Error('counter upsert returned no row');
-        return row.count;
+        return batch.write(() => hitCounter(counterKey, windowMs, now));
       },
     },
 
