@@ -60,14 +60,14 @@ export interface BuildOptions {
 
 /** Server keys: created once, kept in the store, shared by every process. */
 async function serverKey(store: Store, name: string): Promise<Buffer> {
-  return Buffer.from(await store.secrets.getOrCreate(name, () => randomBytes(32).toString('base64url')), 'base64url');
+  return Buffer.from(await store.secrets.getOrCreate(name, randomBytes(32).toString('base64url')), 'base64url');
 }
 
 /** Sandbox mode adds a demo OIDC client and a demo API client whose secrets live in the store. */
 async function withSandboxClients(config: Config, store: Store): Promise<Config> {
   if (!config.sandbox) return config;
-  const oidcSecret = await store.secrets.getOrCreate('sandbox:oidc-client-secret', () => randomBytes(24).toString('base64url'));
-  const apiSecret = await store.secrets.getOrCreate('sandbox:api-client-secret', () => randomBytes(24).toString('base64url'));
+  const oidcSecret = await store.secrets.getOrCreate('sandbox:oidc-client-secret', randomBytes(24).toString('base64url'));
+  const apiSecret = await store.secrets.getOrCreate('sandbox:api-client-secret', randomBytes(24).toString('base64url'));
   const demoOidc: OidcClientConfig = {
     clientId: SANDBOX_OIDC_CLIENT_ID,
     clientName: 'eidhub demo app',

@@ -374,29 +374,25 @@ function contract(backend: Backend): void {
         return {
           id: challenge.id,
           now: at,
-          matches: (c) => c.codeHash === code,
+          codeHash: code,
           onMatch: successChange(tx, at),
-          onWrong: (c) => ({ type: 'otp.wrong', at, transactionId: tx.id, clientId: tx.clientId, data: { attempt: c.attempts } }),
+          onWrong: { type: 'otp.wrong', at, transactionId: tx.id, clientId: tx.clientId, data: { reason: 'test' } },
           ...over,
         };
       }
 
       it('a wrong code: the attempt is counted and otp.wrong written; the transaction is untouched', async () => {
         const { tx, challenge } = await setUp();
-        const seen: OtpChallenge[] = [];
-        const result = await store.otp.verify(
-          verifyOf(tx, challenge, 'wrong', T0 + 10, {
-            matches: (c) => {
-              seen.push(c);
-              return false;
-            },
-          }),
-        );
-        assert.deepEqual(seen, [{ ...challenge, attempts: 1 }], 'matches sees the challenge with the attempt counted');
+        const result = await store.otp.verify(verifyOf(tx, challenge, 'wrong', T0 + 10));
         assert.deepEqual(result, { kind: 'wrong', challenge: { ...challenge, attempts: 1 } });
-        assert.deepEqual(await auditOf(store, tx.id), [{ type: 'otp.wrong', at: T0 + 10, transactionId: tx.id, clientId: tx.clientId, data: { attempt: 1 } }]);
+        const wrongEvent = { type: 'otp.wrong', at: T0 + 10, transactionId: tx.id, clientId: tx.clientId, data: { reason: 'test', attempt: 1 } };
+        assert.deepEqual(await auditOf(store, tx.id), [wrongEvent], "the caller's event, with the attempt's number");
         assert.deepEqual(await store.transactions.get(tx.id), tx);
         assert.deepEqual(await store.otp.latest(tx.id), { ...challenge, attempts: 1 });
+        // A hash one character longer, and one of the same length that differs in its last character.
+        assert.equal((await store.otp.verify(verifyOf(tx, challenge, `${RIGHT}x`, T0 + 11))).kind, 'wrong');
+        assert.equal((await store.otp.verify(verifyOf(tx, challenge, `${RIGHT.slice(0, -1)}X`, T0 + 12))).kind, 'wrong');
+        assert.equal((await store.otp.latest(tx.id))?.attempts, 3);
       });
 
       it('the right code: consumed, the transaction succeeds and its event is written; the same code again is void', async () => {
@@ -434,26 +430,25 @@ function contract(backend: Backend): void {
         const { tx, challenge } = await setUp({ maxAttempts: 1 });
         assert.equal((await store.otp.verify(verifyOf(tx, challenge, 'wrong', T0 + 10))).kind, 'wrong');
         const spent = { ...challenge, attempts: 1 };
-        const never = () => assert.fail('matches() called for a void challenge');
-        assert.deepEqual(await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 11, { matches: never })), { kind: 'void', challenge: spent });
+        assert.deepEqual(await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 11)), { kind: 'void', challenge: spent });
 
         const other = await setUp();
-        const expired = await store.otp.verify(verifyOf(other.tx, other.challenge, RIGHT, other.challenge.expiresAt, { matches: never }));
+        const expired = await store.otp.verify(verifyOf(other.tx, other.challenge, RIGHT, other.challenge.expiresAt));
         assert.deepEqual(expired, { kind: 'void', challenge: other.challenge });
-        assert.deepEqual(await store.otp.verify(verifyOf(other.tx, { ...other.challenge, id: 'no-such-challenge' }, RIGHT, T0, { matches: never })), {
+        assert.deepEqual(await store.otp.verify(verifyOf(other.tx, { ...other.challenge, id: 'no-such-challenge' }, RIGHT, T0)), {
           kind: 'void',
           challenge: null,
         });
         assert.deepEqual(await store.transactions.get(other.tx.id), other.tx);
       });
 
-      it('a throwing matches() undoes the attempt', async () => {
+      it('a failing op undoes the attempt: onMatch for another transaction', async () => {
         const { tx, challenge } = await setUp();
-        const boom = () => {
-          throw new Error('boom');
-        };
-        await assert.rejects(store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 10, { matches: boom })), /boom/);
+        const other = makeWaitingTx();
+        await store.transactions.create(other);
+        await assert.rejects(store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 10, { onMatch: successChange(other, T0 + 10) })), /is not for transaction/);
         assert.deepEqual(await store.otp.latest(tx.id), challenge);
+        assert.deepEqual(await store.transactions.get(other.id), other);
         assert.deepEqual(await auditOf(store, tx.id), []);
       });
 
@@ -664,12 +659,13 @@ function contract(backend: Backend): void {
   });
 
   describe('secrets', () => {
-    it('getOrCreate returns one value to ten racing callers and never regenerates it', async () => {
+    it('getOrCreate returns one value to ten racing callers and never replaces it', async () => {
       const name = `secret-${randomUUID()}`;
-      const values = await Promise.all(Array.from({ length: 10 }, (_, i) => store.secrets.getOrCreate(name, () => `value-${i}`)));
+      const values = await Promise.all(Array.from({ length: 10 }, (_, i) => store.secrets.getOrCreate(name, `value-${i}`)));
       assert.equal(new Set(values).size, 1);
-      const again = await store.secrets.getOrCreate(name, () => assert.fail('generate() called for an existing secret'));
-      assert.equal(again, values[0]);
+      assert.match(values[0]!, /^value-\d$/);
+      const again = await store.secrets.getOrCreate(name, 'another-value');
+      assert.equal(again, values[0], 'an existing secret keeps its value');
     });
   });
 
@@ -898,9 +894,9 @@ describe('SQLite store', () => {
         const again = await store.otp.verify({
           id: challenge.id,
           now: at + 1,
-          matches: () => true,
+          codeHash: challenge.codeHash,
           onMatch: { id: tx.id, expectedVersion: 3, patch: {}, audit: { type: 'transaction.success', at: at + 1, transactionId: tx.id } },
-          onWrong: () => ({ type: 'otp.wrong', at: at + 1, transactionId: tx.id }),
+          onWrong: { type: 'otp.wrong', at: at + 1, transactionId: tx.id },
         });
         assert.equal(again.kind, 'void', 'a consumed code stays consumed');
       } finally {

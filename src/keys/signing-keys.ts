@@ -42,7 +42,7 @@ export async function ensureSigningKeys(store: KeyStore, secrets: SecretStore, n
   for (const alg of SIGNING_ALGS) {
     if (keys.some((k) => k.alg === alg && k.retiredAt === null)) continue;
     const candidate = await generateKey(alg, now);
-    const chosen = JSON.parse(await secrets.getOrCreate(`first-signing-key:${alg}`, () => JSON.stringify(candidate))) as StoredKey;
+    const chosen = JSON.parse(await secrets.getOrCreate(`first-signing-key:${alg}`, JSON.stringify(candidate))) as StoredKey;
     try {
       await store.insert(chosen);
     } catch (err) {

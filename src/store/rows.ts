@@ -17,6 +17,7 @@ import {
   type TransactionPatch,
   type TransactionSubject,
 } from '../core/transaction.js';
+import { timingSafeEqual } from 'node:crypto';
 import type { AuditEvent, OidcModelStore, OtpChallenge, ProtocolStateRecord, StoredKey, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
@@ -226,6 +227,18 @@ export const OTP_CHALLENGE_COLUMNS = columnsOf<OtpChallengeRow>({
   expires_at: true,
   consumed_at: true,
 });
+
+/** Whether a presented code's hash is the challenge's, compared in constant time. */
+export function codeHashMatches(challenge: OtpChallenge, codeHash: string): boolean {
+  const expected = Buffer.from(challenge.codeHash, 'utf8');
+  const actual = Buffer.from(codeHash, 'utf8');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** The audit event of a wrong code: the caller's event, with the attempt's number. */
+export function wrongCodeAudit(event: AuditEvent, counted: OtpChallenge): AuditEvent {
+  return { ...event, data: { ...event.data, attempt: counted.attempts } };
+}
 
 export function otpToRow(c: OtpChallenge): OtpChallengeRow {
   return {

@@ -88,15 +88,15 @@ export interface OtpVerify {
   id: string;
   now: number;
   /**
-   * Whether the code is right, given the challenge after its attempt was counted. Called
-   * synchronously inside the atomic unit (so keep it short, and never await in it); a throw
-   * undoes the whole unit.
+   * The hash of the code presented, compared in constant time with the challenge's `codeHash`
+   * once the attempt is counted. The caller hashes before the call: a challenge's hash is keyed
+   * by its id, which the caller names.
    */
-  matches: (challenge: OtpChallenge) => boolean;
+  codeHash: string;
   /** Applied when the code matches; change.id must be the challenge's transactionId. */
   onMatch: TransactionChange;
-  /** The audit event written when the code does not match. */
-  onWrong: (challenge: OtpChallenge) => AuditEvent;
+  /** The audit event written when the code does not match; the store adds the attempt's number as `data.attempt`. */
+  onWrong: AuditEvent;
 }
 
 export type OtpVerifyResult =
@@ -195,10 +195,10 @@ export interface KeyStore {
 
 export interface SecretStore {
   /**
-   * Returns the secret called `name`, creating it with `generate()` if it does not exist. Two
-   * processes racing here get the same value (insert-if-absent, then read).
+   * Returns the secret called `name`, creating it with the value `candidate` if it does not
+   * exist. Two processes racing here get the same value (insert-if-absent, then read).
    */
-  getOrCreate(name: string, generate: () => string): Promise<string>;
+  getOrCreate(name: string, candidate: string): Promise<string>;
 }
 
 export interface CounterStore {

@@ -32,14 +32,14 @@ if (mode === 'open') {
   const verified = await store.otp.verify({
     id: challenge.id,
     now: at,
-    matches: () => true,
+    codeHash: challenge.codeHash,
     onMatch: {
       id: tx.id,
       expectedVersion: updated.version,
       patch: { status: 'SUCCESS', updatedAt: at, finishedAt: at },
       audit: { type: 'transaction.success', at, transactionId: tx.id },
     },
-    onWrong: () => ({ type: 'otp.wrong', at, transactionId: tx.id }),
+    onWrong: { type: 'otp.wrong', at, transactionId: tx.id },
   });
   if (verified.kind !== 'verified') throw new Error(`verify gave ${verified.kind}`);
   process.kill(process.pid, 'SIGKILL');

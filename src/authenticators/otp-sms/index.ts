@@ -8,7 +8,7 @@
  * (counted by compare-and-set on the transaction, so two clicks cannot both send); a number
  * receives at most `maxSendsPerNumberPerHour` codes across logins.
  */
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EidhubError } from '../../core/errors.js';
 import { deriveSubject } from '../../core/subject.js';
@@ -185,16 +185,12 @@ export function createOtpSmsAuthenticator(deps: {
     const result = await store.otp.verify({
       id: challenge.id,
       now: t,
-      matches: (counted) => {
-        const expected = Buffer.from(counted.codeHash, 'base64url');
-        const actual = hashCode(counted.id, code);
-        return expected.length === actual.length && timingSafeEqual(expected, actual);
-      },
+      codeHash: hashCode(challenge.id, code).toString('base64url'),
       onMatch: transactions.prepareTransition(tx, 'SUCCESS', {
         subject: { id: deriveSubject(subjectKey, OTP_SMS, phone), idpId: phone, attributes: { idpId: phone, phoneNumber: phone } },
         loa: 'low',
       }),
-      onWrong: (counted) => ({ type: 'otp.wrong', at: t, transactionId: tx.id, clientId: tx.clientId, data: { attempt: counted.attempts } }),
+      onWrong: { type: 'otp.wrong', at: t, transactionId: tx.id, clientId: tx.clientId },
     });
     switch (result.kind) {
       case 'void': {

@@ -23,6 +23,7 @@ import {
   SUBJECT_COLUMNS,
   TRANSACTION_COLUMNS,
   auditToRow,
+  codeHashMatches,
   keyToRow,
   oidcModelToRow,
   oidcPayload,
@@ -40,6 +41,7 @@ import {
   subjectToRow,
   transactionToRow,
   windowStartOf,
+  wrongCodeAudit,
   type AuditRow,
   type ColumnKind,
   type KeyRow,
@@ -369,9 +371,9 @@ function createStore(pool: Pool): Store {
         if (row.id === null) return { kind: 'changed', count };
         return { kind: 'issued', count, tx: rowToTransaction(row) };
       },
-      async verify({ id, now, matches, onMatch, onWrong }) {
+      async verify({ id, now, codeHash, onMatch, onWrong }) {
         // One transaction: the attempt's row lock holds other verifications of this challenge
-        // until COMMIT, and matches() runs between the statements.
+        // until COMMIT.
         return inTransaction(pool, async (client): Promise<OtpVerifyResult> => {
           const counted = await first<OtpChallengeRow>(client, 'otpAttempt', [id, now]);
           if (!counted) {
@@ -379,8 +381,8 @@ function createStore(pool: Pool): Store {
             return { kind: 'void', challenge: current ? rowToOtp(current) : null };
           }
           const challenge = rowToOtp(counted);
-          if (!matches(challenge)) {
-            await run(client, 'auditInsert', auditValues(onWrong(challenge)));
+          if (!codeHashMatches(challenge, codeHash)) {
+            await run(client, 'auditInsert', auditValues(wrongCodeAudit(onWrong, challenge)));
             return { kind: 'wrong', challenge };
           }
           if (onMatch.id !== challenge.transactionId) throw new Error(`OTP challenge ${id} is not for transaction ${onMatch.id}`);
@@ -432,12 +434,12 @@ function createStore(pool: Pool): Store {
     },
 
     secrets: {
-      async getOrCreate(name, generate) {
+      async getOrCreate(name, candidate) {
         const existing = await first<{ value: string }>(pool, 'secretGet', [name]);
         if (existing) return existing.value;
         // Another process may insert between our read and this insert; DO NOTHING keeps its
         // value, and the read below (a new statement, so a new snapshot) returns whichever won.
-        await run(pool, 'secretInsert', [name, generate(), Date.now()]);
+        await run(pool, 'secretInsert', [name, candidate, Date.now()]);
         const row = await first<{ value: string }>(pool, 'secretGet', [name]);
         if (!row) throw new Error(`secret ${name} vanished right after insertion`);
         return row.value;

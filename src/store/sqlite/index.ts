@@ -25,6 +25,7 @@ import {
   SUBJECT_COLUMNS,
   TRANSACTION_COLUMNS,
   auditToRow,
+  codeHashMatches,
   keyToRow,
   oidcModelToRow,
   oidcPayload,
@@ -42,6 +43,7 @@ import {
   subjectToRow,
   transactionToRow,
   windowStartOf,
+  wrongCodeAudit,
   type AuditRow,
   type KeyRow,
   type OidcModelRow,
@@ -469,7 +471,7 @@ function createStore(db: Database.Database): Store {
           return { kind: 'issued', count, tx: rowToTransaction(row) };
         });
       },
-      async verify({ id, now, matches, onMatch, onWrong }) {
+      async verify({ id, now, codeHash, onMatch, onWrong }) {
         return batch.writeAtomic((touch): OtpVerifyResult => {
           const counted = s.otpAttempt.get(id, now);
           if (!counted) {
@@ -478,8 +480,8 @@ function createStore(db: Database.Database): Store {
           }
           touch(key.otp(counted.transaction_id));
           const challenge = rowToOtp(counted);
-          if (!matches(challenge)) {
-            appendAudit(touch, onWrong(challenge));
+          if (!codeHashMatches(challenge, codeHash)) {
+            appendAudit(touch, wrongCodeAudit(onWrong, challenge));
             return { kind: 'wrong', challenge };
           }
           if (onMatch.id !== challenge.transactionId) throw new Error(`OTP challenge ${id} is not for transaction ${onMatch.id}`);
@@ -552,13 +554,13 @@ function createStore(db: Database.Database): Store {
     },
 
     secrets: {
-      async getOrCreate(name, generate) {
+      async getOrCreate(name, candidate) {
         const existing = await batch.read(key.secret(name), () => s.secretGet.get(name));
         if (existing) return existing.value;
         // Another process may insert between our read and this insert; DO NOTHING keeps its
         // value, and the read below returns whichever value won.
         await batch.write((touch) => {
-          s.secretInsert.run(name, generate(), Date.now());
+          s.secretInsert.run(name, candidate, Date.now());
           touch(key.secret(name));
         });
         const row = await batch.read(key.secret(name), () => s.secretGet.get(name));
