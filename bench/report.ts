@@ -32,15 +32,16 @@ const recorded = <T>(value: T | undefined, show: (v: T) => string) => (value ===
 
 type EidhubRun = NonNullable<BenchResults['options']['eidhub']>;
 
-/** The command eidhub ran as: `node FLAGS ENTRY --config FILE`. */
+/** The command eidhub ran as: `[NAME=value …] node FLAGS ENTRY --config FILE`. */
 function eidhubCommand(e: EidhubRun): string {
-  return `\`node ${[...e.nodeOptions, e.entry].join(' ')} --config FILE\``;
+  const env = Object.entries(e.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  return `\`${[...env, 'node', ...e.nodeOptions, e.entry].join(' ')} --config FILE\``;
 }
 
 /** How eidhub ran, for "What is measured": as operators run it, or with the flags of an experiment. */
 function eidhubRunText(e: EidhubRun | undefined): string {
   if (!e) return 'as `node … --config FILE` (entry file and Node flags: not recorded)';
-  if (e.shippedFlags) return `as operators run it, ${eidhubCommand(e)} (the heap flags of \`npm start\`)`;
+  if (e.shippedFlags) return `as operators run it, ${eidhubCommand(e)} (the environment and heap flags of \`npm start\`)`;
   return `as ${eidhubCommand(e)}${e.shippedFlags === false ? ' (Node flags given with `--eidhub-node-options`, instead of the shipped flags)' : ''}`;
 }
 
@@ -279,7 +280,7 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     'node --import tsx bench/report.ts bench/results/latest.json   # re-render this page from a results file',
     '```',
     '',
-    'Other options: `--concurrency 1,4,16,32`, `--seconds N` (per sweep point), `--soak-seconds N` (0 skips the soak), `--only peer,sqlite,postgres`, `--no-build`, `--no-report`; to measure a candidate fix or runtime flags against the same driver without touching this page: `--eidhub-entry PATH/main.js` (another build of eidhub) and `--eidhub-node-options "--max-old-space-size=96 …"` (Node flags instead of the shipped flags, not added to them). Results are written to `bench/results/<time>.json`, and those of a full run also to `bench/results/latest.json` (git-ignored).',
+    'Other options: `--concurrency 1,4,16,32`, `--seconds N` (per sweep point), `--soak-seconds N` (0 skips the soak), `--only peer,sqlite,postgres`, `--no-build`, `--no-report`; to measure a candidate fix or runtime flags against the same driver without touching this page: `--eidhub-entry PATH/main.js` (another build of eidhub) and `--eidhub-node-options "--max-old-space-size=96 …"` (Node flags instead of the shipped flags, not added to them; the shipped environment stays). Results are written to `bench/results/<time>.json`, and those of a full run also to `bench/results/latest.json` (git-ignored).',
     '',
     'The PostgreSQL figures of this page came from a throwaway server started as in `shared/spec/ENVIRONMENT.md`; the benchmark creates a database of its own on it (`eidhub_bench_<random>`) and drops it at the end:',
     '',

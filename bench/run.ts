@@ -22,7 +22,8 @@
  *   --eidhub-entry FILE     run this build of eidhub instead of dist/main.js (to measure a fix
  *                           before it is merged; implies --no-report)
  *   --eidhub-node-options "--flag …"   Node flags for eidhub instead of the shipped flags (those of
- *                           package.json `start`; e.g. other heap sizes; implies --no-report)
+ *                           package.json `start`; e.g. other heap sizes; its environment, such as
+ *                           MALLOC_ARENA_MAX, stays; implies --no-report)
  *   --profile               instead: run each scenario once per server under `node --cpu-prof` and
  *                           summarise where the time goes (bench/results/profiles/)
  */
@@ -38,7 +39,7 @@ import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sample
 import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
-import { REPO_ROOT, shippedNodeFlags, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { REPO_ROOT, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { renderReport } from './report.js';
 
@@ -89,14 +90,15 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-/** How eidhub runs in this run, as the results record it: entry file and the exact Node flags. */
+/** How eidhub runs in this run, as the results record it: entry file, environment and the exact Node flags. */
 type EidhubRun = NonNullable<BenchResults['options']['eidhub']>;
 
 /** Resolved once per run, so that the flags recorded are those every eidhub process got. */
 function eidhubRun(options: Options): EidhubRun {
   return {
     entry: options.eidhubEntry ?? 'dist/main.js',
-    nodeOptions: options.eidhubNodeOptions ?? shippedNodeFlags(),
+    env: shippedLaunch().env,
+    nodeOptions: options.eidhubNodeOptions ?? shippedLaunch().nodeOptions,
     shippedFlags: options.eidhubNodeOptions === undefined,
   };
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=128
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --max-old-space-size=128
 /**
  * The composition root: config → store → keys → sms → authenticators → protocols → http.
  * Everything eidhub is made of is wired here, in one visible place. Run directly, it is the

@@ -99,11 +99,12 @@ export interface BenchResults {
     /** Whether the run built eidhub first (`npm run build`) or used dist/ as it was (`--no-build`). */
     build?: boolean;
     /**
-     * How eidhub ran: its entry file and the exact Node flags; `shippedFlags` when those were the
-     * shipped ones (package.json `start` at the time of the run), not `--eidhub-node-options`.
-     * Older files have it only for experiments, and without `shippedFlags`.
+     * How eidhub ran: its entry file, the environment it was started with and the exact Node
+     * flags; `shippedFlags` when those were the shipped ones (package.json `start` at the time of
+     * the run), not `--eidhub-node-options`. Older files have it only for experiments, without
+     * `shippedFlags` or `env`.
      */
-    eidhub?: { entry: string; nodeOptions: string[]; shippedFlags?: boolean };
+    eidhub?: { entry: string; env?: Record<string, string>; nodeOptions: string[]; shippedFlags?: boolean };
     concurrency: number[];
     seconds: { client_credentials: number; login: number; rest: number; halfLoad: number };
     soakSeconds: number;

@@ -15,17 +15,30 @@ import { TWILIO_ACCOUNT } from './fake-twilio.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** How eidhub ships to be started: environment variables and Node flags (see shippedLaunch). */
+export interface Launch {
+  env: Record<string, string>;
+  nodeOptions: string[];
+}
+
 /**
- * The Node flags eidhub ships with (the heap sizing in package.json's `start`, also in the
- * `eidhub` command's first line): the benchmark runs eidhub with them, as operators do, unless
- * `--eidhub-node-options` gives Node flags to use instead of the shipped flags.
+ * How eidhub ships to be started: package.json's `start` (`[NAME=value …] node [flags]
+ * dist/main.js`; the `eidhub` command's first line says the same). The benchmark runs eidhub that
+ * way, as operators do; `--eidhub-node-options` replaces the Node flags, the environment stays.
  */
-export function shippedNodeFlags(): string[] {
+export function shippedLaunch(): Launch {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const start = pkg.scripts.start ?? '';
-  const match = /^node((?:\s+--[^\s]+)*)\s+dist\/main\.js/.exec(start);
-  if (!match) throw new Error(`package.json "start" is not "node [flags] dist/main.js": ${start}`);
-  return match[1]!.trim().split(/\s+/).filter(Boolean);
+  const match = /^((?:[A-Z_][A-Z0-9_]*=\S+\s+)*)node((?:\s+--\S+)*)\s+dist\/main\.js/.exec(start);
+  if (!match) throw new Error(`package.json "start" is not "[NAME=value …] node [flags] dist/main.js": ${start}`);
+  const env = Object.fromEntries(
+    match[1]!
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  return { env, nodeOptions: match[2]!.trim().split(/\s+/).filter(Boolean) };
 }
 
 /** The clients every server is given; the driver authenticates with these. */
@@ -56,7 +69,7 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** eidhub's entry file (default dist/main.js): another build, to measure a fix. */
   eidhubEntry?: string;
-  /** Node flags for eidhub (not the peer) instead of the shipped flags (shippedNodeFlags()). */
+  /** Node flags for eidhub (not the peer) instead of the shipped flags (shippedLaunch()). */
   nodeOptions?: string[];
 }
 
@@ -98,13 +111,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     args = [await compilePeer(), '--config', configFile];
   } else {
     writeFileSync(configFile, JSON.stringify(eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl), null, 2));
-    args = [...(opts.nodeOptions ?? shippedNodeFlags()), opts.eidhubEntry ?? 'dist/main.js', '--config', configFile];
+    args = [...(opts.nodeOptions ?? shippedLaunch().nodeOptions), opts.eidhubEntry ?? 'dist/main.js', '--config', configFile];
   }
   if (opts.cpuProfDir) {
     mkdirSync(opts.cpuProfDir, { recursive: true });
     args = ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, `--cpu-prof-name=${opts.kind}-\${pid}.cpuprofile`, ...args];
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.kind === 'peer' ? {} : shippedLaunch().env), NODE_ENV: 'production' };
   delete env.NODE_TEST_CONTEXT;
   // The benchmark's config says which store to use: an EIDHUB_DATABASE_URL in the caller's
   // environment must not move the SQLite run onto PostgreSQL.
