@@ -2,7 +2,9 @@
  * Where a server's main thread spent its time, from the `.cpuprofile` files `node --cpu-prof`
  * wrote: self time by function, inclusive time of eidhub's own functions (src/, as built in
  * dist/), and self time by area (eidhub, each package, Node internals, GC). Shares are of the
- * samples in which the thread was not idle. V8 samples the thread by wall clock, so time spent
+ * samples in which the thread was not idle. Given the measured window (monotonic-clock times, as
+ * `process.hrtime` reads them, and the operations completed in it), only the samples inside it
+ * count, and each figure is also given in milliseconds per operation. V8 samples the thread by wall clock, so time spent
  * blocked inside a native call (an fsync under better-sqlite3's `run`) counts like computation:
  * that is what the event loop could not do meanwhile.
  *
@@ -25,9 +27,21 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** Monotonic clock, microseconds: the same clock as process.hrtime. */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
+
+/** The part of a profile to summarise: from and to in microseconds of process.hrtime's clock. */
+export interface MeasuredWindow {
+  fromUs: number;
+  toUs: number;
+  ops: number;
+}
+
+/** process.hrtime's clock now, in microseconds, as MeasuredWindow wants it. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 const IDLE = new Set(['(idle)']);
 
@@ -56,7 +70,7 @@ function where(frame: CallFrame, root: string): string {
 
 const pct = (x: number, total: number) => `${((100 * x) / total).toFixed(1).padStart(5)}%`;
 
-export function summarizeProfiles(path: string, root: string, top = 25): string {
+export function summarizeProfiles(path: string, root: string, top = 25, window?: MeasuredWindow): string {
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   const areas = new Map<string, number>();
@@ -68,8 +82,11 @@ export function summarizeProfiles(path: string, root: string, top = 25): string 
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     const key = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame, root)}`.trim();
+    let at = profile.startTime;
     profile.samples.forEach((id, i) => {
       const dt = profile.timeDeltas[i] ?? 0;
+      at += dt;
+      if (window && (at < window.fromUs || at > window.toUs)) return;
       const node = byId.get(id);
       if (!node) return;
       if (IDLE.has(node.callFrame.functionName)) {
@@ -90,21 +107,22 @@ export function summarizeProfiles(path: string, root: string, top = 25): string 
   }
   if (busy === 0) return `${path}: no samples\n`;
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  const perOp = (us: number) => (window && window.ops > 0 ? `${(us / 1000 / window.ops).toFixed(3).padStart(7)} ms/op  ` : '');
+  const row = ([k, v]: [string, number]) => `  ${pct(v, busy)}  ${perOp(v)}${k}`;
+  const scope = window
+    ? `, in the measured window of ${((window.toUs - window.fromUs) / 1e6).toFixed(1)} s (${window.ops} operations: ${perOp(busy).trim()} busy)`
+    : '';
   const lines = [
-    `${relative(root, path) || path}: ${(busy / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle (${pct(busy, busy + idle).trim()} busy)`,
+    `${relative(root, path) || path}: ${(busy / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle (${pct(busy, busy + idle).trim()} busy)${scope}`,
     '',
     'self time by area',
-    ...sorted(areas).map(([k, v]) => `  ${pct(v, busy)}  ${k}`),
+    ...sorted(areas).map(row),
     '',
     `self time, top ${top} functions`,
-    ...sorted(self)
-      .slice(0, top)
-      .map(([k, v]) => `  ${pct(v, busy)}  ${k}`),
+    ...sorted(self).slice(0, top).map(row),
     '',
     `inclusive time of eidhub functions, top ${top}`,
-    ...sorted(inclusive)
-      .slice(0, top)
-      .map(([k, v]) => `  ${pct(v, busy)}  ${k}`),
+    ...sorted(inclusive).slice(0, top).map(row),
     '',
   ];
   return lines.join('\n');

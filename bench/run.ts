@@ -40,7 +40,7 @@ import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
 import { REPO_ROOT, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
-import { summarizeProfiles } from './profile-summary.js';
+import { monotonicUs, summarizeProfiles, type MeasuredWindow } from './profile-summary.js';
 import { renderReport } from './report.js';
 
 interface Options {
@@ -335,25 +335,33 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
         nodeOptions: eidhub.nodeOptions,
         ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}),
       });
+      let window: MeasuredWindow | undefined;
       try {
         let point: Point;
+        // The summary counts only the samples of the measured part, and gives figures per operation.
+        const timed = async (drive: () => Promise<DriveResult>): Promise<DriveResult> => {
+          const fromUs = monotonicUs();
+          const result = await drive();
+          window = { fromUs, toUs: monotonicUs(), ops: result.ops };
+          return result;
+        };
         if (scenario === 'client_credentials') {
           await clientCredentials(server, 4, WARMUP_SECONDS);
-          point = await measured(server, scenario, c, () => clientCredentials(server, c, seconds));
+          point = await measured(server, scenario, c, () => timed(() => clientCredentials(server, c, seconds)));
         } else if (scenario === 'login') {
           const login = loginFlow({ server, twilio, phones: new PhonePool() });
           await closedLoop(login, 4, WARMUP_SECONDS * 1000);
-          point = await measured(server, scenario, c, () => closedLoop(login, c, seconds * 1000));
+          point = await measured(server, scenario, c, () => timed(() => closedLoop(login, c, seconds * 1000)));
         } else {
           const rest = restFlow(server, await apiToken(server));
           await closedLoop(rest, 4, WARMUP_SECONDS * 1000);
-          point = await measured(server, scenario, c, () => closedLoop(rest, c, seconds * 1000));
+          point = await measured(server, scenario, c, () => timed(() => closedLoop(rest, c, seconds * 1000)));
         }
         log(`${kind}: ${describe(point)}`);
       } finally {
         await server.stop();
       }
-      const summary = summarizeProfiles(profDir, REPO_ROOT);
+      const summary = summarizeProfiles(profDir, REPO_ROOT, 25, window);
       writeFileSync(join(dir, `${kind}-${scenario}.txt`), summary);
       log(summary);
     }
