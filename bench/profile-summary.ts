@@ -110,7 +110,7 @@ export function summarizeProfiles(path: string, root: string, top = 25, window?:
   const perOp = (us: number) => (window && window.ops > 0 ? `${(us / 1000 / window.ops).toFixed(3).padStart(7)} ms/op  ` : '');
   const row = ([k, v]: [string, number]) => `  ${pct(v, busy)}  ${perOp(v)}${k}`;
   const scope = window
-    ? `, in the measured window of ${((window.toUs - window.fromUs) / 1e6).toFixed(1)} s (${window.ops} operations: ${perOp(busy).trim()} busy)`
+    ? `, in the measured window of ${((window.toUs - window.fromUs) / 1e6).toFixed(1)} s (${window.ops} operations${window.ops > 0 ? `: ${perOp(busy).trim()} busy` : ''})`
     : '';
   const lines = [
     `${relative(root, path) || path}: ${(busy / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle (${pct(busy, busy + idle).trim()} busy)${scope}`,

@@ -41,7 +41,7 @@ function eidhubCommand(e: EidhubRun): string {
 /** How eidhub ran, for "What is measured": as operators run it, or with the flags of an experiment. */
 function eidhubRunText(e: EidhubRun | undefined): string {
   if (!e) return 'as `node … --config FILE` (entry file and Node flags: not recorded)';
-  if (e.shippedFlags) return `as operators run it, ${eidhubCommand(e)} (the environment and heap flags of \`npm start\`)`;
+  if (e.shippedFlags) return `as operators run it, ${eidhubCommand(e)} (the heap flags and environment variables of \`npm start\`; a variable set in the caller's environment keeps its value, as shown)`;
   return `as ${eidhubCommand(e)}${e.shippedFlags === false ? ' (Node flags given with `--eidhub-node-options`, instead of the shipped flags)' : ''}`;
 }
 

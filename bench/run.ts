@@ -39,7 +39,7 @@ import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sample
 import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
-import { REPO_ROOT, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { REPO_ROOT, eidhubEnv, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
 import { monotonicUs, summarizeProfiles, type MeasuredWindow } from './profile-summary.js';
 import { renderReport } from './report.js';
 
@@ -97,7 +97,7 @@ type EidhubRun = NonNullable<BenchResults['options']['eidhub']>;
 function eidhubRun(options: Options): EidhubRun {
   return {
     entry: options.eidhubEntry ?? 'dist/main.js',
-    env: shippedLaunch().env,
+    env: eidhubEnv(),
     nodeOptions: options.eidhubNodeOptions ?? shippedLaunch().nodeOptions,
     shippedFlags: options.eidhubNodeOptions === undefined,
   };

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -1007,6 +1007,32 @@ describe('SQLite store', () => {
         }));
         assert.deepEqual(order, ['purge', 'read']);
       });
+    });
+
+    it('opens a file whose write lock another connection holds for a moment (SQLite answers BUSY at once there)', async () => {
+      const path = await sqlite.create();
+      mkdirSync(dirname(path), { recursive: true });
+      const other = new Database(path);
+      other.exec('CREATE TABLE other_app (x INTEGER)');
+      other.exec('BEGIN IMMEDIATE');
+      other.exec('INSERT INTO other_app VALUES (1)');
+      // Released on a later turn: the open must wait for it rather than fail on the first try.
+      const released = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          other.exec('COMMIT');
+          resolve();
+        }, 50),
+      );
+      try {
+        const store = await openSqliteStore({ path });
+        await released;
+        await store.ping();
+        await store.close();
+      } finally {
+        await released;
+        other.close();
+      }
+      await sqlite.remove(path);
     });
 
     it('two processes starting on one new file at once both open it, migrations applied once', async () => {

@@ -23,14 +23,15 @@ export interface Launch {
 
 /**
  * How eidhub ships to be started: package.json's `start` (`[NAME=value …] node [flags]
- * dist/main.js`; the `eidhub` command's first line says the same). The benchmark runs eidhub that
- * way, as operators do; `--eidhub-node-options` replaces the Node flags, the environment stays.
+ * dist/main.js`, values without quotes or expansions; test/launch.test.ts checks that the
+ * `eidhub` command's first line says the same). The benchmark runs eidhub that way, as operators
+ * do; `--eidhub-node-options` replaces the Node flags, the environment stays (see eidhubEnv).
  */
 export function shippedLaunch(): Launch {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const start = pkg.scripts.start ?? '';
-  const match = /^((?:[A-Z_][A-Z0-9_]*=\S+\s+)*)node((?:\s+--\S+)*)\s+dist\/main\.js/.exec(start);
-  if (!match) throw new Error(`package.json "start" is not "[NAME=value …] node [flags] dist/main.js": ${start}`);
+  const match = /^((?:[A-Z_][A-Z0-9_]*=[^\s'"`$\\]+\s+)*)node((?:\s+--\S+)*)\s+dist\/main\.js/.exec(start);
+  if (!match) throw new Error(`package.json "start" is not "[NAME=value …] node [flags] dist/main.js" (values unquoted, without $): ${start}`);
   const env = Object.fromEntries(
     match[1]!
       .trim()
@@ -39,6 +40,15 @@ export function shippedLaunch(): Launch {
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
   return { env, nodeOptions: match[2]!.trim().split(/\s+/).filter(Boolean) };
+}
+
+/**
+ * The environment eidhub runs with in the benchmark: the shipped variables, each with the value
+ * the caller's environment gives it if it gives one (so `MALLOC_ARENA_MAX=8 npm run bench` measures
+ * that; the results record what was used).
+ */
+export function eidhubEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(shippedLaunch().env).map(([name, value]) => [name, process.env[name] ?? value]));
 }
 
 /** The clients every server is given; the driver authenticates with these. */
@@ -117,7 +127,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     mkdirSync(opts.cpuProfDir, { recursive: true });
     args = ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, `--cpu-prof-name=${opts.kind}-\${pid}.cpuprofile`, ...args];
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.kind === 'peer' ? {} : shippedLaunch().env), NODE_ENV: 'production' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.kind === 'peer' ? {} : eidhubEnv()), NODE_ENV: 'production' };
   delete env.NODE_TEST_CONTEXT;
   // The benchmark's config says which store to use: an EIDHUB_DATABASE_URL in the caller's
   // environment must not move the SQLite run onto PostgreSQL.

@@ -130,8 +130,9 @@ export interface OtpChallengeStore {
   issue(issue: OtpIssue): Promise<OtpIssueResult>;
   /**
    * Checking a code: atomically counts one attempt on a challenge that is not consumed, not
-   * expired at `now` and has attempts < maxAttempts, asks `matches`, and then either consumes
-   * the challenge and applies onMatch (both or neither), or writes onWrong's event.
+   * expired at `now` and has attempts < maxAttempts, compares `codeHash` with the challenge's in
+   * constant time, and then either consumes the challenge and applies onMatch (both or neither),
+   * or writes onWrong's event.
    * Concurrent calls on one challenge are serialised: at most one is ever `verified`.
    */
   verify(verify: OtpVerify): Promise<OtpVerifyResult>;

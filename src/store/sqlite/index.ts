@@ -12,6 +12,7 @@
  * GroupCommit). Single use is one `UPDATE … WHERE … RETURNING`, or one atomic op.
  */
 import { mkdirSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TransactionPatch } from '../../core/transaction.js';
@@ -64,9 +65,9 @@ export async function openSqliteStore(opts: { path: string }): Promise<Store> {
   if (!inMemory) mkdirSync(dirname(resolve(opts.path)), { recursive: true });
   const db = new Database(opts.path);
   try {
-    // Set before anything else so that even switching to WAL waits for a concurrent opener.
+    // Set before anything else so that every statement waits for a concurrent opener's locks.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    const mode = await switchToWal(db);
     if (!inMemory && mode !== 'wal') throw new Error(`SQLite refused WAL mode for ${opts.path} (got ${String(mode)})`);
     // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and an
     // acknowledged write (a consumed code, an issued token) must survive that.
@@ -84,6 +85,26 @@ export async function openSqliteStore(opts: { path: string }): Promise<Store> {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * `PRAGMA journal_mode = WAL`, tried again while another connection holds the file's write lock.
+ * Switching needs that lock on top of the read lock the statement already holds, and SQLite
+ * answers SQLITE_BUSY at once in that case instead of waiting (two connections waiting for each
+ * other would deadlock), whatever busy_timeout says: a second process starting on a new file
+ * while the first one migrates it. The failed statement released its lock, so a later try gets
+ * through once the other connection's transaction ended; this waits up to BUSY_TIMEOUT_MS.
+ */
+async function switchToWal(db: Database.Database): Promise<unknown> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return db.pragma('journal_mode = WAL', { simple: true });
+    } catch (err) {
+      if (!(err instanceof Database.SqliteError && err.code === 'SQLITE_BUSY') || Date.now() + pause > deadline) throw err;
+      await delay(pause);
+    }
   }
 }
 
