@@ -23,15 +23,12 @@ declare module 'autocannon' {
     /** The part of `errors` that timed out. */
     timeouts: number;
     non2xx: number;
-    resets: number;
     '2xx': number;
     statusCodeStats: Record<string, { count: number }>;
   }
 
   interface AutocannonInstance extends EventEmitter {
     on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
-    on(event: 'done', listener: (result: AutocannonResult) => void): this;
-    stop(): void;
   }
 
   function autocannon(options: AutocannonOptions, callback: (err: Error | null, result: AutocannonResult) => void): AutocannonInstance;

@@ -2,8 +2,9 @@
  * How long a COMMIT takes on this machine's disk with SQLite's WAL checkpoint at different
  * `wal_autocheckpoint` settings: the checkpoint runs inside the COMMIT that crosses the mark, on
  * the event loop, so its length is a pause of the whole server. A synthetic load shaped like
- * eidhub's token writes (20 inserts with random keys per commit, `synchronous = FULL`), into the
- * oidc_models table of eidhub's own schema (its SQLite migrations), in a temporary directory.
+ * eidhub's token writes (20 inserts with random keys per commit), into the oidc_models table of a
+ * database opened exactly as eidhub's SQLite store opens it (openSqliteDatabase: WAL,
+ * `synchronous = FULL`, its migrations) but for the checkpoint interval, in a temporary directory.
  *
  *   node --import tsx bench/checkpoint-pauses.ts [pages,pages,…] [commits]
  */
@@ -11,35 +12,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { migrationsDir, readMigrations } from '../src/store/migrate.js';
+import { openSqliteDatabase } from '../src/store/sqlite/index.js';
 import { Samples } from './lib/measure.js';
 
 const settings = (process.argv[2] ?? '250,500,1000,2000,4000').split(',').map(Number);
 const commits = Number(process.argv[3] ?? 6000);
 const dir = mkdtempSync(join(tmpdir(), 'eidhub-checkpoint-'));
 const payload = JSON.stringify({ iat: 1, exp: 2, clientId: 'bench-api', kind: 'ClientCredentials', jti: 'x'.repeat(43), scope: 'signicat-api' });
-// Found from the package root (bench/ has no migrations folder beside it): src/store/sqlite/migrations.
-const migrations = readMigrations(migrationsDir(import.meta.url, 'sqlite'));
-
-/** eidhub's schema, applied as the SQLite store applies its migrations: all of them in one transaction. */
-function migrate(db: Database.Database): void {
-  db.transaction(() => {
-    for (const m of migrations) db.exec(m.sql);
-  }).immediate();
-}
-
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 try {
   console.log('| wal_autocheckpoint | all commits | commit p50 | commit p99 | commit p99.9 | longest commit |');
   console.log('|---|---|---|---|---|---|');
   for (const pages of settings) {
-    const db = new Database(join(dir, `pages-${pages}.db`));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma(`wal_autocheckpoint = ${pages}`);
-    migrate(db);
+    const db = await openSqliteDatabase(join(dir, `pages-${pages}.db`), { walAutocheckpoint: pages });
     const insert = db.prepare('INSERT INTO oidc_models (model, id, payload, expires_at) VALUES (?, ?, ?, ?)');
     const times = new Samples();
     let total = 0;
@@ -53,7 +39,7 @@ try {
       total += took;
     }
     db.close();
-    console.log(`| ${pages} | ${total.toFixed(0)} ms | ${ms(times.percentile(0.5))} | ${ms(times.percentile(0.99))} | ${ms(times.percentile(0.999))} | ${ms(times.percentile(1))} |`);
+    console.log(`| ${pages} | ${total.toFixed(0)} ms | ${times.percentiles([0.5, 0.99, 0.999, 1]).map(ms).join(' | ')} |`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@
  * docs/benchmarks.svg are rendered from them.
  *
  * Options:
- *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~30 s)
+ *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~40 s)
  *   --concurrency 1,4,16,32 the sweep
  *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins)
  *   --soak-seconds N        length of the SQLite soak (default 60; 0 skips it)
@@ -32,14 +32,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closedLoop, openLoop, type DriveResult } from './lib/driver.js';
+import { closedLoop, openLoop, type DriveResult, type Flow } from './lib/driver.js';
 import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
 import { describeMachine } from './lib/machine.js';
 import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sampleRss, writeIo } from './lib/measure.js';
-import type { BenchResults, Point, ScenarioName, ServerResults, Soak, SoakSample } from './lib/results.js';
+import { best, RSS_SAMPLE_MS, SOAK_SAMPLE_SECONDS, type BenchResults, type EidhubRun, type Point, type ScenarioName, type ServerResults, type Soak, type SoakSample } from './lib/results.js';
 import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
-import { REPO_ROOT, eidhubEnv, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { REPO_ROOT, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
 import { monotonicUs, summarizeProfiles, type MeasuredWindow } from './profile-summary.js';
 import { renderReport } from './report.js';
 
@@ -59,7 +59,6 @@ interface Options {
 
 /** Flows in flight at most in the half-load run: enough for the peer's rate, still bounded. */
 const HALF_LOAD_MAX_IN_FLIGHT = 64;
-const SOAK_SAMPLE_SECONDS = 5;
 const WARMUP_SECONDS = 1;
 
 function parseOptions(argv: string[]): Options {
@@ -90,15 +89,17 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-/** How eidhub runs in this run, as the results record it: entry file, environment and the exact Node flags. */
-type EidhubRun = NonNullable<BenchResults['options']['eidhub']>;
-
-/** Resolved once per run, so that the flags recorded are those every eidhub process got. */
+/**
+ * How eidhub runs in this run, resolved once, so that what the results record is what every eidhub
+ * process got: the shipped environment (a variable the caller's environment sets keeps its value)
+ * and the shipped Node flags unless `--eidhub-node-options` replaces them.
+ */
 function eidhubRun(options: Options): EidhubRun {
+  const shipped = shippedLaunch();
   return {
     entry: options.eidhubEntry ?? 'dist/main.js',
-    env: eidhubEnv(),
-    nodeOptions: options.eidhubNodeOptions ?? shippedLaunch().nodeOptions,
+    env: Object.fromEntries(Object.entries(shipped.env).map(([name, value]) => [name, process.env[name] ?? value])),
+    nodeOptions: options.eidhubNodeOptions ?? shipped.nodeOptions,
     shippedFlags: options.eidhubNodeOptions === undefined,
   };
 }
@@ -108,7 +109,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 /** Runs `drive` while measuring the server's CPU time and peak RSS (MiB). */
 async function measured(server: RunningServer, scenario: ScenarioName, concurrency: number, drive: () => Promise<DriveResult>, extra: Partial<Point> = {}): Promise<Point> {
   resetPeakRss(server.pid);
-  const rss = sampleRss(server.pid, 250);
+  const rss = sampleRss(server.pid, RSS_SAMPLE_MS);
   const ioBefore = writeIo(server.pid);
   const cpuBefore = cpuMs(server.pid);
   const dbBefore = server.kind === 'postgres' ? processesCpuMs('postgres') : new Map<number, number>();
@@ -157,27 +158,51 @@ function describe(p: Point): string {
   return `  ${p.scenario.padEnd(18)} ${p.mode === 'open' ? `rate ${p.ratePerSec}/s` : `c=${p.concurrency}`}: ${r.opsPerSec}/s, cpu ${p.cpuMsPerOp} ms/op (sys ${p.sysMsPerOp}; ${p.cpuCores} cores; driver ${p.driverCores}${p.dbCpuMsPerOp !== undefined ? `; PostgreSQL ${p.dbCpuMsPerOp} ms/op` : ''}), peak RSS ${p.peakRssMb} MiB; writes ${p.writeCallsPerOp ?? '?'} calls, ${p.writeKibPerOp ?? '?'} KiB (disk ${p.diskKibPerOp ?? '?'} KiB)/op; p50/p99 ms: ${steps}${late}${errors}`;
 }
 
+/** How one scenario is warmed up (not recorded) and driven at concurrency `c` for `seconds`. */
+interface ScenarioDriver {
+  warm(): Promise<unknown>;
+  drive(c: number, seconds: number): Promise<DriveResult>;
+}
+
+/** The three scenarios against one server; `login` is also the flow of the half load and the soak. */
+function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers: Record<ScenarioName, ScenarioDriver>; login: Flow } {
+  const login = loginFlow({ server, twilio, phones: new PhonePool() });
+  let rest: Flow | undefined;
+  const restFlowAfterWarmUp = () => {
+    if (!rest) throw new Error('REST sessions driven before their warm-up');
+    return rest;
+  };
+  const drivers: Record<ScenarioName, ScenarioDriver> = {
+    // Warm-up: JIT, connection pools, the first signing of each kind.
+    client_credentials: { warm: () => clientCredentials(server, 4, WARMUP_SECONDS), drive: (c, seconds) => clientCredentials(server, c, seconds) },
+    login: { warm: () => closedLoop(login, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(login, c, seconds * 1000) },
+    rest: {
+      warm: async () => {
+        rest = restFlow(server, await apiToken(server));
+        return closedLoop(rest, 4, WARMUP_SECONDS * 1000);
+      },
+      drive: (c, seconds) => closedLoop(restFlowAfterWarmUp(), c, seconds * 1000),
+    },
+  };
+  return { drivers, login };
+}
+
 async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
-  const phones = new PhonePool();
-  const login = loginFlow({ server, twilio, phones });
+  const { drivers, login } = scenarioDrivers(server, twilio);
   const out: ServerResults = { kind: server.kind, label, startMs: server.startMs, points: [] };
   const add = (p: Point) => {
     out.points.push(p);
     log(describe(p));
   };
 
-  // Warm-up (not recorded): JIT, connection pools, the first signing of each kind.
-  await clientCredentials(server, 4, WARMUP_SECONDS);
-  await closedLoop(login, 4, WARMUP_SECONDS * 1000);
-
-  for (const c of options.concurrency) {
-    add(await measured(server, 'client_credentials', c, () => clientCredentials(server, c, options.seconds.client_credentials)));
-  }
-  for (const c of options.concurrency) {
-    add(await measured(server, 'login', c, () => closedLoop(login, c, options.seconds.login * 1000)));
+  await drivers.client_credentials.warm();
+  await drivers.login.warm();
+  for (const scenario of ['client_credentials', 'login'] as const) {
+    for (const c of options.concurrency) add(await measured(server, scenario, c, () => drivers[scenario].drive(c, options.seconds[scenario])));
   }
   // The best login point sets the half load's rate and the soak's concurrency.
-  const bestLogin = out.points.filter((p) => p.scenario === 'login' && p.mode === 'closed').reduce((a, b) => (b.result.opsPerSec > a.result.opsPerSec ? b : a));
+  const bestLogin = best(out, 'login');
+  if (!bestLogin) throw new Error('no login point');
   const rate = round(bestLogin.result.opsPerSec / 2, 1);
   add(
     await measured(server, 'login', HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(login, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
@@ -185,12 +210,8 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
       ratePerSec: rate,
     }),
   );
-  const token = await apiToken(server);
-  const rest = restFlow(server, token);
-  await closedLoop(rest, 4, WARMUP_SECONDS * 1000);
-  for (const c of options.concurrency) {
-    add(await measured(server, 'rest', c, () => closedLoop(rest, c, options.seconds.rest * 1000)));
-  }
+  await drivers.rest.warm();
+  for (const c of options.concurrency) add(await measured(server, 'rest', c, () => drivers.rest.drive(c, options.seconds.rest)));
 
   if (server.kind === 'sqlite' && options.soakSeconds > 0) {
     out.soak = await soak(server, login, bestLogin.concurrency, options.soakSeconds);
@@ -274,7 +295,7 @@ async function main(): Promise<void> {
     for (const kind of kinds) {
       const label = kind === 'peer' ? 'peer (oidc-provider, in memory)' : kind === 'sqlite' ? 'eidhub, SQLite (WAL, synchronous=FULL)' : 'eidhub, PostgreSQL';
       log(`${label}`);
-      current = await startServer({ kind, workDir: join(workRoot, kind), twilioUrl: twilio.url, eidhubEntry: eidhub.entry, nodeOptions: eidhub.nodeOptions, ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}) });
+      current = await startOne(kind, join(workRoot, kind), { twilio, dbUrl, eidhub });
       try {
         servers.push(await benchServer(current, twilio, options, label));
       } finally {
@@ -314,6 +335,18 @@ async function main(): Promise<void> {
   }
 }
 
+/** Starts one server of the run: eidhub as the run resolved it, PostgreSQL on the run's database. */
+function startOne(kind: ServerKind, workDir: string, run: { twilio: BenchTwilio; dbUrl: string | undefined; eidhub: EidhubRun }, cpuProfDir?: string): Promise<RunningServer> {
+  return startServer({
+    kind,
+    workDir,
+    twilioUrl: run.twilio.url,
+    ...(kind === 'peer' ? {} : { eidhub: run.eidhub }),
+    ...(kind === 'postgres' && run.dbUrl ? { databaseUrl: run.dbUrl } : {}),
+    ...(cpuProfDir ? { cpuProfDir } : {}),
+  });
+}
+
 /**
  * One server process per (server, scenario) under `node --cpu-prof`, so each profile holds one
  * scenario's work: a warm-up, then the scenario at the sweep's highest concurrency.
@@ -326,37 +359,18 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
   for (const kind of kinds) {
     for (const scenario of ['client_credentials', 'login', 'rest'] as const) {
       const profDir = join(dir, `${kind}-${scenario}`);
-      const server = await startServer({
-        kind,
-        workDir: join(workRoot, `${kind}-${scenario}`),
-        twilioUrl: twilio.url,
-        cpuProfDir: profDir,
-        eidhubEntry: eidhub.entry,
-        nodeOptions: eidhub.nodeOptions,
-        ...(kind === 'postgres' && dbUrl ? { databaseUrl: dbUrl } : {}),
-      });
+      const server = await startOne(kind, join(workRoot, `${kind}-${scenario}`), { twilio, dbUrl, eidhub }, profDir);
       let window: MeasuredWindow | undefined;
       try {
-        let point: Point;
+        const { drivers } = scenarioDrivers(server, twilio);
+        await drivers[scenario].warm();
         // The summary counts only the samples of the measured part, and gives figures per operation.
-        const timed = async (drive: () => Promise<DriveResult>): Promise<DriveResult> => {
+        const point = await measured(server, scenario, c, async () => {
           const fromUs = monotonicUs();
-          const result = await drive();
+          const result = await drivers[scenario].drive(c, seconds);
           window = { fromUs, toUs: monotonicUs(), ops: result.ops };
           return result;
-        };
-        if (scenario === 'client_credentials') {
-          await clientCredentials(server, 4, WARMUP_SECONDS);
-          point = await measured(server, scenario, c, () => timed(() => clientCredentials(server, c, seconds)));
-        } else if (scenario === 'login') {
-          const login = loginFlow({ server, twilio, phones: new PhonePool() });
-          await closedLoop(login, 4, WARMUP_SECONDS * 1000);
-          point = await measured(server, scenario, c, () => timed(() => closedLoop(login, c, seconds * 1000)));
-        } else {
-          const rest = restFlow(server, await apiToken(server));
-          await closedLoop(rest, 4, WARMUP_SECONDS * 1000);
-          point = await measured(server, scenario, c, () => timed(() => closedLoop(rest, c, seconds * 1000)));
-        }
+        });
         log(`${kind}: ${describe(point)}`);
       } finally {
         await server.stop();

@@ -22,6 +22,7 @@ import { startFakeTwilio, type FakeTwilio, type FakeTwilioMessage } from './fake
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { READY_LINE, startChildEidhub, writeConfigFile, type ChildEidhub } from './support/child-eidhub.js';
 import { freePort } from './support/eidhub.js';
+import { smsCodeOf } from './support/http-login.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
 
 const skip = browserSkipReason();
@@ -176,7 +177,7 @@ function discover(publicUrl: string): Promise<oidc.Configuration> {
 }
 
 function codeOf(message: FakeTwilioMessage): string {
-  const code = /#(\d{6})\s*$/.exec(message.body)?.[1];
+  const code = smsCodeOf(message.body);
   assert.ok(code, 'the SMS ends with "@host #code"');
   return code;
 }

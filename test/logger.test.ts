@@ -11,17 +11,28 @@ function capture() {
       cb();
     },
   });
-  return { logger: createLogger('info', sink), messages: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg) };
+  const records = () => lines.map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string });
+  return { logger: createLogger('info', sink), records, messages: () => records().map((r) => r.msg) };
 }
 
 describe('LazyChildLogger', () => {
   it("writes at the parent's level, with the child's bindings", () => {
-    const { logger, messages } = capture();
+    const { logger, messages, records } = capture();
     const child = new LazyChildLogger(logger, { reqId: 'r1' }, undefined);
     child.debug('not written');
     child.info('written');
     assert.deepEqual(messages(), ['written']);
+    assert.equal(records()[0]?.reqId, 'r1', "the line carries the child's bindings");
     assert.equal(child.level, 'info');
+    // A child of the lazy child carries both sets of bindings.
+    child.child({ step: 'phone' }).info('nested');
+    assert.deepEqual(
+      records().map(({ reqId, step }) => ({ reqId, step })),
+      [
+        { reqId: 'r1', step: undefined },
+        { reqId: 'r1', step: 'phone' },
+      ],
+    );
   });
 
   it("follows a level of its own (a route's logLevel) before it writes anything", () => {

@@ -16,6 +16,7 @@ import type { Browser, BrowserContext, Frame, Page, Response } from 'playwright-
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { smsCodeOf } from './support/http-login.js';
 import { OpenApiValidator } from './support/openapi.js';
 
 const skip = browserSkipReason();
@@ -190,7 +191,7 @@ describe('Authentication REST API with SMS OTP, in Chromium', { skip }, () => {
 
   async function codeFor(phone: string, since: number): Promise<string> {
     const msg = await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000);
-    const code = /#(\d{6})\s*$/.exec(msg.body)?.[1];
+    const code = smsCodeOf(msg.body);
     assert.ok(code, `the SMS ends with "@host #code": ${msg.body.replace(/\d{6}/g, '######')}`);
     return code;
   }

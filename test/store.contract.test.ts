@@ -14,7 +14,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { maskPhoneNumber } from '../src/authenticators/otp-sms/phone.js';
 import type { Transaction } from '../src/core/transaction.js';
+import { TransactionService } from '../src/core/transactions.js';
 import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
@@ -119,17 +121,6 @@ function makeWaitingTx(): Transaction {
   return makeTx({ status: 'WAITING_FOR_USER', provider: 'otp-sms', browserBinding: 'bind' });
 }
 
-/** The change and event of a successful code (as TransactionService.prepareTransition makes it). */
-function successChange(tx: Transaction, at: number): TransactionChange {
-  const subject = { id: `sub-${tx.id}`, idpId: '+447700900000', attributes: { idpId: '+447700900000', phoneNumber: '+447700900000' } };
-  return {
-    id: tx.id,
-    expectedVersion: tx.version,
-    patch: { status: 'SUCCESS', subject, loa: 'low', updatedAt: at, finishedAt: at },
-    audit: { type: 'transaction.success', at, transactionId: tx.id, clientId: tx.clientId, data: { from: tx.status, provider: 'otp-sms' } },
-  };
-}
-
 /** JSON that is easy to get subtly wrong: nesting, unicode beyond the BMP, escapes, numbers, empties. */
 const TRICKY_JSON = {
   nested: { list: [1, 2.5, -3, true, false, null, 'x', { deep: ['y'] }], empty: {}, none: [] },
@@ -151,8 +142,14 @@ function contract(backend: Backend): void {
     await backend.remove(location);
   });
 
+  /** The change and event of a successful code at `at`: what TransactionService.prepareTransition gives production's verify. */
+  function successChange(tx: Transaction, at: number): TransactionChange {
+    const subject = { id: `sub-${tx.id}`, idpId: '+447700900000', attributes: { idpId: '+447700900000', phoneNumber: '+447700900000' } };
+    return new TransactionService(store, () => at).prepareTransition(tx, 'SUCCESS', { subject, loa: 'low' });
+  }
+
   describe('transactions', () => {
-    it('create then get and findByProtocolRef return exactly what was written', async () => {
+    it('create then get returns exactly what was written, under its protocol and reference', async () => {
       const tx = makeTx({
         protocol: 'oidc',
         prefilledInput: { mobile: '+31612345678', name: 'Zoë Ørsted' },
@@ -163,8 +160,14 @@ function contract(backend: Backend): void {
       });
       await store.transactions.create(tx);
       assert.deepEqual(await store.transactions.get(tx.id), tx);
-      assert.deepEqual(await store.transactions.findByProtocolRef('oidc', tx.protocolRef), tx);
-      assert.equal(await store.transactions.findByProtocolRef('rest', tx.protocolRef), null);
+      const stored = await store.transactions.get(tx.id);
+      assert.deepEqual([stored?.protocol, stored?.protocolRef], ['oidc', tx.protocolRef], 'found under its protocol and reference');
+      // Its reference is taken under its own protocol only: the same one under another protocol is free.
+      await assert.rejects(store.transactions.create(makeTx({ protocol: 'oidc', protocolRef: tx.protocolRef })), StoreConflictError);
+      const underRest = makeTx({ protocol: 'rest', protocolRef: tx.protocolRef });
+      await store.transactions.create(underRest);
+      assert.deepEqual(await store.transactions.get(underRest.id), underRest);
+      assert.deepEqual(await store.transactions.get(tx.id), tx);
       assert.equal(await store.transactions.get('no-such-transaction'), null);
     });
 
@@ -409,7 +412,9 @@ function contract(backend: Backend): void {
         assert.deepEqual(events.map((e) => e.type), ['transaction.success', 'otp.wrong']);
         assert.deepEqual(events[0], change.audit);
 
-        const again = await store.otp.verify(verifyOf(succeeded, challenge, RIGHT, T0 + 30));
+        // A change that would still apply to the stored version (SUCCESS cannot be left, so it is made from tx): void comes from the consumption alone.
+        const stillApplies = { ...successChange(tx, T0 + 30), expectedVersion: succeeded.version };
+        const again = await store.otp.verify(verifyOf(tx, challenge, RIGHT, T0 + 30, { onMatch: stillApplies }));
         assert.deepEqual(again, { kind: 'void', challenge: consumed }, 'a consumed code takes no attempt');
         assert.deepEqual(await store.transactions.get(tx.id), succeeded);
         assert.equal((await auditOf(store, tx.id)).length, 2);
@@ -537,7 +542,10 @@ function contract(backend: Backend): void {
       const second = makeTx({ protocolRef: `ref-second-${randomUUID()}` });
       const taken = makeProtocolState(tx.id, { ref: second.protocolRef });
       await store.protocolState.create(taken);
-      await assert.rejects(store.transactions.create(second, { ...created, transactionId: second.id }, { other: true }), StoreConflictError);
+      await assert.rejects(
+        store.transactions.create(second, { ...created, transactionId: second.id }, { other: true }),
+        (err) => err instanceof StoreConflictError && err.message === `protocol state rest ${second.protocolRef} already exists`,
+      );
       assert.equal(await store.transactions.get(second.id), null);
       assert.deepEqual(await auditOf(store, second.id), []);
       assert.deepEqual(await store.protocolState.get('rest', second.protocolRef), taken);
@@ -887,15 +895,34 @@ describe('SQLite store', () => {
       assert.equal(result.signal, 'SIGKILL', `the child should have killed itself: ${result.stderr}`);
       const store = await openSqliteStore({ path });
       try {
-        const at = challenge.createdAt + 1;
-        assert.deepEqual(await store.transactions.get(tx.id), { ...tx, status: 'SUCCESS', provider: 'otp-sms', updatedAt: at, finishedAt: at, version: 3 });
+        const sentAt = challenge.createdAt;
+        const at = sentAt + 1;
+        // Version 1 created, 2 claimed, 3 the send issue recorded (its authState kept), 4 verified.
+        const issuedState = { phone: challenge.phoneNumber, sends: 1, lastSentAt: sentAt };
+        assert.deepEqual(await store.transactions.get(tx.id), {
+          ...tx,
+          status: 'SUCCESS',
+          provider: 'otp-sms',
+          authState: issuedState,
+          updatedAt: at,
+          finishedAt: at,
+          version: 4,
+        });
         assert.equal((await store.otp.latest(tx.id))?.consumedAt, at);
-        assert.deepEqual((await auditOf(store, tx.id)).map((e) => e.type), ['transaction.success']);
+        assert.deepEqual(await store.otp.latest(tx.id), { ...challenge, attempts: 1, consumedAt: at }, 'the challenge issue inserted, as verify left it');
+        const events = await auditOf(store, tx.id);
+        assert.deepEqual(events.map((e) => e.type), ['transaction.success', 'otp.issued']);
+        assert.deepEqual(
+          events[1],
+          { type: 'otp.issued', at: sentAt, transactionId: tx.id, clientId: tx.clientId, data: { to: maskPhoneNumber(challenge.phoneNumber), send: 1 } },
+          "issue's event",
+        );
+        assert.equal(await store.counters.hit(`number-${tx.id}`, HOUR, sentAt), 2, "issue's hit on the counter");
         const again = await store.otp.verify({
           id: challenge.id,
           now: at + 1,
           codeHash: challenge.codeHash,
-          onMatch: { id: tx.id, expectedVersion: 3, patch: {}, audit: { type: 'transaction.success', at: at + 1, transactionId: tx.id } },
+          onMatch: { id: tx.id, expectedVersion: 4, patch: {}, audit: { type: 'transaction.success', at: at + 1, transactionId: tx.id } },
           onWrong: { type: 'otp.wrong', at: at + 1, transactionId: tx.id },
         });
         assert.equal(again.kind, 'void', 'a consumed code stays consumed');
@@ -934,10 +961,9 @@ describe('SQLite store', () => {
         const order = await settleOrder(() => ({
           write: store.transactions.update(tx.id, 1, { language: 'fi' }),
           read: (read = store.transactions.get(tx.id)),
-          byRef: store.transactions.findByProtocolRef('rest', tx.protocolRef),
           untouched: store.transactions.get(other.id),
         }));
-        assert.deepEqual(order, ['untouched', 'write', 'read', 'byRef']);
+        assert.deepEqual(order, ['untouched', 'write', 'read']);
         assert.equal((await read)?.language, 'fi', 'the read answers with the write it waited for');
       });
 

@@ -67,33 +67,6 @@ export function send(
   });
 }
 
-/**
- * A browser's cookie jar, reduced to what the login needs: every cookie is sent on every request
- * to the one server (paths are ignored, as the test suite's Browserless client does), and a
- * cookie set with a past expiry or max-age=0 is removed.
- */
-export class CookieJar {
-  private readonly cookies = new Map<string, string>();
-
-  take(headers: IncomingHttpHeaders): void {
-    for (const line of headers['set-cookie'] ?? []) {
-      const semi = line.indexOf(';');
-      const pair = semi < 0 ? line : line.slice(0, semi);
-      const eq = pair.indexOf('=');
-      if (eq < 0) continue;
-      const name = pair.slice(0, eq).trim();
-      if (/max-age=0(?:;|$)/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, pair.slice(eq + 1));
-    }
-  }
-
-  header(): string {
-    let out = '';
-    for (const [k, v] of this.cookies) out += `${out ? '; ' : ''}${k}=${v}`;
-    return out;
-  }
-}
-
 export function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }

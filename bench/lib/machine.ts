@@ -4,7 +4,7 @@ import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } f
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import { withClient } from '../../test/support/postgres.js';
 import type { Machine } from './results.js';
 import { round } from './measure.js';
 
@@ -62,15 +62,12 @@ export async function describeMachine(root: string, tempDir: string, pgServer: s
   db.close();
   let postgres: string | undefined;
   if (pgServer) {
-    const client = new pg.Client({ connectionString: pgServer });
-    await client.connect();
-    try {
+    postgres = await withClient(pgServer, async (client) => {
       const row = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0];
       const sync = (await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0];
-      postgres = `${row?.server_version ?? '?'} (synchronous_commit=${sync?.synchronous_commit ?? '?'})`;
-    } finally {
-      await client.end();
-    }
+      const fsync = (await client.query<{ fsync: string }>('SHOW fsync')).rows[0];
+      return `${row?.server_version ?? '?'} (synchronous_commit=${sync?.synchronous_commit ?? '?'}, fsync=${fsync?.fsync ?? '?'})`;
+    });
   }
   return {
     cpu: cpus()[0]?.model.trim() ?? 'unknown',

@@ -34,9 +34,11 @@ export class Samples {
     this.data[this.n++] = ms;
   }
 
-  /** The q-quantile (e.g. 0.999) as summary() computes its percentiles, not rounded; 0 without samples. */
-  percentile(q: number): number {
-    return this.n === 0 ? 0 : nearestRank(this.data.slice(0, this.n).sort(), q);
+  /** The q-quantiles (e.g. 0.999) as summary() computes its percentiles, not rounded, from one sort; 0s without samples. */
+  percentiles(qs: readonly number[]): number[] {
+    if (this.n === 0) return qs.map(() => 0);
+    const sorted = this.data.slice(0, this.n).sort();
+    return qs.map((q) => nearestRank(sorted, q));
   }
 
   summary(): LatencySummary {
@@ -59,15 +61,19 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-/** Clock ticks per second for /proc/<pid>/stat times (100 on every Linux seen, but asked). */
-export const CLOCK_TICKS: number = (() => {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
+let clockTicks: number | undefined;
+/** Clock ticks per second for /proc/<pid>/stat times (100 on every Linux seen, but asked once, when first needed). */
+function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+      clockTicks = Number.isFinite(n) && n > 0 ? n : 100;
+    } catch {
+      clockTicks = 100;
+    }
   }
-})();
+  return clockTicks;
+}
 
 /** One line of /proc/<pid>/stat: the command name and the CPU time in milliseconds, user and system. */
 function parseStat(stat: string): { comm: string; user: number; system: number } {
@@ -77,8 +83,8 @@ function parseStat(stat: string): { comm: string; user: number; system: number }
   // After ')' fields start at #3 (state); utime is #14 and stime #15, i.e. indexes 11 and 12 here.
   return {
     comm: stat.slice(stat.indexOf('(') + 1, close),
-    user: (Number(fields[11]) * 1000) / CLOCK_TICKS,
-    system: (Number(fields[12]) * 1000) / CLOCK_TICKS,
+    user: (Number(fields[11]) * 1000) / clockTicksPerSecond(),
+    system: (Number(fields[12]) * 1000) / clockTicksPerSecond(),
   };
 }
 

@@ -104,7 +104,7 @@ export interface BenchResults {
      * the run), not `--eidhub-node-options`. Older files have it only for experiments, without
      * `shippedFlags` or `env`.
      */
-    eidhub?: { entry: string; env?: Record<string, string>; nodeOptions: string[]; shippedFlags?: boolean };
+    eidhub?: EidhubRun;
     concurrency: number[];
     seconds: { client_credentials: number; login: number; rest: number; halfLoad: number };
     soakSeconds: number;
@@ -115,4 +115,32 @@ export interface BenchResults {
   };
   machine: Machine;
   servers: ServerResults[];
+}
+
+/** How eidhub runs in a benchmark run: entry file, environment and the exact Node flags. */
+export interface EidhubRun {
+  entry: string;
+  env?: Record<string, string>;
+  nodeOptions: string[];
+  shippedFlags?: boolean;
+}
+
+/** VmRSS is sampled this often during a point, backing VmHWM. */
+export const RSS_SAMPLE_MS = 250;
+/** The soak's segments: RSS and throughput are taken after each. */
+export const SOAK_SAMPLE_SECONDS = 5;
+/** Loaded soak samples needed to compare its first and last thirds. */
+export const SOAK_MIN_SAMPLES = 3;
+/** Driver CPU (cores) from which a figure is marked as possibly limited by the driver (one core at most). */
+export const DRIVER_BUSY_CORES = 0.85;
+
+/**
+ * A server's best closed-loop point of a scenario: the highest throughput among the points
+ * without errors (a point whose flows partly failed says nothing about what the server can do),
+ * or among all of them if every one had errors.
+ */
+export function best(server: Pick<ServerResults, 'points'>, scenario: ScenarioName): Point | undefined {
+  const closed = server.points.filter((p) => p.scenario === scenario && p.mode === 'closed');
+  const clean = closed.filter((p) => p.result.errors === 0);
+  return (clean.length > 0 ? clean : closed).reduce<Point | undefined>((a, p) => (!a || p.result.opsPerSec > a.result.opsPerSec ? p : a), undefined);
 }

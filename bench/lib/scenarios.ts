@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import autocannon, { type AutocannonResult } from 'autocannon';
-import { csrfOf } from '../../test/support/http-login.js';
+import { CookieJar, csrfOf } from '../../test/support/http-login.js';
 import type { Flow, FlowLoop, StepTimes, DriveResult } from './driver.js';
 import type { BenchTwilio } from './fake-twilio.js';
-import { basicAuth, CookieJar, keepAliveAgent, send, type HttpAnswer, type Target } from './http.js';
+import { basicAuth, keepAliveAgent, REQUEST_TIMEOUT_MS, send, type HttpAnswer, type Target } from './http.js';
 import { round, Samples } from './measure.js';
 import { API_CLIENT, OIDC_CLIENT, type RunningServer } from './servers.js';
 
@@ -79,7 +79,7 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
       const body = form ? new URLSearchParams(form).toString() : undefined;
       if (body !== undefined) headers['content-type'] = FORM;
       const answer = await send(loop.agent, target, method, path, headers, body);
-      jar.take(answer.headers);
+      jar.take(answer.headers['set-cookie'] ?? []);
       // A GET that shows a page is the hosted page, whichever path served it (eidhub's /login/{id},
       // the peer's /interaction/{uid}).
       times.record(step === 'hop' ? hopName(path, answer) : step, answer.ms);
@@ -159,13 +159,11 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
 function hopName(path: string, answer: HttpAnswer): string {
   if (answer.status === 200) return 'page';
   if (/\/connect\/authorize\/[^/?]+/.test(path)) return 'callback';
-  if (/\/interaction\/[^/]+\/complete/.test(path)) return 'complete';
-  if (/\/interaction\/[^/]+$/.test(path)) return 'interaction';
   return `hop ${path.split('?')[0]}`;
 }
 
 /** Login steps in flow order, for tables; a server shows the ones it has. */
-export const LOGIN_STEPS = ['authorize', 'interaction', 'page', 'phone', 'code', 'complete', 'callback', 'token', 'userinfo'] as const;
+export const LOGIN_STEPS = ['authorize', 'page', 'phone', 'code', 'callback', 'token', 'userinfo'] as const;
 
 export async function apiToken(server: RunningServer): Promise<string> {
   const agent = keepAliveAgent();
@@ -222,7 +220,7 @@ export async function clientCredentials(server: RunningServer, connections: numb
         connections,
         duration: seconds,
         pipelining: 1,
-        timeout: 10,
+        timeout: REQUEST_TIMEOUT_MS / 1000,
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     );

@@ -3,15 +3,15 @@
  * are its own: eidhub as operators run it (`node dist/main.js --config FILE`, built first), and the
  * peer (`node --import tsx bench/peer/server.ts --config FILE`). Both listen on 127.0.0.1 only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { CONFIG_OVERRIDES } from '../../test/support/child-eidhub.js';
+import { spawnUntilReady, stopChild, writeConfigFile } from '../../test/support/child-eidhub.js';
 import { freePort } from '../../test/support/net.js';
 import type { PeerConfig } from '../peer/server.js';
 import { TWILIO_ACCOUNT } from './fake-twilio.js';
+import type { EidhubRun } from './results.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,7 +25,8 @@ export interface Launch {
  * How eidhub ships to be started: package.json's `start` (`[NAME=value …] node [flags]
  * dist/main.js`, values without quotes or expansions; test/launch.test.ts checks that the
  * `eidhub` command's first line says the same). The benchmark runs eidhub that way, as operators
- * do; `--eidhub-node-options` replaces the Node flags, the environment stays (see eidhubEnv).
+ * do; `--eidhub-node-options` replaces the Node flags, the environment stays (run.ts resolves both
+ * once per run, a variable set in the caller's environment keeping its value).
  */
 export function shippedLaunch(): Launch {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -40,15 +41,6 @@ export function shippedLaunch(): Launch {
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
   return { env, nodeOptions: match[2]!.trim().split(/\s+/).filter(Boolean) };
-}
-
-/**
- * The environment eidhub runs with in the benchmark: the shipped variables, each with the value
- * the caller's environment gives it if it gives one (so `MALLOC_ARENA_MAX=8 npm run bench` measures
- * that; the results record what was used).
- */
-export function eidhubEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(shippedLaunch().env).map(([name, value]) => [name, process.env[name] ?? value]));
 }
 
 /** The clients every server is given; the driver authenticates with these. */
@@ -77,10 +69,8 @@ export interface StartOptions {
   databaseUrl?: string;
   /** Directory for `--cpu-prof` output; no profiling when absent. */
   cpuProfDir?: string;
-  /** eidhub's entry file (default dist/main.js): another build, to measure a fix. */
-  eidhubEntry?: string;
-  /** Node flags for eidhub (not the peer) instead of the shipped flags (shippedLaunch()). */
-  nodeOptions?: string[];
+  /** How eidhub runs (entry file, environment, Node flags), resolved once per run; not for the peer. */
+  eidhub?: EidhubRun;
 }
 
 export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir: string, twilioUrl: string, databaseUrl?: string): ConfigInput {
@@ -108,9 +98,9 @@ export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir:
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   mkdirSync(opts.workDir, { recursive: true });
   const port = await freePort();
-  const configFile = join(opts.workDir, `${opts.kind}.json`);
   let args: string[];
   if (opts.kind === 'peer') {
+    const configFile = join(opts.workDir, 'peer.json');
     const peer: PeerConfig = {
       port,
       oidcClient: { ...OIDC_CLIENT },
@@ -120,46 +110,24 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     writeFileSync(configFile, JSON.stringify(peer, null, 2));
     args = [await compilePeer(), '--config', configFile];
   } else {
-    writeFileSync(configFile, JSON.stringify(eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl), null, 2));
-    args = [...(opts.nodeOptions ?? shippedLaunch().nodeOptions), opts.eidhubEntry ?? 'dist/main.js', '--config', configFile];
+    if (!opts.eidhub) throw new Error(`${opts.kind}: how to run eidhub (StartOptions.eidhub) is missing`);
+    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl));
+    args = [...opts.eidhub.nodeOptions, opts.eidhub.entry, '--config', configFile];
   }
   if (opts.cpuProfDir) {
     mkdirSync(opts.cpuProfDir, { recursive: true });
     args = ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, `--cpu-prof-name=${opts.kind}-\${pid}.cpuprofile`, ...args];
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.kind === 'peer' ? {} : eidhubEnv()), NODE_ENV: 'production' };
-  delete env.NODE_TEST_CONTEXT;
-  // The benchmark's config says which store to use: an EIDHUB_DATABASE_URL in the caller's
-  // environment must not move the SQLite run onto PostgreSQL.
-  for (const name of CONFIG_OVERRIDES) delete env[name];
   const started = Date.now();
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.removeListener('exit', killOnExit));
-
-  // Kept for the start-up error messages below.
-  let output = '';
-  const ready = /listening on http:\/\/127\.0\.0\.1:\d+/;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${opts.kind} not ready within 30 s:\n${output}`)), 30_000);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(err);
-    };
-    const onData = (chunk: string) => {
-      // Bounded: a server that logs a lot under load must not grow the benchmark's memory.
-      output = (output + chunk).slice(-20_000);
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.setEncoding('utf8').on('data', onData);
-    child.stderr?.setEncoding('utf8').on('data', onData);
-    child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`${opts.kind} exited (${code ?? signal}) before it was ready:\n${output}`)));
+  const { child } = await spawnUntilReady(args, {
+    what: opts.kind,
+    ready: /listening on http:\/\/127\.0\.0\.1:\d+/,
+    readyTimeoutMs: 30_000,
+    // The benchmark's config says which store to use: spawnUntilReady drops an EIDHUB_DATABASE_URL
+    // of the caller's environment, which would otherwise move the SQLite run onto PostgreSQL.
+    env: { ...(opts.kind === 'peer' ? {} : opts.eidhub?.env), NODE_ENV: 'production' },
+    // Bounded: a server that logs a lot under load must not grow the benchmark's memory.
+    maxOutput: 20_000,
   });
 
   return {
@@ -197,14 +165,3 @@ function compilePeer(): Promise<string> {
   return compiledPeer;
 }
 
-function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}

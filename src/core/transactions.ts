@@ -17,7 +17,6 @@ import {
   type TransactionError,
   type TransactionPatch,
   type TransactionStatus,
-  type TransactionSubject,
 } from './transaction.js';
 import { timeOrderedUuid } from './ids.js';
 
@@ -33,7 +32,7 @@ const ALLOWED: Record<TransactionStatus, readonly TransactionStatus[]> = {
 export const EXPIRED_ERROR: TransactionError = { code: 'expired', message: 'the authentication session expired before it was completed' };
 
 /** What updateWaiting may change. */
-export type WaitingPatch = Pick<TransactionPatch, 'authState' | 'provider' | 'language'>;
+type WaitingPatch = Pick<TransactionPatch, 'authState' | 'provider' | 'language'>;
 
 export interface NewTransaction {
   accountId: string;
@@ -175,10 +174,6 @@ export class TransactionService {
   /** The first browser that opens the hosted page claims the transaction. */
   claim(tx: Transaction, browserBinding: string): Promise<Transaction> {
     return this.transition(tx, 'WAITING_FOR_USER', { browserBinding });
-  }
-
-  succeed(tx: Transaction, subject: TransactionSubject, loa: LevelOfAssurance): Promise<Transaction> {
-    return this.transition(tx, 'SUCCESS', { subject, loa });
   }
 
   fail(tx: Transaction, error: TransactionError): Promise<Transaction> {

@@ -123,9 +123,23 @@ export interface RawRoute {
 }
 
 interface RawRoutes {
-  routes: RawRoute[];
+  /** Looked at, in order, for every request the HTTP server receives. */
+  readonly routes: RawRoute[];
   serve(route: RawRoute, req: IncomingMessage, res: ServerResponse): void;
 }
+
+/**
+ * The options Fastify hands its `serverFactory` (typed there as a plain record): the instance's
+ * options, with Fastify's defaults for these already filled in (fastify.js, before the server is
+ * made).
+ */
+type FactoryOptions = {
+  http?: HttpServerOptions | null;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
+};
 
 const rawRoutes = new WeakMap<FastifyInstance, RawRoutes>();
 
@@ -180,29 +194,26 @@ function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerResponse, lo
 }
 
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const raw: RawRoute[] = [];
   let closing = false;
-  const serve = (route: RawRoute, req: IncomingMessage, res: ServerResponse) => serveRaw(route, req, res, opts.logger, () => closing);
+  const raw: RawRoutes = { routes: [], serve: (route, req, res) => serveRaw(route, req, res, opts.logger, () => closing) };
   const app = Fastify({
-    // Fastify's own HTTP server, with the raw routes looked at first.
+    // The HTTP server Fastify would make (fastify/lib/server.js, getServerInstance), with the raw
+    // routes looked at before Fastify's handler. A factory rather than a dispatcher put on the
+    // server Fastify makes: listening on 'localhost', Fastify would bind further servers of its
+    // own (one per address) with its bare handler; with a factory it binds only this one.
     serverFactory: (handler, fastifyOptions) => {
-      const options = fastifyOptions as {
-        http?: HttpServerOptions;
-        keepAliveTimeout?: number;
-        requestTimeout?: number;
-        connectionTimeout?: number;
-        maxRequestsPerSocket?: number;
-      };
+      const options = fastifyOptions as FactoryOptions;
       const server = createHttpServer(options.http ?? {}, (req, res) => {
         const url = req.url ?? '/';
-        const route = raw.find((r) => r.matches(url));
-        if (route) serve(route, req, res);
+        const route = raw.routes.find((r) => r.matches(url));
+        if (route) raw.serve(route, req, res);
         else handler(req, res);
       });
-      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = options.requestTimeout ?? 0;
-      server.setTimeout(options.connectionTimeout ?? 0);
-      if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+      server.keepAliveTimeout = options.keepAliveTimeout;
+      server.requestTimeout = options.requestTimeout;
+      server.setTimeout(options.connectionTimeout);
+      // Fastify's 0 means Node's default (no limit).
+      if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
       return server;
     },
     loggerInstance: opts.logger as FastifyBaseLogger,
@@ -216,7 +227,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // Validation must refuse what it does not know, not quietly drop or convert it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
-  rawRoutes.set(app, { routes: raw, serve });
+  rawRoutes.set(app, raw);
   app.addHook('preClose', (done) => {
     closing = true;
     done();

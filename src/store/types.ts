@@ -23,7 +23,6 @@ export interface TransactionStore {
    */
   create(tx: Transaction, audit?: AuditEvent, protocolState?: Record<string, unknown>): Promise<void>;
   get(id: string): Promise<Transaction | null>;
-  findByProtocolRef(protocol: Transaction['protocol'], protocolRef: string): Promise<Transaction | null>;
   /**
    * Compare-and-set: applies `patch` only if the stored version equals `expectedVersion`, and
    * increments the version. Returns the updated transaction, or null when the version did not
@@ -116,10 +115,11 @@ export type OtpVerifyResult =
   | { kind: 'verified'; challenge: OtpChallenge; tx: Transaction };
 
 export interface OtpChallengeStore {
+  /** Inserts a challenge on its own. For tests (fixtures) and operators; eidhub's flows insert through issue. */
   create(challenge: OtpChallenge): Promise<void>;
   /** The most recent challenge of a transaction (by createdAt, then id), or null. */
   latest(transactionId: string): Promise<OtpChallenge | null>;
-  /** How many challenges (codes sent) a transaction has. */
+  /** How many challenges (codes sent) a transaction has. For tests (checks) and operators; eidhub's flows do not call it. */
   countForTransaction(transactionId: string): Promise<number>;
   /**
    * Sending a code, before it leaves: counts the hit on the per-number counter and, within its
@@ -205,7 +205,8 @@ export interface SecretStore {
 export interface CounterStore {
   /**
    * Counts one hit on `key` in the fixed window of `windowMs` that contains `now`, and returns
-   * the count in that window including this hit. Atomic across processes.
+   * the count in that window including this hit. Atomic across processes. For tests (fixtures
+   * and checks) and operators; eidhub's flows count their hits through OtpChallengeStore.issue.
    */
   hit(key: string, windowMs: number, now: number): Promise<number>;
 }
@@ -235,7 +236,7 @@ export interface AuditEvent {
 
 export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
-  /** Most recent first, for operators and tests. */
+  /** Most recent first. For tests (checks) and operators; eidhub's own flows never read events back. */
   recent(limit: number): Promise<AuditEvent[]>;
 }
 
@@ -250,7 +251,10 @@ export interface ProtocolStateRecord {
 }
 
 export interface ProtocolStateStore {
-  /** Inserts; StoreConflictError if (protocol, ref) exists. */
+  /**
+   * Inserts; StoreConflictError if (protocol, ref) exists. For tests (fixtures) and operators;
+   * eidhub's flows write protocol state with its transaction (TransactionStore.create).
+   */
   create(record: ProtocolStateRecord): Promise<void>;
   /** The record, or null when absent. Expired records are still returned until purged (callers decide). */
   get(protocol: string, ref: string): Promise<ProtocolStateRecord | null>;

@@ -48,7 +48,7 @@ export function writeConfigFile(dir: string, name: string, config: ConfigInput):
 function waitForExit(child: ChildProcess, timeoutMs: number): Promise<ChildExit> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`eidhub child ${child.pid} still running ${timeoutMs} ms after it was told to stop`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`child ${child.pid} still running ${timeoutMs} ms after it was told to stop`)), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });
@@ -56,33 +56,58 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<ChildExit>
   });
 }
 
-/**
- * Starts `node --import tsx src/main.ts --config FILE` and resolves when it prints its ready line.
- * A child that exits or stays silent past `readyTimeoutMs` is killed and the start fails with its
- * output, so a broken start never hangs a suite.
- */
-export async function startChildEidhub(configFile: string, readyTimeoutMs = 20_000): Promise<ChildEidhub> {
-  const env = { ...process.env };
-  for (const name of CONFIG_OVERRIDES) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', configFile], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Stops `child`: SIGTERM, then SIGKILL if it is still running after `timeoutMs`; resolves once it is gone. */
+export function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
-  // A test runner that dies without running its after hooks must not leave servers behind.
+}
+
+export interface ReadyChild {
+  child: ChildProcess;
+  /** The match of the ready pattern in the child's output. */
+  match: RegExpExecArray;
+  /** What the child wrote to stdout and stderr so far (the latest `maxOutput` characters). */
+  output(): string;
+}
+
+/**
+ * Spawns `node ARGS` in the repository and resolves when its output matches `ready`. The child
+ * gets this process's environment plus `env`, without the config overrides (CONFIG_OVERRIDES) and
+ * the test runner's context. A child that fails to spawn, exits or stays silent past
+ * `readyTimeoutMs` is killed and the start fails with its output, so a broken start never hangs;
+ * a child still running when this process exits is killed.
+ */
+export async function spawnUntilReady(
+  args: readonly string[],
+  options: { what: string; ready: RegExp; readyTimeoutMs: number; env?: NodeJS.ProcessEnv; maxOutput?: number },
+): Promise<ReadyChild> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.NODE_TEST_CONTEXT;
+  for (const name of CONFIG_OVERRIDES) delete env[name];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A runner that dies without running its after hooks must not leave servers behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));
 
+  const maxOutput = options.maxOutput ?? Number.POSITIVE_INFINITY;
   let output = '';
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`eidhub child not ready within ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+  const ready = new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${options.what} not ready within ${options.readyTimeoutMs} ms:\n${output}`)), options.readyTimeoutMs);
     const onData = (chunk: string) => {
       output += chunk;
-      const match = READY_LINE.exec(output);
-      if (match?.[1]) {
+      if (output.length > maxOutput) output = output.slice(-maxOutput);
+      const match = options.ready.exec(output);
+      if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(match);
       }
     };
     child.stdout?.setEncoding('utf8').on('data', onData);
@@ -93,22 +118,32 @@ export async function startChildEidhub(configFile: string, readyTimeoutMs = 20_0
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`eidhub child exited (${code ?? signal}) before it was ready:\n${output}`));
+      reject(new Error(`${options.what} exited (${code ?? signal}) before it was ready:\n${output}`));
     });
   });
-
-  let publicUrl: string;
   try {
-    publicUrl = await ready;
+    return { child, match: await ready, output: () => output };
   } catch (err) {
     child.kill('SIGKILL');
-    await waitForExit(child, 5000);
+    await waitForExit(child, 5000).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Starts `node --import tsx src/main.ts --config FILE` and resolves when it prints its ready line
+ * (see spawnUntilReady).
+ */
+export async function startChildEidhub(configFile: string, readyTimeoutMs = 20_000): Promise<ChildEidhub> {
+  const { child, match, output } = await spawnUntilReady(['--import', 'tsx', 'src/main.ts', '--config', configFile], {
+    what: 'eidhub child',
+    ready: READY_LINE,
+    readyTimeoutMs,
+  });
   return {
     pid: child.pid ?? -1,
-    publicUrl,
-    output: () => output,
+    publicUrl: match[1]!,
+    output,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 5000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -26,22 +26,45 @@ export class CapturingSms implements SmsProvider {
   }
 }
 
-export class Browserless {
+/**
+ * A browser's cookie jar, reduced to what a login needs: every cookie is sent on every request to
+ * the one server (paths are ignored), and a cookie set with a past expiry or max-age=0 is removed.
+ * Shared by Browserless and the benchmark's driver.
+ */
+export class CookieJar {
   private readonly cookies = new Map<string, string>();
-  constructor(private readonly origin: string) {}
 
-  private store(res: Response) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i).trim();
-      if (/max-age=0/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, pair!.slice(i + 1));
+  /** Takes the Set-Cookie lines of an answer. */
+  take(setCookies: readonly string[]): void {
+    for (const line of setCookies) {
+      const semi = line.indexOf(';');
+      const pair = semi < 0 ? line : line.slice(0, semi);
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      const name = pair.slice(0, eq).trim();
+      if (/max-age=0(?:;|$)/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(eq + 1));
     }
   }
 
+  /** The Cookie header to send ('' when the jar is empty). */
+  header(): string {
+    let out = '';
+    for (const [k, v] of this.cookies) out += `${out ? '; ' : ''}${k}=${v}`;
+    return out;
+  }
+}
+
+export class Browserless {
+  private readonly jar = new CookieJar();
+  constructor(private readonly origin: string) {}
+
+  private store(res: Response) {
+    this.jar.take(res.headers.getSetCookie());
+  }
+
   private headers(): Record<string, string> {
-    return { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    return { cookie: this.jar.header() };
   }
 
   /** GET with redirects followed while they stay on eidhub; returns the final response and URL. */

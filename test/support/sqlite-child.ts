@@ -5,14 +5,21 @@
  *     opens the store (applying migrations), prints "opened" and exits; two at once prove that
  *     concurrent starts migrate safely.
  *   node --import tsx test/support/sqlite-child.ts write-then-die <db path> <transaction JSON> <challenge JSON>
- *     creates the transaction, updates it, creates the challenge and verifies the right code (the
- *     challenge consumed, the transaction SUCCESS at createdAt + 1), and SIGKILLs itself
- *     the moment the last promise resolves: no close, no exit handlers, nothing flushed later. The
- *     parent then checks every acknowledged write survived.
+ *     creates the transaction and claims it for otp-sms (WAITING_FOR_USER), sends the code as
+ *     production does (store.otp.issue at the challenge's createdAt: one hit on the counter
+ *     `number-<transaction id>`, the send recorded in authState through
+ *     TransactionService.prepareWaiting, the challenge, and an `otp.issued` event), then verifies
+ *     the right code (the challenge consumed, the transaction SUCCESS at createdAt + 1), and
+ *     SIGKILLs itself the moment the last promise resolves: no close, no exit handlers, nothing
+ *     flushed later. The parent then checks every acknowledged write survived.
  */
+import { maskPhoneNumber } from '../../src/authenticators/otp-sms/phone.js';
 import type { Transaction } from '../../src/core/transaction.js';
+import { TransactionService } from '../../src/core/transactions.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { OtpChallenge } from '../../src/store/types.js';
+
+const HOUR_MS = 60 * 60_000;
 
 const [mode, path, txJson, challengeJson] = process.argv.slice(2);
 if (!path) throw new Error('usage: sqlite-child.ts open|write-then-die <db path> [...]');
@@ -25,9 +32,20 @@ if (mode === 'open') {
   const tx = JSON.parse(txJson) as Transaction;
   const challenge = JSON.parse(challengeJson) as OtpChallenge;
   await store.transactions.create(tx);
-  const updated = await store.transactions.update(tx.id, tx.version, { status: 'WAITING_FOR_USER', provider: 'otp-sms' });
-  if (!updated) throw new Error('update lost');
-  await store.otp.create(challenge);
+  const claimed = await store.transactions.update(tx.id, tx.version, { status: 'WAITING_FOR_USER', provider: 'otp-sms' });
+  if (!claimed) throw new Error('update lost');
+  const sentAt = challenge.createdAt;
+  const issued = await store.otp.issue({
+    now: sentAt,
+    counter: { key: `number-${tx.id}`, windowMs: HOUR_MS, limit: 5 },
+    change: new TransactionService(store, () => sentAt).prepareWaiting(
+      claimed,
+      { authState: { phone: challenge.phoneNumber, sends: 1, lastSentAt: sentAt } },
+      { type: 'otp.issued', at: sentAt, transactionId: tx.id, clientId: tx.clientId, data: { to: maskPhoneNumber(challenge.phoneNumber), send: 1 } },
+    ),
+    challenge,
+  });
+  if (issued.kind !== 'issued') throw new Error(`issue gave ${issued.kind}`);
   const at = challenge.createdAt + 1;
   const verified = await store.otp.verify({
     id: challenge.id,
@@ -35,7 +53,7 @@ if (mode === 'open') {
     codeHash: challenge.codeHash,
     onMatch: {
       id: tx.id,
-      expectedVersion: updated.version,
+      expectedVersion: issued.tx.version,
       patch: { status: 'SUCCESS', updatedAt: at, finishedAt: at },
       audit: { type: 'transaction.success', at, transactionId: tx.id },
     },

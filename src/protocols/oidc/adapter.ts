@@ -4,7 +4,7 @@
  * reuse: the grant is revoked and the request refused, as oidc-provider does for sequential reuse.
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { OidcModelStore } from '../../store/types.js';
+import type { OidcModelStore, WriteDurability } from '../../store/types.js';
 
 /**
  * Models written as `ordered` rather than `durable` (see WriteDurability): the browser session,
@@ -25,9 +25,28 @@ const REDEEMED = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'Ba
 /** Deletions are durable (a logout, a revoked grant must stick), except for a finished interaction's. */
 const ORDERED_DESTROY = new Set(['Interaction']);
 
+/** How one model writes: decided once per model, when oidc-provider asks for its adapter. */
+interface ModelWrites {
+  upsert: WriteDurability;
+  consume: WriteDurability;
+  destroy: WriteDurability;
+  /** A failed consumption is a second redemption, which revokes the grant. */
+  revokeOnReuse: boolean;
+}
+
+function writesOf(model: string): ModelWrites {
+  const redeemed = REDEEMED.has(model);
+  return {
+    upsert: ORDERED.has(model) ? 'ordered' : 'durable',
+    consume: redeemed ? 'ordered' : 'durable',
+    destroy: ORDERED_DESTROY.has(model) ? 'ordered' : 'durable',
+    revokeOnReuse: redeemed,
+  };
+}
+
 export function createAdapterFactory(store: OidcModelStore, now: () => number = Date.now): (name: string) => Adapter {
   return (model: string): Adapter => {
-    const durability = ORDERED.has(model) ? 'ordered' : 'durable';
+    const writes = writesOf(model);
     return {
       async upsert(id, payload, expiresIn) {
         await store.upsert(
@@ -36,7 +55,7 @@ export function createAdapterFactory(store: OidcModelStore, now: () => number = 
           payload as Record<string, unknown>,
           expiresIn ? now() + expiresIn * 1000 : null,
           { grantId: payload.grantId, userCode: payload.userCode, uid: payload.uid },
-          durability,
+          writes.upsert,
         );
       },
       async find(id) {
@@ -49,15 +68,15 @@ export function createAdapterFactory(store: OidcModelStore, now: () => number = 
         return (await store.findByUserCode(model, userCode, now())) as AdapterPayload | undefined;
       },
       async consume(id) {
-        if (await store.consume(model, id, now(), REDEEMED.has(model) ? 'ordered' : 'durable')) return;
-        if (REDEEMED.has(model)) {
+        if (await store.consume(model, id, now(), writes.consume)) return;
+        if (writes.revokeOnReuse) {
           const row = await store.find(model, id, now());
           if (typeof row?.grantId === 'string') await store.revokeByGrantId(row.grantId);
         }
         throw new errors.InvalidGrant('grant already consumed');
       },
       async destroy(id) {
-        await store.destroy(model, id, ORDERED_DESTROY.has(model) ? 'ordered' : 'durable');
+        await store.destroy(model, id, writes.destroy);
       },
       async revokeByGrantId(grantId) {
         await store.revokeByGrantId(grantId);

@@ -10,9 +10,15 @@ import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseQuery, stringify as stringifyQuery, type ParsedUrlQuery } from 'node:querystring';
 import type { ClientRegistry, RegisteredClient } from './clients.js';
+import { OIDC_ROUTES } from './provider.js';
 
 /** Endpoints (below the issuer) where clients authenticate. */
-export const CLIENT_AUTH_PATHS = new Set(['/connect/token', '/connect/introspect', '/connect/revocation', '/request']);
+export const CLIENT_AUTH_PATHS: ReadonlySet<string> = new Set([
+  OIDC_ROUTES.token,
+  OIDC_ROUTES.introspection,
+  OIDC_ROUTES.revocation,
+  OIDC_ROUTES.pushed_authorization_request,
+]);
 
 const formEncode = (value: string) => encodeURIComponent(value);
 
@@ -48,7 +54,7 @@ function checkCredentials(registry: ClientRegistry, id: string, secret: string):
   const client = registry.get(id);
   if (!client || client.secretHashes.length === 0) return null;
   const valid = registry.verifySecret(client, secret);
-  const forwarded = valid ? registry.internalSecret(client.clientId) : secret;
+  const forwarded = valid ? client.internalSecret : secret;
   return { client, valid, authorization: `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(forwarded)}`).toString('base64')}` };
 }
 

@@ -16,6 +16,11 @@ export interface RegisteredClient {
   name: string | undefined;
   /** SHA-256 of each valid secret; empty for a public client. */
   secretHashes: Buffer[];
+  /**
+   * The secret oidc-provider knows the client by (client-auth.ts): derived from the server key,
+   * so every process agrees on it, once at start, since the token endpoint needs it on every request.
+   */
+  internalSecret: string;
   oidc?: OidcClientConfig | undefined;
   api?: ApiClientConfig | undefined;
 }
@@ -24,21 +29,29 @@ const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 export class ClientRegistry {
   private readonly clients = new Map<string, RegisteredClient>();
-  /** Derived once per client at start: the token endpoint needs it on every request. */
-  private readonly internalSecrets = new Map<string, string>();
 
-  constructor(
-    oidcClients: OidcClientConfig[],
-    apiClients: ApiClientConfig[],
-    private readonly internalSecretKey: Buffer,
-  ) {
+  constructor(oidcClients: OidcClientConfig[], apiClients: ApiClientConfig[], internalSecretKey: Buffer) {
+    const internalSecret = (clientId: string) => createHmac('sha256', internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
     for (const c of oidcClients) {
-      this.clients.set(c.clientId, { clientId: c.clientId, kind: 'oidc', name: c.clientName, secretHashes: c.secrets.map(sha256), oidc: c });
+      this.clients.set(c.clientId, {
+        clientId: c.clientId,
+        kind: 'oidc',
+        name: c.clientName,
+        secretHashes: c.secrets.map(sha256),
+        internalSecret: internalSecret(c.clientId),
+        oidc: c,
+      });
     }
     for (const c of apiClients) {
-      this.clients.set(c.clientId, { clientId: c.clientId, kind: 'api', name: undefined, secretHashes: c.secrets.map(sha256), api: c });
+      this.clients.set(c.clientId, {
+        clientId: c.clientId,
+        kind: 'api',
+        name: undefined,
+        secretHashes: c.secrets.map(sha256),
+        internalSecret: internalSecret(c.clientId),
+        api: c,
+      });
     }
-    for (const id of this.clients.keys()) this.internalSecrets.set(id, this.deriveSecret(id));
   }
 
   get(clientId: string): RegisteredClient | undefined {
@@ -53,15 +66,6 @@ export class ClientRegistry {
     return ok;
   }
 
-  /** The secret oidc-provider knows the client by; derived, so every process agrees on it. */
-  internalSecret(clientId: string): string {
-    return this.internalSecrets.get(clientId) ?? this.deriveSecret(clientId);
-  }
-
-  private deriveSecret(clientId: string): string {
-    return createHmac('sha256', this.internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
-  }
-
   /** Client metadata for oidc-provider. */
   metadata(): ClientMetadata[] {
     // An API client without a permission has nothing to ask a token for, so it is not a client
@@ -71,7 +75,7 @@ export class ClientRegistry {
       if (c.kind === 'api') {
         return {
           client_id: c.clientId,
-          client_secret: this.internalSecret(c.clientId),
+          client_secret: c.internalSecret,
           grant_types: ['client_credentials'],
           response_types: [],
           redirect_uris: [],
@@ -83,7 +87,7 @@ export class ClientRegistry {
       const isPublic = c.secretHashes.length === 0;
       return {
         client_id: c.clientId,
-        ...(isPublic ? {} : { client_secret: this.internalSecret(c.clientId) }),
+        ...(isPublic ? {} : { client_secret: c.internalSecret }),
         client_name: o.clientName,
         redirect_uris: o.redirectUris,
         post_logout_redirect_uris: o.postLogoutRedirectUris,

@@ -23,6 +23,8 @@ export const OIDC_ROUTES = {
   revocation: '/connect/revocation',
   introspection: '/connect/introspect',
   jwks: '/.well-known/openid-configuration/jwks',
+  // oidc-provider's default, named so that client-auth.ts finds it here with the others.
+  pushed_authorization_request: '/request',
 } as const;
 
 export const SUPPORTED_ACR_VALUES = ['loa:low', 'loa:substantial', 'loa:high'];

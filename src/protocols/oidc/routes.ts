@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import type { Interaction, InteractionResults } from 'oidc-provider';
+import { errors, type Interaction, type InteractionResults } from 'oidc-provider';
 import type { Authenticator } from '../../authenticators/types.js';
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction } from '../../core/transaction.js';
@@ -21,7 +21,7 @@ import { parseAcrValues } from './acr-values.js';
 import { answerClientCredentials, mayBeClientCredentials } from './client-credentials.js';
 import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
-import { INTERACTION_PATH, OIDC_MOUNT } from './provider.js';
+import { INTERACTION_PATH, OIDC_MOUNT, OIDC_ROUTES } from './provider.js';
 
 /** Room in a request body: oidc-provider's own limit is 56 KiB. */
 const BODY_LIMIT = 56 * 1024;
@@ -38,6 +38,23 @@ export interface OidcDeps {
   subjectRetentionMs: number;
   hostedPageUrl: (tx: Transaction) => string;
   now?: () => number;
+}
+
+/**
+ * The interaction the browser's interaction cookie names. oidc-provider throws SessionNotFound
+ * when there is no cookie, no such interaction (expired: the store no longer finds it) or its
+ * browser session has gone or changed principal: the person must start again. Any other failure
+ * (the store unreachable, a bug) is not the person's doing and propagates as such.
+ */
+async function interactionOf(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<Interaction> {
+  try {
+    return await provider.interactionDetails(req, res);
+  } catch (err) {
+    if (err instanceof errors.SessionNotFound) {
+      throw new EidhubError(400, 'login_expired', 'this login has expired or was started in another browser; start again from the service you came from');
+    }
+    throw err;
+  }
 }
 
 function loginHintNumber(hint: unknown): string | undefined {
@@ -71,16 +88,13 @@ export class OidcProtocol implements ProtocolAdapter {
    * cookie, so a login finished in another browser (a hosted-page link passed on) ends here.
    */
   async finish(tx: Transaction, browser: BrowserExchange): Promise<string> {
-    let interaction: Interaction;
-    try {
-      interaction = await this.deps.provider().interactionDetails(browser.req, browser.res);
-    } catch {
-      throw new EidhubError(400, 'login_expired', 'this login has expired or was started in another browser; start again from the service you came from');
-    }
+    const interaction = await interactionOf(this.deps.provider(), browser.req, browser.res);
     if (interaction.uid !== tx.protocolRef) throw new EidhubError(400, 'login_expired', 'this login was replaced by a newer one in this browser');
+    // What oidc-provider's Provider#interactionResult(req, res, result, { mergeWithLastSubmission:
+    // false }) does, done here on the interaction already read for the uid check, so the
+    // Interaction is not read (and its session looked up) a second time: set the result and save
+    // it for the rest of the interaction's lifetime, on the clock that set its expiry.
     interaction.result = await this.resultOf(tx);
-    // As oidc-provider's interactionResult: the rest of the interaction's lifetime, on the clock
-    // that set its expiry.
     await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
     return interaction.returnTo;
   }
@@ -196,18 +210,11 @@ export class OidcProtocol implements ProtocolAdapter {
   }
 
   private async interaction(req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) {
-    let details;
-    try {
-      details = await this.deps.provider().interactionDetails(req.raw, reply.raw);
-    } catch {
-      throw new EidhubError(400, 'login_expired', 'this login has expired or was started in another browser; start again from the service you came from');
-    }
+    const details = await interactionOf(this.deps.provider(), req.raw, reply.raw);
     if (details.uid !== req.params.uid) throw new EidhubError(400, 'login_expired', 'this login was replaced by a newer one in this browser');
     return details;
   }
 }
-
-const TOKEN_PATH = '/connect/token';
 
 /**
  * For a POST to an endpoint where clients authenticate: that endpoint's path below the OIDC
@@ -271,7 +278,7 @@ export async function registerOidcRoutes(app: FastifyInstance, oidc: OidcProtoco
           // API client's token request, which eidhub may answer itself (client-credentials.ts).
           const credentials = restateBasicHeader(raw.headers.authorization, deps.registry);
           if (credentials !== null) raw.headers.authorization = credentials.authorization;
-          if (path === TOKEN_PATH && mayBeClientCredentials(raw, credentials)) {
+          if (path === OIDC_ROUTES.token && mayBeClientCredentials(raw, credentials)) {
             const body = await readBody(raw, res);
             if (body === null) return;
             if (await answerClientCredentials(provider, credentials, body, res)) return;

@@ -204,7 +204,6 @@ const COUNTER_HIT = `INSERT INTO counters (key, window_start, window_end, count)
 const SQL = {
   txInsert: insertSql('transactions', TRANSACTION_COLUMNS),
   txGet: `SELECT ${TX_COLUMNS} FROM transactions WHERE id = $1`,
-  txByRef: `SELECT ${TX_COLUMNS} FROM transactions WHERE protocol = $1 AND protocol_ref = $2`,
   // $1 id, $2 expected version, then a (flag, value) pair for each of PATCH_COLUMNS.
   txUpdate: txUpdateSql(1),
   // The insert's columns, then the audit event's: one statement, so both or neither.
@@ -305,11 +304,14 @@ async function first<R extends QueryResultRow>(db: Queryable, statement: keyof t
   return (await run<R>(db, statement, values)).rows[0];
 }
 
-async function insertOrConflict<T>(insert: Promise<T>, what: string): Promise<T> {
+/** `what` names the row that exists already; a function picks it from the error (which names the table) when a statement inserts into several tables. */
+async function insertOrConflict<T>(insert: Promise<T>, what: string | ((err: DatabaseError) => string)): Promise<T> {
   try {
     return await insert;
   } catch (err) {
-    if (err instanceof DatabaseError && err.code === UNIQUE_VIOLATION) throw new StoreConflictError(`${what} already exists`, { cause: err });
+    if (err instanceof DatabaseError && err.code === UNIQUE_VIOLATION) {
+      throw new StoreConflictError(`${typeof what === 'string' ? what : what(err)} already exists`, { cause: err });
+    }
     throw err;
   }
 }
@@ -321,16 +323,15 @@ function createStore(pool: Pool): Store {
       async create(tx, audit, protocolState) {
         const values: Param[] = valuesOf(transactionToRow(tx), TRANSACTION_COLUMNS);
         if (audit) values.push(...auditValues(audit));
-        if (protocolState) values.push(...valuesOf(protocolStateToRow(protocolStateOf(tx, protocolState)), PROTOCOL_STATE_COLUMNS));
-        const statement = protocolState ? (audit ? 'txInsertAuditedState' : 'txInsertState') : audit ? 'txInsertAudited' : 'txInsert';
-        await insertOrConflict(run(pool, statement, values), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
+        const state = protocolState && protocolStateOf(tx, protocolState);
+        if (state) values.push(...valuesOf(protocolStateToRow(state), PROTOCOL_STATE_COLUMNS));
+        const statement = state ? (audit ? 'txInsertAuditedState' : 'txInsertState') : audit ? 'txInsertAudited' : 'txInsert';
+        await insertOrConflict(run(pool, statement, values), (err) =>
+          state && err.table === 'protocol_state' ? `protocol state ${state.protocol} ${state.ref}` : `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`,
+        );
       },
       async get(id) {
         const row = await first<TransactionRow>(pool, 'txGet', [id]);
-        return row ? rowToTransaction(row) : null;
-      },
-      async findByProtocolRef(protocol, protocolRef) {
-        const row = await first<TransactionRow>(pool, 'txByRef', [protocol, protocolRef]);
         return row ? rowToTransaction(row) : null;
       },
       async update(id, expectedVersion, patch, audit) {

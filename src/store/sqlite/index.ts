@@ -61,14 +61,23 @@ import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolSt
 const BUSY_TIMEOUT_MS = 5000;
 
 export async function openSqliteStore(opts: { path: string }): Promise<Store> {
-  const inMemory = opts.path === ':memory:';
-  if (!inMemory) mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-  const db = new Database(opts.path);
+  return createStore(await openSqliteDatabase(opts.path));
+}
+
+/**
+ * The database as the store uses it: WAL, durable commits, the checkpoint interval below, foreign
+ * keys, every migration applied. Exported for bench/checkpoint-pauses.ts, which measures commits
+ * on this very setup with other checkpoint intervals.
+ */
+export async function openSqliteDatabase(path: string, options: { walAutocheckpoint?: number } = {}): Promise<Database.Database> {
+  const inMemory = path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const db = new Database(path);
   try {
     // Set before anything else so that every statement waits for a concurrent opener's locks.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const mode = await switchToWal(db);
-    if (!inMemory && mode !== 'wal') throw new Error(`SQLite refused WAL mode for ${opts.path} (got ${String(mode)})`);
+    if (!inMemory && mode !== 'wal') throw new Error(`SQLite refused WAL mode for ${path} (got ${String(mode)})`);
     // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and an
     // acknowledged write (a consumed code, an issued token) must survive that.
     db.pragma('synchronous = FULL');
@@ -78,10 +87,10 @@ export async function openSqliteStore(opts: { path: string }): Promise<Store> {
     // took about 6 ms at 500 pages, 9–10 ms at SQLite's default 1000 and 19–20 ms at 4000
     // (bench/checkpoint-pauses.ts), and at half load 500 pages kept every login step's p99 under
     // 10 ms where 1000 did not.
-    db.pragma('wal_autocheckpoint = 500');
+    db.pragma(`wal_autocheckpoint = ${options.walAutocheckpoint ?? 500}`);
     db.pragma('foreign_keys = ON');
     migrate(db);
-    return createStore(db);
+    return db;
   } catch (err) {
     db.close();
     throw err;
@@ -146,7 +155,6 @@ const EVERY_KEY = '*';
  */
 const key = {
   tx: (id: string) => `tx:${id}`,
-  txRef: (protocol: string, ref: string) => `txref:${protocol}:${ref}`,
   /** Every challenge of a transaction: latest() and countForTransaction() read them as a set. */
   otp: (transactionId: string) => `otp:${transactionId}`,
   oidc: (model: string, id: string) => `oidc:${model}:${id}`,
@@ -158,12 +166,6 @@ const key = {
   audit: 'audit',
   protocolState: (protocol: string, ref: string) => `ps:${protocol}:${ref}`,
 };
-
-/** The keys of a transaction row: by id and by protocol reference. */
-function touchTransaction(touch: Touch, row: Pick<TransactionRow, 'id' | 'protocol' | 'protocol_ref'>): void {
-  touch(key.tx(row.id));
-  touch(key.txRef(row.protocol, row.protocol_ref));
-}
 
 /** The keys an oidc_models row is read by. */
 function touchOidc(touch: Touch, model: string, row: { id: string; uid: string | null; user_code: string | null }): void {
@@ -264,10 +266,7 @@ class GroupCommit {
   /** Commits the open batch now (also used before closing). */
   commit(): void {
     if (!this.open) return;
-    const batch = this.waiting;
-    this.waiting = [];
-    this.open = false;
-    this.dirty.clear();
+    const batch = this.takeBatch();
     try {
       this.db.exec('COMMIT');
     } catch (err) {
@@ -279,11 +278,16 @@ class GroupCommit {
   }
 
   private fail(err: unknown): void {
+    for (const w of this.takeBatch()) w.reject(err);
+  }
+
+  /** Ends the open batch in this object's books (no batch open, nothing dirty) and returns its waiters to settle. */
+  private takeBatch(): Waiter[] {
     const batch = this.waiting;
     this.waiting = [];
     this.open = false;
     this.dirty.clear();
-    for (const w of batch) w.reject(err);
+    return batch;
   }
 }
 
@@ -292,7 +296,6 @@ function createStore(db: Database.Database): Store {
   const s = {
     txInsert: db.prepare<[TransactionRow]>(insertSql('transactions', TRANSACTION_COLUMNS)),
     txGet: db.prepare<[string], TransactionRow>('SELECT * FROM transactions WHERE id = ?'),
-    txByRef: db.prepare<[string, string], TransactionRow>('SELECT * FROM transactions WHERE protocol = ? AND protocol_ref = ?'),
 
     otpInsert: db.prepare<[OtpChallengeRow]>(insertSql('otp_challenges', OTP_CHALLENGE_COLUMNS)),
     otpGet: db.prepare<[string], OtpChallengeRow>('SELECT * FROM otp_challenges WHERE id = ?'),
@@ -410,7 +413,7 @@ function createStore(db: Database.Database): Store {
       txUpdates.set(shape, update);
     }
     const row = update.get(params);
-    if (row) touchTransaction(touch, row);
+    if (row) touch(key.tx(row.id));
     return row;
   }
 
@@ -444,7 +447,7 @@ function createStore(db: Database.Database): Store {
         const insert = (touch: Touch) => {
           const row = transactionToRow(tx);
           insertOrConflict(() => s.txInsert.run(row), `transaction ${tx.id} (${tx.protocol} ${tx.protocolRef})`);
-          touchTransaction(touch, row);
+          touch(key.tx(row.id));
           if (audit) appendAudit(touch, audit);
           if (protocolState) insertProtocolState(touch, protocolStateOf(tx, protocolState));
         };
@@ -452,10 +455,6 @@ function createStore(db: Database.Database): Store {
       },
       async get(id) {
         const row = await batch.read(key.tx(id), () => s.txGet.get(id));
-        return row ? rowToTransaction(row) : null;
-      },
-      async findByProtocolRef(protocol, protocolRef) {
-        const row = await batch.read(key.txRef(protocol, protocolRef), () => s.txByRef.get(protocol, protocolRef));
         return row ? rowToTransaction(row) : null;
       },
       async update(id, expectedVersion, patch, audit) {
