@@ -8,31 +8,35 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { createOtpSmsAuthenticator, OTP_SMS } from './authenticators/otp-sms/index.js';
-import type { Authenticator } from './authenticators/types.js';
+import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
+import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.js';
+import { ClientRegistry } from './clients/registry.js';
 import { ConfigError, parseConfig, readConfigFile } from './config/load.js';
 import type { Config, OidcClientConfig, ApiClientConfig } from './config/schema.js';
 import { EidhubError } from './core/errors.js';
-import type { Transaction } from './core/transaction.js';
+import { deriveSubject } from './core/subject.js';
+import type { Protocol } from './core/transaction.js';
 import { TransactionService } from './core/transactions.js';
 import { createLogger } from './http/logger.js';
 import { createServer } from './http/server.js';
 import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks } from './keys/signing-keys.js';
-import { ClientRegistry } from './protocols/oidc/clients.js';
-import { createProvider } from './protocols/oidc/provider.js';
-import { OidcProtocol, registerOidcRoutes } from './protocols/oidc/routes.js';
-import { registerDocsRoutes, registerOpenApi } from './protocols/rest/docs.js';
-import { registerRestRoutes, RestProtocol } from './protocols/rest/routes.js';
-import type { ProtocolAdapter } from './protocols/types.js';
+import { createApiTokenVerifier, oidcPlugin } from './protocols/oidc/index.js';
+import { restPlugin } from './protocols/rest/index.js';
+import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
 import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID } from './sandbox/routes.js';
 import { createSmsProvider } from './sms/index.js';
 import { SandboxInbox } from './sms/sandbox-inbox.js';
 import type { SmsProvider } from './sms/types.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
-import { HostedPages, hostedPageUrl, registerHostedPages } from './ui/routes.js';
+import { loadLocales, mergeCatalogs } from './ui/i18n.js';
+import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-pages.js';
+
+/** The authenticators eidhub has; every one is enabled. */
+const AUTHENTICATORS: readonly AuthenticatorPlugin[] = [otpSmsPlugin];
+/** The protocols eidhub speaks, each registering its own routes. */
+const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin];
 
 const KEY_CHECK_INTERVAL_MS = 60_000;
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -56,6 +60,8 @@ export interface BuildOptions {
   now?: () => number;
   /** Start the timers for key reloads and purging (default true). */
   timers?: boolean;
+  /** Authenticators to enable besides the built-in ones (tests; later, extensions). */
+  authenticators?: readonly AuthenticatorPlugin[];
 }
 
 /** Server keys: created once, kept in the store, shared by every process. */
@@ -94,84 +100,55 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const now = options.now ?? Date.now;
   const store = options.store ?? (await openStore(baseConfig.storage));
   const config = await withSandboxClients(baseConfig, store);
+  const keyOf = (name: string) => serverKey(store, name);
 
-  const [otpKey, subjectKey, clientSecretKey, cookieKey, sessionNonceKey] = await Promise.all([
-    serverKey(store, 'otp-hmac'),
-    serverKey(store, 'subject'),
-    serverKey(store, 'client-secret'),
-    serverKey(store, 'cookie'),
-    serverKey(store, 'session-nonce'),
-  ]);
+  const [subjectKey, clientSecretKey] = await Promise.all([keyOf('subject'), keyOf('client-secret')]);
   let keys = await ensureSigningKeys(store.keys, store.secrets, now());
 
   const inbox = config.sandbox ? new SandboxInbox() : undefined;
   const sms = options.sms ?? createSmsProvider(config.sms, { logger: logger.child({ module: 'sms' }), ...(inbox ? { inbox } : {}) });
-  const transactions = new TransactionService(store, now);
-  const authenticators = new Map<string, Authenticator>([
-    [
-      OTP_SMS,
-      createOtpSmsAuthenticator({
-        store,
-        transactions,
-        sms,
-        otpKey,
-        subjectKey,
-        logger: logger.child({ module: OTP_SMS }),
-        now,
-        options: { ...config.otp, defaultSender: config.sms.from, publicHost: new URL(config.publicUrl).host },
-      }),
-    ],
-  ]);
-  const registry = new ClientRegistry(config.oidcClients, config.apiClients, clientSecretKey);
-  const protocols = new Map<Transaction['protocol'], ProtocolAdapter>();
-  const pages = new HostedPages({ transactions, authenticators, protocols, publicUrl: config.publicUrl, defaultLanguage: config.defaultLanguage, logger });
+  const transactions = new TransactionService(store, now, (err, tx) => logger.error({ err, tx: tx.id }, 'a listener of finished transactions failed'));
 
-  const makeProvider = () =>
-    createProvider({
+  const authenticators = new Map<string, Authenticator>();
+  for (const plugin of [...AUTHENTICATORS, ...(options.authenticators ?? [])]) {
+    if (authenticators.has(plugin.id)) throw new Error(`two authenticators are called ${plugin.id}`);
+    const authenticator = await plugin.create({
       config,
       store,
-      registry,
-      jwks: toPrivateJwks(keys),
-      cookieKeys: [cookieKey.toString('base64url')],
-      interactionUrl: (interaction) => oidc.interactionUrl(interaction),
+      transactions,
+      sms,
+      serverKey: keyOf,
+      subjectOf: (providerUserId) => deriveSubject(subjectKey, plugin.id, providerUserId),
+      logger: logger.child({ module: plugin.id }),
       now,
-      renderError: (ctx, out) => {
-        const page = pages.standaloneError(ctx.get('accept-language') || undefined, ctx.oidc?.params?.ui_locales as string | undefined, 'error.invalidRequest');
-        logger.info({ error: out.error, description: out.error_description }, 'oidc: error page shown');
-        ctx.set(page.headers);
-        ctx.type = 'html';
-        ctx.body = page.html.replace('</main>', `<p class="technical">${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p></main>`);
-      },
     });
-  let provider: Provider = makeProvider();
-  const tokens = config.tokens;
-  const oidc = new OidcProtocol({
-    provider: () => provider,
-    registry,
+    authenticators.set(authenticator.id, authenticator);
+  }
+  const locales = mergeCatalogs([
+    { source: 'the hosted pages', locales: loadLocales() },
+    ...[...authenticators.values()].map((a) => ({ source: `authenticator ${a.id}`, locales: a.messages })),
+  ]);
+  const clients = new ClientRegistry(config.oidcClients, config.apiClients, clientSecretKey);
+  const protocols = new Map<Protocol, ProtocolInstance>();
+  const pages = new HostedPages({ transactions, authenticators, protocols, locales, publicUrl: config.publicUrl, defaultLanguage: config.defaultLanguage, logger });
+  // Each protocol hears of the transactions of its own that this process ends.
+  transactions.onFinal((tx) => protocols.get(tx.protocol)?.finished?.(tx));
+
+  const context: ProtocolContext = {
+    config,
+    store,
     transactions,
     authenticators,
-    store,
-    accountId: config.accountId,
-    loginWindowMs: config.otp.loginWindowSeconds * 1000,
-    subjectRetentionMs: Math.max(tokens.refreshTokenTtlSeconds, tokens.accessTokenTtlSeconds, tokens.sessionTtlSeconds) * 1000,
+    clients,
+    apiTokens: createApiTokenVerifier(store.oidc, now),
+    serverKey: keyOf,
+    jwks: toPrivateJwks(keys),
     hostedPageUrl,
+    errorPage: (acceptLanguage, requested) => pages.standaloneError(acceptLanguage, requested, 'error.invalidRequest'),
+    logger,
     now,
-  });
-  protocols.set('oidc', oidc);
-  const rest = new RestProtocol({
-    provider: () => provider,
-    registry,
-    transactions,
-    authenticators,
-    store,
-    accountId: config.accountId,
-    publicUrl: config.publicUrl,
-    nonceKey: sessionNonceKey,
-    hostedPageUrl,
-    defaultLanguage: config.defaultLanguage,
-    logger: logger.child({ module: 'rest' }),
-  });
-  protocols.set('rest', rest);
+  };
+  for (const plugin of PROTOCOLS) protocols.set(plugin.protocol, await plugin.create(context));
 
   const app = await createServer({
     logger,
@@ -179,12 +156,9 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     store,
     renderHtmlError: (req, reply, err) => pages.renderError(req, reply, err),
   });
-  await registerOpenApi(app, config.publicUrl);
-  await registerOidcRoutes(app, oidc, { provider: () => provider, registry });
-  await registerRestRoutes(app, rest);
-  registerDocsRoutes(app);
+  for (const protocol of protocols.values()) await protocol.register(app);
   registerHostedPages(app, pages);
-  if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, registry, logger });
+  if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
 
   let fingerprint = keySetFingerprint(keys);
   const reloadKeys = async () => {
@@ -193,7 +167,8 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     if (next === fingerprint) return false;
     keys = latest;
     fingerprint = next;
-    provider = makeProvider();
+    const jwks = toPrivateJwks(latest);
+    for (const protocol of protocols.values()) protocol.keysChanged?.(jwks);
     logger.info({ kids: latest.map((k) => k.kid) }, 'signing keys changed; now signing with the newest');
     return true;
   };
@@ -225,10 +200,6 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
       await store.close();
     },
   };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect and REST)

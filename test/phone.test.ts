@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { maskPhoneNumber, parseLoginHint, parsePhoneNumber } from '../src/authenticators/otp-sms/phone.js';
+import { parsePhoneNumber } from '../src/authenticators/otp-sms/phone.js';
+import { parseLoginHint } from '../src/protocols/oidc/login-hint.js';
+import { maskPhoneNumber } from '../src/sms/phone-mask.js';
 import { normalizeSender } from '../src/authenticators/otp-sms/sender.js';
 
 const anyCountry = { allowedCountries: [] };
@@ -73,16 +75,21 @@ describe('maskPhoneNumber', () => {
 });
 
 describe('parseLoginHint', () => {
+  const mobile = (value: string) => ({ name: 'mobile', value });
   it('reads the number from mobile:<number>', () => {
-    assert.equal(parseLoginHint('mobile:+447700900000'), '+447700900000');
-    assert.equal(parseLoginHint('mobile:+44 7700 900000'), '+44 7700 900000');
+    assert.deepEqual(parseLoginHint('mobile:+447700900000'), mobile('+447700900000'));
+    assert.deepEqual(parseLoginHint('mobile:+44 7700 900000'), mobile('+44 7700 900000'));
     // `login_hint=mobile:+4477…` sent without percent-encoding the `+`.
-    assert.equal(parseLoginHint(new URLSearchParams('login_hint=mobile:+447700900000').get('login_hint') ?? ''), '+447700900000');
+    assert.deepEqual(parseLoginHint(new URLSearchParams('login_hint=mobile:+447700900000').get('login_hint') ?? ''), mobile('+447700900000'));
   });
 
-  it('ignores every other kind of hint', () => {
-    for (const hint of ['', 'mobile:', 'mobile:  ', 'email:someone@example.com', '+447700900000', 'nin:12345678901']) {
-      assert.equal(parseLoginHint(hint), null, hint);
+  it('gives any other <name>:<value> hint to the authenticator, which decides', () => {
+    assert.deepEqual(parseLoginHint('email:someone@example.com'), { name: 'email', value: 'someone@example.com' });
+  });
+
+  it('ignores hints that are not <name>:<value>', () => {
+    for (const hint of ['', 'mobile:', 'mobile:  ', '+447700900000', ':x', undefined, 42]) {
+      assert.equal(parseLoginHint(hint), null, String(hint));
     }
   });
 });

@@ -262,7 +262,6 @@ describe('Authentication REST API', () => {
       [{ ...redirectSession, sessionLifetime: 5 }, 'invalid_request', 'sessionLifetime'],
       [{ ...redirectSession, language: 'de' }, 'unsupported_language', 'language'],
       [{ ...redirectSession, requestedLoa: 'high' }, 'loa_not_available', 'requestedLoa'],
-      [{ ...redirectSession, additionalParameters: { otp_sms_sender: 'Signi__Kitten' } }, 'invalid_parameter', 'additionalParameters.otp_sms_sender'],
       [{ ...redirectSession, prefilledInput: { mobile: 'call me' } }, 'invalid_parameter', 'prefilledInput.mobile'],
       [{ ...redirectSession, surprise: true }, 'invalid_request', 'surprise'],
       [{ allowedProviders: ['otp-sms'] }, 'invalid_request', 'flow'],
@@ -325,9 +324,11 @@ describe('Authentication REST API', () => {
     const agent = new Browserless(eidhub.url);
     const page = await agent.get(String(session.authenticationUrl));
     assert.match(page.body, /value="\+447700900321"/, 'the prefilled number');
-    const waiting = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`))) as { status: string };
-    assert.equal(waiting.status, 'WAITING_FOR_USER');
+    const opened = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`))) as { status: string };
+    assert.equal(opened.status, 'CREATED', 'opening the page changes nothing');
     const codeStep = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone: '+447700900321' });
+    const waiting = (await openapi.check('get', BY_ID, await call('GET', `${SESSIONS}/${String(session.id)}`))) as { status: string };
+    assert.equal(waiting.status, 'WAITING_FOR_USER', 'the first form post binds the login');
     assert.equal(sms.sent.at(-1)?.from, 'Signicat AS', 'sender from additionalParameters');
     const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(codeStep.body), code: sms.lastCodeFor('+447700900321') }, 'https://example.com/');
     const callback = new URL(done.url);

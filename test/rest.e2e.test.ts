@@ -260,6 +260,30 @@ describe('Authentication REST API with SMS OTP, in Chromium', { skip }, () => {
     assert.equal(session.externalReference, 'order-4711');
   });
 
+  it('opening authenticationUrl elsewhere first (a link scanner, the integrator\'s server) changes nothing: the person still logs in', { timeout: TEST_TIMEOUT }, async () => {
+    const phone = nextPhone();
+    const created = await createSession(redirectRequest('order-scan'));
+    const scanned = await fetch(created.authenticationUrl, { signal: AbortSignal.timeout(WAIT) });
+    assert.equal(scanned.status, 200);
+    assert.match(await scanned.text(), /<input[^>]*type="tel"/, 'the scanner sees the phone step');
+    const head = await fetch(created.authenticationUrl, { method: 'HEAD', signal: AbortSignal.timeout(WAIT) });
+    assert.equal(head.status, 200);
+    assert.equal((await getSession(created.id)).status, 'CREATED', 'neither GET nor HEAD bound the session');
+
+    const context = await newContext();
+    try {
+      const page = await context.newPage();
+      const opened = await page.goto(created.authenticationUrl);
+      assert.equal(opened?.status(), 200);
+      await page.waitForSelector('input[type=tel][autocomplete=tel]');
+      await logIn(page, phone);
+      await page.waitForURL((u) => u.href.startsWith(`${site}/callback/success?`));
+    } finally {
+      await context.close();
+    }
+    assertSubject(await getSession(created.id), phone);
+  });
+
   it('embedded flow in an iframe of an allowed parent: CHIPS cookie, frame-ancestors, returnUrl?sessionNonce, postMessage, SUCCESS', { timeout: TEST_TIMEOUT }, async () => {
     const phone = nextPhone();
     const created = await createSession(embeddedRequest());
@@ -267,7 +291,7 @@ describe('Authentication REST API with SMS OTP, in Chromium', { skip }, () => {
 
     const context = await newContext();
     try {
-      // The frame's first response: the one that claims the session and sets the binding cookie.
+      // The frame's first response: the one that sets the binding cookie (its first form post binds the session).
       const pageResponses: Response[] = [];
       context.on('response', (r) => {
         if (r.url() === created.authenticationUrl) pageResponses.push(r);

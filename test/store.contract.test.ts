@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { maskPhoneNumber } from '../src/authenticators/otp-sms/phone.js';
+import { maskPhoneNumber } from '../src/sms/phone-mask.js';
 import type { Transaction } from '../src/core/transaction.js';
 import { TransactionService } from '../src/core/transactions.js';
 import { openStore } from '../src/store/index.js';

@@ -1,44 +1,66 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadLocales, missingKeys, negotiateLanguage, placeholders, SafeHtml, translator } from '../src/ui/i18n.js';
+import type { OtpMessageKey, OtpView } from '../src/authenticators/otp-sms/views.js';
+import { renderStep } from '../src/authenticators/otp-sms/views.js';
+import { loadCatalogs, loadLocales, mergeCatalogs, missingKeys, negotiateLanguage, placeholders, SafeHtml, translator, type Locales } from '../src/ui/i18n.js';
+import { LANGUAGES, type Language } from '../src/ui/languages.js';
 import { renderErrorPage, renderPage } from '../src/ui/templates.js';
-import { LANGUAGES, type Language, type MessageKey, type PageModel, type StepView } from '../src/ui/view.js';
+import type { PageMessageKey, PageModel, PageStep } from '../src/ui/view.js';
 
-/** `satisfies` makes tsc fail when MessageKey gains or loses a key this list does not match. */
-const MESSAGE_KEYS = Object.keys({
-  'phone.error.required': true,
-  'phone.error.invalid': true,
-  'phone.error.notMobile': true,
-  'phone.error.premium': true,
-  'phone.error.countryNotAllowed': true,
-  'phone.error.tooManyForNumber': true,
-  'sms.error.sendFailed': true,
-  'code.error.required': true,
-  'code.error.format': true,
-  'code.error.wrong': true,
-  'code.error.expired': true,
-  'code.error.tooManyAttempts': true,
-  'code.error.tooManySends': true,
-  'code.notice.sent': true,
-  'code.notice.resent': true,
-  'code.error.resendTooSoon': true,
-  'error.expired': true,
-  'error.finished': true,
-  'error.notFound': true,
-  'error.otherBrowser': true,
-  'error.invalidRequest': true,
-  'error.csrf': true,
-  'error.internal': true,
-  'error.tooManyRequests': true,
-} satisfies Record<MessageKey, true>) as MessageKey[];
+/** `satisfies` makes tsc fail when a key union gains or loses a key this list does not match. */
+const MESSAGE_KEYS = [
+  ...Object.keys({
+    'phone.error.required': true,
+    'phone.error.invalid': true,
+    'phone.error.notMobile': true,
+    'phone.error.premium': true,
+    'phone.error.countryNotAllowed': true,
+    'phone.error.tooManyForNumber': true,
+    'sms.error.sendFailed': true,
+    'code.error.required': true,
+    'code.error.format': true,
+    'code.error.wrong': true,
+    'code.error.expired': true,
+    'code.error.tooManyAttempts': true,
+    'code.error.tooManySends': true,
+    'code.notice.sent': true,
+    'code.notice.resent': true,
+    'code.error.resendTooSoon': true,
+  } satisfies Record<OtpMessageKey, true>),
+  ...Object.keys({
+    'error.expired': true,
+    'error.finished': true,
+    'error.notFound': true,
+    'error.otherBrowser': true,
+    'error.invalidRequest': true,
+    'error.csrf': true,
+    'error.internal': true,
+    'error.tooManyRequests': true,
+  } satisfies Record<PageMessageKey, true>),
+];
+
+const PAGE_LOCALES = loadLocales();
+const OTP_LOCALES = loadCatalogs(new URL('../src/authenticators/otp-sms/locales/', import.meta.url));
+/** What the hosted pages speak with the SMS code authenticator registered. */
+const LOCALES = mergeCatalogs([
+  { source: 'the hosted pages', locales: PAGE_LOCALES },
+  { source: 'otp-sms', locales: OTP_LOCALES },
+]);
 
 const HIDDEN = { csrf: 'csrf-token-1', binding: 'b"<x>' };
 
-function model(step: StepView, overrides: Partial<PageModel> = {}): PageModel {
+/** A step of the SMS code authenticator, or one of the pages' own. */
+type Shown = OtpView | Exclude<PageStep, { kind: 'step' }>;
+
+function pageStep(shown: Shown): PageStep {
+  return shown.kind === 'phone' || shown.kind === 'code' ? { kind: 'step', render: (kit) => renderStep(shown, kit) } : shown;
+}
+
+function model(step: Shown, overrides: Partial<PageModel> = {}): PageModel {
   return {
     lang: 'en',
     clientName: 'Acme Bank',
-    step,
+    step: pageStep(step),
     actionBase: '/login/tx1',
     hidden: HIDDEN,
     cspNonce: 'nonce123',
@@ -48,19 +70,19 @@ function model(step: StepView, overrides: Partial<PageModel> = {}): PageModel {
   };
 }
 
-function render(step: StepView, overrides: Partial<PageModel> = {}): string {
+function render(step: Shown, overrides: Partial<PageModel> = {}): string {
   const m = model(step, overrides);
-  return renderPage(m, translator(m.lang));
+  return renderPage(m, translator(m.lang, { locales: LOCALES }));
 }
 
-const phoneStep: StepView = { kind: 'phone', phone: '+447700900000' };
-const codeStep: StepView = {
+const phoneStep: OtpView = { kind: 'phone', phone: '+447700900000' };
+const codeStep = {
   kind: 'code',
   maskedPhone: '+44 •••• ••0000',
   resendInSeconds: 0,
   sendsLeft: 2,
   attemptsLeft: 3,
-};
+} as const satisfies OtpView;
 
 type Attributes = Map<string, string>;
 
@@ -101,46 +123,59 @@ function hiddenFields(form: string): Record<string, string> {
   return fields;
 }
 
-describe('locales', () => {
-  const locales = loadLocales();
-  const enKeys = Object.keys(locales.en).sort();
+for (const [name, locales] of [
+  ['the hosted pages', PAGE_LOCALES],
+  ['otp-sms', OTP_LOCALES],
+] as const satisfies ReadonlyArray<readonly [string, Locales]>) {
+  describe(`locales of ${name}`, () => {
+    const enKeys = Object.keys(locales.en).sort();
 
-  it('every language has exactly the keys of en.json, none empty', () => {
-    for (const lang of LANGUAGES) {
-      assert.deepEqual(Object.keys(locales[lang]).sort(), enKeys, lang);
-      assert.deepEqual(missingKeys(lang), [], lang);
-      for (const [key, value] of Object.entries(locales[lang])) assert.ok(value.trim() !== '', `${lang} ${key} is empty`);
-    }
-  });
-
-  it("placeholders match en's", () => {
-    for (const lang of LANGUAGES) {
-      for (const key of enKeys) {
-        const expected = placeholders(locales.en[key] ?? '').sort();
-        assert.deepEqual(placeholders(locales[lang][key] ?? '').sort(), expected, `${lang} ${key}`);
+    it('every language has exactly the keys of en.json, none empty', () => {
+      for (const lang of LANGUAGES) {
+        assert.deepEqual(Object.keys(locales[lang]).sort(), enKeys, lang);
+        assert.deepEqual(missingKeys(lang, locales), [], lang);
+        for (const [key, value] of Object.entries(locales[lang])) assert.ok(value.trim() !== '', `${lang} ${key} is empty`);
       }
-    }
-  });
+    });
 
-  it('no other language leaves a message in English', () => {
-    for (const lang of LANGUAGES.filter((l) => l !== 'en')) {
-      for (const key of enKeys) assert.notEqual(locales[lang][key], locales.en[key], `${lang} ${key}`);
-    }
-  });
+    it("placeholders match en's", () => {
+      for (const lang of LANGUAGES) {
+        for (const key of enKeys) {
+          const expected = placeholders(locales.en[key] ?? '').sort();
+          assert.deepEqual(placeholders(locales[lang][key] ?? '').sort(), expected, `${lang} ${key}`);
+        }
+      }
+    });
 
-  it('every MessageKey of view.ts has a message', () => {
-    for (const key of MESSAGE_KEYS) assert.ok(key in locales.en, key);
+    it('no other language leaves a message in English', () => {
+      for (const lang of LANGUAGES.filter((l) => l !== 'en')) {
+        for (const key of enKeys) assert.notEqual(locales[lang][key], locales.en[key], `${lang} ${key}`);
+      }
+    });
+  });
+}
+
+describe('locales', () => {
+  it('every message key of the pages and of otp-sms has a message', () => {
+    for (const key of MESSAGE_KEYS) assert.ok(key in LOCALES.en, key);
   });
 
   it('names each language in itself for a language picker', () => {
-    assert.equal(locales.el['meta.lang_name'], 'Ελληνικά');
-    assert.equal(locales.no['meta.lang_name'], 'Norsk');
+    assert.equal(LOCALES.el['meta.lang_name'], 'Ελληνικά');
+    assert.equal(LOCALES.no['meta.lang_name'], 'Norsk');
+  });
+
+  it('refuses two catalogues that define one key, naming both', () => {
+    assert.throws(
+      () => mergeCatalogs([{ source: 'the hosted pages', locales: PAGE_LOCALES }, { source: 'a copy', locales: PAGE_LOCALES }]),
+      /message key "meta.lang_name" is defined by both the hosted pages and a copy/,
+    );
   });
 });
 
 describe('translator', () => {
   it('escapes interpolated values and passes SafeHtml through', () => {
-    const t = translator('en');
+    const t = translator('en', { locales: LOCALES });
     assert.equal(t('page.loginTo', { clientName: '<b>&"' }), 'Log in to &lt;b&gt;&amp;&quot;');
     assert.equal(t('code.intro', { phone: new SafeHtml('<strong>+44</strong>') }), 'We sent a code to <strong>+44</strong>.');
   });
@@ -150,7 +185,7 @@ describe('translator', () => {
   });
 
   it('escapes the message text itself', () => {
-    assert.equal(translator('en')('code.resendPrompt'), 'Didn&#39;t get a code?');
+    assert.equal(translator('en', { locales: LOCALES })('code.resendPrompt'), 'Didn&#39;t get a code?');
   });
 
   it('throws on an unknown key or a missing value when strict, degrades otherwise', () => {
@@ -222,7 +257,7 @@ describe('renderPage', () => {
     const pages = [
       render(phoneStep),
       render({ ...codeStep, resendInSeconds: 30, error: 'code.error.wrong', notice: 'code.notice.resent' }),
-      render({ kind: 'continue', url: 'https://rp.example/cb?code=a&state=b', outcome: 'success' }),
+      render({ kind: 'continue', method: 'get', url: 'https://rp.example/cb?code=a&state=b', outcome: 'success' }),
     ];
     for (const html of pages) {
       const all = forms(html);
@@ -280,7 +315,7 @@ describe('renderPage', () => {
   });
 
   it('continue step: GET form carrying the URL parameters, not the CSRF fields', () => {
-    const html = render({ kind: 'continue', url: 'https://rp.example/cb?code=a%20b&state=x%26y#frag', outcome: 'success' });
+    const html = render({ kind: 'continue', method: 'get', url: 'https://rp.example/cb?code=a%20b&state=x%26y#frag', outcome: 'success' });
     const [form] = forms(html);
     assert.ok(form);
     const attributes = tags(form, 'form')[0];
@@ -293,8 +328,8 @@ describe('renderPage', () => {
   });
 
   it('continue step: abort and error outcomes have their own heading', () => {
-    assert.match(render({ kind: 'continue', url: '/cb', outcome: 'abort' }), /<h1 id="heading">Login cancelled<\/h1>/);
-    assert.match(render({ kind: 'continue', url: '/cb', outcome: 'error' }, { lang: 'fi' }), /Kirjautuminen ei onnistunut/);
+    assert.match(render({ kind: 'continue', method: 'get', url: '/cb', outcome: 'abort' }), /<h1 id="heading">Login cancelled<\/h1>/);
+    assert.match(render({ kind: 'continue', method: 'get', url: '/cb', outcome: 'error' }, { lang: 'fi' }), /Kirjautuminen ei onnistunut/);
   });
 
   it('error step: message and back link only for web addresses', () => {

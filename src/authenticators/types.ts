@@ -1,10 +1,31 @@
 /**
- * The authenticator contract. An authenticator (otp-sms, later itsme…) shows its steps on the
- * hosted pages as StepViews and moves a transaction from WAITING_FOR_USER to SUCCESS or ERROR
- * through the TransactionService. It knows nothing about the protocol that started the login.
+ * The authenticator contract. An authenticator (otp-sms, itsme…) lives in one folder and brings
+ * all of itself: its steps (the views it defines and renders with the page kit, in its own
+ * message catalogue), the form actions and the callback its steps need, its headless API, its
+ * `amr`, its level of assurance, and its mapping from what it learned about the person to OIDC
+ * claims, REST `subject` attributes and SAML attributes. It moves a transaction from
+ * WAITING_FOR_USER to a final state through the TransactionService and knows nothing of the
+ * protocol that started the login, nor of the page around its steps.
+ *
+ * eidhub builds each authenticator from an `AuthenticatorPlugin` (main.ts); the hosted pages, the
+ * protocols and the REST API find everything they need here.
  */
-import type { LevelOfAssurance, Transaction } from '../core/transaction.js';
-import type { StepView } from '../ui/view.js';
+import type { EidhubError } from '../core/errors.js';
+import type { LevelOfAssurance, Transaction, TransactionSubject } from '../core/transaction.js';
+import type { TransactionService } from '../core/transactions.js';
+import type { Config } from '../config/schema.js';
+import type { SmsProvider } from '../sms/types.js';
+import type { Store } from '../store/types.js';
+import type { Locales } from '../ui/i18n.js';
+import type { StepContent, StepKit } from '../ui/kit.js';
+import type { Logger } from 'pino';
+
+/** One step as the authenticator describes it; its own kinds and fields beyond these. */
+export interface StepView {
+  readonly kind: string;
+  /** A message key of the authenticator's catalogue shown as the step's error; the page answers 422. */
+  readonly error?: string | undefined;
+}
 
 export interface ParamProblem {
   /** The parameter at fault, in the authenticator's naming (e.g. `otp_sms_sender`, `mobile`). */
@@ -12,32 +33,115 @@ export interface ParamProblem {
   message: string;
 }
 
-export type ActionResult =
+export type ActionResult<V extends StepView = StepView> =
   /** Show this step (possibly with an error or notice). */
-  | { kind: 'view'; view: StepView }
+  | { kind: 'view'; view: V }
   /** The transaction reached a final state; the page moves on to the protocol's answer. */
-  | { kind: 'finished'; tx: Transaction };
+  | { kind: 'finished'; tx: Transaction }
+  /**
+   * Send the browser elsewhere (an upstream identity provider); it comes back to the
+   * authenticator's callback, `{publicUrl}/login/{transactionId}/callback`.
+   */
+  | { kind: 'redirect'; url: string };
 
-export interface Authenticator {
+/** What an action knows of the request besides the form. */
+export interface ActContext {
+  lang: string;
+  clientIp: string;
+}
+
+/** A step of the headless API: `POST /auth/rest/sessions/{id}/{authenticator id}/{name}`. */
+export interface HeadlessStep {
+  /** The path segment after the authenticator's id, e.g. `send`. */
+  name: string;
+  summary: string;
+  /** JSON Schema of the request body (the route validates with it; the OpenAPI document shows it). */
+  body: Record<string, unknown>;
+  run(tx: Transaction, body: Record<string, unknown>, context: ActContext): Promise<ActionResult>;
+}
+
+/**
+ * Steps an integrator drives over the REST API from its own screens (`flow: "headless"`), with
+ * the same rules as the hosted pages.
+ */
+export interface HeadlessApi {
+  steps: readonly HeadlessStep[];
+  /** The error a refused step (a view with an error) becomes: status, stable code, field at fault. */
+  refusal(view: StepView, step: HeadlessStep): EidhubError;
+  /**
+   * What the session object carries while one of this authenticator's steps is shown, under the
+   * member `name` (e.g. `otp`), with its JSON Schema for the response and the OpenAPI document.
+   */
+  status?: { name: string; schema: Record<string, unknown>; of(view: StepView): Record<string, unknown> | undefined };
+  /** The problem codes its refusals use, with their meaning, for the API reference. */
+  problems: Readonly<Record<string, string>>;
+}
+
+/** The person as each protocol names them: built from the subject the authenticator established. */
+export interface AttributeMapping {
+  /** OIDC claims (UserInfo; the ID token takes the ones a client registered), `sub` excluded. */
+  oidc(subject: TransactionSubject): Record<string, unknown>;
+  /** REST `subject` attributes, by name (`requestedAttributes` picks among `attributes`). */
+  rest(subject: TransactionSubject): Record<string, string>;
+  /** SAML attributes, by name (xsd:string values). */
+  saml(subject: TransactionSubject): Record<string, string>;
+}
+
+export interface Authenticator<V extends StepView = StepView> {
   /** The provider name integrators use: `idp:otp-sms`, `allowedProviders: ["otp-sms"]`. */
   readonly id: string;
   /** The level of assurance a successful login reaches. */
   readonly loa: LevelOfAssurance;
-  /** Attribute names (REST naming) it can return. */
-  readonly attributes: readonly string[];
+  /** The OIDC `amr` values of a login by this authenticator (RFC 8176). */
+  readonly amr: readonly string[];
   /** The `idp_issuer` / SAML AuthenticatingAuthority value. */
   readonly issuer: string;
-  /** Can its steps be driven over the REST API (`flow: headless`), without hosted pages? */
-  readonly headless: boolean;
+  /** Names of the REST attributes it can return (what `requestedAttributes` may ask for). */
+  readonly attributes: readonly string[];
+  /** OIDC scopes it gives claims for, and those claims (merged into the provider's claims config). */
+  readonly oidcScopes: Readonly<Record<string, readonly string[]>>;
+  /** Provider parameters integrators may pass (`acr_values` `<name>:<value>`, REST `additionalParameters`). */
+  readonly providerParams: readonly string[];
+  /** The form actions of its steps: `POST /login/{id}/{action}`. */
+  readonly actions: readonly string[];
+  /** Its message catalogues, merged with the pages' own (a key both define is refused at start). */
+  readonly messages: Locales;
+  readonly claims: AttributeMapping;
+  /** Present when its steps can run without the hosted pages (`flow: headless`). */
+  readonly headless?: HeadlessApi | undefined;
   /**
    * Checks and normalises the provider parameters and prefilled input of a new transaction.
    * Returns normalised values, or the problems found.
    */
-  prepare(input: { providerParams: Record<string, string>; prefilledInput: Record<string, string> }):
+  prepare(input: { clientId: string; providerParams: Record<string, string>; prefilledInput: Record<string, string> }):
     | { ok: true; providerParams: Record<string, string>; prefilledInput: Record<string, string> }
     | { ok: false; problems: ParamProblem[] };
-  /** The step to show for a transaction that is waiting for the user. */
-  view(tx: Transaction): Promise<StepView>;
-  /** Handles one form submission (`action` is the last path segment, e.g. `phone`, `code`). */
-  act(tx: Transaction, action: string, form: Record<string, string>, context: { lang: string; clientIp: string }): Promise<ActionResult>;
+  /** The step to show for a transaction that is waiting for the user (or not yet claimed). */
+  view(tx: Transaction): Promise<V>;
+  /** Its HTML for a step, built with the page kit. */
+  render(view: V, kit: StepKit): StepContent;
+  /** Handles one form submission (`action` is one of `actions`). */
+  act(tx: Transaction, action: string, form: Record<string, string>, context: ActContext): Promise<ActionResult<V>>;
+  /** The browser's return from where a `redirect` result sent it (query parameters as given). */
+  callback?(tx: Transaction, query: Record<string, string>, context: ActContext): Promise<ActionResult<V>>;
+}
+
+/** What eidhub hands an authenticator's factory. */
+export interface AuthenticatorContext {
+  config: Config;
+  store: Store;
+  transactions: TransactionService;
+  sms: SmsProvider;
+  /** A server key kept in the store, created on first use and shared by every process. */
+  serverKey(name: string): Promise<Buffer>;
+  /** Derives the stable, opaque `sub` of a person from this provider's own user id (core/subject.ts). */
+  subjectOf(providerUserId: string): string;
+  logger: Logger;
+  now: () => number;
+}
+
+/** An authenticator as main.ts registers it: its id and the factory that builds it. */
+export interface AuthenticatorPlugin {
+  readonly id: string;
+  create(context: AuthenticatorContext): Promise<Authenticator> | Authenticator;
 }

@@ -151,6 +151,12 @@ export const configSchema = z
     sms: smsSchema.default({ provider: 'console', from: 'eidhub' }).describe('How SMS are sent.'),
     otp: otpSchema.prefault({}).describe('SMS one-time code rules.'),
     tokens: tokensSchema.prefault({}).describe('Token lifetimes.'),
+    oidcFastPaths: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Where eidhub takes a measured shortcut past oidc-provider (its routes before Fastify, API token requests answered directly, client authentication without replaying the body, the interaction result stored directly; see bench/FINDINGS.md). `false` takes oidc-provider\'s own path everywhere, at a cost in throughput.',
+      ),
     defaultLanguage: z.enum(['en', 'da', 'nl', 'fi', 'el', 'no', 'sv']).default('en').describe('Language when neither the request nor the browser names a supported one.'),
     oidcClients: z.array(oidcClientSchema).default([]).describe('OpenID Connect clients.'),
     apiClients: z.array(apiClientSchema).default([]).describe('REST API clients.'),

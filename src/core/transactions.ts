@@ -6,9 +6,14 @@
  * operation that changes a transaction along with other rows (an OTP challenge) applies a change
  * this service prepared (prepareTransition, prepareWaiting) and hands the result back to applied(),
  * so the rules stay here.
+ *
+ * Whoever must act when a transaction ends (a protocol that answers without a browser: CIBA's
+ * ping, a REST client waiting) subscribes with onFinal. Listeners hear of the transactions this
+ * process ended; another process sharing the store tells its own listeners, so a protocol that
+ * must see every ending reads the store as well.
  */
-import type { AuditEvent, Store, TransactionChange } from '../store/types.js';
 import { EidhubError } from './errors.js';
+import type { AuditEvent, TransactionChange, TransactionStore } from './ports.js';
 import {
   FINAL_STATUSES,
   type LevelOfAssurance,
@@ -52,11 +57,30 @@ export interface NewTransaction {
   protocolState?: Record<string, unknown> | undefined;
 }
 
+/** Told once of each transaction this process moved to a final state, after the store has it. */
+export type FinalListener = (tx: Transaction) => void | Promise<void>;
+
 export class TransactionService {
+  private readonly finalListeners: FinalListener[] = [];
+
+  /**
+   * @param reportListenerError where a listener's error goes: a listener runs after the change
+   *   happened and its caller has the answer, so its failure cannot undo or fail that change.
+   */
   constructor(
-    private readonly store: Store,
+    private readonly store: { transactions: TransactionStore },
     private readonly now: () => number = Date.now,
+    private readonly reportListenerError: (err: unknown, tx: Transaction) => void = (err) => process.emitWarning(err instanceof Error ? err : String(err)),
   ) {}
+
+  /** Subscribes to the transactions this process ends; returns the unsubscribe function. */
+  onFinal(listener: FinalListener): () => void {
+    this.finalListeners.push(listener);
+    return () => {
+      const i = this.finalListeners.indexOf(listener);
+      if (i >= 0) this.finalListeners.splice(i, 1);
+    };
+  }
 
   async create(input: NewTransaction): Promise<Transaction> {
     const now = this.now();
@@ -168,10 +192,24 @@ export class TransactionService {
    */
   applied(updated: Transaction | null): Transaction {
     if (!updated) throw new EidhubError(409, 'transaction_changed', 'the authentication session changed meanwhile; reload and try again');
+    // A final transaction never changes again, so an update that produced one is its ending.
+    if (FINAL_STATUSES.has(updated.status)) this.notifyFinal(updated);
     return updated;
   }
 
-  /** The first browser that opens the hosted page claims the transaction. */
+  private notifyFinal(tx: Transaction): void {
+    for (const listener of this.finalListeners) {
+      queueMicrotask(() => {
+        try {
+          Promise.resolve(listener(tx)).catch((err: unknown) => this.reportListenerError(err, tx));
+        } catch (err) {
+          this.reportListenerError(err, tx);
+        }
+      });
+    }
+  }
+
+  /** The first browser that posts a form of the hosted page claims the transaction. */
   claim(tx: Transaction, browserBinding: string): Promise<Transaction> {
     return this.transition(tx, 'WAITING_FOR_USER', { browserBinding });
   }

@@ -4,7 +4,7 @@
  * phone number is written to a log.
  */
 import { pino, type Logger } from 'pino';
-import { redactUrl } from './server.js';
+import { redactUrl } from './redact-url.js';
 
 interface RawRequest {
   method?: string;

@@ -13,32 +13,7 @@ import { EidhubError } from '../core/errors.js';
 import type { Store } from '../store/types.js';
 import { BASE_HEADERS, setBaseHeaders } from './security.js';
 import { LazyChildLogger } from './logger.js';
-
-/** Query parameters whose values never reach a log line. */
-const SECRET_PARAMS = [
-  'login_hint',
-  'code',
-  'client_secret',
-  'client_assertion',
-  'sessionNonce',
-  'id_token_hint',
-  'code_verifier',
-  'refresh_token',
-  'access_token',
-  'token',
-  'phone',
-  'state',
-  'nonce',
-];
-
-/** The URL as logged: sensitive query values replaced, so no code or phone number is written. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const params = new URLSearchParams(url.slice(q + 1));
-  for (const name of SECRET_PARAMS) if (params.has(name)) params.set(name, '[redacted]');
-  return `${url.slice(0, q)}?${params.toString()}`;
-}
+import { redactUrl } from './redact-url.js';
 
 export interface ServerOptions {
   logger: Logger;
@@ -146,12 +121,13 @@ const rawRoutes = new WeakMap<FastifyInstance, RawRoutes>();
 /**
  * Serves `route` before Fastify's routing (see RawRoute). Requests that reach Fastify without
  * the HTTP server (`app.inject`, which the sandbox uses to call the token endpoint) take the same
- * route through a Fastify route at `fastifyPath`, whose bodies Fastify leaves unread.
+ * route through a Fastify route at `fastifyPath`, whose bodies Fastify leaves unread; with
+ * `beforeFastify: false` every request takes that Fastify route (the plain path a bypass replaces).
  */
-export async function addRawRoute(app: FastifyInstance, route: RawRoute): Promise<void> {
+export async function addRawRoute(app: FastifyInstance, route: RawRoute, options: { beforeFastify: boolean } = { beforeFastify: true }): Promise<void> {
   const raw = rawRoutes.get(app);
   if (!raw) throw new Error('addRawRoute: this Fastify instance was not made by createServer');
-  raw.routes.push(route);
+  if (options.beforeFastify) raw.routes.push(route);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { EidhubError } from '../core/errors.js';
 import { newNonce, setPageHeaders } from '../http/security.js';
-import type { ClientRegistry } from '../protocols/oidc/clients.js';
 import { OIDC_MOUNT, OIDC_ROUTES } from '../protocols/oidc/provider.js';
 import type { SandboxInbox } from '../sms/sandbox-inbox.js';
 
@@ -32,7 +31,7 @@ a.button{display:inline-block;background:#1849a9;color:#fff;padding:.6rem 1rem;b
 </head><body><p class="note">eidhub sandbox: for development only</p><h1>${esc(title)}</h1>${body}</body></html>`);
 }
 
-export function registerSandbox(app: FastifyInstance, deps: { config: Config; inbox: SandboxInbox; registry: ClientRegistry; logger: Logger }) {
+export function registerSandbox(app: FastifyInstance, deps: { config: Config; inbox: SandboxInbox; logger: Logger }) {
   const { config, inbox } = deps;
   const client = config.oidcClients.find((c) => c.clientId === SANDBOX_OIDC_CLIENT_ID)!;
   const redirectUri = client.redirectUris[0]!;

@@ -4,7 +4,7 @@
  * its whole purpose, and why it must never be used in production: it is the one place where a
  * code reaches a log line. The real providers (twilio, webhook) never log a message text.
  */
-import { maskPhoneNumber } from '../authenticators/otp-sms/phone.js';
+import { maskPhoneNumber } from './phone-mask.js';
 import type { SandboxInbox } from './sandbox-inbox.js';
 import type { SmsProvider } from './types.js';
 

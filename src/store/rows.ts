@@ -392,7 +392,7 @@ export function rowToSubject(r: SubjectRow): SubjectRecord {
   return {
     sub: r.sub,
     provider: r.provider,
-    attributes: parseJson<Record<string, string>>(r.attributes),
+    attributes: parseJson<Record<string, unknown>>(r.attributes),
     updatedAt: r.updated_at,
     expiresAt: r.expires_at,
   };

@@ -12,37 +12,11 @@
  *   atomic unit: all of it is written or none of it;
  * - JSON columns round-trip exactly what was written.
  */
-import type { Transaction, TransactionPatch } from '../core/transaction.js';
+import type { AuditEvent, TransactionChange, TransactionStore } from '../core/ports.js';
+import type { Transaction } from '../core/transaction.js';
 
-export interface TransactionStore {
-  /**
-   * Inserts a new transaction, and with it, when given, `audit` and the protocol's own state for
-   * it (`protocolState`: stored as the transaction's ProtocolStateRecord, under its protocol and
-   * protocolRef, with its times): all of them or none. Rejects with StoreConflictError if the id,
-   * (protocol, protocolRef) or that protocol state's key exists; then nothing is written.
-   */
-  create(tx: Transaction, audit?: AuditEvent, protocolState?: Record<string, unknown>): Promise<void>;
-  get(id: string): Promise<Transaction | null>;
-  /**
-   * Compare-and-set: applies `patch` only if the stored version equals `expectedVersion`, and
-   * increments the version. Returns the updated transaction, or null when the version did not
-   * match (or the transaction does not exist). `audit`, when given, is written with the update,
-   * and only when the update applied.
-   */
-  update(id: string, expectedVersion: number, patch: TransactionPatch, audit?: AuditEvent): Promise<Transaction | null>;
-}
-
-/**
- * One compare-and-set change of a transaction (see TransactionStore.update) and the audit event
- * written with it. TransactionService prepares these; store operations that change a transaction
- * together with other rows (OtpChallengeStore.issue and verify) apply them.
- */
-export interface TransactionChange {
-  id: string;
-  expectedVersion: number;
-  patch: TransactionPatch;
-  audit: AuditEvent;
-}
+/** Declared by core (core/ports.ts), implemented here. */
+export type { AuditEvent, TransactionChange, TransactionStore };
 
 export interface OtpChallenge {
   id: string;
@@ -211,11 +185,12 @@ export interface CounterStore {
   hit(key: string, windowMs: number, now: number): Promise<number>;
 }
 
-/** The latest attributes of a subject, kept as long as tokens about it may be used. */
+/** The latest claims of a subject, kept as long as tokens about it may be used. */
 export interface SubjectRecord {
   sub: string;
   provider: string;
-  attributes: Record<string, string>;
+  /** Its OIDC claims, as its authenticator maps them (`sub` excluded). */
+  attributes: Record<string, unknown>;
   updatedAt: number;
   expiresAt: number;
 }
@@ -223,15 +198,6 @@ export interface SubjectRecord {
 export interface SubjectStore {
   put(record: SubjectRecord, durability?: WriteDurability): Promise<void>;
   get(sub: string, now: number): Promise<SubjectRecord | null>;
-}
-
-export interface AuditEvent {
-  type: string;
-  at: number;
-  transactionId?: string | undefined;
-  clientId?: string | undefined;
-  /** Never a code, a secret or a full phone number. */
-  data?: Record<string, unknown> | undefined;
 }
 
 export interface AuditStore {

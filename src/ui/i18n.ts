@@ -1,11 +1,12 @@
 /**
- * Texts of the hosted pages: the seven catalogues in ui/locales/<lang>.json, the choice of
+ * Texts of the hosted pages: the pages' own catalogues in ui/locales/<lang>.json, each
+ * authenticator's catalogues (its folder's locales/<lang>.json) merged with them, the choice of
  * language for a request, and `t()`, which turns a key into HTML-safe text.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LANGUAGES, type Language } from './view.js';
+import { LANGUAGES, type Language } from './languages.js';
 
 export type Catalog = Readonly<Record<string, string>>;
 export type Locales = Readonly<Record<Language, Catalog>>;
@@ -47,20 +48,22 @@ function isLanguage(value: string): value is Language {
 }
 
 /**
- * tsc does not copy JSON into dist/, so next to the compiled module there may be no catalogues;
- * the source folder, found from the package root, serves both `tsx src/…` and `node dist/…`.
+ * tsc does not copy JSON into dist/, so next to a compiled module there may be no catalogues; its
+ * twin under src/ (found from the package root) serves both `tsx src/…` and `node dist/…`.
  */
-function localeDirectories(): string[] {
-  const dirs = [fileURLToPath(new URL('./locales/', import.meta.url))];
-  let dir = path.dirname(fileURLToPath(import.meta.url));
+function catalogDirectories(dir: URL): string[] {
+  const own = fileURLToPath(dir);
+  const dirs = [own];
+  let root = path.dirname(own);
   for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) {
-      dirs.push(path.join(dir, 'src', 'ui', 'locales'));
+    if (existsSync(path.join(root, 'package.json'))) {
+      const relative = path.relative(root, own).split(path.sep);
+      if (relative[0] === 'dist') dirs.push(path.join(root, 'src', ...relative.slice(1)));
       break;
     }
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
+    const parent = path.dirname(root);
+    if (parent === root) break;
+    root = parent;
   }
   return dirs;
 }
@@ -78,23 +81,56 @@ function readCatalog(file: string): Catalog {
   return catalog;
 }
 
-let loaded: Locales | undefined;
+/**
+ * The catalogues `<lang>.json` of every language in `dir` (a URL relative to the calling module,
+ * e.g. `new URL('./locales/', import.meta.url)`). English is required; another language may
+ * leave keys out (they fall back to English) but not have keys English lacks.
+ */
+export function loadCatalogs(dir: URL): Locales {
+  const candidates = catalogDirectories(dir);
+  const found = candidates.find((d) => existsSync(path.join(d, 'en.json')));
+  if (!found) throw new Error(`message catalogues not found; looked in ${candidates.join(', ')}`);
+  const entries = LANGUAGES.map((lang) => {
+    const file = path.join(found, `${lang}.json`);
+    return [lang, existsSync(file) ? readCatalog(file) : {}] as const;
+  });
+  return Object.fromEntries(entries) as Record<Language, Catalog>;
+}
 
-/** Reads every catalogue once (at start-up) and keeps them; later calls return the same object. */
+let pages: Locales | undefined;
+
+/** The pages' own catalogues (page frame, outcomes, errors), read once. */
 export function loadLocales(): Locales {
-  if (loaded) return loaded;
-  const candidates = localeDirectories();
-  // A folder counts only if it holds every language: a partial copy must not hide the full one.
-  const dir = candidates.find((d) => LANGUAGES.every((lang) => existsSync(path.join(d, `${lang}.json`))));
-  if (!dir) throw new Error(`UI locales not found; looked in ${candidates.join(', ')}`);
-  const entries = LANGUAGES.map((lang) => [lang, readCatalog(path.join(dir, `${lang}.json`))] as const);
-  loaded = Object.fromEntries(entries) as Record<Language, Catalog>;
-  return loaded;
+  pages ??= loadCatalogs(new URL('./locales/', import.meta.url));
+  return pages;
+}
+
+/**
+ * One set of catalogues from several sources (the pages' own, then each authenticator's). A key
+ * two sources define is a mistake that would show one of them the other's text: it throws,
+ * naming both.
+ */
+export function mergeCatalogs(sources: ReadonlyArray<{ source: string; locales: Locales }>): Locales {
+  const owner = new Map<string, string>();
+  const merged = Object.fromEntries(LANGUAGES.map((lang) => [lang, {} as Record<string, string>])) as Record<Language, Record<string, string>>;
+  for (const { source, locales } of sources) {
+    for (const key of Object.keys(locales.en)) {
+      const prior = owner.get(key);
+      if (prior !== undefined) throw new Error(`message key "${key}" is defined by both ${prior} and ${source}`);
+      owner.set(key, source);
+    }
+    for (const lang of LANGUAGES) {
+      for (const [key, value] of Object.entries(locales[lang])) {
+        if (!owner.has(key)) throw new Error(`${source}: ${lang} has the key "${key}", which en lacks`);
+        merged[lang][key] = value;
+      }
+    }
+  }
+  return merged;
 }
 
 /** Keys that English has and `lang` lacks; English is the reference catalogue. */
-export function missingKeys(lang: Language): string[] {
-  const locales = loadLocales();
+export function missingKeys(lang: Language, locales: Locales = loadLocales()): string[] {
   return Object.keys(locales.en).filter((key) => !(key in locales[lang]));
 }
 
@@ -160,13 +196,13 @@ function interpolate(message: string, vars: MessageVars | undefined, fail: (prob
 }
 
 /**
- * `t` for one language. A key missing from the language falls back to English. An unknown key
+ * `t` for one language, over `locales` (default: the pages' own catalogues). A key missing from the language falls back to English. An unknown key
  * or a missing value throws under the test runner (NODE_TEST_CONTEXT, which a server spawned by a
  * test inherits) or with NODE_ENV=test, so tests catch typos; a live page degrades to the key.
  */
-export function translator(lang: Language, options: { strict?: boolean } = {}): Translate {
+export function translator(lang: Language, options: { strict?: boolean; locales?: Locales } = {}): Translate {
   const strict = options.strict ?? (process.env.NODE_TEST_CONTEXT !== undefined || process.env.NODE_ENV === 'test');
-  const locales = loadLocales();
+  const locales = options.locales ?? loadLocales();
   const catalog = locales[lang];
   return (key, vars) => {
     const fail = (problem: string): void => {

@@ -3,158 +3,14 @@
  * each step is a plain form; the one inline script only adds conveniences (WebOTP, the resend
  * countdown, auto-continue). No external resources, so the CSP can stay `default-src 'none'`.
  */
-import { escapeHtml, SafeHtml, type Translate } from './i18n.js';
-import type { Language, MessageKey, PageModel, StepView } from './view.js';
+import { escapeHtml, type Translate } from './i18n.js';
+import { hiddenInputs, icon, stepKit, submitButton, type IconName, type StepContent, type Tone } from './kit.js';
+import type { Language } from './languages.js';
+import type { Outcome, PageMessageKey, PageModel, PageStep } from './view.js';
 
-type Step<K extends StepView['kind']> = Extract<StepView, { kind: K }>;
-type Tone = 'brand' | 'success' | 'neutral' | 'danger';
-
-/** What a step contributes to the page frame. */
-interface StepContent {
-  heading: string;
-  icon: IconName;
-  tone: Tone;
-  body: string;
-}
+type Step<K extends PageStep['kind']> = Extract<PageStep, { kind: K }>;
 
 const PRODUCT_NAME = 'eidhub';
-
-/** Inline, stroke-only icons (24×24); they take the text colour of their badge. */
-const ICON_PATHS = {
-  phone: '<rect x="6.5" y="2.5" width="11" height="19" rx="2.5"/><path d="M10.5 18.5h3"/>',
-  message:
-    '<path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v9a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4h0A2.5 2.5 0 0 1 4 14.5z"/><path d="M8.5 10h.01M12 10h.01M15.5 10h.01" stroke-width="2.4"/>',
-  check: '<circle cx="12" cy="12" r="9"/><path d="m8 12.5 2.8 2.8L16.5 9"/>',
-  cross: '<circle cx="12" cy="12" r="9"/><path d="m9 9 6 6M15 9l-6 6"/>',
-  alert: '<circle cx="12" cy="12" r="9"/><path d="M12 7.5v5.5M12 16.5v.01"/>',
-  lock: '<rect x="5" y="10.5" width="14" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 8 0v3"/>',
-} as const;
-type IconName = keyof typeof ICON_PATHS;
-
-function icon(name: IconName, className: string): string {
-  return `<svg class="${className}" viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">${ICON_PATHS[name]}</svg>`;
-}
-
-function hiddenInputs(fields: Readonly<Record<string, string>>): string {
-  return Object.entries(fields)
-    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-    .join('');
-}
-
-/** A POST form with the model's hidden fields and its single submit button. */
-function postForm(model: PageModel, action: string, content: string, options: { id?: string; className?: string } = {}): string {
-  const id = options.id ? ` id="${options.id}"` : '';
-  const className = options.className ? ` class="${options.className}"` : '';
-  return `<form method="post" action="${escapeHtml(`${model.actionBase}/${action}`)}"${id}${className}>${hiddenInputs(model.hidden)}${content}</form>`;
-}
-
-function submitButton(label: string, className: string, extra = ''): string {
-  return `<button type="submit" class="btn ${className}"${extra}>${label}</button>`;
-}
-
-function cancelForm(model: PageModel, t: Translate): string {
-  return postForm(model, 'cancel', submitButton(t('action.cancel'), 'btn-quiet'));
-}
-
-/**
- * A text input with its label, hint and error. The error sits right under the field and is
- * referenced by aria-describedby, so screen readers read it with the field.
- */
-function field(options: {
-  id: string;
-  label: string;
-  hint: string;
-  error: string | undefined;
-  inputAttributes: string;
-}): string {
-  const { id, error } = options;
-  const describedBy = error ? `${id}-hint ${id}-error` : `${id}-hint`;
-  const invalid = error ? ' aria-invalid="true"' : '';
-  const errorHtml = error
-    ? `<p class="field-error" id="${id}-error" role="alert">${icon('alert', 'field-error-icon')}<span>${error}</span></p>`
-    : '';
-  return `<div class="field${error ? ' has-error' : ''}">
-<label for="${id}">${options.label}</label>
-<p class="hint" id="${id}-hint">${options.hint}</p>
-<input id="${id}" name="${id}" ${options.inputAttributes} aria-describedby="${describedBy}"${invalid}>
-${errorHtml}
-</div>`;
-}
-
-function phoneStep(model: PageModel, step: Step<'phone'>, t: Translate): StepContent {
-  const input = field({
-    id: 'phone',
-    label: t('phone.label'),
-    hint: t('phone.hint'),
-    error: step.error ? t(step.error) : undefined,
-    inputAttributes: `type="tel" autocomplete="tel" required value="${escapeHtml(step.phone)}" autofocus data-msg-required="${t('phone.error.required')}"`,
-  });
-  return {
-    heading: t('phone.heading'),
-    icon: 'phone',
-    tone: 'brand',
-    body: `<p class="lead">${t('phone.intro')}</p>
-${postForm(model, 'phone', `${input}${submitButton(t('phone.submit'), 'btn-primary')}`, { className: 'main-form' })}
-<div class="card-foot">${cancelForm(model, t)}</div>`,
-  };
-}
-
-/** The attempts line only matters once a code was wrong; before that it would be noise. */
-function codeError(step: Step<'code'>, lang: Language, t: Translate): string | undefined {
-  if (!step.error) return undefined;
-  const message = t(step.error);
-  if (step.error !== 'code.error.wrong' || step.attemptsLeft <= 0) return message;
-  const form = new Intl.PluralRules(lang).select(step.attemptsLeft) === 'one' ? 'one' : 'other';
-  return `${message}<span class="attempts">${t(`code.attemptsLeft.${form}`, { count: step.attemptsLeft })}</span>`;
-}
-
-/**
- * Resend is a form of its own. Without JavaScript its button stays usable during the wait (the
- * server refuses an early resend with `code.error.resendTooSoon`), because a button disabled in
- * the markup could never come back on; the script disables it and re-enables it when the wait ends.
- */
-function resendParts(model: PageModel, step: Step<'code'>, t: Translate): { form: string; after: string } {
-  if (step.sendsLeft <= 0) return { form: '', after: `<p class="hint more-hint">${t('code.noMoreCodes')}</p>` };
-  const wait = Math.max(0, Math.ceil(step.resendInSeconds));
-  if (wait === 0) return { form: postForm(model, 'resend', submitButton(t('code.resend'), 'btn-link', ' id="resend"')), after: '' };
-  const seconds = new SafeHtml(`<span id="resend-seconds">${wait}</span>`);
-  return {
-    form: postForm(model, 'resend', submitButton(t('code.resend'), 'btn-link', ' id="resend" aria-describedby="resend-wait"')),
-    after: `<p class="hint more-hint" id="resend-wait" data-seconds="${wait}">${t('code.resendIn', { seconds })}</p>`,
-  };
-}
-
-function codeStep(model: PageModel, step: Step<'code'>, t: Translate): StepContent {
-  const notice = step.notice
-    ? `<p class="notice" role="status">${icon('check', 'notice-icon')}<span>${t(step.notice)}</span></p>`
-    : '';
-  const input = field({
-    id: 'code',
-    label: t('code.label'),
-    hint: t('code.hint'),
-    error: codeError(step, model.lang, t),
-    inputAttributes: `type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required autofocus spellcheck="false" data-msg-required="${t('code.error.required')}" data-msg-pattern="${t('code.error.format')}"`,
-  });
-  const phone = new SafeHtml(`<strong class="phone-number">${escapeHtml(step.maskedPhone)}</strong>`);
-  const resend = resendParts(model, step, t);
-  return {
-    heading: t('code.heading'),
-    icon: 'message',
-    tone: 'brand',
-    body: `<p class="lead">${t('code.intro', { phone })}</p>
-${notice}
-${postForm(model, 'code', `${input}${submitButton(t('code.submit'), 'btn-primary')}`, { className: 'main-form', id: 'code-form' })}
-<div class="more">
-<p class="more-title">${t('code.resendPrompt')}</p>
-<div class="more-actions">
-${resend.form}
-${postForm(model, 'change-number', submitButton(t('code.changeNumber'), 'btn-link'))}
-</div>
-${resend.after}
-</div>
-<div class="card-foot">${cancelForm(model, t)}</div>`,
-  };
-}
 
 /**
  * A GET form replaces the action's query with its fields, so the target's query parameters
@@ -172,22 +28,38 @@ function continueForm(url: string, button: string): string {
   return `<form method="get" action="${escapeHtml(action)}" id="continue-form" class="main-form">${inputs.join('')}${button}</form>`;
 }
 
+/**
+ * A POST form that carries `fields` to `url` (a protocol's answer by HTTP-POST, e.g. a SAML
+ * Response): the script submits it, and without JavaScript the person presses its button.
+ */
+function continuePostForm(url: string, fields: Readonly<Record<string, string>>, button: string): string {
+  return `<form method="post" action="${escapeHtml(url)}" id="continue-form" class="main-form">${hiddenInputs(fields)}${button}</form>`;
+}
+
+const OUTCOME_LOOK = {
+  success: { icon: 'check', tone: 'success' },
+  abort: { icon: 'cross', tone: 'neutral' },
+  error: { icon: 'alert', tone: 'danger' },
+} as const satisfies Record<Outcome, { icon: IconName; tone: Tone }>;
+
 function continueStep(model: PageModel, step: Step<'continue'>, t: Translate): StepContent {
   const returning = model.clientName
     ? t('continue.returning', { clientName: model.clientName })
     : t('continue.returningGeneric');
-  const look = {
-    success: { icon: 'check', tone: 'success' },
-    abort: { icon: 'cross', tone: 'neutral' },
-    error: { icon: 'alert', tone: 'danger' },
-  } as const satisfies Record<Step<'continue'>['outcome'], { icon: IconName; tone: Tone }>;
+  const button = submitButton(t('continue.submit'), 'btn-primary');
+  const form = step.method === 'post' ? continuePostForm(step.url, step.fields ?? {}, button) : continueForm(step.url, button);
   return {
     heading: t(`continue.${step.outcome}.heading`),
-    ...look[step.outcome],
+    ...OUTCOME_LOOK[step.outcome],
     body: `<p class="lead returning"><span class="spinner" aria-hidden="true"></span><span>${returning}</span></p>
 <noscript><p class="hint">${t('continue.noscript')}</p></noscript>
-${continueForm(step.url, submitButton(t('continue.submit'), 'btn-primary'))}${notifyData(step.notify)}`,
+${form}${notifyData(step.notify)}`,
   };
+}
+
+/** The answer went by the back channel (e.g. to the service's server): the person is told they are done here. */
+function doneStep(step: Step<'done'>, t: Translate): StepContent {
+  return { heading: t(`continue.${step.outcome}.heading`), ...OUTCOME_LOOK[step.outcome], body: `<p class="lead">${t('done.body')}</p>` };
 }
 
 /**
@@ -220,12 +92,12 @@ function errorStep(model: PageModel, step: Step<'error'>, t: Translate): StepCon
 function stepContent(model: PageModel, t: Translate): StepContent {
   const step = model.step;
   switch (step.kind) {
-    case 'phone':
-      return phoneStep(model, step, t);
-    case 'code':
-      return codeStep(model, step, t);
+    case 'step':
+      return step.render(stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden }));
     case 'continue':
       return continueStep(model, step, t);
+    case 'done':
+      return doneStep(step, t);
     case 'error':
       return errorStep(model, step, t);
   }
@@ -281,7 +153,7 @@ ${footer}
 export function renderErrorPage(
   options: {
     lang: Language;
-    message: MessageKey;
+    message: PageMessageKey;
     cspNonce: string;
     clientName?: string | undefined;
     backUrl?: string | undefined;

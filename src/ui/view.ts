@@ -1,32 +1,13 @@
 /**
- * What the hosted pages show, independent of HTML: authenticators describe a step as a `StepView`
- * and ui/templates.ts renders it. Every user-visible string is a message key of ui/locales/*.json.
+ * What a hosted page shows, independent of HTML: an authenticator's step (which the authenticator
+ * renders with the page kit), the way on to the protocol's answer, or an error. ui/templates.ts
+ * renders a `PageModel`. Every user-visible string is a message key of a catalogue.
  */
+import type { StepContent, StepKit } from './kit.js';
+import type { Language } from './languages.js';
 
-export const LANGUAGES = ['en', 'da', 'nl', 'fi', 'el', 'no', 'sv'] as const;
-export type Language = (typeof LANGUAGES)[number];
-
-/** Message keys that may appear as a field error or a notice. */
-export type MessageKey =
-  // phone step
-  | 'phone.error.required'
-  | 'phone.error.invalid'
-  | 'phone.error.notMobile'
-  | 'phone.error.premium'
-  | 'phone.error.countryNotAllowed'
-  | 'phone.error.tooManyForNumber'
-  | 'sms.error.sendFailed'
-  // code step
-  | 'code.error.required'
-  | 'code.error.format'
-  | 'code.error.wrong'
-  | 'code.error.expired'
-  | 'code.error.tooManyAttempts'
-  | 'code.error.tooManySends'
-  | 'code.notice.sent'
-  | 'code.notice.resent'
-  | 'code.error.resendTooSoon'
-  // whole-page errors
+/** Whole-page errors: the pages' own message keys. */
+export type PageMessageKey =
   | 'error.expired'
   | 'error.finished'
   | 'error.notFound'
@@ -36,37 +17,36 @@ export type MessageKey =
   | 'error.internal'
   | 'error.tooManyRequests';
 
-export type StepView =
+export type Outcome = 'success' | 'abort' | 'error';
+
+export type PageStep =
   | {
-      kind: 'phone';
-      /** Value to show in the field: what was typed, or the prefilled number. */
-      phone: string;
-      error?: MessageKey | undefined;
+      /** An authenticator's step: it renders its own view with the page's kit. */
+      kind: 'step';
+      render: (kit: StepKit) => StepContent;
     }
   | {
-      kind: 'code';
-      /** E.g. "+44 •••• ••0000". */
-      maskedPhone: string;
-      error?: MessageKey | undefined;
-      notice?: MessageKey | undefined;
-      /** Seconds until "send a new code" is allowed; 0 when allowed now. */
-      resendInSeconds: number;
-      /** Codes that may still be sent; resend is hidden at 0. */
-      sendsLeft: number;
-      /** Attempts left on the current code. */
-      attemptsLeft: number;
-    }
-  | {
-      /** The login is over; continue to `url` (form GET so it works without JavaScript). */
+      /**
+       * The login is over; the browser carries the protocol's answer on: a GET to `url` (its query
+       * as form fields) or a POST of `fields` to `url` (a form that submits itself, with a button
+       * for browsers without JavaScript).
+       */
       kind: 'continue';
+      method: 'get' | 'post';
       url: string;
-      outcome: 'success' | 'abort' | 'error';
+      fields?: Readonly<Record<string, string>> | undefined;
+      outcome: Outcome;
       /** In a frame: tell the parent page before moving on (window.postMessage to each origin). */
       notify?: { targetOrigins: string[]; message: Record<string, string> } | undefined;
     }
   | {
+      /** The login is over and its answer went by the back channel: nothing to continue to. */
+      kind: 'done';
+      outcome: Outcome;
+    }
+  | {
       kind: 'error';
-      message: MessageKey;
+      message: PageMessageKey;
       /** Where "back to the service" leads, when known. */
       backUrl?: string | undefined;
     };
@@ -75,8 +55,8 @@ export interface PageModel {
   lang: Language;
   /** The relying party's display name, when known. */
   clientName?: string | undefined;
-  step: StepView;
-  /** Base path for the step's form actions, e.g. `/login/<txId>`; POST targets are `${actionBase}/phone` etc. */
+  step: PageStep;
+  /** Base path for the step's form actions, e.g. `/login/<txId>`; POST targets are `${actionBase}/<action>`. */
   actionBase: string;
   /** Hidden form fields every form carries (CSRF token and browser binding). */
   hidden: Record<string, string>;

@@ -13,7 +13,7 @@
  *     SIGKILLs itself the moment the last promise resolves: no close, no exit handlers, nothing
  *     flushed later. The parent then checks every acknowledged write survived.
  */
-import { maskPhoneNumber } from '../../src/authenticators/otp-sms/phone.js';
+import { maskPhoneNumber } from '../../src/sms/phone-mask.js';
 import type { Transaction } from '../../src/core/transaction.js';
 import { TransactionService } from '../../src/core/transactions.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';

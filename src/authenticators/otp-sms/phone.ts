@@ -5,6 +5,7 @@
  */
 // The `max` metadata is the one that tells mobile from fixed-line numbers; `min` only checks length.
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
+import { maskNationalNumber } from '../../sms/phone-mask.js';
 
 export type PhoneNumberRefusal = 'required' | 'invalid' | 'notMobile' | 'premium' | 'countryNotAllowed';
 
@@ -60,33 +61,5 @@ export function parsePhoneNumber(input: string, opts: { allowedCountries: readon
   if (type !== undefined && SERVICE_TYPES.has(type)) return { ok: false, reason: 'premium' };
   // Fixed line, VoIP, pager, personal and universal access numbers cannot be relied on for SMS.
   if (type === undefined || !MOBILE_TYPES.has(type)) return { ok: false, reason: 'notMobile' };
-  return { ok: true, e164: parsed.number, country, masked: mask(parsed.countryCallingCode, parsed.nationalNumber) };
-}
-
-/**
- * The number as shown on pages and written to logs: country calling code and the last four digits,
- * e.g. `+44 ••••••0000`. Enough for a person to recognise their own number, not enough to collect
- * numbers from logs.
- */
-export function maskPhoneNumber(e164: string): string {
-  const parsed = parsePhoneNumberFromString(e164);
-  return parsed ? mask(parsed.countryCallingCode, parsed.nationalNumber) : mask(undefined, e164.replace(/\D/g, ''));
-}
-
-function mask(callingCode: string | undefined, national: string): string {
-  // A short number would be given away by four digits, so it shows at most half of them.
-  const visible = Math.min(4, Math.floor(national.length / 2));
-  return `${callingCode ? `+${callingCode} ` : ''}${'•'.repeat(national.length - visible)}${national.slice(national.length - visible)}`;
-}
-
-/**
- * The number from an OIDC `login_hint` of the form `mobile:+447700900000`, unchecked (give it to
- * parsePhoneNumber), or null for any other kind of hint.
- */
-export function parseLoginHint(hint: string): string | null {
-  const match = /^mobile:(.*)$/i.exec(hint.trim());
-  if (!match?.[1]) return null;
-  // An unencoded `+` in a query string arrives as a space (form encoding), so " 4477…" meant "+4477…".
-  const number = match[1].replace(/^ (?=\d)/, '+').trim();
-  return number === '' ? null : number;
+  return { ok: true, e164: parsed.number, country, masked: maskNationalNumber(parsed.countryCallingCode, parsed.nationalNumber) };
 }

@@ -1,6 +1,7 @@
 /**
- * The `acr_values` keys of the seeds: `idp:<provider>`, `otp_sms_sender:<name>` (`__` for a
- * space) and `loa:<level>`. Unknown keys are ignored, as acr_values are voluntary.
+ * The `acr_values` keys of the seeds: `idp:<provider>`, `loa:<level>`, and the authenticators'
+ * provider parameters as `<name>:<value>` (`otp_sms_sender:<name>`, with `__` for a space, which
+ * the authenticator reads). Unknown keys are ignored, as acr_values are voluntary.
  */
 import { LEVELS_OF_ASSURANCE, type LevelOfAssurance } from '../../core/transaction.js';
 
@@ -11,10 +12,8 @@ export interface AcrRequest {
   problems: string[];
 }
 
-/** Provider parameters that may be passed as `<name>:<value>` in acr_values. */
-const PROVIDER_PARAMS = new Set(['otp_sms_sender']);
-
-export function parseAcrValues(acrValues: string | undefined): AcrRequest {
+/** `providerParams`: the parameter names the authenticators take (Authenticator.providerParams). */
+export function parseAcrValues(acrValues: string | undefined, providerParams: ReadonlySet<string>): AcrRequest {
   const out: AcrRequest = { idp: undefined, loa: undefined, providerParams: {}, problems: [] };
   for (const item of (acrValues ?? '').split(' ').filter(Boolean)) {
     const i = item.indexOf(':');
@@ -27,7 +26,7 @@ export function parseAcrValues(acrValues: string | undefined): AcrRequest {
     } else if (key === 'loa') {
       if ((LEVELS_OF_ASSURANCE as readonly string[]).includes(value)) out.loa = value as LevelOfAssurance;
       else out.problems.push(`acr_values: loa must be one of ${LEVELS_OF_ASSURANCE.join(', ')}`);
-    } else if (PROVIDER_PARAMS.has(key)) {
+    } else if (providerParams.has(key)) {
       out.providerParams[key] = value;
     }
   }

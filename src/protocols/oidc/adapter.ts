@@ -3,7 +3,7 @@
  * atomic consume finds the row already consumed, a second redemption raced the first, which is
  * reuse: the grant is revoked and the request refused, as oidc-provider does for sequential reuse.
  */
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
 import type { OidcModelStore, WriteDurability } from '../../store/types.js';
 
 /**
@@ -44,8 +44,34 @@ function writesOf(model: string): ModelWrites {
   };
 }
 
-export function createAdapterFactory(store: OidcModelStore, now: () => number = Date.now): (name: string) => Adapter {
+/**
+ * oidc-provider's clients, read from the client registry (client-metadata.ts). They are managed
+ * there, so oidc-provider may not write them (it would only for dynamic registration, which is off).
+ */
+function clientAdapter(findClient: (clientId: string) => Promise<ClientMetadata | null | undefined>): Adapter {
+  const readOnly = async (): Promise<never> => {
+    throw new Error('clients are managed by the client registry, not by oidc-provider');
+  };
+  return {
+    async find(id) {
+      return ((await findClient(id)) ?? undefined) as AdapterPayload | undefined;
+    },
+    upsert: readOnly,
+    findByUid: readOnly,
+    findByUserCode: readOnly,
+    consume: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: readOnly,
+  };
+}
+
+export function createAdapterFactory(
+  store: OidcModelStore,
+  findClient: (clientId: string) => Promise<ClientMetadata | null | undefined>,
+  now: () => number = Date.now,
+): (name: string) => Adapter {
   return (model: string): Adapter => {
+    if (model === 'Client') return clientAdapter(findClient);
     const writes = writesOf(model);
     return {
       async upsert(id, payload, expiresIn) {

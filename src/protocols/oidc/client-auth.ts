@@ -9,7 +9,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseQuery, stringify as stringifyQuery, type ParsedUrlQuery } from 'node:querystring';
-import type { ClientRegistry, RegisteredClient } from './clients.js';
+import type { ClientRegistry, RegisteredClient } from '../../clients/registry.js';
 import { OIDC_ROUTES } from './provider.js';
 
 /** Endpoints (below the issuer) where clients authenticate. */

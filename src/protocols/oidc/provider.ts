@@ -1,19 +1,23 @@
 /**
- * oidc-provider's configuration: the seed paths under the issuer `{publicUrl}/auth/open`, our
- * store as its adapter, our keys, the scopes and claims of the seeds, and login delegated to the
- * transaction (interactions). We configure oidc-provider; we never patch it.
+ * oidc-provider's configuration, one Provider per issuer: the seed paths below the issuer's
+ * mount (`/auth/open` for `{publicUrl}/auth/open`; realms get their own), our store as its
+ * adapter, clients from the client registry, our keys, the scopes and claims the authenticators
+ * bring, and login delegated to the transaction (interactions). We configure oidc-provider; we
+ * never patch it.
  */
 import Provider, { type Configuration, type KoaContextWithOIDC, type Account, type Grant, type Interaction } from 'oidc-provider';
+import { API_SCOPES, type ClientRegistry } from '../../clients/registry.js';
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
 import { createAdapterFactory } from './adapter.js';
-import type { ClientRegistry } from './clients.js';
-import { API_SCOPES } from './clients.js';
 import { claimsForUse } from './claims.js';
+import { clientMetadata } from './client-metadata.js';
 
+/** The mount of the seeds' issuer, `{publicUrl}/auth/open`. */
 export const OIDC_MOUNT = '/auth/open';
-export const INTERACTION_PATH = `${OIDC_MOUNT}/interaction`;
+/** Where oidc-provider's interactions that are not a login go, below a mount. */
+export const INTERACTION_ROUTE = '/interaction';
 
 export const OIDC_ROUTES = {
   authorization: '/connect/authorize',
@@ -31,8 +35,12 @@ export const SUPPORTED_ACR_VALUES = ['loa:low', 'loa:substantial', 'loa:high'];
 
 export interface ProviderDeps {
   config: Config;
+  /** The path below publicUrl the issuer lives at, e.g. OIDC_MOUNT. */
+  mount: string;
   store: Store;
   registry: ClientRegistry;
+  /** Claims by scope, as the authenticators give them (`openid` is added). */
+  scopeClaims: Readonly<Record<string, readonly string[]>>;
   jwks: { keys: PrivateJwk[] };
   cookieKeys: string[];
   renderError: NonNullable<Configuration['renderError']>;
@@ -67,8 +75,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   const t = config.tokens;
 
   const configuration: Configuration = {
-    adapter: createAdapterFactory(store.oidc, now),
-    clients: registry.metadata(),
+    adapter: createAdapterFactory(
+      store.oidc,
+      async (clientId) => {
+        const client = await registry.find(clientId);
+        return client ? clientMetadata(client) : undefined;
+      },
+      now,
+    ),
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -83,13 +97,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     routes: OIDC_ROUTES,
-    scopes: ['openid', 'offline_access', 'idp-id', 'phone', ...API_SCOPES],
+    scopes: [...new Set(['openid', 'offline_access', ...Object.keys(deps.scopeClaims), ...API_SCOPES])],
     // acr and amr come from the login, not the account, so they reach the ID token only.
-    claims: {
-      openid: ['sub', 'acr', 'amr'],
-      'idp-id': ['idp_id', 'idp_issuer'],
-      phone: ['phone_number', 'phone_number_verified'],
-    },
+    claims: { ...Object.fromEntries(Object.entries(deps.scopeClaims).map(([scope, claims]) => [scope, [...claims]])), openid: ['sub', 'acr', 'amr'] },
     acrValues: SUPPORTED_ACR_VALUES,
     conformIdTokenClaims: false,
     pkce: { required: (_ctx, client) => registry.pkceRequired(client.clientId) },
@@ -127,7 +137,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         accountId: sub,
         claims: (use, _scope, requested) => {
           const idTokenClaims = ctx.oidc.client ? (registry.get(ctx.oidc.client.clientId)?.oidc?.idTokenClaims ?? []) : [];
-          return { sub, ...claimsForUse(record, use, idTokenClaims, Object.keys(requested ?? {})) };
+          return { ...claimsForUse(record.attributes, use, idTokenClaims, Object.keys(requested ?? {})), sub };
         },
       };
     },
@@ -140,7 +150,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: true,
   };
 
-  const provider = new Provider(`${config.publicUrl}${OIDC_MOUNT}`, configuration);
+  const provider = new Provider(`${config.publicUrl}${deps.mount}`, configuration);
   provider.proxy = config.trustProxy;
   return provider;
 }

@@ -45,7 +45,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   unknown_provider: 'allowedProviders names a provider that is not enabled.',
   unknown_attribute: 'requestedAttributes names an attribute no allowed provider gives.',
   loa_not_available: 'No allowed provider reaches the requested level of assurance.',
-  invalid_parameter: 'A provider parameter or prefilled value is invalid (e.g. otp_sms_sender).',
+  invalid_parameter: 'A provider parameter or prefilled value is invalid; `field` names it.',
   invalid_token: 'The access token is missing, invalid or expired.',
   insufficient_scope: 'The access token lacks the scope auth-rest-api (or signicat-api).',
   insufficient_permission: 'The client lacks the authentication-rest-api permission.',
@@ -53,6 +53,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   session_nonce_required: 'Embedded sessions are read with their sessionNonce.',
   session_nonce_mismatch: 'The sessionNonce does not belong to this session.',
   session_finished: 'The session already finished and cannot be cancelled.',
+  not_headless: 'A headless step was called for a session of another flow, or of another provider.',
   not_found: 'No such endpoint.',
 };
 
@@ -103,7 +104,8 @@ function propertyRows(schema: SchemaNode, prefix = ''): string {
     .join('');
 }
 
-export function renderDocs(doc: OpenApiDoc): string {
+/** `problemCodes`: PROBLEM_CODES and the codes of the providers' headless steps. */
+export function renderDocs(doc: OpenApiDoc, problemCodes: Readonly<Record<string, string>>): string {
   const schemas = doc.components?.schemas ?? {};
   const resolve = (s: SchemaNode): SchemaNode => (s.$ref ? (schemas[s.$ref.split('/').pop() ?? ''] ?? s) : s);
   const ops = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) =>
@@ -122,7 +124,7 @@ ${body ? `<h3>Request body (application/json)</h3><table><tr><th>field</th><th>t
     }),
   );
   const session = schemas.Session;
-  const problems = Object.entries(PROBLEM_CODES)
+  const problems = Object.entries(problemCodes)
     .map(([code, text]) => `<tr id="problem-${code}"><td><code>${code}</code></td><td>${prose(text)}</td></tr>`)
     .join('');
   return `<h1>eidhub Authentication REST API</h1>
@@ -136,11 +138,11 @@ ${session ? `<section><h2>The session object</h2><table><tr><th>field</th><th>ty
 <table><tr><th>code</th><th>meaning</th></tr>${problems}</table></section>`;
 }
 
-export function registerDocsRoutes(app: FastifyInstance) {
+export function registerDocsRoutes(app: FastifyInstance, problemCodes: Readonly<Record<string, string>>) {
   app.get(`${REST_BASE}/openapi.json`, async () => app.swagger());
   let html: string | undefined;
   app.get(`${REST_BASE}/docs`, async (_req, reply) => {
-    html ??= renderDocs(app.swagger() as OpenApiDoc);
+    html ??= renderDocs(app.swagger() as OpenApiDoc, problemCodes);
     const nonce = newNonce();
     setPageHeaders(reply, { nonce, frameAncestors: ["'none'"], formActionOrigins: [] });
     return reply.send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

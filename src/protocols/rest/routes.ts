@@ -7,30 +7,28 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../../authenticators/types.js';
+import type { Authenticator, HeadlessStep } from '../../authenticators/types.js';
+import { API_SCOPES, type ClientRegistry } from '../../clients/registry.js';
 import { isAllowedRedirectUri } from '../../config/schema.js';
 import { badRequest, EidhubError } from '../../core/errors.js';
+import { timeOrderedUuid } from '../../core/ids.js';
+import { meetsLoa } from '../../core/loa.js';
 import { FINAL_STATUSES, type LevelOfAssurance, type Transaction } from '../../core/transaction.js';
 import type { TransactionService } from '../../core/transactions.js';
 import type { Store } from '../../store/types.js';
-import { LANGUAGES } from '../../ui/view.js';
-import { API_SCOPES, type ClientRegistry } from '../oidc/clients.js';
-import type { PagePolicy, ProtocolAdapter } from '../types.js';
+import { LANGUAGES } from '../../ui/languages.js';
+import type { ApiTokenVerifier, FinishAnswer, PagePolicy, ProtocolAdapter } from '../types.js';
 import {
   createSessionBody,
   DEFAULT_SESSION_LIFETIME,
   errorResponses,
   getSessionQuery,
   headlessErrorResponses,
-  headlessSendBody,
-  headlessVerifyBody,
   problemSchema,
   sessionIdParams,
   sessionSchema,
 } from './schemas.js';
-import { timeOrderedUuid } from '../../core/ids.js';
 
 export const REST_BASE = '/auth/rest';
 
@@ -59,10 +57,10 @@ type RestState = Omit<CreateSessionBody, 'allowedProviders' | 'requestedAttribut
 };
 
 export interface RestDeps {
-  provider: () => Provider;
+  apiTokens: ApiTokenVerifier;
   registry: ClientRegistry;
   transactions: TransactionService;
-  authenticators: Map<string, Authenticator>;
+  authenticators: ReadonlyMap<string, Authenticator>;
   store: Store;
   accountId: string;
   publicUrl: string;
@@ -72,31 +70,6 @@ export interface RestDeps {
   logger: Logger;
 }
 
-/** How a refused step of the headless flow is reported: status, code, and the field at fault. */
-const HEADLESS_PROBLEMS: Record<string, [number, string, string]> = {
-  'phone.error.required': [400, 'invalid_phone_number', 'a mobile number is required'],
-  'phone.error.invalid': [400, 'invalid_phone_number', 'not a valid international mobile number (use +<country code><number>)'],
-  'phone.error.notMobile': [400, 'invalid_phone_number', 'not a mobile number'],
-  'phone.error.premium': [400, 'invalid_phone_number', 'premium-rate and other special numbers are not accepted'],
-  'phone.error.countryNotAllowed': [400, 'invalid_phone_number', 'numbers of this country are not accepted'],
-  'phone.error.tooManyForNumber': [429, 'too_many_codes', 'this number received too many codes recently; try again later'],
-  'sms.error.sendFailed': [502, 'sms_send_failed', 'the SMS could not be sent; try again'],
-  'code.error.resendTooSoon': [429, 'resend_too_soon', 'wait before asking for another code'],
-  'code.error.tooManySends': [429, 'too_many_codes', 'no more codes can be sent in this session'],
-  'code.error.required': [400, 'invalid_code', 'the code is required'],
-  'code.error.format': [400, 'invalid_code', 'the code has 6 digits'],
-  'code.error.wrong': [400, 'wrong_code', 'the code is wrong'],
-  'code.error.expired': [400, 'code_expired', 'the code expired; send a new one'],
-  'code.error.tooManyAttempts': [400, 'code_void', 'too many wrong tries: the code no longer works; send a new one'],
-};
-
-function headlessProblem(key: string, field: string, attemptsLeft: number | undefined): EidhubError {
-  const [status, code, message] = HEADLESS_PROBLEMS[key] ?? [400, 'invalid_request', 'the step was refused'];
-  const tries = code === 'wrong_code' && attemptsLeft !== undefined ? ` (${attemptsLeft} ${attemptsLeft === 1 ? 'try' : 'tries'} left)` : '';
-  return new EidhubError(status, code, message + tries, { field: code === 'too_many_codes' || code === 'sms_send_failed' || code === 'resend_too_soon' ? undefined : field });
-}
-
-const RANK: Record<LevelOfAssurance, number> = { low: 1, substantial: 2, high: 3 };
 /** A host (optionally `*.`-prefixed and with a port) as CSP host-source syntax allows it. */
 const HOST_SOURCE = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/i;
 
@@ -154,12 +127,12 @@ export class RestProtocol implements ProtocolAdapter {
   }
 
   /** REST keeps no per-browser state: the answer is the callback (or, framed, the return) URL. */
-  async finish(tx: Transaction): Promise<string> {
+  async finish(tx: Transaction): Promise<FinishAnswer> {
     const state = await this.state(tx);
-    if (this.isEmbedded(state)) return appendQuery(state.returnUrl!, { sessionNonce: this.sessionNonce(tx.id) });
+    if (this.isEmbedded(state)) return { kind: 'redirect', url: appendQuery(state.returnUrl!, { sessionNonce: this.sessionNonce(tx.id) }) };
     const urls = state.callbackUrls ?? {};
     const target = tx.status === 'SUCCESS' ? urls.success : tx.status === 'ERROR' ? urls.error : urls.abort;
-    return appendQuery(target!, { sessionId: tx.id, externalReference: state.externalReference });
+    return { kind: 'redirect', url: appendQuery(target!, { sessionId: tx.id, externalReference: state.externalReference }) };
   }
 
   async completionNotice(tx: Transaction): Promise<{ targetOrigins: string[]; message: Record<string, string> } | undefined> {
@@ -195,10 +168,10 @@ export class RestProtocol implements ProtocolAdapter {
   async authenticate(req: FastifyRequest): Promise<string> {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization ?? '');
     if (!match) throw new EidhubError(401, 'invalid_token', 'send an access token: Authorization: Bearer <token> (from POST /auth/open/connect/token, grant_type=client_credentials)');
-    const token = await this.deps.provider().ClientCredentials.find(match[1]!);
-    if (!token || token.isExpired) throw new EidhubError(401, 'invalid_token', 'the access token is invalid or has expired');
-    const client = token.clientId ? this.deps.registry.get(token.clientId) : undefined;
-    const scopes = new Set(String(token.scope ?? '').split(' '));
+    const token = await this.deps.apiTokens.verify(match[1]!);
+    if (!token) throw new EidhubError(401, 'invalid_token', 'the access token is invalid or has expired');
+    const client = await this.deps.registry.find(token.clientId);
+    const scopes = token.scopes;
     if (!client || client.kind !== 'api') throw new EidhubError(403, 'insufficient_permission', 'this client may not use the Authentication REST API');
     if (!API_SCOPES.some((s) => scopes.has(s))) {
       throw new EidhubError(403, 'insufficient_scope', `the access token needs the scope ${API_SCOPES.join(' or ')}`);
@@ -227,7 +200,7 @@ export class RestProtocol implements ProtocolAdapter {
     for (const [i, a] of (body.requestedAttributes ?? []).entries()) {
       if (!available.has(a)) throw badRequest('unknown_attribute', `attribute "${a}" is not available; available: ${[...available].join(', ')}`, `requestedAttributes[${i}]`);
     }
-    if (body.requestedLoa && authenticators.every((a) => RANK[a.loa] < RANK[body.requestedLoa!])) {
+    if (body.requestedLoa && !authenticators.some((a) => meetsLoa(a.loa, body.requestedLoa))) {
       throw badRequest('loa_not_available', `no allowed provider reaches loa ${body.requestedLoa}`, 'requestedLoa');
     }
     const embedded = body.flow === 'embedded' || body.flow === 'iframe';
@@ -252,7 +225,7 @@ export class RestProtocol implements ProtocolAdapter {
       }
     }
     if (body.flow === 'headless' && (authenticators.length !== 1 || !authenticators[0]!.headless)) {
-      const able = [...this.deps.authenticators.values()].filter((a) => a.headless).map((a) => a.id);
+      const able = [...this.deps.authenticators.values()].filter((a) => a.headless !== undefined).map((a) => a.id);
       throw badRequest('headless_not_supported', `the headless flow needs exactly one provider that supports it (${able.join(', ')}) in allowedProviders`, 'allowedProviders');
     }
     return { providers, authenticators, available };
@@ -265,10 +238,10 @@ export class RestProtocol implements ProtocolAdapter {
     let providerParams = body.additionalParameters ?? {};
     let prefilledInput = body.prefilledInput ?? {};
     if (authenticators.length === 1) {
-      const prepared = authenticators[0]!.prepare({ providerParams, prefilledInput });
+      const prepared = authenticators[0]!.prepare({ clientId, providerParams, prefilledInput });
       if (!prepared.ok) {
         const p = prepared.problems[0]!;
-        const field = p.param === 'mobile' ? 'prefilledInput.mobile' : `additionalParameters.${p.param}`;
+        const field = p.param in prefilledInput ? `prefilledInput.${p.param}` : `additionalParameters.${p.param}`;
         throw badRequest('invalid_parameter', `${field}: ${p.message}`, field);
       }
       providerParams = prepared.providerParams;
@@ -332,37 +305,35 @@ export class RestProtocol implements ProtocolAdapter {
   }
 
   /**
-   * Headless flow: the integrator's own screens collect the number and the code, and this API
-   * runs the authenticator's steps, with the same rules (limits, attempts, expiry) as the pages.
+   * Headless flow: the integrator's own screens collect what the authenticator needs, and its
+   * headless steps run here, with the same rules (limits, attempts, expiry) as the pages.
    */
-  async headless(req: FastifyRequest<{ Params: { id: string }; Body: { mobile?: string; code?: string } }>, reply: FastifyReply, step: 'send' | 'verify') {
+  async headless(
+    req: FastifyRequest<{ Params: { id: string }; Body: Record<string, unknown> }>,
+    reply: FastifyReply,
+    authenticator: Authenticator,
+    step: HeadlessStep,
+  ) {
     const clientId = await this.authenticate(req);
     const loaded = await this.load(req, clientId);
     const { state } = loaded;
     let { tx } = loaded;
     if (state.flow !== 'headless') throw new EidhubError(409, 'not_headless', 'this endpoint is for sessions created with flow "headless"');
     if (FINAL_STATUSES.has(tx.status)) throw new EidhubError(409, 'session_finished', `the session is already ${tx.status}`);
-    const authenticator = this.deps.authenticators.get(tx.provider ?? '');
-    if (!authenticator) throw new EidhubError(500, 'internal', 'the session has no provider');
+    if (tx.provider !== authenticator.id) {
+      throw new EidhubError(409, 'not_headless', `this session runs ${tx.provider ?? 'no provider'}, not ${authenticator.id}`);
+    }
     // No browser ever holds this key: the hosted pages refuse a headless session.
     if (tx.status === 'CREATED') tx = await this.deps.transactions.claim(tx, randomUUID());
-    const context = { lang: this.language(tx), clientIp: req.ip };
-    let result;
-    if (step === 'send') {
-      // The phone step sends a code whatever step the session is in; its limits apply as usual.
-      result = await authenticator.act(tx, 'phone', { phone: req.body.mobile ?? '' }, context);
-    } else {
-      result = await authenticator.act(tx, 'code', { code: req.body.code ?? '' }, context);
-    }
+    const result = await step.run(tx, req.body, { lang: this.language(tx), clientIp: req.ip });
     if (result.kind === 'finished') return reply.send(this.present(result.tx, state));
-    const view = result.view;
-    const error = 'error' in view ? view.error : undefined;
-    if (error) throw headlessProblem(error, step === 'send' ? 'mobile' : 'code', view.kind === 'code' ? view.attemptsLeft : undefined);
+    if (result.kind === 'redirect') throw new EidhubError(409, 'not_headless', `${authenticator.id} needs a browser for this step`);
+    const headless = authenticator.headless!;
+    if (result.view.error) throw headless.refusal(result.view, step);
     const current = (await this.deps.transactions.get(tx.id)) ?? tx;
     const out = this.present(current, state);
-    if (view.kind === 'code') {
-      out.otp = { maskedPhone: view.maskedPhone, sendsLeft: view.sendsLeft, resendInSeconds: view.resendInSeconds, attemptsLeft: view.attemptsLeft };
-    }
+    const status = headless.status?.of(result.view);
+    if (status) out[headless.status!.name] = status;
     return reply.send(out);
   }
 
@@ -393,7 +364,9 @@ export class RestProtocol implements ProtocolAdapter {
       out.provider = tx.provider;
       out.loa = tx.loa;
       const wanted = new Set(tx.requestedAttributes);
-      out.subject = { id: tx.subject.id, ...Object.fromEntries(Object.entries(tx.subject.attributes).filter(([k]) => wanted.has(k))) };
+      const authenticator = tx.provider ? this.deps.authenticators.get(tx.provider) : undefined;
+      const attributes = authenticator ? authenticator.claims.rest(tx.subject) : {};
+      out.subject = { id: tx.subject.id, ...Object.fromEntries(Object.entries(attributes).filter(([k]) => wanted.has(k))) };
     }
     if (tx.status === 'ERROR' && tx.error) out.error = tx.error;
     return out;
@@ -406,9 +379,9 @@ async function requireJson(req: FastifyRequest) {
   }
 }
 
-export async function registerRestRoutes(app: FastifyInstance, rest: RestProtocol) {
+export async function registerRestRoutes(app: FastifyInstance, rest: RestProtocol, authenticators: ReadonlyMap<string, Authenticator>) {
   app.addSchema(problemSchema);
-  app.addSchema(sessionSchema);
+  app.addSchema(sessionSchema([...authenticators.values()].flatMap((a) => (a.headless?.status ? [a.headless.status] : []))));
   const tags = ['sessions'];
   const security = [{ bearerAuth: [] }];
   app.post<{ Body: CreateSessionBody }>(
@@ -439,26 +412,26 @@ export async function registerRestRoutes(app: FastifyInstance, rest: RestProtoco
     },
     (req, reply) => rest.get(req, reply),
   );
-  for (const [step, body, summary] of [
-    ['send', headlessSendBody, 'Headless flow: send an SMS code to the number (again: a new code)'],
-    ['verify', headlessVerifyBody, 'Headless flow: check the code; on success the session is SUCCESS with the subject'],
-  ] as const) {
-    app.post<{ Params: { id: string }; Body: { mobile?: string; code?: string } }>(
-      `${REST_BASE}/sessions/:id/otp-sms/${step}`,
-      {
-        preValidation: requireJson,
-        schema: {
-          summary,
-          tags,
-          security,
-          params: sessionIdParams,
-          body,
-          response: { 200: { description: 'The session (with `otp` while the code step runs).', $ref: 'Session#' }, ...headlessErrorResponses },
+  // Each authenticator's headless steps, below its own id: /sessions/{id}/<authenticator>/<step>.
+  for (const authenticator of authenticators.values()) {
+    for (const step of authenticator.headless?.steps ?? []) {
+      app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
+        `${REST_BASE}/sessions/:id/${authenticator.id}/${step.name}`,
+        {
+          preValidation: requireJson,
+          schema: {
+            summary: step.summary,
+            tags,
+            security,
+            params: sessionIdParams,
+            body: step.body,
+            response: { 200: { description: 'The session (with the step\'s status while it runs).', $ref: 'Session#' }, ...headlessErrorResponses },
+          },
+          config: { rateLimit: { max: 30, timeWindow: 60_000 } },
         },
-        config: { rateLimit: { max: 30, timeWindow: 60_000 } },
-      },
-      (req, reply) => rest.headless(req, reply, step),
-    );
+        (req, reply) => rest.headless(req, reply, authenticator, step),
+      );
+    }
   }
   app.post<{ Params: { id: string } }>(
     `${REST_BASE}/sessions/:id/cancel`,

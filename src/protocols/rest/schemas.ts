@@ -35,12 +35,12 @@ export const createSessionBody = {
       maxItems: 10,
       uniqueItems: true,
       items: { type: 'string', maxLength: 64 },
-      description: 'Identity providers the person may use, e.g. `["otp-sms"]`. Default: every enabled provider.',
+      description: 'Identity providers the person may use, by id (see the server\'s list). Default: every enabled provider.',
     },
     flow: {
       type: 'string',
       enum: FLOWS,
-      description: '`redirect`; `embedded` (alias `iframe`) for an iframe in your page; `headless` to send and check the SMS code over this API from your own screens.',
+      description: '`redirect`; `embedded` (alias `iframe`) for an iframe in your page; `headless` to run the provider\'s steps over this API from your own screens (`/sessions/{id}/{provider}/…`).',
     },
     language: shortText(35, 'UI language: da, nl, en, fi, el, no or sv. Default: the browser\'s language, then English.'),
     requestedAttributes: {
@@ -48,7 +48,7 @@ export const createSessionBody = {
       maxItems: 20,
       uniqueItems: true,
       items: { type: 'string', maxLength: 64 },
-      description: 'Attributes wanted in `subject`, e.g. `["idpId", "phoneNumber"]`.',
+      description: 'Attributes wanted in `subject`, by the providers\' attribute names. Default: every attribute the allowed providers give.',
     },
     callbackUrls: callbackUrlsSchema,
     returnUrl: { ...url, description: 'Embedded flow: the frame navigates here with `?sessionNonce=…` at the end.' },
@@ -59,8 +59,8 @@ export const createSessionBody = {
       items: { type: 'string', minLength: 1, maxLength: 253 },
       description: 'Embedded flow: hosts (`app.example.com`, optionally with a port) or origins allowed to frame the pages. Omitted: any site (`*`), which is not recommended.',
     },
-    additionalParameters: stringMap('Provider parameters, e.g. `{"otp_sms_sender": "Signicat AS"}`.'),
-    prefilledInput: stringMap('Values the person need not type, e.g. `{"mobile": "+447700900000"}`.'),
+    additionalParameters: stringMap('Provider parameters, by the names the providers document.'),
+    prefilledInput: stringMap('Values the person need not type, by the names the providers document.'),
     externalReference: shortText(256, 'Your reference; echoed, and added to the callback URLs.'),
     requestedLoa: { type: 'string', enum: ['low', 'substantial', 'high'], description: 'Minimum level of assurance.' },
     sessionLifetime: {
@@ -74,58 +74,54 @@ export const createSessionBody = {
   },
 } as const;
 
-export const sessionSchema = {
-  $id: 'Session',
-  type: 'object',
-  required: ['id', 'accountId', 'status', 'flow', 'allowedProviders', 'requestedAttributes', 'sessionLifetime', 'expiresAt'],
-  properties: {
-    id: { type: 'string', description: 'The session id.' },
-    accountId: { type: 'string' },
-    authenticationUrl: { type: 'string', description: 'Send the person here (redirect), or use it as the iframe `src` (embedded). Absent for headless sessions.' },
-    status: { type: 'string', enum: STATUSES },
-    flow: { type: 'string', enum: FLOWS },
-    allowedProviders: { type: 'array', items: { type: 'string' } },
-    language: { type: 'string' },
-    requestedAttributes: { type: 'array', items: { type: 'string' } },
-    callbackUrls: callbackUrlsSchema,
-    returnUrl: { type: 'string' },
-    embeddedParentDomains: { type: 'array', items: { type: 'string' } },
-    additionalParameters: { type: 'object', additionalProperties: { type: 'string' } },
-    prefilledInput: { type: 'object', additionalProperties: { type: 'string' } },
-    externalReference: { type: 'string' },
-    requestedLoa: { type: 'string' },
-    themeId: { type: 'string' },
-    tags: { type: 'array', items: { type: 'string' } },
-    sessionLifetime: { type: 'integer' },
-    expiresAt: { type: 'string', format: 'date-time' },
-    provider: { type: 'string', description: 'On SUCCESS: the provider that authenticated the person.' },
-    loa: { type: 'string', description: 'On SUCCESS: the level of assurance reached.' },
-    subject: {
-      type: 'object',
-      required: ['id'],
-      properties: { id: { type: 'string', description: 'Stable, opaque identifier of the person.' } },
-      additionalProperties: { type: 'string' },
-      description: 'On SUCCESS: the person: `id` and each requested attribute.',
-    },
-    otp: {
-      type: 'object',
-      description: 'Headless sessions: where the SMS code step stands.',
-      required: ['maskedPhone', 'sendsLeft', 'resendInSeconds', 'attemptsLeft'],
-      properties: {
-        maskedPhone: { type: 'string', description: 'The number the code went to, masked.' },
-        sendsLeft: { type: 'integer', description: 'Codes that may still be sent.' },
-        resendInSeconds: { type: 'integer', description: 'Seconds until another code may be sent.' },
-        attemptsLeft: { type: 'integer', description: 'Tries left on the current code.' },
+/**
+ * The session object; `extensions` are the members authenticators add while their headless
+ * steps run (HeadlessApi.status), so the answer keeps them and the document shows them.
+ */
+export function sessionSchema(extensions: ReadonlyArray<{ name: string; schema: Record<string, unknown> }>) {
+  return {
+    $id: 'Session',
+    type: 'object',
+    required: ['id', 'accountId', 'status', 'flow', 'allowedProviders', 'requestedAttributes', 'sessionLifetime', 'expiresAt'],
+    properties: {
+      id: { type: 'string', description: 'The session id.' },
+      accountId: { type: 'string' },
+      authenticationUrl: { type: 'string', description: 'Send the person here (redirect), or use it as the iframe `src` (embedded). Absent for headless sessions.' },
+      status: { type: 'string', enum: STATUSES },
+      flow: { type: 'string', enum: FLOWS },
+      allowedProviders: { type: 'array', items: { type: 'string' } },
+      language: { type: 'string' },
+      requestedAttributes: { type: 'array', items: { type: 'string' } },
+      callbackUrls: callbackUrlsSchema,
+      returnUrl: { type: 'string' },
+      embeddedParentDomains: { type: 'array', items: { type: 'string' } },
+      additionalParameters: { type: 'object', additionalProperties: { type: 'string' } },
+      prefilledInput: { type: 'object', additionalProperties: { type: 'string' } },
+      externalReference: { type: 'string' },
+      requestedLoa: { type: 'string' },
+      themeId: { type: 'string' },
+      tags: { type: 'array', items: { type: 'string' } },
+      sessionLifetime: { type: 'integer' },
+      expiresAt: { type: 'string', format: 'date-time' },
+      provider: { type: 'string', description: 'On SUCCESS: the provider that authenticated the person.' },
+      loa: { type: 'string', description: 'On SUCCESS: the level of assurance reached.' },
+      subject: {
+        type: 'object',
+        required: ['id'],
+        properties: { id: { type: 'string', description: 'Stable, opaque identifier of the person.' } },
+        additionalProperties: { type: 'string' },
+        description: 'On SUCCESS: the person: `id` and each requested attribute.',
+      },
+      ...Object.fromEntries(extensions.map((e) => [e.name, e.schema])),
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string' }, message: { type: 'string' } },
+        description: 'On ERROR: why. `code` is stable (e.g. `expired`, `too_many_attempts`).',
       },
     },
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-      description: 'On ERROR: why. `code` is stable (e.g. `expired`, `too_many_attempts`).',
-    },
-  },
-} as const;
+  } as const;
+}
 
 export const problemSchema = {
   $id: 'Problem',
@@ -148,20 +144,6 @@ export const sessionIdParams = {
   properties: { id: { type: 'string', maxLength: 64, description: 'The session id.' } },
 } as const;
 
-export const headlessSendBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['mobile'],
-  properties: { mobile: { type: 'string', minLength: 1, maxLength: 64, description: 'The mobile number in international format, e.g. `+447700900000`.' } },
-} as const;
-
-export const headlessVerifyBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['code'],
-  properties: { code: { type: 'string', minLength: 1, maxLength: 16, description: 'The 6-digit code the person received.' } },
-} as const;
-
 export const getSessionQuery = {
   type: 'object',
   additionalProperties: false,
@@ -181,6 +163,6 @@ export const errorResponses = {
 
 export const headlessErrorResponses = {
   ...errorResponses,
-  429: problemResponse('Too many codes or tries: wait (`resend_too_soon`) or start a new session.'),
-  502: problemResponse('The SMS could not be sent; try again.'),
+  429: problemResponse('Too many requests for this step: wait, or start a new session.'),
+  502: problemResponse('The provider could not deliver the step (a message, an upstream call); try again.'),
 } as const;

@@ -1,5 +1,6 @@
 /**
- * The API clients' token request, answered without oidc-provider's request pipeline.
+ * Bypass (bench/FINDINGS.md, "Fix 12"): the API clients' token request, answered without
+ * oidc-provider's request pipeline. Off with `oidcFastPaths: false`.
  *
  * An API client asks for a token with one request shape: HTTP Basic, `grant_type=client_credentials`
  * and an optional `scope` among the client's registered scopes. For exactly that request, with a
@@ -15,8 +16,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import { sendJson } from '../../http/server.js';
-import { parseForm, type CheckedCredentials } from './client-auth.js';
+import { sendJson } from '../../../http/server.js';
+import { parseForm, type CheckedCredentials } from '../client-auth.js';
 
 const GRANT = 'client_credentials';
 

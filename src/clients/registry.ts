@@ -5,8 +5,7 @@
  * never leaves the server; see client-auth.ts.
  */
 import { createHmac, hash, timingSafeEqual } from 'node:crypto';
-import type { ClientMetadata } from 'oidc-provider';
-import type { ApiClientConfig, OidcClientConfig } from '../../config/schema.js';
+import type { ApiClientConfig, OidcClientConfig } from '../config/schema.js';
 
 export const API_SCOPES = ['signicat-api', 'auth-rest-api'] as const;
 
@@ -58,46 +57,20 @@ export class ClientRegistry {
     return this.clients.get(clientId);
   }
 
+  async find(clientId: string): Promise<RegisteredClient | undefined> {
+    return this.clients.get(clientId);
+  }
+
+  list(): RegisteredClient[] {
+    return [...this.clients.values()];
+  }
+
   /** Constant-time check of a presented secret against every valid secret of the client. */
   verifySecret(client: RegisteredClient, presented: string): boolean {
     const hash = sha256(presented);
     let ok = false;
     for (const expected of client.secretHashes) ok = timingSafeEqual(expected, hash) || ok;
     return ok;
-  }
-
-  /** Client metadata for oidc-provider. */
-  metadata(): ClientMetadata[] {
-    // An API client without a permission has nothing to ask a token for, so it is not a client
-    // of the OpenID Provider at all: its token requests fail as invalid_client.
-    const usable = [...this.clients.values()].filter((c) => c.kind !== 'api' || c.api?.permissions.includes('authentication-rest-api'));
-    return usable.map((c) => {
-      if (c.kind === 'api') {
-        return {
-          client_id: c.clientId,
-          client_secret: c.internalSecret,
-          grant_types: ['client_credentials'],
-          response_types: [],
-          redirect_uris: [],
-          token_endpoint_auth_method: 'client_secret_basic',
-          scope: API_SCOPES.join(' '),
-        };
-      }
-      const o = c.oidc!;
-      const isPublic = c.secretHashes.length === 0;
-      return {
-        client_id: c.clientId,
-        ...(isPublic ? {} : { client_secret: c.internalSecret }),
-        client_name: o.clientName,
-        redirect_uris: o.redirectUris,
-        post_logout_redirect_uris: o.postLogoutRedirectUris,
-        grant_types: o.grantTypes,
-        response_types: ['code'],
-        token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
-        id_token_signed_response_alg: o.idTokenSigningAlg,
-        scope: o.scopes.join(' '),
-      };
-    });
   }
 
   /** PKCE: public clients always; confidential clients when configured `required`. */

@@ -1,42 +1,52 @@
 /**
  * The hosted pages: `/login/{transactionId}`. They show the authenticator's current step and pass
- * each form to it; they know nothing of the protocol beyond its ProtocolAdapter.
+ * each form (and an upstream's return, `/login/{id}/callback`) to it; they know nothing of the
+ * authenticator beyond its contract, nor of the protocol beyond its ProtocolAdapter.
  *
- * Browser binding and CSRF: the first browser to open a CREATED transaction claims it with a
- * fresh random key. The key is set as a cookie (partitioned and SameSite=None for embedded flows)
- * and also carried in every form as `csrf`; the transaction stores only its SHA-256. A form must
- * carry the key, and if the cookie is present it must agree, so a cross-site form cannot act and
- * the flow still works where the browser refuses the cookie (the state is carried in the page).
+ * Browser binding and CSRF: opening a page (GET or HEAD) changes nothing, so a link scanner, a
+ * prefetch or an integrator's server checking the URL cannot lock the person out (CONTRACT §4).
+ * A browser that opens a CREATED transaction gets a random key, set as a cookie (partitioned and
+ * SameSite=None for embedded flows; kept if it has one already, so two tabs agree) and carried in
+ * every form as `csrf`. The first form post claims the transaction for that key; the transaction
+ * stores only its SHA-256. A form must carry the key, and if the cookie is present it must agree,
+ * so a cross-site form cannot act and the flow still works where the browser refuses the cookie
+ * (the state is carried in the page).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../authenticators/types.js';
+import type { ActionResult, Authenticator, StepView } from '../authenticators/types.js';
 import { EidhubError } from '../core/errors.js';
 import { FINAL_STATUSES, type Transaction } from '../core/transaction.js';
 import type { TransactionService } from '../core/transactions.js';
 import { contentSecurityPolicy, newNonce, setPageHeaders } from '../http/security.js';
 import type { PagePolicy, ProtocolAdapter } from '../protocols/types.js';
-import { negotiateLanguage, translator } from './i18n.js';
-import { renderPage } from './templates.js';
-import type { Language, MessageKey, PageModel, StepView } from './view.js';
+import { negotiateLanguage, translator, type Locales } from '../ui/i18n.js';
+import type { Language } from '../ui/languages.js';
+import { renderPage } from '../ui/templates.js';
+import type { Outcome, PageMessageKey, PageModel, PageStep } from '../ui/view.js';
 
 export const HOSTED_PAGE_BASE = '/login';
 export const hostedPageUrl = (tx: Pick<Transaction, 'id'>) => `${HOSTED_PAGE_BASE}/${tx.id}`;
 
-const ACTIONS = new Set(['phone', 'code', 'resend', 'change-number', 'cancel']);
+/** The form action every step offers, whatever the authenticator. */
+const CANCEL = 'cancel';
+/** Where an authenticator that sent the browser elsewhere gets it back. */
+const CALLBACK = 'callback';
 const TX_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface HostedPagesDeps {
   transactions: TransactionService;
-  authenticators: Map<string, Authenticator>;
-  protocols: Map<Transaction['protocol'], ProtocolAdapter>;
+  authenticators: ReadonlyMap<string, Authenticator>;
+  protocols: ReadonlyMap<Transaction['protocol'], ProtocolAdapter>;
+  /** The pages' catalogues merged with every authenticator's (mergeCatalogs). */
+  locales: Locales;
   publicUrl: string;
   defaultLanguage: Language;
   logger: Logger;
 }
 
-const ERROR_MESSAGES: Record<string, MessageKey> = {
+const ERROR_MESSAGES: Record<string, PageMessageKey> = {
   login_expired: 'error.expired',
   expired: 'error.expired',
   not_found: 'error.notFound',
@@ -47,7 +57,7 @@ const ERROR_MESSAGES: Record<string, MessageKey> = {
   rate_limited: 'error.tooManyRequests',
 };
 
-export function messageForError(err: EidhubError): MessageKey {
+export function messageForError(err: EidhubError): PageMessageKey {
   return ERROR_MESSAGES[err.code] ?? (err.status >= 500 ? 'error.internal' : err.status === 429 ? 'error.tooManyRequests' : 'error.invalidRequest');
 }
 
@@ -103,7 +113,12 @@ export class HostedPages {
     return a;
   }
 
-  async render(req: FastifyRequest, reply: FastifyReply, tx: Transaction | null, step: StepView, key: string | undefined, status = 200) {
+  /** An authenticator's step as the page shows it: rendered by the authenticator. */
+  private stepOf(authenticator: Authenticator, view: StepView): PageStep {
+    return { kind: 'step', render: (kit) => authenticator.render(view, kit) };
+  }
+
+  async render(req: FastifyRequest, reply: FastifyReply, tx: Transaction | null, step: PageStep, key: string | undefined, status = 200) {
     const policy: PagePolicy = tx
       ? await this.policyFor(req, tx)
       : { hosted: true, frameAncestors: ["'none'"], formActionOrigins: [], embedded: false, clientName: undefined, backUrl: undefined };
@@ -120,19 +135,19 @@ export class HostedPages {
       embedded: policy.embedded,
     };
     setPageHeaders(reply, { nonce, frameAncestors: policy.frameAncestors, formActionOrigins: policy.formActionOrigins });
-    return reply.code(status).send(renderPage(model, translator(lang)));
+    return reply.code(status).send(renderPage(model, translator(lang, { locales: this.deps.locales })));
   }
 
   /**
    * An error page outside Fastify's request cycle (oidc-provider's own errors, e.g. an
    * unregistered redirect_uri): the HTML and the headers to send with it.
    */
-  standaloneError(acceptLanguage: string | undefined, requested: string | undefined, message: MessageKey): { html: string; headers: Record<string, string> } {
+  standaloneError(acceptLanguage: string | undefined, requested: string | undefined, message: PageMessageKey): { html: string; headers: Record<string, string> } {
     const lang = negotiateLanguage({ requested, acceptLanguage, fallback: this.deps.defaultLanguage });
     const nonce = newNonce();
     const html = renderPage(
       { lang, step: { kind: 'error', message }, actionBase: HOSTED_PAGE_BASE, hidden: {}, cspNonce: nonce, publicHost: this.publicHost, embedded: false },
-      translator(lang),
+      translator(lang, { locales: this.deps.locales }),
     );
     return {
       html,
@@ -172,73 +187,121 @@ export class HostedPages {
     if (this.deps.transactions.isExpired(tx) && !tx.browserBinding) {
       return this.render(req, reply, tx, { kind: 'error', message: 'error.expired' }, undefined, 410);
     }
-    const url = await this.protocol(tx).finish(tx, { req: req.raw, res: reply.raw });
+    const protocol = this.protocol(tx);
+    const answer = await protocol.finish(tx, { req: req.raw, res: reply.raw });
+    const outcome: Outcome = tx.status === 'SUCCESS' ? 'success' : tx.status === 'ERROR' ? 'error' : 'abort';
+    if (answer.kind === 'none') return this.render(req, reply, tx, { kind: 'done', outcome }, key);
     const policy = await this.policyFor(req, tx);
+    if (answer.kind === 'form') {
+      return this.render(req, reply, tx, { kind: 'continue', method: 'post', url: answer.url, fields: answer.fields, outcome }, key);
+    }
     if (policy.embedded) {
       // Inside a frame the answer is a page of its own (it tells the parent), not a redirect.
-      const notify = await this.protocol(tx).completionNotice?.(tx);
-      const outcome = tx.status === 'SUCCESS' ? 'success' : tx.status === 'ERROR' ? 'error' : 'abort';
-      return this.render(req, reply, tx, { kind: 'continue', url, outcome, notify }, key);
+      const notify = await protocol.completionNotice?.(tx);
+      return this.render(req, reply, tx, { kind: 'continue', method: 'get', url: answer.url, outcome, notify }, key);
     }
-    return reply.redirect(url, 303);
+    return reply.redirect(answer.url, 303);
+  }
+
+  /** An authenticator's answer to a form or a callback, as the page shows it. */
+  private async onResult(req: FastifyRequest, reply: FastifyReply, tx: Transaction, authenticator: Authenticator, result: ActionResult, key: string) {
+    switch (result.kind) {
+      case 'finished':
+        return this.onFinished(req, reply, result.tx, key);
+      case 'redirect':
+        return reply.redirect(result.url, 303);
+      case 'view':
+        return this.render(req, reply, tx, this.stepOf(authenticator, result.view), key, result.view.error !== undefined ? 422 : 200);
+    }
   }
 
   async show(req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
-    let tx = await this.load(req, req.params.id);
+    const tx = await this.load(req, req.params.id);
     const cookieKey = req.cookies[this.cookieName(tx)];
     if (FINAL_STATUSES.has(tx.status)) {
       if (!this.keyMatches(tx, cookieKey)) {
-        const message: MessageKey = this.deps.transactions.isExpired(tx) ? 'error.expired' : 'error.finished';
+        const message: PageMessageKey = this.deps.transactions.isExpired(tx) ? 'error.expired' : 'error.finished';
         return this.render(req, reply, tx, { kind: 'error', message }, undefined, 410);
       }
       return this.onFinished(req, reply, tx, cookieKey);
     }
     let key = cookieKey;
     if (tx.status === 'CREATED') {
-      key = randomBytes(32).toString('base64url');
-      try {
-        tx = await this.deps.transactions.claim(tx, sha256(key).toString('base64url'));
-      } catch (err) {
-        if (err instanceof EidhubError && err.code === 'transaction_changed') {
-          throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
-        }
-        throw err;
+      // Nothing is written: the first form post binds the login (see claimFor).
+      if (!key) {
+        key = randomBytes(32).toString('base64url');
+        this.setBindingCookie(reply, tx, key, await this.policyFor(req, tx));
       }
-      this.setBindingCookie(reply, tx, key, await this.policyFor(req, tx));
     } else if (!this.keyMatches(tx, cookieKey)) {
       throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
     }
-    return this.render(req, reply, tx, await this.authenticator(tx).view(tx), key);
+    const authenticator = this.authenticator(tx);
+    return this.render(req, reply, tx, this.stepOf(authenticator, await authenticator.view(tx)), key);
+  }
+
+  /**
+   * The transaction bound to the browser whose key a form carries: a CREATED one is claimed for
+   * that key now (compare-and-set, so of two browsers only the first to post wins); one already
+   * bound must be bound to that key.
+   */
+  private async claimFor(tx: Transaction, formKey: string): Promise<Transaction> {
+    if (tx.status !== 'CREATED') return tx;
+    const binding = sha256(formKey).toString('base64url');
+    try {
+      return await this.deps.transactions.claim(tx, binding);
+    } catch (err) {
+      if (!(err instanceof EidhubError && err.code === 'transaction_changed')) throw err;
+      // Raced: the same browser's other request (a double submit) may have claimed it for this key.
+      const current = await this.deps.transactions.get(tx.id);
+      if (current && this.keyMatches(current, formKey)) return current;
+      throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
+    }
   }
 
   async act(req: FastifyRequest<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>, reply: FastifyReply) {
     const { action } = req.params;
-    if (!ACTIONS.has(action)) throw new EidhubError(404, 'not_found', 'no such step');
-    const tx = await this.load(req, req.params.id);
+    let tx = await this.load(req, req.params.id);
+    const authenticator = FINAL_STATUSES.has(tx.status) ? undefined : this.authenticator(tx);
+    if (action !== CANCEL && authenticator && !authenticator.actions.includes(action)) throw new EidhubError(404, 'not_found', 'no such step');
     const form = Object.fromEntries(
       Object.entries(req.body ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : '']),
     ) as Record<string, string>;
     const cookieKey = req.cookies[this.cookieName(tx)];
     const formKey = form.csrf;
-    if (!this.keyMatches(tx, formKey) || (cookieKey !== undefined && cookieKey !== formKey)) {
+    if (!formKey || (cookieKey !== undefined && cookieKey !== formKey)) {
+      throw new EidhubError(403, 'csrf', 'the form did not come from this login page; reload the page');
+    }
+    if (tx.status === 'CREATED') {
+      tx = await this.claimFor(tx, formKey);
+    } else if (!this.keyMatches(tx, formKey)) {
       throw new EidhubError(403, 'csrf', 'the form did not come from this login page; reload the page');
     }
     if (FINAL_STATUSES.has(tx.status)) return this.onFinished(req, reply, tx, formKey);
-    if (tx.status !== 'WAITING_FOR_USER') throw new EidhubError(409, 'transaction_changed', 'reload the page');
+    if (tx.status !== 'WAITING_FOR_USER' || !authenticator) throw new EidhubError(409, 'transaction_changed', 'reload the page');
 
-    if (action === 'cancel') {
-      return this.onFinished(req, reply, await this.deps.transactions.abort(tx), formKey);
-    }
+    if (action === CANCEL) return this.onFinished(req, reply, await this.deps.transactions.abort(tx), formKey);
     const lang = this.language(req, tx.language);
-    const result = await this.authenticator(tx).act(tx, action, form, { lang, clientIp: req.ip });
-    if (result.kind === 'finished') return this.onFinished(req, reply, result.tx, formKey);
-    const hasError = 'error' in result.view && result.view.error !== undefined;
-    return this.render(req, reply, tx, result.view, formKey, hasError ? 422 : 200);
+    const result = await authenticator.act(tx, action, form, { lang, clientIp: req.ip });
+    return this.onResult(req, reply, tx, authenticator, result, formKey);
+  }
+
+  /** The browser back from where the authenticator sent it (an upstream provider), with its answer in the query. */
+  async callback(req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>, reply: FastifyReply) {
+    const tx = await this.load(req, req.params.id);
+    const cookieKey = req.cookies[this.cookieName(tx)];
+    if (!this.keyMatches(tx, cookieKey)) throw new EidhubError(403, 'other_browser', 'this login was started in another browser or window');
+    if (FINAL_STATUSES.has(tx.status)) return this.onFinished(req, reply, tx, cookieKey);
+    const authenticator = this.authenticator(tx);
+    if (!authenticator.callback || tx.status !== 'WAITING_FOR_USER') throw new EidhubError(404, 'not_found', 'no such step');
+    const query = Object.fromEntries(Object.entries(req.query ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const result = await authenticator.callback(tx, query, { lang: this.language(req, tx.language), clientIp: req.ip });
+    return this.onResult(req, reply, tx, authenticator, result, cookieKey!);
   }
 }
 
 export function registerHostedPages(app: FastifyInstance, pages: HostedPages) {
   app.get<{ Params: { id: string } }>(`${HOSTED_PAGE_BASE}/:id`, (req, reply) => pages.show(req, reply));
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`${HOSTED_PAGE_BASE}/:id/${CALLBACK}`, (req, reply) => pages.callback(req, reply));
   app.post<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>(
     `${HOSTED_PAGE_BASE}/:id/:action`,
     { config: { rateLimit: { max: 60, timeWindow: 60_000 } } },

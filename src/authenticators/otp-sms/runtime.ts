@@ -1,0 +1,59 @@
+/**
+ * What every step of the SMS one-time code authenticator works with: its dependencies, its rules
+ * (config `otp`), the keyed hashes of codes and numbers, and the state it keeps on the transaction.
+ */
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Transaction } from '../../core/transaction.js';
+import type { TransactionService } from '../../core/transactions.js';
+import type { SmsProvider } from '../../sms/types.js';
+import type { Store } from '../../store/types.js';
+
+export const OTP_SMS = 'otp-sms';
+
+export interface OtpSmsOptions {
+  codeTtlSeconds: number;
+  maxAttempts: number;
+  maxSends: number;
+  resendAfterSeconds: number;
+  maxSendsPerNumberPerHour: number;
+  allowedCountries: string[];
+  /** The configured sender (`sms.from`): used when a login names none, or one the provider cannot carry. */
+  defaultSender: string;
+  publicHost: string;
+}
+
+/** The authenticator's private state on the transaction (`authState`). */
+export interface OtpState {
+  /** E.164 number the current code went to; absent on the phone step. */
+  phone?: string;
+  /** Codes sent in this login. */
+  sends?: number;
+  lastSentAt?: number;
+}
+
+export const stateOf = (tx: Transaction): OtpState => tx.authState as OtpState;
+
+export interface OtpSmsRuntime {
+  store: Store;
+  transactions: TransactionService;
+  sms: SmsProvider;
+  options: OtpSmsOptions;
+  logger: Logger;
+  now: () => number;
+  /** HMAC of a code under the server's OTP key, bound to its challenge (base64url). */
+  hashCode(challengeId: string, code: string): string;
+  /** Counter key for a number: keyed, so the counters table never holds the number itself. */
+  numberKey(e164: string): string;
+  /** The stable, opaque subject of the person with this number. */
+  subjectOf(e164: string): string;
+}
+
+export function createRuntime(deps: Omit<OtpSmsRuntime, 'hashCode' | 'numberKey'> & { otpKey: Buffer }): OtpSmsRuntime {
+  const { otpKey, ...rest } = deps;
+  return {
+    ...rest,
+    hashCode: (challengeId, code) => createHmac('sha256', otpKey).update(`${challengeId}:${code}`).digest('base64url'),
+    numberKey: (e164) => `otp-sms:number:${createHmac('sha256', otpKey).update(`number:${e164}`).digest('base64url').slice(0, 22)}`,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Sending a code: the one write that must come before the SMS, then the SMS.
+ */
+import { randomInt } from 'node:crypto';
+import { timeOrderedUuid } from '../../core/ids.js';
+import type { Transaction } from '../../core/transaction.js';
+import { maskPhoneNumber } from '../../sms/phone-mask.js';
+import type { OtpChallenge } from '../../store/types.js';
+import { stateOf, type OtpSmsRuntime, type OtpState } from './runtime.js';
+import { smsText } from './sms-text.js';
+import type { OtpErrorKey } from './views.js';
+
+/** What sendCode did: the code went out (its challenge, and the number masked), or why not. */
+export type SendResult = { tx: Transaction; challenge: OtpChallenge; masked: string } | { tx: Transaction; error: OtpErrorKey };
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Sends a new code to `phone`. One atomic store write comes first: the per-number counter's hit,
+ * the send recorded on the transaction (compare-and-set, so concurrent submissions cannot exceed
+ * the limits), the challenge and the `otp.issued` audit event. So the challenge exists before the
+ * SMS leaves, and a code a person receives always exists. `masked` is maskPhoneNumber(phone),
+ * when the caller has it already.
+ */
+export async function sendCode(rt: OtpSmsRuntime, tx: Transaction, phone: string, lang: string, masked = maskPhoneNumber(phone)): Promise<SendResult> {
+  const { options } = rt;
+  const state = stateOf(tx);
+  const t = rt.now();
+  if ((state.sends ?? 0) >= options.maxSends) return { tx, error: 'code.error.tooManySends' };
+  if (state.lastSentAt !== undefined && t - state.lastSentAt < options.resendAfterSeconds * 1000) {
+    return { tx, error: 'code.error.resendTooSoon' };
+  }
+  const send = (state.sends ?? 0) + 1;
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const challengeId = timeOrderedUuid();
+  const challenge: OtpChallenge = {
+    id: challengeId,
+    transactionId: tx.id,
+    codeHash: rt.hashCode(challengeId, code),
+    phoneNumber: phone,
+    attempts: 0,
+    maxAttempts: options.maxAttempts,
+    createdAt: t,
+    expiresAt: t + options.codeTtlSeconds * 1000,
+    consumedAt: null,
+  };
+  const issued = await rt.store.otp.issue({
+    now: t,
+    counter: { key: rt.numberKey(phone), windowMs: HOUR_MS, limit: options.maxSendsPerNumberPerHour },
+    change: rt.transactions.prepareWaiting(
+      tx,
+      { authState: { ...state, phone, sends: send, lastSentAt: t } satisfies OtpState },
+      { type: 'otp.issued', at: t, transactionId: tx.id, clientId: tx.clientId, data: { to: masked, send } },
+    ),
+    challenge,
+  });
+  if (issued.kind === 'limited') {
+    rt.logger.warn({ tx: tx.id, to: masked }, 'otp-sms: hourly limit of codes for this number reached');
+    return { tx, error: 'phone.error.tooManyForNumber' };
+  }
+  const updated = rt.transactions.applied(issued.kind === 'issued' ? issued.tx : null);
+  // prepare() kept only a sender the provider can carry; any other login sends from the configured one.
+  const from = updated.providerParams.otp_sms_sender ?? options.defaultSender;
+  try {
+    await rt.sms.send({ to: phone, from, body: smsText(lang, code, options.codeTtlSeconds, options.publicHost) });
+  } catch (err) {
+    rt.logger.error({ tx: tx.id, to: masked, provider: rt.sms.name, err: (err as Error).message }, 'otp-sms: could not send the code');
+    await rt.store.audit.append({ type: 'otp.send_failed', at: rt.now(), transactionId: tx.id, clientId: tx.clientId, data: { provider: rt.sms.name } });
+    return { tx: updated, error: 'sms.error.sendFailed' };
+  }
+  if (rt.logger.isLevelEnabled('info')) rt.logger.info({ tx: tx.id, to: masked, send }, 'otp-sms: code sent');
+  return { tx: updated, challenge, masked };
+}

@@ -1,0 +1,54 @@
+/**
+ * Clients as oidc-provider knows them. oidc-provider reads every client through its adapter's
+ * `Client` model (no static list), so a client added or changed in the client registry is used
+ * at the next request; oidc-provider re-validates a client only when its metadata changes.
+ * Each client's secret here is its internal secret (see client-auth.ts), never a real one.
+ */
+import type { ClientMetadata } from 'oidc-provider';
+import { API_SCOPES, type RegisteredClient } from '../../clients/registry.js';
+
+const made = new WeakMap<RegisteredClient, ClientMetadata | null>();
+
+/**
+ * The client's metadata, or null when it is no client of the OpenID Provider: an API client
+ * without a permission has nothing to ask a token for, so its token requests fail as
+ * invalid_client. Made once per registered client (a changed client is a new object).
+ */
+export function clientMetadata(client: RegisteredClient): ClientMetadata | null {
+  let metadata = made.get(client);
+  if (metadata === undefined) {
+    metadata = build(client);
+    made.set(client, metadata);
+  }
+  return metadata;
+}
+
+function build(c: RegisteredClient): ClientMetadata | null {
+  if (c.kind === 'api') {
+    if (!c.api?.permissions.includes('authentication-rest-api')) return null;
+    return {
+      client_id: c.clientId,
+      client_secret: c.internalSecret,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: API_SCOPES.join(' '),
+    };
+  }
+  const o = c.oidc;
+  if (!o) return null;
+  const isPublic = c.secretHashes.length === 0;
+  return {
+    client_id: c.clientId,
+    ...(isPublic ? {} : { client_secret: c.internalSecret }),
+    ...(o.clientName !== undefined ? { client_name: o.clientName } : {}),
+    redirect_uris: o.redirectUris,
+    post_logout_redirect_uris: o.postLogoutRedirectUris,
+    grant_types: o.grantTypes,
+    response_types: ['code'],
+    token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+    id_token_signed_response_alg: o.idTokenSigningAlg,
+    scope: o.scopes.join(' '),
+  };
+}
