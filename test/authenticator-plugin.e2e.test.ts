@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { APPROVE, APPROVED_PERSON, approvePlugin } from './authenticators/approve/index.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APPROVE, APPROVED_PERSON, approveWithUpstream } from './authenticators/approve/index.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
 import { Browserless, csrfOf } from './support/http-login.js';
 
@@ -21,10 +23,21 @@ describe('an authenticator registered from its own folder', () => {
   let eidhub: RunningEidhub;
   let config: oidc.Configuration;
   let token: string;
+  /** An upstream that answers `answer` (yes or no, from its own query) at the `return` URL it was given. */
+  let upstream: Server;
+  let upstreamUrl: string;
 
   before(async () => {
+    upstream = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://upstream.invalid');
+      const back = new URL(url.searchParams.get('return') ?? '');
+      back.searchParams.set('answer', url.pathname === '/no' ? 'no' : 'yes');
+      res.writeHead(303, { location: back.href }).end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/yes`;
     eidhub = await startEidhub({
-      authenticators: [approvePlugin],
+      authenticators: [approveWithUpstream(upstreamUrl)],
       oidcClients: [{ clientId: CLIENT_ID, secrets: [SECRET], redirectUris: [REDIRECT], scopes: ['openid', 'idp-id'], idTokenClaims: ['idp_id'] }],
       apiClients: [{ clientId: API_ID, secrets: [API_SECRET], permissions: ['authentication-rest-api'] }],
     });
@@ -38,6 +51,7 @@ describe('an authenticator registered from its own folder', () => {
 
   after(async () => {
     await eidhub?.close();
+    upstream?.close();
   });
 
   async function api(method: string, path: string, body?: unknown) {
@@ -112,6 +126,27 @@ describe('an authenticator registered from its own folder', () => {
     assert.ok(doc.paths['/auth/rest/sessions/{id}/approve/approve'], 'its step is in the OpenAPI document');
     const docs = await (await fetch(`${eidhub.url}/auth/rest/docs`)).text();
     assert.match(docs, /id="problem-not_confirmed"/, 'its problem code is in the reference');
+  });
+
+  it('sends the browser to an upstream and takes it back at /login/{id}/callback (a redirect action)', async () => {
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state, acr_values: `idp:${APPROVE}` });
+    const agent = new Browserless(eidhub.url);
+    const page = await agent.get(url.href);
+    const csp = page.res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, new RegExp(`form-action 'self'[^;]* ${new URL(upstreamUrl).origin}`), `its upstream may be reached from its form: ${csp}`);
+    const away = await agent.post(`${page.url}/elsewhere`, { csrf: csrfOf(page.body) }, upstreamUrl);
+    assert.equal(away.res.status, 303);
+    assert.ok(away.url.startsWith(`${upstreamUrl}?`), `to the upstream: ${away.url}`);
+    // The upstream answers at the callback; the browser's binding cookie travels with it.
+    const done = await agent.get(away.url, REDIRECT);
+    assert.ok(done.url.startsWith(REDIRECT), `back at the relying party: ${done.url}`);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state });
+    assert.equal(tokens.claims()?.acr, 'loa:substantial');
+
+    // Another browser cannot use the callback of a login bound to the first.
+    const stranger = await new Browserless(eidhub.url).get(`${new URL(page.url).pathname}/callback?answer=yes`);
+    assert.equal(stranger.res.status, 403);
   });
 
   it('still offers the built-in SMS authenticator beside it', async () => {

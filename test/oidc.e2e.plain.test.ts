@@ -3,11 +3,12 @@
  * (`oidcFastPaths: false`, src/protocols/oidc/bypasses/): every request takes oidc-provider's own
  * path. An oidc-provider upgrade that breaks a bypass then fails one run and not the other.
  */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+// Set before the suite and its support module load: imports are hoisted, so they come dynamically.
 process.env.EIDHUB_TEST_OIDC_FAST_PATHS = 'off';
 await import('./oidc.e2e.test.js');
-
-const { describe, it } = await import('node:test');
-const assert = (await import('node:assert/strict')).default;
 const { startEidhub } = await import('./support/eidhub.js');
 
 describe('the suite above ran with the bypasses off', () => {

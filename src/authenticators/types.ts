@@ -104,6 +104,11 @@ export interface Authenticator<V extends StepView = StepView> {
   readonly providerParams: readonly string[];
   /** The form actions of its steps: `POST /login/{id}/{action}`. */
   readonly actions: readonly string[];
+  /**
+   * Origins its `redirect` results send the browser to (an upstream provider). A redirect that
+   * answers a form is governed by the page's CSP form-action, so the pages allow these.
+   */
+  readonly redirectOrigins?: readonly string[] | undefined;
   /** Its message catalogues, merged with the pages' own (a key both define is refused at start). */
   readonly messages: Locales;
   readonly claims: AttributeMapping;

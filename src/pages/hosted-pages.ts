@@ -134,7 +134,10 @@ export class HostedPages {
       publicHost: this.publicHost,
       embedded: policy.embedded,
     };
-    setPageHeaders(reply, { nonce, frameAncestors: policy.frameAncestors, formActionOrigins: policy.formActionOrigins });
+    // A step's form may lead (through the authenticator's redirect) to its upstream as well.
+    const upstream = tx?.provider && !FINAL_STATUSES.has(tx.status) ? (this.deps.authenticators.get(tx.provider)?.redirectOrigins ?? []) : [];
+    const formActionOrigins = upstream.length > 0 ? [...new Set([...policy.formActionOrigins, ...upstream])] : policy.formActionOrigins;
+    setPageHeaders(reply, { nonce, frameAncestors: policy.frameAncestors, formActionOrigins });
     return reply.code(status).send(renderPage(model, translator(lang, { locales: this.deps.locales })));
   }
 

@@ -1,6 +1,8 @@
 /**
  * A test-only authenticator: one step, an "Approve" button, and the person is logged in as the
- * test identity it names. It lives in this folder alone and is registered by the test that uses
+ * test identity it names. With an upstream URL it also offers "Approve elsewhere": the browser
+ * goes to that upstream and comes back to the authenticator's callback, as an upstream identity
+ * provider's would. It lives in this folder alone and is registered by the test that uses
  * it (BuildOptions.authenticators), to show that an authenticator is one folder: its step and
  * texts, its action, its headless step, its amr, level of assurance and attribute mapping, with
  * no edit to eidhub's own files.
@@ -17,7 +19,7 @@ export const APPROVED_PERSON = { id: 'person-0001', name: 'Maxence Legrand' };
 
 interface ApproveView extends StepView {
   kind: 'approve';
-  error?: 'approve.error.notTicked' | undefined;
+  error?: 'approve.error.notTicked' | 'approve.error.upstream' | undefined;
 }
 
 /** English for every language: a test authenticator needs no translation, only its own keys. */
@@ -26,6 +28,8 @@ const english = {
   'approve.intro': 'Press Approve to log in as {name}.',
   'approve.confirm': 'I am {name}',
   'approve.submit': 'Approve',
+  'approve.elsewhere': 'Approve elsewhere',
+  'approve.error.upstream': 'The other site did not approve.',
   'approve.error.notTicked': 'Tick the box to confirm who you are.',
 };
 const MESSAGES: Locales = { en: english, da: {}, nl: {}, fi: {}, el: {}, no: {}, sv: {} };
@@ -34,7 +38,8 @@ function subject(context: AuthenticatorContext): TransactionSubject {
   return { id: context.subjectOf(APPROVED_PERSON.id), idpId: APPROVED_PERSON.id, attributes: { name: APPROVED_PERSON.name } };
 }
 
-function create(context: AuthenticatorContext): Authenticator<ApproveView> {
+/** `upstream`: a URL that sends the browser back to its `return` query parameter with `answer=yes` or `no`. */
+function create(context: AuthenticatorContext, upstream: string | undefined): Authenticator<ApproveView> {
   /** The form must confirm with the box ticked; anything else shows the step again with an error. */
   async function approve(tx: Transaction, confirmed: boolean): Promise<ActionResult<ApproveView>> {
     if (!confirmed) return { kind: 'view', view: { kind: 'approve', error: 'approve.error.notTicked' } };
@@ -49,7 +54,8 @@ function create(context: AuthenticatorContext): Authenticator<ApproveView> {
     attributes: ['approvedId', 'name'],
     oidcScopes: { profile: ['name'], 'idp-id': ['idp_id', 'idp_issuer'] },
     providerParams: [],
-    actions: ['approve'],
+    actions: upstream ? ['approve', 'elsewhere'] : ['approve'],
+    redirectOrigins: upstream ? [new URL(upstream).origin] : [],
     messages: MESSAGES,
     claims: {
       oidc: (s) => ({ idp_id: s.idpId, idp_issuer: 'https://approve.test', name: s.attributes.name }),
@@ -74,20 +80,35 @@ function create(context: AuthenticatorContext): Authenticator<ApproveView> {
       const name = kit.html(`<strong>${kit.escape(APPROVED_PERSON.name)}</strong>`);
       const error = view.error ? `<p class="field-error" id="confirm-error" role="alert"><span>${kit.t(view.error)}</span></p>` : '';
       const box = `<div class="field"><label><input type="checkbox" name="confirm" value="yes" required> ${kit.t('approve.confirm', { name: APPROVED_PERSON.name })}</label>${error}</div>`;
+      const elsewhere = upstream ? kit.postForm('elsewhere', kit.submitButton(kit.t('approve.elsewhere'), 'btn-link')) : '';
       return {
         heading: kit.t('approve.heading'),
         icon: 'user',
         tone: 'brand',
         body: `<p class="lead">${kit.t('approve.intro', { name })}</p>
 ${kit.postForm('approve', `${box}${kit.submitButton(kit.t('approve.submit'), 'btn-primary')}`, { className: 'main-form' })}
+${elsewhere}
 <div class="card-foot">${kit.cancelForm()}</div>`,
       };
     },
-    act(tx, action, form) {
-      if (action !== 'approve') throw new EidhubError(404, 'unknown_action', `unknown step "${action}"`);
-      return approve(tx, form.confirm === 'yes');
+    async act(tx, action, form) {
+      if (action === 'approve') return approve(tx, form.confirm === 'yes');
+      if (action === 'elsewhere' && upstream) {
+        const back = `${context.config.publicUrl}/login/${tx.id}/callback`;
+        return { kind: 'redirect', url: `${upstream}?${new URLSearchParams({ return: back })}` };
+      }
+      throw new EidhubError(404, 'unknown_action', `unknown step "${action}"`);
+    },
+    async callback(tx, query) {
+      if (query.answer !== 'yes') return { kind: 'view', view: { kind: 'approve', error: 'approve.error.upstream' } };
+      return approve(tx, true);
     },
   };
 }
 
-export const approvePlugin: AuthenticatorPlugin = { id: APPROVE, create };
+export const approvePlugin: AuthenticatorPlugin = { id: APPROVE, create: (context) => create(context, undefined) };
+
+/** The same authenticator with "Approve elsewhere" at `upstream`. */
+export function approveWithUpstream(upstream: string): AuthenticatorPlugin {
+  return { id: APPROVE, create: (context) => create(context, upstream) };
+}
