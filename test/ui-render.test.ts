@@ -327,6 +327,26 @@ describe('renderPage', () => {
     assert.match(html, /continueForm\.submit\(\)/);
   });
 
+  it('continue step by POST: a form that submits itself carrying the fields, with a button, and no CSRF fields', () => {
+    const html = render({ kind: 'continue', method: 'post', url: 'https://sp.example/acs', fields: { SAMLResponse: 'PHNhbWw+', RelayState: 'r"<1>' }, outcome: 'success' });
+    const all = forms(html);
+    assert.equal(all.length, 1);
+    const attributes = tags(all[0]!, 'form')[0];
+    assert.equal(attributes?.get('method'), 'post');
+    assert.equal(attributes?.get('action'), 'https://sp.example/acs');
+    assert.equal(attributes?.get('id'), 'continue-form', 'the script submits it');
+    assert.deepEqual(hiddenFields(all[0]!), { SAMLResponse: 'PHNhbWw+', RelayState: 'r"<1>' });
+    assert.equal(tags(all[0]!, 'button')[0]?.get('type'), 'submit', 'and without JavaScript the person presses its button');
+    assert.match(html, /<noscript>.*JavaScript is off: press Continue\./);
+  });
+
+  it('done step: the answer went by the back channel; no form, the outcome and where to go', () => {
+    const html = render({ kind: 'done', outcome: 'success' }, { lang: 'sv' });
+    assert.deepEqual(forms(html), []);
+    assert.match(html, /<h1 id="heading">[^<]+<\/h1>/);
+    assert.match(html, /Du kan stänga den här sidan/);
+  });
+
   it('continue step: abort and error outcomes have their own heading', () => {
     assert.match(render({ kind: 'continue', method: 'get', url: '/cb', outcome: 'abort' }), /<h1 id="heading">Login cancelled<\/h1>/);
     assert.match(render({ kind: 'continue', method: 'get', url: '/cb', outcome: 'error' }, { lang: 'fi' }), /Kirjautuminen ei onnistunut/);

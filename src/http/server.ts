@@ -88,7 +88,9 @@ export function problem(e: EidhubError): Record<string, unknown> {
  * endpoints that another framework answers whole (oidc-provider's Koa app): they need none of
  * Fastify's parsing, hooks or error pages, and skip their cost on every request. The server still
  * sets the base security headers, logs completed requests at `info` with redacted URLs, answers
- * 503 while closing, and turns an escaped error into a 500 without details.
+ * 503 while closing, and turns an escaped error into a 500 without details. Measured in
+ * bench/FINDINGS.md, "Fix 11"; a route may be kept in Fastify instead (addRawRoute's
+ * `beforeFastify`), which is how `oidcFastPaths: false` serves oidc-provider.
  */
 export interface RawRoute {
   matches(url: string): boolean;

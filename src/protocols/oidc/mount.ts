@@ -8,9 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { ClientRegistry } from '../../clients/registry.js';
 import { sendJson } from '../../http/server.js';
-import { answerClientCredentials, mayBeClientCredentials } from './bypasses/index.js';
+import { basicAuthFastPath } from './bypasses/index.js';
 import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth } from './client-auth.js';
-import { OIDC_ROUTES } from './provider.js';
 
 /** Room in a request body: oidc-provider's own limit is 56 KiB. */
 const BODY_LIMIT = 56 * 1024;
@@ -75,16 +74,13 @@ export function mountHandler(options: MountOptions): (raw: IncomingMessage, res:
         // uses two methods at once, which oidc-provider refuses whatever the header says.
         const credentials = restateBasicHeader(raw.headers.authorization, registry);
         if (credentials !== null) raw.headers.authorization = credentials.authorization;
-        if (!fastPaths) {
+        if (fastPaths) {
+          const handedOn = await basicAuthFastPath(raw, res, path, credentials, provider, readBody);
+          if (handedOn === null) return;
+          req = handedOn;
+        } else {
           const body = await readBody(raw, res);
           if (body === null) return;
-          req = replayRequest(raw, raw.headers, body);
-        } else if (path === OIDC_ROUTES.token && mayBeClientCredentials(raw, credentials)) {
-          // Bypass: the body stays unread for oidc-provider, except for an API client's token
-          // request, which eidhub may answer itself.
-          const body = await readBody(raw, res);
-          if (body === null) return;
-          if (await answerClientCredentials(provider, credentials, body, res)) return;
           req = replayRequest(raw, raw.headers, body);
         }
       } else if (/^application\/x-www-form-urlencoded/i.test(raw.headers['content-type'] ?? '')) {
