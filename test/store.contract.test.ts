@@ -20,7 +20,10 @@ import { TransactionService } from '../src/core/transactions.js';
 import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
-import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { EVERY_KEY, GroupCommit } from '../src/store/sqlite/group-commit.js';
+import { openSqliteDatabase, openSqliteStore } from '../src/store/sqlite/index.js';
+import { key } from '../src/store/sqlite/read-keys.js';
+import { createTouchCheck } from '../src/store/sqlite/touch-check.js';
 import {
   StoreConflictError,
   type AuditEvent,
@@ -833,7 +836,8 @@ after(() => rmSync(sqliteDir, { recursive: true, force: true }));
 const sqlite: Backend = {
   // A path in a folder that does not exist yet: opening must create it.
   create: async () => join(sqliteDir, randomUUID(), 'nested', 'eidhub.db'),
-  open: (path) => openSqliteStore({ path }),
+  // Every write of the suite is checked to have touched the read keys of what it changed.
+  open: (path) => openSqliteStore({ path, checkTouches: true }),
   remove: async (path) => rmSync(join(path, '..', '..'), { recursive: true, force: true }),
 };
 
@@ -937,7 +941,7 @@ describe('SQLite store', () => {
       let store: Store;
       before(async () => {
         path = await sqlite.create();
-        store = await openSqliteStore({ path });
+        store = await sqlite.open(path);
       });
       after(async () => {
         await store.close();
@@ -1032,6 +1036,71 @@ describe('SQLite store', () => {
           read: store.transactions.get(tx.id),
         }));
         assert.deepEqual(order, ['purge', 'read']);
+      });
+    });
+
+    describe('the touch check (checkTouches)', () => {
+      it('fails a write that changes a row without touching its read keys, naming the write and the key', async () => {
+        const path = await sqlite.create();
+        const db = await openSqliteDatabase(path);
+        const batch = new GroupCommit(db, createTouchCheck(db));
+        try {
+          const insertKey = db.prepare<[string]>(`INSERT INTO keys (kid, alg, private_jwk, created_at) VALUES (?, 'ES256', '{}', ${T0})`);
+          await batch.write('insert touching', (touch) => {
+            insertKey.run('k1');
+            touch(key.keys);
+          });
+          await assert.rejects(batch.write('insert forgetting', () => insertKey.run('k2')), {
+            message: /^write insert forgetting changed a keys row \(\{\}\) without touching its read key "keys"/,
+          });
+
+          // An update counts with the row before and after it: moving a row's uid changes reads of the old uid too.
+          const upsertSession = db.prepare<[string]>(
+            "INSERT INTO oidc_models (model, id, payload, uid) VALUES ('Session', 's1', '{}', ?) ON CONFLICT (model, id) DO UPDATE SET uid = excluded.uid",
+          );
+          await batch.write('session created', (touch) => {
+            upsertSession.run('old');
+            touch(key.oidc('Session', 's1'));
+            touch(key.oidcUid('Session', 'old'));
+          });
+          await assert.rejects(
+            batch.write('session moved', (touch) => {
+              upsertSession.run('new');
+              touch(key.oidc('Session', 's1'));
+              touch(key.oidcUid('Session', 'new'));
+            }),
+            { message: /^write session moved changed a oidc_models row .* without touching its read key "oidcuid:Session:old"/ },
+          );
+
+          // What nothing reads by key needs no touch; EVERY_KEY covers every row.
+          await batch.write('counter hit', () => db.prepare(`INSERT INTO counters (key, window_start, window_end, count) VALUES ('c', 0, 1, 1)`).run());
+          await batch.write('purge', (touch) => {
+            touch(EVERY_KEY);
+            db.prepare('DELETE FROM keys').run();
+          });
+          // A failed op's rows are rolled back and forgotten: the next op is judged on its own.
+          await assert.rejects(batch.writeAtomic('failing', () => {
+            insertKey.run('k3');
+            throw new Error('op failed');
+          }), /op failed/);
+          await batch.write('read-only op', () => undefined);
+        } finally {
+          batch.commit();
+          db.close();
+          await sqlite.remove(path);
+        }
+      });
+
+      it('refuses to start on a table it knows no read keys for', async () => {
+        const path = await sqlite.create();
+        const db = await openSqliteDatabase(path);
+        try {
+          db.exec('CREATE TABLE other_app (x INTEGER)');
+          assert.throws(() => createTouchCheck(db), /knows no read keys for the table\(s\) other_app/);
+        } finally {
+          db.close();
+          await sqlite.remove(path);
+        }
       });
     });
 
