@@ -19,6 +19,7 @@ import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
+  CLIENT_COLUMNS,
   KEY_COLUMNS,
   OIDC_MODEL_COLUMNS,
   OTP_CHALLENGE_COLUMNS,
@@ -26,6 +27,7 @@ import {
   SUBJECT_COLUMNS,
   TRANSACTION_COLUMNS,
   auditToRow,
+  clientToRow,
   codeHashMatches,
   keyToRow,
   oidcModelToRow,
@@ -36,6 +38,7 @@ import {
   protocolStateToRow,
   purgePlan,
   rowToAudit,
+  rowToClient,
   rowToKey,
   rowToOtp,
   rowToProtocolState,
@@ -46,6 +49,7 @@ import {
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
+  type ClientRow,
   type KeyRow,
   type OidcModelRow,
   type OidcPayloadRow,
@@ -57,7 +61,7 @@ import {
 } from '../rows.js';
 import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
 import { EVERY_KEY, GroupCommit, type Touch } from './group-commit.js';
-import { key, touchOidc } from './read-keys.js';
+import { key, touchClient, touchOidc } from './read-keys.js';
 import { createTouchCheck } from './touch-check.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
@@ -231,6 +235,17 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
 
     protocolStateInsert: db.prepare<[ProtocolStateRow]>(insertSql('protocol_state', PROTOCOL_STATE_COLUMNS)),
     protocolStateGet: db.prepare<[string, string], ProtocolStateRow>('SELECT * FROM protocol_state WHERE protocol = ? AND ref = ?'),
+
+    clientList: db.prepare<[], ClientRow>('SELECT * FROM clients ORDER BY client_id'),
+    clientGet: db.prepare<[string], ClientRow>('SELECT * FROM clients WHERE client_id = ?'),
+    clientPut: db.prepare<[ClientRow]>(
+      `${insertSql('clients', CLIENT_COLUMNS)}
+       ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
+         created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    ),
+    clientRemove: db.prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
+    clientsVersion: db.prepare<[], { version: number }>('SELECT version FROM clients_version'),
+    clientsAdvance: db.prepare('UPDATE clients_version SET version = version + 1'),
 
     ping: db.prepare('SELECT 1'),
     // What these delete, and in which order, is purgePlan's (../rows.ts).
@@ -489,6 +504,36 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       async get(protocol, ref) {
         const row = await batch.read(key.protocolState(protocol, ref), () => s.protocolStateGet.get(protocol, ref));
         return row ? rowToProtocolState(row) : null;
+      },
+    },
+
+    clients: {
+      async list() {
+        return (await batch.read(key.clients, () => s.clientList.all())).map(rowToClient);
+      },
+      async get(clientId) {
+        const row = await batch.read(key.client(clientId), () => s.clientGet.get(clientId));
+        return row ? rowToClient(row) : null;
+      },
+      async put(c) {
+        await batch.writeAtomic('clients.put', (touch) => {
+          s.clientPut.run(clientToRow(c));
+          s.clientsAdvance.run();
+          touchClient(touch, c.clientId);
+        });
+      },
+      async remove(clientId) {
+        return batch.writeAtomic('clients.remove', (touch) => {
+          if (s.clientRemove.run(clientId).changes === 0) return false;
+          s.clientsAdvance.run();
+          touchClient(touch, clientId);
+          return true;
+        });
+      },
+      async version() {
+        const row = await batch.read(key.clients, () => s.clientsVersion.get());
+        if (!row) throw new Error('clients_version has no row');
+        return row.version;
       },
     },
 

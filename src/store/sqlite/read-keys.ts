@@ -19,6 +19,9 @@ export const key = {
   subject: (sub: string) => `subject:${sub}`,
   audit: 'audit',
   protocolState: (protocol: string, ref: string) => `ps:${protocol}:${ref}`,
+  client: (clientId: string) => `client:${clientId}`,
+  /** The list of clients and their version: both change with any client. */
+  clients: 'clients',
 };
 
 /** Touches the keys an oidc_models row is read by. */
@@ -26,6 +29,12 @@ export function touchOidc(touch: Touch, model: string, row: { id: string; uid: s
   touch(key.oidc(model, row.id));
   if (row.uid !== null) touch(key.oidcUid(model, row.uid));
   if (row.user_code !== null) touch(key.oidcUserCode(model, row.user_code));
+}
+
+/** Touches the keys a clients row is read by: the client itself, and the list and version of all of them. */
+export function touchClient(touch: Touch, clientId: string): void {
+  touch(key.client(clientId));
+  touch(key.clients);
 }
 
 /** The keys a touching function touches. */
@@ -74,4 +83,6 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   subjects: { columns: ['sub'], keysOf: (r) => [key.subject(text(r, 'sub'))] },
   audit_events: { columns: [], keysOf: () => [key.audit] },
   protocol_state: { columns: ['protocol', 'ref'], keysOf: (r) => [key.protocolState(text(r, 'protocol'), text(r, 'ref'))] },
+  clients: { columns: ['client_id'], keysOf: (r) => touchedBy((touch) => touchClient(touch, text(r, 'client_id'))) },
+  clients_version: { columns: [], keysOf: () => [key.clients] },
 };
