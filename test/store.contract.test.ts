@@ -20,7 +20,10 @@ import { TransactionService } from '../src/core/transactions.js';
 import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
-import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { EVERY_KEY, GroupCommit } from '../src/store/sqlite/group-commit.js';
+import { openSqliteDatabase, openSqliteStore } from '../src/store/sqlite/index.js';
+import { key } from '../src/store/sqlite/read-keys.js';
+import { createTouchCheck } from '../src/store/sqlite/touch-check.js';
 import {
   StoreConflictError,
   type AuditEvent,
@@ -29,6 +32,7 @@ import {
   type OtpVerify,
   type ProtocolStateRecord,
   type Store,
+  type StoredClient,
   type StoredKey,
   type TransactionChange,
 } from '../src/store/types.js';
@@ -727,6 +731,112 @@ function contract(backend: Backend): void {
     });
   });
 
+  describe('clients', () => {
+    function makeClient(clientId: string, over: Partial<StoredClient> = {}): StoredClient {
+      return {
+        clientId,
+        kind: 'oidc',
+        settings: { clientId, redirectUris: ['https://rp.example/cb'], scopes: ['openid', 'phone'], pkce: 'required', extra: TRICKY_JSON },
+        secrets: [
+          { name: 'secret-1', sha256: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg', createdAt: T0 },
+          { name: 'secret-2', sha256: 'LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ', createdAt: T0 + 1 },
+        ],
+        createdAt: T0,
+        updatedAt: T0 + 2,
+        ...over,
+      };
+    }
+    /** The clients of one test (the store is shared), in the order list() gave them. */
+    async function listed(tag: string): Promise<StoredClient[]> {
+      return (await store.clients.list()).filter((c) => c.clientId.startsWith(tag));
+    }
+
+    it('put then get returns exactly what was written; null when unknown', async () => {
+      const oidc = makeClient(`oidc-${randomUUID()}`);
+      const api = makeClient(`api-${randomUUID()}`, { kind: 'api', settings: { permissions: ['authentication-rest-api'] }, secrets: [] });
+      await store.clients.put(oidc);
+      await store.clients.put(api);
+      assert.deepEqual(await store.clients.get(oidc.clientId), oidc);
+      assert.deepEqual(await store.clients.get(api.clientId), api);
+      assert.equal(await store.clients.get('no-such-client'), null);
+    });
+
+    it('put replaces the client, every field of it', async () => {
+      const first = makeClient(`replace-${randomUUID()}`);
+      await store.clients.put(first);
+      const second: StoredClient = {
+        ...first,
+        kind: 'api',
+        settings: { permissions: [] },
+        secrets: [{ name: 'rotated', sha256: 'Xh6x9WCZDzCnnaJ7-ZCfORt1sZeIpXaEYRBJXcsQ2qs', createdAt: T0 + 10 }],
+        createdAt: T0 + 5,
+        updatedAt: T0 + 10,
+      };
+      await store.clients.put(second);
+      assert.deepEqual(await store.clients.get(first.clientId), second);
+      assert.deepEqual(await listed(first.clientId), [second]);
+    });
+
+    it('remove removes the client and says whether there was one', async () => {
+      const client = makeClient(`remove-${randomUUID()}`);
+      await store.clients.put(client);
+      assert.equal(await store.clients.remove(client.clientId), true);
+      assert.equal(await store.clients.get(client.clientId), null);
+      assert.deepEqual(await listed(client.clientId), []);
+      assert.equal(await store.clients.remove(client.clientId), false);
+    });
+
+    it('list orders by clientId by code point (case and punctuation too), not by a locale', async () => {
+      const tag = `list-${randomUUID()}`;
+      // A locale's collation would put b before B, or ignore the punctuation.
+      const ids = [`${tag}.b`, `${tag}-B`, `${tag}_a`, `${tag}-b`, `${tag}~`, `${tag}.A`, `${tag}-a9`, `${tag}-a10`];
+      for (const id of ids) await store.clients.put(makeClient(id));
+      assert.deepEqual(
+        (await listed(tag)).map((c) => c.clientId),
+        [...ids].sort(),
+      );
+    });
+
+    it('the version changes on every put and remove, and not on reads or on removing nothing', async () => {
+      const client = makeClient(`version-${randomUUID()}`);
+      const v0 = await store.clients.version();
+      assert.equal(await store.clients.version(), v0, 'reading it changes nothing');
+      await store.clients.put(client);
+      const v1 = await store.clients.version();
+      assert.notEqual(v1, v0, 'changed by a put');
+      await store.clients.get(client.clientId);
+      await store.clients.list();
+      assert.equal(await store.clients.version(), v1, 'not changed by reads');
+      await store.clients.put({ ...client, updatedAt: client.updatedAt + 1 });
+      const v2 = await store.clients.version();
+      assert.ok(![v0, v1].includes(v2), 'changed by a replacing put');
+      assert.equal(await store.clients.remove(client.clientId), true);
+      const v3 = await store.clients.version();
+      assert.ok(![v0, v1, v2].includes(v3), 'changed by a remove');
+      assert.equal(await store.clients.remove(client.clientId), false);
+      assert.equal(await store.clients.version(), v3, 'not changed by removing nothing');
+    });
+
+    it('a second store on the same database sees a put, a remove and each new version', async () => {
+      const other = await backend.open(location);
+      try {
+        const client = makeClient(`shared-${randomUUID()}`);
+        const before = await other.clients.version();
+        await store.clients.put(client);
+        assert.deepEqual(await other.clients.get(client.clientId), client);
+        assert.deepEqual((await other.clients.list()).find((c) => c.clientId === client.clientId), client);
+        const afterPut = await other.clients.version();
+        assert.notEqual(afterPut, before);
+        assert.equal(afterPut, await store.clients.version(), 'both stores read one version');
+        assert.equal(await other.clients.remove(client.clientId), true);
+        assert.equal(await store.clients.get(client.clientId), null);
+        assert.notEqual(await store.clients.version(), afterPut);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   describe('ping, purgeExpired and close', () => {
     it('ping resolves on an open store', async () => {
       await store.ping();
@@ -833,7 +943,8 @@ after(() => rmSync(sqliteDir, { recursive: true, force: true }));
 const sqlite: Backend = {
   // A path in a folder that does not exist yet: opening must create it.
   create: async () => join(sqliteDir, randomUUID(), 'nested', 'eidhub.db'),
-  open: (path) => openSqliteStore({ path }),
+  // Every write of the suite is checked to have touched the read keys of what it changed.
+  open: (path) => openSqliteStore({ path, checkTouches: true }),
   remove: async (path) => rmSync(join(path, '..', '..'), { recursive: true, force: true }),
 };
 
@@ -937,7 +1048,7 @@ describe('SQLite store', () => {
       let store: Store;
       before(async () => {
         path = await sqlite.create();
-        store = await openSqliteStore({ path });
+        store = await sqlite.open(path);
       });
       after(async () => {
         await store.close();
@@ -1032,6 +1143,71 @@ describe('SQLite store', () => {
           read: store.transactions.get(tx.id),
         }));
         assert.deepEqual(order, ['purge', 'read']);
+      });
+    });
+
+    describe('the touch check (checkTouches)', () => {
+      it('fails a write that changes a row without touching its read keys, naming the write and the key', async () => {
+        const path = await sqlite.create();
+        const db = await openSqliteDatabase(path);
+        const batch = new GroupCommit(db, createTouchCheck(db));
+        try {
+          const insertKey = db.prepare<[string]>(`INSERT INTO keys (kid, alg, private_jwk, created_at) VALUES (?, 'ES256', '{}', ${T0})`);
+          await batch.write('insert touching', (touch) => {
+            insertKey.run('k1');
+            touch(key.keys);
+          });
+          await assert.rejects(batch.write('insert forgetting', () => insertKey.run('k2')), {
+            message: /^write insert forgetting changed a keys row \(\{\}\) without touching its read key "keys"/,
+          });
+
+          // An update counts with the row before and after it: moving a row's uid changes reads of the old uid too.
+          const upsertSession = db.prepare<[string]>(
+            "INSERT INTO oidc_models (model, id, payload, uid) VALUES ('Session', 's1', '{}', ?) ON CONFLICT (model, id) DO UPDATE SET uid = excluded.uid",
+          );
+          await batch.write('session created', (touch) => {
+            upsertSession.run('old');
+            touch(key.oidc('Session', 's1'));
+            touch(key.oidcUid('Session', 'old'));
+          });
+          await assert.rejects(
+            batch.write('session moved', (touch) => {
+              upsertSession.run('new');
+              touch(key.oidc('Session', 's1'));
+              touch(key.oidcUid('Session', 'new'));
+            }),
+            { message: /^write session moved changed a oidc_models row .* without touching its read key "oidcuid:Session:old"/ },
+          );
+
+          // What nothing reads by key needs no touch; EVERY_KEY covers every row.
+          await batch.write('counter hit', () => db.prepare(`INSERT INTO counters (key, window_start, window_end, count) VALUES ('c', 0, 1, 1)`).run());
+          await batch.write('purge', (touch) => {
+            touch(EVERY_KEY);
+            db.prepare('DELETE FROM keys').run();
+          });
+          // A failed op's rows are rolled back and forgotten: the next op is judged on its own.
+          await assert.rejects(batch.writeAtomic('failing', () => {
+            insertKey.run('k3');
+            throw new Error('op failed');
+          }), /op failed/);
+          await batch.write('read-only op', () => undefined);
+        } finally {
+          batch.commit();
+          db.close();
+          await sqlite.remove(path);
+        }
+      });
+
+      it('refuses to start on a table it knows no read keys for', async () => {
+        const path = await sqlite.create();
+        const db = await openSqliteDatabase(path);
+        try {
+          db.exec('CREATE TABLE other_app (x INTEGER)');
+          assert.throws(() => createTouchCheck(db), /knows no read keys for the table\(s\) other_app/);
+        } finally {
+          db.close();
+          await sqlite.remove(path);
+        }
       });
     });
 

@@ -18,7 +18,7 @@ import {
   type TransactionSubject,
 } from '../core/transaction.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditEvent, OidcModelStore, OtpChallenge, ProtocolStateRecord, StoredKey, SubjectRecord } from './types.js';
+import type { AuditEvent, OidcModelStore, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
 
@@ -35,10 +35,10 @@ function parseJson<T>(text: string): T {
   return JSON.parse(text) as T;
 }
 
-/** Narrows a stored string to its union type, refusing a value the code does not know. */
+/** Narrows a stored string to its union type, refusing a value the code does not know; `column` is `table.column`. */
 function oneOf<T extends string>(allowed: readonly T[], value: string, column: string): T {
   const found = allowed.find((a) => a === value);
-  if (found === undefined) throw new Error(`transactions.${column} holds an unknown value: ${JSON.stringify(value)}`);
+  if (found === undefined) throw new Error(`${column} holds an unknown value: ${JSON.stringify(value)}`);
   return found;
 }
 
@@ -126,7 +126,7 @@ export function rowToTransaction(r: TransactionRow): Transaction {
   return {
     id: r.id,
     accountId: r.account_id,
-    protocol: oneOf(PROTOCOLS, r.protocol, 'protocol'),
+    protocol: oneOf(PROTOCOLS, r.protocol, 'transactions.protocol'),
     protocolRef: r.protocol_ref,
     clientId: r.client_id,
     allowedProviders: parseJson<string[]>(r.allowed_providers),
@@ -135,10 +135,10 @@ export function rowToTransaction(r: TransactionRow): Transaction {
     prefilledInput: parseJson<Record<string, string>>(r.prefilled_input),
     providerParams: parseJson<Record<string, string>>(r.provider_params),
     requestedAttributes: parseJson<string[]>(r.requested_attributes),
-    requestedLoa: r.requested_loa === null ? null : oneOf(LEVELS_OF_ASSURANCE, r.requested_loa, 'requested_loa'),
-    status: oneOf(TRANSACTION_STATUSES, r.status, 'status'),
+    requestedLoa: r.requested_loa === null ? null : oneOf(LEVELS_OF_ASSURANCE, r.requested_loa, 'transactions.requested_loa'),
+    status: oneOf(TRANSACTION_STATUSES, r.status, 'transactions.status'),
     subject: r.subject === null ? null : parseJson<TransactionSubject>(r.subject),
-    loa: r.loa === null ? null : oneOf(LEVELS_OF_ASSURANCE, r.loa, 'loa'),
+    loa: r.loa === null ? null : oneOf(LEVELS_OF_ASSURANCE, r.loa, 'transactions.loa'),
     error: r.error === null ? null : parseJson<TransactionError>(r.error),
     browserBinding: r.browser_binding,
     authState: parseJson<Record<string, unknown>>(r.auth_state),
@@ -476,6 +476,48 @@ export function rowToProtocolState(r: ProtocolStateRow): ProtocolStateRecord {
     state: parseJson<Record<string, unknown>>(r.state),
     createdAt: r.created_at,
     expiresAt: r.expires_at,
+  };
+}
+
+export interface ClientRow {
+  client_id: string;
+  kind: string;
+  settings: string;
+  secrets: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const CLIENT_COLUMNS = columnsOf<ClientRow>({
+  client_id: true,
+  kind: true,
+  settings: true,
+  secrets: true,
+  created_at: true,
+  updated_at: true,
+});
+
+const CLIENT_KINDS: readonly StoredClient['kind'][] = ['oidc', 'api'];
+
+export function clientToRow(c: StoredClient): ClientRow {
+  return {
+    client_id: c.clientId,
+    kind: c.kind,
+    settings: JSON.stringify(c.settings),
+    secrets: JSON.stringify(c.secrets),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  };
+}
+
+export function rowToClient(r: ClientRow): StoredClient {
+  return {
+    clientId: r.client_id,
+    kind: oneOf(CLIENT_KINDS, r.kind, 'clients.kind'),
+    settings: parseJson<Record<string, unknown>>(r.settings),
+    secrets: parseJson<StoredClientSecret[]>(r.secrets),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 

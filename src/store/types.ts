@@ -226,6 +226,41 @@ export interface ProtocolStateStore {
   get(protocol: string, ref: string): Promise<ProtocolStateRecord | null>;
 }
 
+export interface StoredClientSecret {
+  /** A label that tells the client's secrets apart (for rotation), never the secret. */
+  name: string;
+  /** SHA-256 of the secret, base64url */
+  sha256: string;
+  createdAt: number;
+}
+
+/** A client added at run time (src/clients/registry.ts); clients of the config file are never stored. */
+export interface StoredClient {
+  clientId: string;
+  kind: 'oidc' | 'api';
+  /** The client's settings in the config file's shape without `secrets` (OidcClientConfig or ApiClientConfig minus secrets), as JSON. */
+  settings: Record<string, unknown>;
+  secrets: StoredClientSecret[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientStore {
+  /** Every stored client, ordered by clientId compared by code point (not by a locale's collation). */
+  list(): Promise<StoredClient[]>;
+  get(clientId: string): Promise<StoredClient | null>;
+  /** Inserts or replaces the client, and advances the clients' version in the same atomic unit. */
+  put(client: StoredClient): Promise<void>;
+  /** Removes it (advancing the version in the same atomic unit); false when there was none, and then the version stays. */
+  remove(clientId: string): Promise<boolean>;
+  /**
+   * A number that changes whenever any process puts or removes a client; cheap (one tiny read).
+   * It changes in the same commit as the client, so whoever reads a new version and then the
+   * clients sees that change.
+   */
+  version(): Promise<number>;
+}
+
 export interface Store {
   readonly driver: 'sqlite' | 'postgres';
   transactions: TransactionStore;
@@ -237,6 +272,7 @@ export interface Store {
   subjects: SubjectStore;
   audit: AuditStore;
   protocolState: ProtocolStateStore;
+  clients: ClientStore;
   /** Throws if the database cannot be reached. */
   ping(): Promise<void>;
   /** Deletes expired rows; returns how many were removed. */

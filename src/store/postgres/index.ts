@@ -15,6 +15,7 @@ import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
+  CLIENT_COLUMNS,
   KEY_COLUMNS,
   OIDC_MODEL_COLUMNS,
   OTP_CHALLENGE_COLUMNS,
@@ -23,6 +24,7 @@ import {
   SUBJECT_COLUMNS,
   TRANSACTION_COLUMNS,
   auditToRow,
+  clientToRow,
   codeHashMatches,
   keyToRow,
   oidcModelToRow,
@@ -33,6 +35,7 @@ import {
   protocolStateToRow,
   purgePlan,
   rowToAudit,
+  rowToClient,
   rowToKey,
   rowToOtp,
   rowToProtocolState,
@@ -43,6 +46,7 @@ import {
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
+  type ClientRow,
   type ColumnKind,
   type KeyRow,
   type OidcPayloadRow,
@@ -278,6 +282,19 @@ const SQL = {
   protocolStateInsert: insertSql('protocol_state', PROTOCOL_STATE_COLUMNS),
   protocolStateGet: `SELECT ${PROTOCOL_STATE_COLUMNS.join(', ')} FROM protocol_state WHERE protocol = $1 AND ref = $2`,
 
+  // COLLATE "C": by code point, as SQLite's default, whatever collation the database was created with.
+  clientList: `SELECT ${CLIENT_COLUMNS.join(', ')} FROM clients ORDER BY client_id COLLATE "C"`,
+  clientGet: `SELECT ${CLIENT_COLUMNS.join(', ')} FROM clients WHERE client_id = $1`,
+  // The client's columns; the version advances in the same statement, so in the same commit.
+  clientPut: `WITH c AS (${insertSql('clients', CLIENT_COLUMNS)}
+      ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
+        created_at = excluded.created_at, updated_at = excluded.updated_at)
+    UPDATE clients_version SET version = version + 1`,
+  // One row (the version's) when a client was removed, none when there was none.
+  clientRemove: `WITH d AS (DELETE FROM clients WHERE client_id = $1 RETURNING client_id)
+    UPDATE clients_version SET version = version + 1 WHERE EXISTS (SELECT 1 FROM d)`,
+  clientsVersion: 'SELECT version FROM clients_version',
+
   ping: 'SELECT 1',
   // What these delete, and in which order, is purgePlan's (../rows.ts).
   purgeOidc: 'DELETE FROM oidc_models WHERE expires_at <= $1',
@@ -485,6 +502,27 @@ function createStore(pool: Pool): Store {
       async get(protocol, ref) {
         const row = await first<ProtocolStateRow>(pool, 'protocolStateGet', [protocol, ref]);
         return row ? rowToProtocolState(row) : null;
+      },
+    },
+
+    clients: {
+      async list() {
+        return (await run<ClientRow>(pool, 'clientList', [])).rows.map(rowToClient);
+      },
+      async get(clientId) {
+        const row = await first<ClientRow>(pool, 'clientGet', [clientId]);
+        return row ? rowToClient(row) : null;
+      },
+      async put(c) {
+        await run(pool, 'clientPut', valuesOf(clientToRow(c), CLIENT_COLUMNS));
+      },
+      async remove(clientId) {
+        return (await run(pool, 'clientRemove', [clientId])).rowCount === 1;
+      },
+      async version() {
+        const row = await first<{ version: number }>(pool, 'clientsVersion', []);
+        if (!row) throw new Error('clients_version has no row');
+        return row.version;
       },
     },
 

@@ -9,7 +9,7 @@
  * event, OTP issue and verify) is one op of the batch, inside a savepoint: all of it or none of
  * it, at one commit wait. Reads run at once; one whose key a write of the open batch touched
  * answers only after that batch committed, so no answer shows a state a crash could undo (see
- * GroupCommit). Single use is one `UPDATE … WHERE … RETURNING`, or one atomic op.
+ * group-commit.ts). Single use is one `UPDATE … WHERE … RETURNING`, or one atomic op.
  */
 import { mkdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
+  CLIENT_COLUMNS,
   KEY_COLUMNS,
   OIDC_MODEL_COLUMNS,
   OTP_CHALLENGE_COLUMNS,
@@ -26,6 +27,7 @@ import {
   SUBJECT_COLUMNS,
   TRANSACTION_COLUMNS,
   auditToRow,
+  clientToRow,
   codeHashMatches,
   keyToRow,
   oidcModelToRow,
@@ -36,6 +38,7 @@ import {
   protocolStateToRow,
   purgePlan,
   rowToAudit,
+  rowToClient,
   rowToKey,
   rowToOtp,
   rowToProtocolState,
@@ -46,6 +49,7 @@ import {
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
+  type ClientRow,
   type KeyRow,
   type OidcModelRow,
   type OidcPayloadRow,
@@ -55,13 +59,26 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type WriteDurability } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
+import { EVERY_KEY, GroupCommit, type Touch } from './group-commit.js';
+import { key, touchClient, touchOidc } from './read-keys.js';
+import { createTouchCheck } from './touch-check.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
-export async function openSqliteStore(opts: { path: string }): Promise<Store> {
-  return createStore(await openSqliteDatabase(opts.path));
+/**
+ * `checkTouches`: for tests, never in production. Every write op is checked to have touched the
+ * read keys of every row it changed, and fails naming the key it forgot (see touch-check.ts).
+ */
+export async function openSqliteStore(opts: { path: string; checkTouches?: boolean }): Promise<Store> {
+  const db = await openSqliteDatabase(opts.path);
+  try {
+    return createStore(db, new GroupCommit(db, opts.checkTouches ? createTouchCheck(db) : undefined));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 /**
@@ -143,156 +160,7 @@ function insertSql(table: string, columns: readonly string[]): string {
   return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
 }
 
-/** Records that the running write changed what reads of `key` return (see GroupCommit.read). */
-type Touch = (key: string) => void;
-
-/** Touched by a write that changes rows it cannot name (the purge): every read waits for its batch. */
-const EVERY_KEY = '*';
-
-/**
- * What a read is about, and what a write touches: one string per thing a reader can ask for.
- * A write touches every key whose reads it changes, a read names the one key it is about.
- */
-const key = {
-  tx: (id: string) => `tx:${id}`,
-  /** Every challenge of a transaction: latest() and countForTransaction() read them as a set. */
-  otp: (transactionId: string) => `otp:${transactionId}`,
-  oidc: (model: string, id: string) => `oidc:${model}:${id}`,
-  oidcUid: (model: string, uid: string) => `oidcuid:${model}:${uid}`,
-  oidcUserCode: (model: string, userCode: string) => `oidcusercode:${model}:${userCode}`,
-  keys: 'keys',
-  secret: (name: string) => `secret:${name}`,
-  subject: (sub: string) => `subject:${sub}`,
-  audit: 'audit',
-  protocolState: (protocol: string, ref: string) => `ps:${protocol}:${ref}`,
-};
-
-/** The keys an oidc_models row is read by. */
-function touchOidc(touch: Touch, model: string, row: { id: string; uid: string | null; user_code: string | null }): void {
-  touch(key.oidc(model, row.id));
-  if (row.uid !== null) touch(key.oidcUid(model, row.uid));
-  if (row.user_code !== null) touch(key.oidcUserCode(model, row.user_code));
-}
-
-interface Waiter {
-  /** The batch committed. */
-  resolve(): void;
-  /** The batch was rolled back (or never committed), with this error. */
-  reject(err: unknown): void;
-}
-
-/**
- * Group commit. The first write of a turn opens a transaction and schedules its commit; every
- * write runs immediately inside it and settles when the commit has reached the disk. A failing
- * statement is rolled back alone (SQLite's statement-level abort), a failing writeAtomic op back
- * to its savepoint; an error that ends the whole transaction rejects every write of the batch,
- * none of which had been acknowledged yet.
- *
- * Reads run at once too, and on the same connection they see the open batch's writes. So that no
- * one is shown a state a crash could still undo, each write touches the keys of what it changed,
- * and a read whose key the open batch touched answers only after that batch committed: the
- * statement runs immediately and its result is held back until the commit (it is exactly what the
- * commit made durable, since nothing later in the batch changes what it already read). If the
- * batch fails instead, the statement runs again on what is committed and that is the answer.
- * Reads of keys the batch did not touch answer at once.
- */
-class GroupCommit {
-  private waiting: Waiter[] = [];
-  private open = false;
-  /** Keys touched by the writes of the open batch. */
-  private readonly dirty = new Set<string>();
-  private readonly touch: Touch = (k) => {
-    this.dirty.add(k);
-  };
-  /** Runs an op inside a savepoint of the open batch: all of it, or none of it if it throws. */
-  private readonly savepoint: (op: () => unknown) => unknown;
-
-  constructor(private readonly db: Database.Database) {
-    this.savepoint = db.transaction((op: () => unknown) => op());
-  }
-
-  /**
-   * One statement's write (SQLite makes a statement atomic). `durable`: the promise resolves once
-   * the batch committed. `ordered` (see WriteDurability): it resolves as soon as the write is
-   * applied; the write commits with the open batch, before any later batch, and if that commit
-   * fails the durable writes of the batch report it, while reads of what it changed run again on
-   * what is committed.
-   */
-  write<T>(op: (touch: Touch) => T, durability: WriteDurability = 'durable'): Promise<T> {
-    const applied = this.apply(op);
-    if (!applied.ok) return Promise.reject(applied.error);
-    if (durability === 'ordered') return Promise.resolve(applied.value);
-    return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(applied.value), reject }));
-  }
-
-  /** Runs `op` inside the open batch, opening one (and scheduling its commit) if needed. */
-  private apply<T>(op: (touch: Touch) => T): { ok: true; value: T } | { ok: false; error: unknown } {
-    if (!this.open) {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.open = true;
-      setImmediate(() => this.commit());
-    }
-    try {
-      return { ok: true, value: op(this.touch) };
-    } catch (error) {
-      if (!this.db.inTransaction) this.fail(error);
-      return { ok: false, error };
-    }
-  }
-
-  /** A write of several statements: they are applied all together or, if `op` throws, not at all. */
-  writeAtomic<T>(op: (touch: Touch) => T): Promise<T> {
-    return this.write((touch) => this.savepoint(() => op(touch)) as T);
-  }
-
-  /** Runs a read about `k` now; answers now, or after the commit of an open batch that touched `k`. */
-  read<T>(k: string, op: () => T): T | Promise<T> {
-    const result = op();
-    if (this.dirty.size === 0 || !(this.dirty.has(k) || this.dirty.has(EVERY_KEY))) return result;
-    return new Promise<T>((resolve, reject) =>
-      this.waiting.push({
-        resolve: () => resolve(result),
-        reject: () => {
-          try {
-            resolve(op());
-          } catch (err) {
-            reject(err);
-          }
-        },
-      }),
-    );
-  }
-
-  /** Commits the open batch now (also used before closing). */
-  commit(): void {
-    if (!this.open) return;
-    const batch = this.takeBatch();
-    try {
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    for (const w of batch) w.resolve();
-  }
-
-  private fail(err: unknown): void {
-    for (const w of this.takeBatch()) w.reject(err);
-  }
-
-  /** Ends the open batch in this object's books (no batch open, nothing dirty) and returns its waiters to settle. */
-  private takeBatch(): Waiter[] {
-    const batch = this.waiting;
-    this.waiting = [];
-    this.open = false;
-    this.dirty.clear();
-    return batch;
-  }
-}
-
-function createStore(db: Database.Database): Store {
-  const batch = new GroupCommit(db);
+function createStore(db: Database.Database, batch: GroupCommit): Store {
   const s = {
     txInsert: db.prepare<[TransactionRow]>(insertSql('transactions', TRANSACTION_COLUMNS)),
     txGet: db.prepare<[string], TransactionRow>('SELECT * FROM transactions WHERE id = ?'),
@@ -367,6 +235,17 @@ function createStore(db: Database.Database): Store {
 
     protocolStateInsert: db.prepare<[ProtocolStateRow]>(insertSql('protocol_state', PROTOCOL_STATE_COLUMNS)),
     protocolStateGet: db.prepare<[string, string], ProtocolStateRow>('SELECT * FROM protocol_state WHERE protocol = ? AND ref = ?'),
+
+    clientList: db.prepare<[], ClientRow>('SELECT * FROM clients ORDER BY client_id'),
+    clientGet: db.prepare<[string], ClientRow>('SELECT * FROM clients WHERE client_id = ?'),
+    clientPut: db.prepare<[ClientRow]>(
+      `${insertSql('clients', CLIENT_COLUMNS)}
+       ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
+         created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    ),
+    clientRemove: db.prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
+    clientsVersion: db.prepare<[], { version: number }>('SELECT version FROM clients_version'),
+    clientsAdvance: db.prepare('UPDATE clients_version SET version = version + 1'),
 
     ping: db.prepare('SELECT 1'),
     // What these delete, and in which order, is purgePlan's (../rows.ts).
@@ -451,7 +330,7 @@ function createStore(db: Database.Database): Store {
           if (audit) appendAudit(touch, audit);
           if (protocolState) insertProtocolState(touch, protocolStateOf(tx, protocolState));
         };
-        await (audit || protocolState ? batch.writeAtomic(insert) : batch.write(insert));
+        await (audit || protocolState ? batch.writeAtomic('transactions.create', insert) : batch.write('transactions.create', insert));
       },
       async get(id) {
         const row = await batch.read(key.tx(id), () => s.txGet.get(id));
@@ -463,14 +342,14 @@ function createStore(db: Database.Database): Store {
           if (row && audit) appendAudit(touch, audit);
           return row;
         };
-        const row = await (audit ? batch.writeAtomic(update) : batch.write(update));
+        const row = await (audit ? batch.writeAtomic('transactions.update', update) : batch.write('transactions.update', update));
         return row ? rowToTransaction(row) : null;
       },
     },
 
     otp: {
       async create(c) {
-        await batch.write((touch) => insertChallenge(touch, c));
+        await batch.write('otp.create', (touch) => insertChallenge(touch, c));
       },
       async latest(transactionId) {
         const row = await batch.read(key.otp(transactionId), () => s.otpLatest.get(transactionId));
@@ -481,7 +360,7 @@ function createStore(db: Database.Database): Store {
       },
       async issue({ now, counter, change, challenge }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
-        return batch.writeAtomic((touch): OtpIssueResult => {
+        return batch.writeAtomic('otp.issue', (touch): OtpIssueResult => {
           const count = hitCounter(counter.key, counter.windowMs, now);
           if (count > counter.limit) return { kind: 'limited', count };
           const row = updateTransaction(touch, change.id, change.expectedVersion, change.patch);
@@ -492,7 +371,7 @@ function createStore(db: Database.Database): Store {
         });
       },
       async verify({ id, now, codeHash, onMatch, onWrong }) {
-        return batch.writeAtomic((touch): OtpVerifyResult => {
+        return batch.writeAtomic('otp.verify', (touch): OtpVerifyResult => {
           const counted = s.otpAttempt.get(id, now);
           if (!counted) {
             const current = s.otpGet.get(id);
@@ -517,7 +396,7 @@ function createStore(db: Database.Database): Store {
 
     oidc: {
       async upsert(model, id, payload, expiresAt, refs, durability) {
-        await batch.write((touch) => {
+        await batch.write('oidc.upsert', (touch) => {
           const old = s.oidcRefs.get(model, id);
           if (old) touchOidc(touch, model, old);
           const row = oidcModelToRow(model, id, payload, expiresAt, refs);
@@ -535,21 +414,21 @@ function createStore(db: Database.Database): Store {
         return oidcPayload(await batch.read(key.oidcUserCode(model, userCode), () => s.oidcByUserCode.get(model, userCode, now)));
       },
       async consume(model, id, now, durability) {
-        return batch.write((touch) => {
+        return batch.write('oidc.consume', (touch) => {
           const consumed = s.oidcConsume.get(now, model, id);
           if (consumed) touchOidc(touch, model, consumed);
           return consumed !== undefined;
         }, durability);
       },
       async destroy(model, id, durability) {
-        await batch.write((touch) => {
+        await batch.write('oidc.destroy', (touch) => {
           const gone = s.oidcDestroy.get(model, id);
           if (gone) touchOidc(touch, model, gone);
         }, durability);
       },
       async revokeByGrantId(grantId) {
         // The deleted rows name themselves, so reads of any of them (by id, uid or user code) wait for the commit.
-        await batch.write((touch) => {
+        await batch.write('oidc.revokeByGrantId', (touch) => {
           for (const gone of s.oidcRevoke.all(grantId)) touchOidc(touch, gone.model, gone);
         });
       },
@@ -560,13 +439,13 @@ function createStore(db: Database.Database): Store {
         return (await batch.read(key.keys, () => s.keysList.all(now))).map(rowToKey);
       },
       async insert(k) {
-        await batch.write((touch) => {
+        await batch.write('keys.insert', (touch) => {
           insertOrConflict(() => s.keysInsert.run(keyToRow(k)), `key ${k.kid}`);
           touch(key.keys);
         });
       },
       async retire(alg, exceptKid, retiredAt, removeAfter) {
-        await batch.write((touch) => {
+        await batch.write('keys.retire', (touch) => {
           s.keysRetire.run(retiredAt, removeAfter, alg, exceptKid);
           touch(key.keys);
         });
@@ -579,7 +458,7 @@ function createStore(db: Database.Database): Store {
         if (existing) return existing.value;
         // Another process may insert between our read and this insert; DO NOTHING keeps its
         // value, and the read below returns whichever value won.
-        await batch.write((touch) => {
+        await batch.write('secrets.getOrCreate', (touch) => {
           s.secretInsert.run(name, candidate, Date.now());
           touch(key.secret(name));
         });
@@ -592,13 +471,13 @@ function createStore(db: Database.Database): Store {
     counters: {
       async hit(counterKey, windowMs, now) {
         // Nothing reads counters but hit itself, which is a write: no key to touch.
-        return batch.write(() => hitCounter(counterKey, windowMs, now));
+        return batch.write('counters.hit', () => hitCounter(counterKey, windowMs, now));
       },
     },
 
     subjects: {
       async put(r, durability) {
-        await batch.write((touch) => {
+        await batch.write('subjects.put', (touch) => {
           s.subjectPut.run(subjectToRow(r));
           touch(key.subject(r.sub));
         }, durability);
@@ -611,7 +490,7 @@ function createStore(db: Database.Database): Store {
 
     audit: {
       async append(e) {
-        await batch.write((touch) => appendAudit(touch, e));
+        await batch.write('audit.append', (touch) => appendAudit(touch, e));
       },
       async recent(limit) {
         return (await batch.read(key.audit, () => s.auditRecent.all(limit))).map(rowToAudit);
@@ -620,7 +499,7 @@ function createStore(db: Database.Database): Store {
 
     protocolState: {
       async create(r) {
-        await batch.write((touch) => insertProtocolState(touch, r));
+        await batch.write('protocolState.create', (touch) => insertProtocolState(touch, r));
       },
       async get(protocol, ref) {
         const row = await batch.read(key.protocolState(protocol, ref), () => s.protocolStateGet.get(protocol, ref));
@@ -628,11 +507,41 @@ function createStore(db: Database.Database): Store {
       },
     },
 
+    clients: {
+      async list() {
+        return (await batch.read(key.clients, () => s.clientList.all())).map(rowToClient);
+      },
+      async get(clientId) {
+        const row = await batch.read(key.client(clientId), () => s.clientGet.get(clientId));
+        return row ? rowToClient(row) : null;
+      },
+      async put(c) {
+        await batch.writeAtomic('clients.put', (touch) => {
+          s.clientPut.run(clientToRow(c));
+          s.clientsAdvance.run();
+          touchClient(touch, c.clientId);
+        });
+      },
+      async remove(clientId) {
+        return batch.writeAtomic('clients.remove', (touch) => {
+          if (s.clientRemove.run(clientId).changes === 0) return false;
+          s.clientsAdvance.run();
+          touchClient(touch, clientId);
+          return true;
+        });
+      },
+      async version() {
+        const row = await batch.read(key.clients, () => s.clientsVersion.get());
+        if (!row) throw new Error('clients_version has no row');
+        return row.version;
+      },
+    },
+
     async ping() {
       s.ping.get();
     },
     async purgeExpired(now) {
-      return batch.write((touch) => {
+      return batch.write('purgeExpired', (touch) => {
         // Rows of every kind, unnamed: every read waits for this batch. Purges are rare.
         touch(EVERY_KEY);
         return purge(now);
