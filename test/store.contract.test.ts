@@ -232,6 +232,23 @@ function contract(backend: Backend): void {
       assert.equal(winners[0]?.version, 2);
       assert.equal((await store.transactions.get(tx.id))?.language, winners[0]?.language);
     });
+    it('an ordered update is decided at once: of racing ordered and durable updates on one version one wins, and a read shows the winner', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      const audit: AuditEvent = { type: 'transaction.waiting_for_user', at: T0, transactionId: tx.id };
+      const results = await Promise.all([
+        store.transactions.update(tx.id, 1, { status: 'WAITING_FOR_USER', browserBinding: 'first' }, audit, 'ordered'),
+        store.transactions.update(tx.id, 1, { status: 'WAITING_FOR_USER', browserBinding: 'second' }, audit, 'ordered'),
+        store.transactions.update(tx.id, 1, { status: 'WAITING_FOR_USER', browserBinding: 'third' }, audit),
+      ]);
+      const winners = results.filter((r) => r !== null);
+      assert.equal(winners.length, 1);
+      const stored = await store.transactions.get(tx.id);
+      assert.equal(stored?.browserBinding, winners[0]?.browserBinding);
+      assert.equal(stored?.version, 2);
+      assert.equal((await auditOf(store, tx.id)).length, 1, 'only the winner wrote its event');
+    });
+
     it('create and update write their audit event with them, and only when they applied', async () => {
       const tx = makeTx();
       const created: AuditEvent = { type: 'transaction.created', at: T0, transactionId: tx.id, clientId: tx.clientId, data: { protocol: 'rest' } };

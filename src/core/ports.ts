@@ -13,6 +13,19 @@ export interface AuditEvent {
   data?: Record<string, unknown> | undefined;
 }
 
+/**
+ * When a write's promise resolves.
+ * - `durable` (the default): once the write is committed.
+ * - `ordered`: once the write is applied in the store's commit order, possibly before its commit.
+ *   A later durable write of this process commits it too (or fails with it), and a read of what
+ *   it changed answers only after it committed, so nobody observes it before it is durable.
+ *   For bookkeeping that no answer depends on by itself (browser sessions, interactions,
+ *   grants, the subject record of a login, a login's binding to its browser, all followed by a
+ *   durable write before anything is handed to a client). A store that cannot keep the order
+ *   (PostgreSQL, whose pooled connections commit independently) treats it as `durable`.
+ */
+export type WriteDurability = 'durable' | 'ordered';
+
 export interface TransactionStore {
   /**
    * Inserts a new transaction, and with it, when given, `audit` and the protocol's own state for
@@ -26,9 +39,10 @@ export interface TransactionStore {
    * Compare-and-set: applies `patch` only if the stored version equals `expectedVersion`, and
    * increments the version. Returns the updated transaction, or null when the version did not
    * match (or the transaction does not exist). `audit`, when given, is written with the update,
-   * and only when the update applied.
+   * and only when the update applied. The compare-and-set is decided at once whatever the
+   * `durability`, which says only when the promise resolves.
    */
-  update(id: string, expectedVersion: number, patch: TransactionPatch, audit?: AuditEvent): Promise<Transaction | null>;
+  update(id: string, expectedVersion: number, patch: TransactionPatch, audit?: AuditEvent, durability?: WriteDurability): Promise<Transaction | null>;
 }
 
 /**

@@ -13,7 +13,7 @@
  * must see every ending reads the store as well.
  */
 import { EidhubError } from './errors.js';
-import type { AuditEvent, TransactionChange, TransactionStore } from './ports.js';
+import type { AuditEvent, TransactionChange, TransactionStore, WriteDurability } from './ports.js';
 import {
   FINAL_STATUSES,
   type LevelOfAssurance,
@@ -134,9 +134,9 @@ export class TransactionService {
   }
 
   /** Moves the transaction to `to`, checking the transition; throws if it raced or is not allowed. */
-  async transition(tx: Transaction, to: TransactionStatus, patch: TransactionPatch = {}): Promise<Transaction> {
+  async transition(tx: Transaction, to: TransactionStatus, patch: TransactionPatch = {}, durability?: WriteDurability): Promise<Transaction> {
     const change = this.prepareTransition(tx, to, patch);
-    return this.applied(await this.store.transactions.update(change.id, change.expectedVersion, change.patch, change.audit));
+    return this.applied(await this.store.transactions.update(change.id, change.expectedVersion, change.patch, change.audit, durability));
   }
 
   /**
@@ -209,9 +209,15 @@ export class TransactionService {
     }
   }
 
-  /** The first browser that posts a form of the hosted page claims the transaction. */
+  /**
+   * The first browser that posts a form of the hosted page claims the transaction. The claim is
+   * decided at once (compare-and-set) but written `ordered`: nothing is handed to anyone on its
+   * strength alone. The step the form asked for follows with its own durable write (a code
+   * issued, the login ended), which commits the claim with it; if a crash loses a claim whose
+   * step wrote nothing (a number refused), the same browser's next form claims it again.
+   */
   claim(tx: Transaction, browserBinding: string): Promise<Transaction> {
-    return this.transition(tx, 'WAITING_FOR_USER', { browserBinding });
+    return this.transition(tx, 'WAITING_FOR_USER', { browserBinding }, 'ordered');
   }
 
   fail(tx: Transaction, error: TransactionError): Promise<Transaction> {

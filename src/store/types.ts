@@ -12,11 +12,11 @@
  *   atomic unit: all of it is written or none of it;
  * - JSON columns round-trip exactly what was written.
  */
-import type { AuditEvent, TransactionChange, TransactionStore } from '../core/ports.js';
+import type { AuditEvent, TransactionChange, TransactionStore, WriteDurability } from '../core/ports.js';
 import type { Transaction } from '../core/transaction.js';
 
 /** Declared by core (core/ports.ts), implemented here. */
-export type { AuditEvent, TransactionChange, TransactionStore };
+export type { AuditEvent, TransactionChange, TransactionStore, WriteDurability };
 
 export interface OtpChallenge {
   id: string;
@@ -111,20 +111,6 @@ export interface OtpChallengeStore {
    */
   verify(verify: OtpVerify): Promise<OtpVerifyResult>;
 }
-
-/**
- * When a write's promise resolves.
- * - `durable` (the default): once the write is committed.
- * - `ordered`: once the write is applied in the store's commit order, possibly before its commit.
- *   A later durable write of this process commits it too (or fails with it), and a read of what
- *   it changed answers only after it committed, so nobody observes it before it is durable.
- *   For bookkeeping that no answer depends on by itself (browser sessions, interactions,
- *   grants, the subject record of a login, all followed by a durable write before anything is
- *   handed to a client). A store
- *   that cannot keep the order (PostgreSQL, whose pooled connections commit independently)
- *   treats it as `durable`.
- */
-export type WriteDurability = 'durable' | 'ordered';
 
 /** One row per oidc-provider model instance (Session, AccessToken, AuthorizationCode, …). */
 export interface OidcModelStore {

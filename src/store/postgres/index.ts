@@ -351,6 +351,7 @@ function createStore(pool: Pool): Store {
         const row = await first<TransactionRow>(pool, 'txGet', [id]);
         return row ? rowToTransaction(row) : null;
       },
+      // WriteDurability `ordered` is `durable` here, as for the oidc models below.
       async update(id, expectedVersion, patch, audit) {
         const values = patchValues(id, expectedVersion, patch);
         if (audit) values.push(...auditValues(audit));

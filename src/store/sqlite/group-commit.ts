@@ -107,8 +107,8 @@ export class GroupCommit {
   }
 
   /** A write of several statements: they are applied all together or, if `op` throws, not at all. */
-  writeAtomic<T>(name: string, op: (touch: Touch) => T): Promise<T> {
-    return this.write(name, (touch) => this.savepoint(() => op(touch)) as T);
+  writeAtomic<T>(name: string, op: (touch: Touch) => T, durability: WriteDurability = 'durable'): Promise<T> {
+    return this.write(name, (touch) => this.savepoint(() => op(touch)) as T, durability);
   }
 
   /** Runs a read about `k` now; answers now, or after the commit of an open batch that touched `k`. */

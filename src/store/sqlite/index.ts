@@ -336,13 +336,13 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
         const row = await batch.read(key.tx(id), () => s.txGet.get(id));
         return row ? rowToTransaction(row) : null;
       },
-      async update(id, expectedVersion, patch, audit) {
+      async update(id, expectedVersion, patch, audit, durability) {
         const update = (touch: Touch) => {
           const row = updateTransaction(touch, id, expectedVersion, patch);
           if (row && audit) appendAudit(touch, audit);
           return row;
         };
-        const row = await (audit ? batch.writeAtomic('transactions.update', update) : batch.write('transactions.update', update));
+        const row = await (audit ? batch.writeAtomic('transactions.update', update, durability) : batch.write('transactions.update', update, durability));
         return row ? rowToTransaction(row) : null;
       },
     },
