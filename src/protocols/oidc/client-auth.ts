@@ -49,9 +49,12 @@ export interface CheckedCredentials {
   authorization: string;
 }
 
-/** Null when `id` is not a confidential client (public clients and unknown ids go to oidc-provider untouched). */
-function checkCredentials(registry: ClientRegistry, id: string, secret: string): CheckedCredentials | null {
-  const client = registry.get(id);
+/**
+ * Null when `id` is not a confidential client (public clients and unknown ids go to oidc-provider
+ * untouched). The registry finds a client another process added just now (ClientRegistry.find).
+ */
+async function checkCredentials(registry: ClientRegistry, id: string, secret: string): Promise<CheckedCredentials | null> {
+  const client = await registry.find(id);
   if (!client || client.secretHashes.length === 0) return null;
   const valid = registry.verifySecret(client, secret);
   const forwarded = valid ? client.internalSecret : secret;
@@ -69,7 +72,7 @@ export function hasBasicAuth(headers: IncomingMessage['headers']): boolean {
  * request that also posts `client_secret` uses two methods at once, and oidc-provider refuses that
  * whatever the header says.
  */
-export function restateBasicHeader(header: string | undefined, registry: ClientRegistry): CheckedCredentials | null {
+export async function restateBasicHeader(header: string | undefined, registry: ClientRegistry): Promise<CheckedCredentials | null> {
   const basic = typeof header === 'string' ? decodeBasic(header) : null;
   return basic ? checkCredentials(registry, basic.id, basic.secret) : null;
 }
@@ -80,14 +83,14 @@ export function restateBasicHeader(header: string | undefined, registry: ClientR
  * (public clients, assertions, malformed input: those go to oidc-provider untouched so that it
  * answers with its own precise error).
  */
-export function restateClientAuth(
+export async function restateClientAuth(
   headers: IncomingMessage['headers'],
   body: ParsedUrlQuery,
   registry: ClientRegistry,
-): { headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null {
+): Promise<{ headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null> {
   const { client_secret: secret, ...rest } = body;
   if (typeof body.client_id !== 'string' || typeof secret !== 'string') return null;
-  const checked = checkCredentials(registry, body.client_id, secret);
+  const checked = await checkCredentials(registry, body.client_id, secret);
   return checked === null ? null : { headers: { ...headers, authorization: checked.authorization }, body: rest };
 }
 

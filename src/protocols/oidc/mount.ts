@@ -72,7 +72,7 @@ export function mountHandler(options: MountOptions): (raw: IncomingMessage, res:
       if (hasBasicAuth(raw.headers)) {
         // client_secret_basic: the header is restated. A request that also posts `client_secret`
         // uses two methods at once, which oidc-provider refuses whatever the header says.
-        const credentials = restateBasicHeader(raw.headers.authorization, registry);
+        const credentials = await restateBasicHeader(raw.headers.authorization, registry);
         if (credentials !== null) raw.headers.authorization = credentials.authorization;
         if (fastPaths) {
           const handedOn = await basicAuthFastPath(raw, res, path, credentials, provider, readBody);
@@ -87,7 +87,7 @@ export function mountHandler(options: MountOptions): (raw: IncomingMessage, res:
         // client_secret_post: the body is read, so it is replayed, with the secret moved to the header.
         const body = await readBody(raw, res);
         if (body === null) return;
-        const restated = restateClientAuth(raw.headers, parseForm(body), registry);
+        const restated = await restateClientAuth(raw.headers, parseForm(body), registry);
         req = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, body);
       }
     }

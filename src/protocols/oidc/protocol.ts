@@ -135,7 +135,7 @@ export class OidcProtocol implements ProtocolAdapter {
    * redirects that end the login) to the origins of the client's registered redirect URIs.
    */
   async pagePolicy(tx: Transaction): Promise<PagePolicy> {
-    const client = this.deps.registry.get(tx.clientId);
+    const client = await this.deps.registry.find(tx.clientId);
     let policy = client ? this.policies.get(client) : undefined;
     if (!policy) {
       policy = {

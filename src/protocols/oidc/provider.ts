@@ -133,12 +133,11 @@ export function createProvider(deps: ProviderDeps): Provider {
     findAccount: async (ctx, sub): Promise<Account | undefined> => {
       const record = await store.subjects.get(sub, now());
       if (!record) return undefined;
+      const client = ctx.oidc.client ? await registry.find(ctx.oidc.client.clientId) : undefined;
+      const idTokenClaims = client?.oidc?.idTokenClaims ?? [];
       return {
         accountId: sub,
-        claims: (use, _scope, requested) => {
-          const idTokenClaims = ctx.oidc.client ? (registry.get(ctx.oidc.client.clientId)?.oidc?.idTokenClaims ?? []) : [];
-          return { ...claimsForUse(record.attributes, use, idTokenClaims, Object.keys(requested ?? {})), sub };
-        },
+        claims: (use, _scope, requested) => ({ ...claimsForUse(record.attributes, use, idTokenClaims, Object.keys(requested ?? {})), sub }),
       };
     },
     interactions: {
