@@ -1,69 +1,31 @@
 /**
- * The client registry: OIDC and API clients from the config, with their secrets kept only as
- * SHA-256 hashes. eidhub authenticates clients itself (several valid secrets at once, basic or
- * post), then hands oidc-provider a per-client internal secret derived from a server key, which
- * never leaves the server; see client-auth.ts.
+ * The clients of the config file as oidc-provider sees them. eidhub authenticates clients itself
+ * (several valid secrets at once, basic or post), then hands oidc-provider a per-client internal
+ * secret derived from a server key, which never leaves the server; see client-auth.ts.
+ *
+ * The clients themselves (secrets as hashes, internal secrets, PKCE) are the client registry's,
+ * src/clients/registry.ts, which also holds clients added at run time; this class serves the
+ * config's clients through it until the OpenID Provider takes the registry itself.
  */
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
+import { API_SCOPES, clientNeedsPkce, configClients, verifyClientSecret, type RegisteredClient } from '../../clients/registry.js';
 import type { ApiClientConfig, OidcClientConfig } from '../../config/schema.js';
 
-export const API_SCOPES = ['signicat-api', 'auth-rest-api'] as const;
-
-export interface RegisteredClient {
-  clientId: string;
-  kind: 'oidc' | 'api';
-  name: string | undefined;
-  /** SHA-256 of each valid secret; empty for a public client. */
-  secretHashes: Buffer[];
-  /**
-   * The secret oidc-provider knows the client by (client-auth.ts): derived from the server key,
-   * so every process agrees on it, once at start, since the token endpoint needs it on every request.
-   */
-  internalSecret: string;
-  oidc?: OidcClientConfig | undefined;
-  api?: ApiClientConfig | undefined;
-}
-
-const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
+export { API_SCOPES, type RegisteredClient };
 
 export class ClientRegistry {
-  private readonly clients = new Map<string, RegisteredClient>();
+  private readonly clients: Map<string, RegisteredClient>;
 
   constructor(oidcClients: OidcClientConfig[], apiClients: ApiClientConfig[], internalSecretKey: Buffer) {
-    const internalSecret = (clientId: string) => createHmac('sha256', internalSecretKey).update(`client-secret:${clientId}`).digest('base64url');
-    for (const c of oidcClients) {
-      this.clients.set(c.clientId, {
-        clientId: c.clientId,
-        kind: 'oidc',
-        name: c.clientName,
-        secretHashes: c.secrets.map(sha256),
-        internalSecret: internalSecret(c.clientId),
-        oidc: c,
-      });
-    }
-    for (const c of apiClients) {
-      this.clients.set(c.clientId, {
-        clientId: c.clientId,
-        kind: 'api',
-        name: undefined,
-        secretHashes: c.secrets.map(sha256),
-        internalSecret: internalSecret(c.clientId),
-        api: c,
-      });
-    }
+    this.clients = configClients(oidcClients, apiClients, internalSecretKey);
   }
 
   get(clientId: string): RegisteredClient | undefined {
     return this.clients.get(clientId);
   }
 
-  /** Constant-time check of a presented secret against every valid secret of the client. */
   verifySecret(client: RegisteredClient, presented: string): boolean {
-    const hash = sha256(presented);
-    let ok = false;
-    for (const expected of client.secretHashes) ok = timingSafeEqual(expected, hash) || ok;
-    return ok;
+    return verifyClientSecret(client, presented);
   }
 
   /** Client metadata for oidc-provider. */
@@ -100,10 +62,7 @@ export class ClientRegistry {
     });
   }
 
-  /** PKCE: public clients always; confidential clients when configured `required`. */
   pkceRequired(clientId: string): boolean {
-    const c = this.clients.get(clientId);
-    if (!c || c.kind !== 'oidc') return true;
-    return c.secretHashes.length === 0 || c.oidc?.pkce === 'required';
+    return clientNeedsPkce(this.clients.get(clientId));
   }
 }
