@@ -45,6 +45,8 @@ export interface Eidhub {
   app: FastifyInstance;
   config: Config;
   store: Store;
+  /** The OIDC and API clients: the config file's and those added at run time. */
+  clients: ClientRegistry;
   inbox: SandboxInbox | undefined;
   /** Re-reads signing keys from the store and rebuilds the OpenID Provider if they changed. */
   reloadKeys(): Promise<boolean>;
@@ -128,7 +130,14 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     { source: 'the hosted pages', locales: loadLocales() },
     ...[...authenticators.values()].map((a) => ({ source: `authenticator ${a.id}`, locales: a.messages })),
   ]);
-  const clients = new ClientRegistry(config.oidcClients, config.apiClients, clientSecretKey);
+  const clients = await ClientRegistry.open({
+    oidcClients: config.oidcClients,
+    apiClients: config.apiClients,
+    internalSecretKey: clientSecretKey,
+    store: store.clients,
+    logger: logger.child({ module: 'clients' }),
+    now,
+  });
   const protocols = new Map<Protocol, ProtocolInstance>();
   const pages = new HostedPages({ transactions, authenticators, protocols, locales, publicUrl: config.publicUrl, defaultLanguage: config.defaultLanguage, logger });
   // Each protocol hears of the transactions of its own that this process ends.
@@ -192,10 +201,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     app,
     config,
     store,
+    clients,
     inbox,
     reloadKeys,
     async close() {
       for (const t of timers) clearInterval(t);
+      clients.close();
       await app.close();
       await store.close();
     },

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger, LazyChildLogger } from '../src/http/logger.js';
-
-function capture() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  const records = () => lines.map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string });
-  return { logger: createLogger('info', sink), records, messages: () => records().map((r) => r.msg) };
-}
+import { LazyChildLogger } from '../src/http/logger.js';
+import { captureLogs } from './support/logs.js';
 
 describe('LazyChildLogger', () => {
   it("writes at the parent's level, with the child's bindings", () => {
-    const { logger, messages, records } = capture();
+    const { logger, messages, records } = captureLogs();
     const child = new LazyChildLogger(logger, { reqId: 'r1' }, undefined);
     child.debug('not written');
     child.info('written');
@@ -36,7 +24,7 @@ describe('LazyChildLogger', () => {
   });
 
   it("follows a level of its own (a route's logLevel) before it writes anything", () => {
-    const { logger, messages } = capture();
+    const { logger, messages } = captureLogs();
     const quiet = new LazyChildLogger(logger, {}, { level: 'warn' });
     assert.equal(quiet.isLevelEnabled('info'), false);
     quiet.info('not written');

@@ -76,7 +76,8 @@ const storageSchema = z.discriminatedUnion('driver', [
   }),
 ]);
 
-const oidcClientSchema = z
+/** One OIDC client, as the config file and the client registry (src/clients/registry.ts) take it. */
+export const oidcClientSchema = z
   .object({
     clientId: clientId.describe('The client_id.'),
     clientName: z.string().min(1).max(100).optional().describe('Shown to the person on the hosted pages.'),
@@ -105,13 +106,17 @@ const oidcClientSchema = z
     }
   });
 export type OidcClientConfig = z.infer<typeof oidcClientSchema>;
+/** An OIDC client's settings without its secrets: what the registry keeps, since it keeps secrets only as hashes. */
+export type OidcClientSettings = Omit<OidcClientConfig, 'secrets'>;
 
-const apiClientSchema = z.object({
+/** One REST API client, as the config file and the client registry take it. */
+export const apiClientSchema = z.object({
   clientId: clientId.describe('The API client_id.'),
   secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once.'),
   permissions: z.array(z.enum(['authentication-rest-api'])).default([]).describe('What the client may call.'),
 });
 export type ApiClientConfig = z.infer<typeof apiClientSchema>;
+export type ApiClientSettings = Omit<ApiClientConfig, 'secrets'>;
 
 const otpSchema = z.object({
   codeTtlSeconds: z.number().int().min(30).max(900).default(180).describe('How long a code is valid.'),
