@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   buildImportGraph,
@@ -79,6 +81,25 @@ describe('module layers of src/', () => {
     assertNone(describeLayerCycles(graph), 'layers of src/ that import each other, with the imports that do it'));
 
   it('every import names a file or a package', () => assertNone(unresolvedImports(graph), 'imports that lead nowhere'));
+});
+
+describe('the REST protocol and the hosted pages name no authenticator', () => {
+  // An authenticator's words live in its folder: the REST protocol mounts any authenticator's
+  // headless steps, the pages show any authenticator's steps.
+  const WORDS = /otp|sms|phone|mobile/i;
+  for (const folder of ['src/protocols/rest/', 'src/pages/']) {
+    it(`${folder} names none of otp-sms's words`, () => {
+      const root = fileURLToPath(new URL('..', import.meta.url));
+      const files = readdirSync(join(root, folder), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+      assert.ok(files.length > 0, `${folder} has sources`);
+      const found = files.flatMap((f) =>
+        readFileSync(join(root, folder, f), 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (WORDS.test(line) ? [`${folder}${f}:${i + 1}: ${line.trim()}`] : [])),
+      );
+      assertNone(found, `${folder} names an authenticator`);
+    });
+  }
 });
 
 describe('the layer checker', () => {

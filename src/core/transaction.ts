@@ -28,7 +28,10 @@ export interface TransactionSubject {
   id: string;
   /** The provider's own identifier of the person, e.g. the E.164 number for otp-sms. */
   idpId: string;
-  /** Attributes in the REST API's naming (idpId, phoneNumber, …). */
+  /**
+   * What the authenticator learned about the person, in its own naming; its `claims` mapping turns
+   * them into each protocol's (OIDC claims, REST attributes, SAML attributes).
+   */
   attributes: Record<string, string>;
 }
 

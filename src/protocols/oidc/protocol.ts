@@ -21,6 +21,7 @@ import type { BrowserExchange, FinishAnswer, PagePolicy, ProtocolAdapter } from 
 import { parseAcrValues } from './acr-values.js';
 import { saveInteractionResult } from './bypasses/index.js';
 import { parseLoginHint } from './login-hint.js';
+import { INTERACTION_ROUTE } from './provider.js';
 
 export interface OidcDeps {
   /** Where the issuer lives below publicUrl, e.g. `/auth/open`. */
@@ -64,7 +65,7 @@ export class OidcProtocol implements ProtocolAdapter {
   readonly interactionPath: string;
 
   constructor(private readonly deps: OidcDeps) {
-    this.interactionPath = `${deps.mount}/interaction`;
+    this.interactionPath = `${deps.mount}${INTERACTION_ROUTE}`;
   }
 
   /**
