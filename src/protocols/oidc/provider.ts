@@ -75,6 +75,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   const t = config.tokens;
 
   const configuration: Configuration = {
+    // The config file's clients never change while eidhub runs: oidc-provider keeps them validated
+    // once (static clients are found without hashing their metadata on every look-up, measured
+    // against the adapter in bench/FINDINGS.md). Clients added at run time come through the
+    // adapter's Client model, so a new or changed one is used at the next request.
+    clients: registry
+      .list()
+      .filter((c) => c.readOnly)
+      .flatMap((c) => clientMetadata(c) ?? []),
     adapter: createAdapterFactory(
       store.oidc,
       async (clientId) => {
