@@ -168,6 +168,11 @@ function suite(backend: Backend): void {
     assert.deepEqual([stored?.createdAt, stored?.updatedAt], [T0, T0 + 1000]);
   });
 
+  it('find answers no client for an id no client can have (a NUL byte, too long), without asking the store', async () => {
+    const registry = await openRegistry();
+    for (const id of ['\u0000x', 'a'.repeat(129), '', 'with space']) assert.equal(await registry.find(id), undefined, JSON.stringify(id));
+  });
+
   it('remove: gone from the snapshot and the store; false when there was none', async () => {
     const registry = await openRegistry();
     const { clientId } = await registry.add(newOidc());

@@ -310,6 +310,27 @@ describe('Authentication REST API', () => {
     token = await tokenOf(API);
   });
 
+  it('a page opened before its session ended answers its form with the ending, not a CSRF refusal', async () => {
+    const expiring = await create({ ...redirectSession, sessionLifetime: 60 });
+    const agent = new Browserless(eidhub.url);
+    const page = await agent.get(String(expiring.authenticationUrl));
+    offset += 61_000;
+    try {
+      const posted = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone: '+447700900322' });
+      assert.equal(posted.res.status, 410, 'expired');
+      assert.match(posted.body, /This login has expired/);
+    } finally {
+      offset -= 61_000;
+    }
+    token = await tokenOf(API);
+
+    const cancelled = await create();
+    const opened = await agent.get(String(cancelled.authenticationUrl));
+    await call('POST', `${SESSIONS}/${String(cancelled.id)}/cancel`);
+    const after = await agent.post(`${opened.url}/phone`, { csrf: csrfOf(opened.body), phone: '+447700900322' }, 'https://example.com/');
+    assert.ok(after.url.startsWith('https://example.com/abort?'), `the integrator's abort URL: ${after.url} ${after.res.status}`);
+  });
+
   it('reads an embedded session only with its sessionNonce', async () => {
     const session = await create({ flow: 'iframe', returnUrl: 'https://shop.example.com/done', embeddedParentDomains: ['shop.example.com'] });
     const path = `${SESSIONS}/${String(session.id)}`;

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { formatIssues, formatPath } from '../config/load.js';
 import {
   apiClientSchema,
+  CLIENT_ID_PATTERN,
   oidcClientSchema,
   type ApiClientConfig,
   type ApiClientSettings,
@@ -192,6 +193,8 @@ export class ClientRegistry {
   async find(clientId: string): Promise<RegisteredClient | undefined> {
     const known = this.get(clientId);
     if (known) return known;
+    // An id no client can have (a NUL byte, which PostgreSQL refuses as a parameter) is not looked up.
+    if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
     const generation = this.generation;
     const stored = await this.store.get(clientId);
     if (!stored) return undefined;

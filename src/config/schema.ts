@@ -25,6 +25,9 @@ const redirectUri = z
 
 const secret = z.string().min(16, { message: 'must be at least 16 characters' }).max(512);
 
+/** What a client id may be (config and run-time clients alike): anything else names no client. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+
 const clientId = z
   .string()
   .min(1)

@@ -211,8 +211,13 @@ export class HostedPages {
     switch (result.kind) {
       case 'finished':
         return this.onFinished(req, reply, result.tx, key);
-      case 'redirect':
+      case 'redirect': {
+        // The browser leaves, and comes back to the callback on the strength of its binding, which
+        // the claim wrote `ordered`: read it back first, which waits for its commit.
+        const committed = await this.deps.transactions.get(tx.id);
+        if (!committed || !this.keyMatches(committed, key)) throw new EidhubError(409, 'transaction_changed', 'reload the page');
         return reply.redirect(result.url, 303);
+      }
       case 'view':
         return this.render(req, reply, tx, this.stepOf(authenticator, result.view), key, result.view.error !== undefined ? 422 : 200);
     }
@@ -256,7 +261,7 @@ export class HostedPages {
       if (!(err instanceof EidhubError && err.code === 'transaction_changed')) throw err;
       // Raced: the same browser's other request (a double submit) may have claimed it for this key.
       const current = await this.deps.transactions.get(tx.id);
-      if (current && this.keyMatches(current, formKey)) return current;
+      if (current && (this.keyMatches(current, formKey) || (FINAL_STATUSES.has(current.status) && !current.browserBinding))) return current;
       throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
     }
   }
@@ -276,6 +281,10 @@ export class HostedPages {
     }
     if (tx.status === 'CREATED') {
       tx = await this.claimFor(tx, formKey);
+    } else if (FINAL_STATUSES.has(tx.status) && !tx.browserBinding) {
+      // It ended (expired, cancelled by the integrator) before any browser posted: the page that
+      // was opened still leads to the protocol's answer, as it did before binding moved here.
+      return this.onFinished(req, reply, tx, formKey);
     } else if (!this.keyMatches(tx, formKey)) {
       throw new EidhubError(403, 'csrf', 'the form did not come from this login page; reload the page');
     }
@@ -304,7 +313,12 @@ export class HostedPages {
 
 export function registerHostedPages(app: FastifyInstance, pages: HostedPages) {
   app.get<{ Params: { id: string } }>(`${HOSTED_PAGE_BASE}/:id`, (req, reply) => pages.show(req, reply));
-  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`${HOSTED_PAGE_BASE}/:id/${CALLBACK}`, (req, reply) => pages.callback(req, reply));
+  // A callback changes the login, so it has no HEAD twin (opening a page by HEAD changes nothing).
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    `${HOSTED_PAGE_BASE}/:id/${CALLBACK}`,
+    { exposeHeadRoute: false, config: { rateLimit: { max: 60, timeWindow: 60_000 } } },
+    (req, reply) => pages.callback(req, reply),
+  );
   app.post<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>(
     `${HOSTED_PAGE_BASE}/:id/:action`,
     { config: { rateLimit: { max: 60, timeWindow: 60_000 } } },

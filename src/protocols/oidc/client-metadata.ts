@@ -1,7 +1,8 @@
 /**
- * Clients as oidc-provider knows them. oidc-provider reads every client through its adapter's
- * `Client` model (no static list), so a client added or changed in the client registry is used
- * at the next request; oidc-provider re-validates a client only when its metadata changes.
+ * Clients as oidc-provider knows them. The config file's clients are its static clients
+ * (provider.ts); clients added at run time are read through its adapter's `Client` model, so one
+ * added or changed in the client registry is used at the next request (oidc-provider re-validates
+ * such a client when its metadata changes).
  * Each client's secret here is its internal secret (see client-auth.ts), never a real one.
  */
 import type { ClientMetadata } from 'oidc-provider';
