@@ -113,7 +113,7 @@ function register(client: ClientSettings, secretHashes: Buffer[], readOnly: bool
 }
 
 /** The clients of the config file (validated by its schema already), read-only, by clientId. */
-export function configClients(oidcClients: OidcClientConfig[], apiClients: ApiClientConfig[], internalSecretKey: Buffer): Map<string, RegisteredClient> {
+function configClients(oidcClients: OidcClientConfig[], apiClients: ApiClientConfig[], internalSecretKey: Buffer): Map<string, RegisteredClient> {
   const clients = new Map<string, RegisteredClient>();
   for (const c of oidcClients) {
     clients.set(c.clientId, register({ kind: 'oidc', settings: withoutSecrets(c) }, c.secrets.map(sha256), true, internalSecretKey));
@@ -125,7 +125,7 @@ export function configClients(oidcClients: OidcClientConfig[], apiClients: ApiCl
 }
 
 /** Constant-time check of a presented secret against every valid secret of the client (each one compared, match or not). */
-export function verifyClientSecret(client: RegisteredClient, presented: string): boolean {
+function verifyClientSecret(client: RegisteredClient, presented: string): boolean {
   const presentedHash = sha256(presented);
   let ok = false;
   for (const expected of client.secretHashes) ok = timingSafeEqual(expected, presentedHash) || ok;
@@ -133,7 +133,7 @@ export function verifyClientSecret(client: RegisteredClient, presented: string):
 }
 
 /** PKCE: public clients always; confidential clients when configured `required`; an unknown client or an API client never gets past it. */
-export function clientNeedsPkce(client: RegisteredClient | undefined): boolean {
+function clientNeedsPkce(client: RegisteredClient | undefined): boolean {
   if (!client || client.kind !== 'oidc') return true;
   return client.secretHashes.length === 0 || client.oidc?.pkce === 'required';
 }

@@ -79,7 +79,8 @@ export function createAdapterFactory(
           model,
           id,
           payload as Record<string, unknown>,
-          expiresIn ? now() + expiresIn * 1000 : null,
+          // 0 is an expiry (now), not "never": only an absent one keeps the row until it is destroyed.
+          expiresIn !== undefined ? now() + expiresIn * 1000 : null,
           { grantId: payload.grantId, userCode: payload.userCode, uid: payload.uid },
           writes.upsert,
         );

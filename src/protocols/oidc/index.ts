@@ -10,7 +10,6 @@ import { mountHandler } from './mount.js';
 import { OidcProtocol } from './protocol.js';
 import { createProvider, OIDC_MOUNT } from './provider.js';
 
-export { OIDC_MOUNT, OIDC_ROUTES } from './provider.js';
 export { createApiTokenVerifier } from './api-tokens.js';
 
 /** The claims each scope gives, as the authenticators declare them (a claim may come from several). */

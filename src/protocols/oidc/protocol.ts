@@ -64,7 +64,11 @@ export class OidcProtocol implements ProtocolAdapter {
   private readonly policies = new WeakMap<RegisteredClient, PagePolicy>();
   readonly interactionPath: string;
 
+  /** The provider parameters integrators may pass in acr_values: every authenticator's, fixed at start. */
+  private readonly providerParams: ReadonlySet<string>;
+
   constructor(private readonly deps: OidcDeps) {
+    this.providerParams = new Set([...deps.authenticators.values()].flatMap((a) => a.providerParams));
     this.interactionPath = `${deps.mount}${INTERACTION_ROUTE}`;
   }
 
@@ -155,7 +159,7 @@ export class OidcProtocol implements ProtocolAdapter {
   /** The transaction an authorization request's login becomes, or why it cannot become one. */
   private loginFor(params: Record<string, unknown>): Omit<NewTransaction, 'protocolRef'> | EidhubError {
     const { authenticators } = this.deps;
-    const acr = parseAcrValues(typeof params.acr_values === 'string' ? params.acr_values : undefined, providerParamNames(authenticators));
+    const acr = parseAcrValues(typeof params.acr_values === 'string' ? params.acr_values : undefined, this.providerParams);
     if (acr.problems.length > 0) return new EidhubError(400, 'invalid_request', acr.problems.join('; '), { field: 'acr_values' });
 
     const enabled = [...authenticators.keys()];
@@ -213,9 +217,4 @@ export class OidcProtocol implements ProtocolAdapter {
     if (login instanceof EidhubError) return this.answer(req, reply, { error: login.code, error_description: login.message });
     throw new EidhubError(500, 'internal', `interaction ${details.uid}: a valid login reached the start route`);
   }
-}
-
-/** The provider parameters integrators may pass in acr_values: every authenticator's. */
-function providerParamNames(authenticators: ReadonlyMap<string, Authenticator>): ReadonlySet<string> {
-  return new Set([...authenticators.values()].flatMap((a) => a.providerParams));
 }

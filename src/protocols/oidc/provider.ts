@@ -44,8 +44,6 @@ export interface ProviderDeps {
   jwks: { keys: PrivateJwk[] };
   cookieKeys: string[];
   renderError: NonNullable<Configuration['renderError']>;
-  logoutSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['logoutSource']>;
-  postLogoutSuccessSource?: NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>['postLogoutSuccessSource']>;
   /** oidc-provider's `interactions.url`: OidcProtocol.interactionUrl. */
   interactionUrl: (interaction: Interaction) => Promise<string>;
   now?: () => number;
@@ -118,11 +116,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        ...(deps.logoutSource ? { logoutSource: deps.logoutSource } : {}),
-        ...(deps.postLogoutSuccessSource ? { postLogoutSuccessSource: deps.postLogoutSuccessSource } : {}),
-      },
+      rpInitiatedLogout: { enabled: true },
     },
     ttl: {
       AuthorizationCode: t.authorizationCodeTtlSeconds,
