@@ -154,6 +154,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     jwks: toPrivateJwks(keys),
     hostedPageUrl,
     errorPage: (acceptLanguage, requested) => pages.standaloneError(acceptLanguage, requested, 'error.invalidRequest'),
+    postPage: (acceptLanguage, requested, answer, outcome) => pages.standalonePost(acceptLanguage, requested, answer, outcome),
     logger,
     now,
   };

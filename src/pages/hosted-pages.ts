@@ -146,16 +146,33 @@ export class HostedPages {
    * unregistered redirect_uri): the HTML and the headers to send with it.
    */
   standaloneError(acceptLanguage: string | undefined, requested: string | undefined, message: PageMessageKey): { html: string; headers: Record<string, string> } {
+    return this.standalone(acceptLanguage, requested, { kind: 'error', message }, []);
+  }
+
+  /**
+   * A page outside the hosted pages' routes that carries a protocol's answer on by POST (a SAML
+   * Response given from a single sign-on session): a form that submits itself to `url`.
+   */
+  standalonePost(
+    acceptLanguage: string | undefined,
+    requested: string | undefined,
+    answer: { url: string; fields: Record<string, string> },
+    outcome: Outcome,
+  ): { html: string; headers: Record<string, string> } {
+    return this.standalone(acceptLanguage, requested, { kind: 'continue', method: 'post', url: answer.url, fields: answer.fields, outcome }, [new URL(answer.url).origin]);
+  }
+
+  private standalone(acceptLanguage: string | undefined, requested: string | undefined, step: PageStep, formActionOrigins: string[]): { html: string; headers: Record<string, string> } {
     const lang = negotiateLanguage({ requested, acceptLanguage, fallback: this.deps.defaultLanguage });
     const nonce = newNonce();
     const html = renderPage(
-      { lang, step: { kind: 'error', message }, actionBase: HOSTED_PAGE_BASE, hidden: {}, cspNonce: nonce, publicHost: this.publicHost, embedded: false },
+      { lang, step, actionBase: HOSTED_PAGE_BASE, hidden: {}, cspNonce: nonce, publicHost: this.publicHost, embedded: false },
       translator(lang, { locales: this.deps.locales }),
     );
     return {
       html,
       headers: {
-        'content-security-policy': contentSecurityPolicy({ nonce, frameAncestors: ["'none'"], formActionOrigins: [] }),
+        'content-security-policy': contentSecurityPolicy({ nonce, frameAncestors: ["'none'"], formActionOrigins }),
         'x-frame-options': 'DENY',
         'cache-control': 'no-store',
         'referrer-policy': 'no-referrer',

@@ -101,6 +101,16 @@ export interface ProtocolContext {
   hostedPageUrl(tx: Pick<Transaction, 'id'>): string;
   /** An error page for people, outside the hosted pages' routes (a protocol's own error screens). */
   errorPage(acceptLanguage: string | undefined, requestedLanguage: string | undefined): { html: string; headers: Record<string, string> };
+  /**
+   * A page, outside the hosted pages' routes, that posts a protocol's answer to `url` (a form that
+   * submits itself, with a button without JavaScript), e.g. a SAML Response from a single sign-on session.
+   */
+  postPage(
+    acceptLanguage: string | undefined,
+    requestedLanguage: string | undefined,
+    answer: { url: string; fields: Record<string, string> },
+    outcome: 'success' | 'error' | 'abort',
+  ): { html: string; headers: Record<string, string> };
   logger: Logger;
   now: () => number;
 }
