@@ -634,3 +634,13 @@ ${SEED_REQUEST.replace('>ENTITY_ID<', '>&lol9;<')}`;
     refused(() => decodeRedirectQuery(bigger), 'too_large', /larger than/);
   });
 });
+
+describe('HTTP-POST messages that SP libraries deflate anyway', () => {
+  it('are inflated, with the same cap as the Redirect binding', () => {
+    const request = '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_d" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"/>';
+    const message = decodePostForm({ SAMLRequest: deflateRawSync(Buffer.from(request)).toString('base64') });
+    assert.equal(message.xml, request);
+    const bomb = deflateRawSync(Buffer.from(`<a>${' '.repeat(20 * 1024 * 1024)}</a>`), { level: 9 }).toString('base64');
+    assert.throws(() => decodePostForm({ SAMLRequest: bomb }), (err: unknown) => err instanceof SamlError && err.code === 'too_large');
+  });
+});

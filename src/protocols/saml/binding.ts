@@ -98,7 +98,11 @@ export function decodePostForm(body: Record<string, unknown>): InboundMessage {
   if (encoded.length > 2 * base64Length(MAX_MESSAGE_BYTES)) throw tooLarge(where, 'once base64-decoded');
   const compact = encoded.replace(/[\t\n\r ]+/g, '');
   if (decodedLength(compact) > MAX_MESSAGE_BYTES) throw tooLarge(where, 'once base64-decoded');
-  const xml = utf8(decodeBase64(compact, where), where);
+  const bytes = decodeBase64(compact, where);
+  // The HTTP-POST binding is not compressed, but widespread SP libraries (node-saml and
+  // passport-saml by default) deflate it anyway: bytes that cannot begin XML are inflated, capped
+  // like the Redirect binding's.
+  const xml = utf8(looksLikeXml(bytes) ? bytes : inflate(bytes, where), where);
   return { binding: 'post', parameter, xml, relayState: checkedRelayState(formField(body, 'RelayState'), 'form field') };
 }
 
@@ -185,6 +189,13 @@ function inflate(deflated: Buffer, where: string): Buffer {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(where, 'once inflated', err);
     throw new SamlError('malformed', `${where} is not DEFLATE-compressed data (${(err as Error).message})`, { cause: err });
   }
+}
+
+/** Whether decoded bytes can be the start of an XML document (a BOM, whitespace, then `<`). */
+function looksLikeXml(bytes: Buffer): boolean {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return i >= bytes.length || bytes[i] === 0x3c;
 }
 
 function utf8(bytes: Buffer, where: string): string {
