@@ -6,14 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SamlSigningKey } from '../../src/protocols/saml/model.js';
 
-// @peculiar/x509 registers its algorithm classes with tsyringe, which refuses to load unless the
-// Reflect metadata API exists, and no polyfill for it is installed. Those classes take no
-// constructor parameters, so tsyringe's only two reads (getMetadata, getOwnMetadata) may find
-// nothing; a real polyfill, if one is loaded first, is left alone.
-const reflect = Reflect as typeof Reflect & { getMetadata?: () => undefined; getOwnMetadata?: () => undefined };
-reflect.getMetadata ??= () => undefined;
-reflect.getOwnMetadata ??= () => undefined;
-const x509 = await import('@peculiar/x509');
+// @peculiar/x509's dependency tsyringe needs the Reflect metadata API loaded first.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 // Node's Web Crypto, typed as the DOM's.
 const webcrypto = globalThis.crypto;
 x509.cryptoProvider.set(webcrypto);

@@ -34,6 +34,8 @@ export interface AssertionFacts {
   nameId: string;
   /** The NameID's NameQualifier: the provider that authenticated the person, e.g. 'otp-sms'. */
   nameQualifier: string;
+  /** The NameID Format (default unspecified, as the seed). */
+  nameIdFormat?: string | undefined;
   sessionIndex: string;
   /** Epoch ms when the person authenticated. */
   authnInstant: number;
@@ -117,7 +119,7 @@ function assertionXml(facts: AssertionFacts, id: string): string {
     `<saml2:Assertion xmlns:saml2="${NS.assertion}" xmlns:xsd="${NS.xsd}" ID="${id}" IssueInstant="${samlInstant(facts.now)}" Version="2.0">` +
     `<saml2:Issuer>${text(facts.idpEntityId, 'the IdP entity ID')}</saml2:Issuer>` +
     `<saml2:Subject>` +
-    `<saml2:NameID Format="${NAMEID_UNSPECIFIED}" NameQualifier="${attr(facts.nameQualifier, 'the NameQualifier')}">${text(facts.nameId, 'the NameID')}</saml2:NameID>` +
+    `<saml2:NameID Format="${attr(facts.nameIdFormat ?? NAMEID_UNSPECIFIED, 'the NameID Format')}" NameQualifier="${attr(facts.nameQualifier, 'the NameQualifier')}">${text(facts.nameId, 'the NameID')}</saml2:NameID>` +
     `<saml2:SubjectConfirmation Method="${BEARER}">` +
     `<saml2:SubjectConfirmationData InResponseTo="${attr(facts.inResponseTo, 'InResponseTo')}" NotOnOrAfter="${notOnOrAfter}" Recipient="${attr(facts.destination, 'the destination')}"/>` +
     `</saml2:SubjectConfirmation>` +
@@ -169,7 +171,7 @@ export function buildStatusResponse(
  * Redirect binding the caller signs the query with signRedirectQuery instead.
  */
 export function buildLogoutRequest(
-  input: { idpEntityId: string; destination: string; nameId: string; nameQualifier?: string | undefined; sessionIndexes: string[]; now: number; notOnOrAfterSeconds?: number },
+  input: { idpEntityId: string; destination: string; nameId: string; nameIdFormat?: string | undefined; nameQualifier?: string | undefined; sessionIndexes: string[]; now: number; notOnOrAfterSeconds?: number },
   key: SamlSigningKey,
   options: { sign: boolean },
 ): { id: string; xml: string } {
@@ -182,7 +184,7 @@ export function buildLogoutRequest(
   const xml =
     `<saml2p:LogoutRequest xmlns:saml2p="${NS.protocol}" ${messageAttributes({ destination: input.destination, id, now: input.now, notOnOrAfter })}>` +
     issuer(input.idpEntityId) +
-    `<saml2:NameID xmlns:saml2="${NS.assertion}" Format="${NAMEID_UNSPECIFIED}"${qualifier}>${text(input.nameId, 'the NameID')}</saml2:NameID>` +
+    `<saml2:NameID xmlns:saml2="${NS.assertion}" Format="${attr(input.nameIdFormat ?? NAMEID_UNSPECIFIED, 'the NameID Format')}"${qualifier}>${text(input.nameId, 'the NameID')}</saml2:NameID>` +
     input.sessionIndexes.map((s) => `<saml2p:SessionIndex>${text(s, 'a SessionIndex')}</saml2p:SessionIndex>`).join('') +
     `</saml2p:LogoutRequest>`;
   return { id, xml: options.sign ? signElement(xml, id, key) : xml };

@@ -340,7 +340,7 @@ export class SamlProtocol implements ProtocolAdapter {
       this.setSessionCookie(browser, key, session.expiresAt - now);
     }
     const nameId = state.nameIdFormat === NAMEID_FORMATS.transient ? newSamlId() : subject.id;
-    session = withParticipant(session, { sp: sp.entityId, nameId, nameQualifier: authenticator.id });
+    session = withParticipant(session, { sp: sp.entityId, nameId, nameIdFormat: state.nameIdFormat, nameQualifier: authenticator.id });
     await this.sessions.put(key!, session);
     const xml = await buildSuccessResponse(
       {
@@ -478,6 +478,7 @@ export class SamlProtocol implements ProtocolAdapter {
           idpEntityId: this.entityId,
           destination: endpoint.location,
           nameId: participant.nameId,
+          nameIdFormat: participant.nameIdFormat,
           nameQualifier: participant.nameQualifier,
           sessionIndexes: [session.sessionIndex],
           now: this.deps.now(),

@@ -16,6 +16,7 @@ const MODEL = 'SamlSession';
 export interface SessionParticipant {
   sp: string;
   nameId: string;
+  nameIdFormat: string;
   nameQualifier: string;
 }
 
