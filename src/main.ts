@@ -23,6 +23,8 @@ import { createServer } from './http/server.js';
 import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks } from './keys/signing-keys.js';
 import { createApiTokenVerifier, oidcPlugin } from './protocols/oidc/index.js';
 import { restPlugin } from './protocols/rest/index.js';
+import { ensureSamlSigningKey, rotateSamlSigningKey, samlCertificateSubject } from './protocols/saml/keys.js';
+import { parseSpMetadata } from './protocols/saml/metadata.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
 import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID } from './sandbox/routes.js';
 import { createSmsProvider } from './sms/index.js';
@@ -221,7 +223,9 @@ usage:
   eidhub --config FILE        serve with a config file (or set EIDHUB_CONFIG)
   eidhub keys rotate [--config FILE]
                               add new signing keys; the old ones stay published until
-                              what they signed has expired
+                              what they signed has expired. The new SAML certificate is
+                              published at once but signs only after saml.keyRolloverSeconds
+                              (default 7 days): SPs must load the new IdP metadata before then
   eidhub config check --config FILE
                               validate a config file and exit
   eidhub --help
@@ -232,8 +236,9 @@ function loadConfigFromArgs(args: string[], env: NodeJS.ProcessEnv): Config {
   const i = args.indexOf('--config');
   if (i >= 0 && !args[i + 1]) throw new ConfigError('--config', ['--config needs a file name']);
   const file = i >= 0 ? args[i + 1] : env.EIDHUB_CONFIG;
-  if (file) return parseConfig(readConfigFile(file), file, env);
-  return parseConfig({ sandbox: true }, 'sandbox defaults', env);
+  const readers = { samlMetadata: parseSpMetadata };
+  if (file) return parseConfig(readConfigFile(file), file, env, readers);
+  return parseConfig({ sandbox: true }, 'sandbox defaults', env, readers);
 }
 
 async function run(args: string[]): Promise<number> {
@@ -251,12 +256,24 @@ async function run(args: string[]): Promise<number> {
   if (positional[0] === 'keys' && positional[1] === 'rotate') {
     const store = await openStore(config.storage);
     try {
-      await ensureSigningKeys(store.keys, store.secrets, Date.now());
+      const now = Date.now();
+      await ensureSigningKeys(store.keys, store.secrets, now);
       const publishFor = (config.tokens.idTokenTtlSeconds + 3600) * 1000;
-      const added = await rotateSigningKeys(store.keys, Date.now(), publishFor);
+      const added = await rotateSigningKeys(store.keys, now, publishFor);
+      const subject = samlCertificateSubject(config.publicUrl);
+      await ensureSamlSigningKey(store.keys, store.secrets, now, subject);
+      const rollover = config.saml.keyRolloverSeconds * 1000;
+      const samlPublishFor = rollover + (config.saml.assertionLifetimeSeconds + 3600) * 1000;
+      const saml = await rotateSamlSigningKey(store.keys, now, rollover, samlPublishFor, subject);
+      const switchAt = new Date(now + rollover).toISOString();
       process.stdout.write(
         `new signing keys: ${added.map((k) => `${k.alg} ${k.kid}`).join(', ')}\n` +
-          `running servers switch to them within ${KEY_CHECK_INTERVAL_MS / 1000} s; the old keys stay in the JWKS until ${new Date(Date.now() + publishFor).toISOString()}\n`,
+          `running servers switch to them within ${KEY_CHECK_INTERVAL_MS / 1000} s; the old keys stay in the JWKS until ${new Date(now + publishFor).toISOString()}\n` +
+          `new SAML signing certificate ${saml.kid}: in the IdP metadata (${config.publicUrl}/auth/saml/metadata) now, ` +
+          (rollover === 0
+            ? 'signing at once: SPs that have not loaded it will refuse assertions until they do\n'
+            : `signing from ${switchAt}: every SP must load the new metadata before then\n`) +
+          `the old SAML certificate signs until ${switchAt} and stays in the metadata until ${new Date(now + rollover + samlPublishFor).toISOString()}\n`,
       );
     } finally {
       await store.close();

@@ -1,11 +1,14 @@
-/** The config file: validation errors name their path, secrets never appear in them, the docs are current. */
+/** The config file: validation errors name their path, secrets never appear in them, SAML SP metadata is read and checked, the docs are current. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../src/config/load.js';
+import { selfSignedCertificate } from '../src/protocols/saml/keys.js';
+import { parseSpMetadata } from '../src/protocols/saml/metadata.js';
 import { CONFIG_DOCS } from '../scripts/config-docs.js';
 
 const problemsOf = (input: unknown, env: NodeJS.ProcessEnv = {}) => {
@@ -89,5 +92,95 @@ describe('config', () => {
 
   it('has a current docs/configuration.md', () => {
     assert.equal(readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8'), CONFIG_DOCS, 'run npm run docs:config');
+  });
+});
+
+describe('config: SAML service providers', () => {
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const certBase64 = new X509Certificate(selfSignedCertificate(keys, { commonName: 'sp.example.com', notBefore: Date.now(), notAfter: Date.now() + 86_400_000 })).raw.toString('base64');
+  const ENTITY = 'SAML Example SP';
+  const spMetadata = (entityId = ENTITY, acs = true) =>
+    `<?xml version="1.0" encoding="UTF-8"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${entityId}">` +
+    '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
+    `<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${certBase64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>` +
+    (acs ? '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://sp.example.com/saml/acs" index="1" isDefault="false"/>' : '') +
+    '</md:SPSSODescriptor></md:EntityDescriptor>';
+  const readers = { samlMetadata: parseSpMetadata };
+  const samlProblems = (serviceProviders: unknown[], source = 'test', extra: Record<string, unknown> = {}) => {
+    try {
+      parseConfig({ samlServiceProviders: serviceProviders, ...extra }, source, {}, readers);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems;
+    }
+    assert.fail('the config was accepted');
+  };
+  /** A config file in a fresh folder, beside the given files. */
+  const configDir = (files: Record<string, string>, config: unknown): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'eidhub-config-saml-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, 'eidhub.json'), JSON.stringify(config));
+    return join(dir, 'eidhub.json');
+  };
+
+  it('reads metadataFile from the config file\'s folder, keeps its text, and fills the defaults', () => {
+    const file = configDir({ 'sp.xml': spMetadata() }, { samlServiceProviders: [{ entityId: ENTITY, metadataFile: './sp.xml' }] });
+    // The tests run in the repository; the file is found from the config file's folder.
+    const config = parseConfig(JSON.parse(readFileSync(file, 'utf8')), file, {}, readers);
+    assert.deepEqual(config.samlServiceProviders, [
+      { entityId: ENTITY, metadata: spMetadata(), metadataFile: join(dirname(file), 'sp.xml'), requireSignedRequests: false, signResponse: true },
+    ]);
+    assert.deepEqual(config.saml, { assertionLifetimeSeconds: 300, clockSkewSeconds: 180, requestMaxAgeSeconds: 300, sessionTtlSeconds: 28_800, keyRolloverSeconds: 604_800 });
+    const inline = parseConfig({ samlServiceProviders: [{ entityId: ENTITY, metadata: spMetadata(), encryptAssertions: false, requireSignedRequests: true }] }, 'test', {}, readers);
+    assert.deepEqual(inline.samlServiceProviders[0], { entityId: ENTITY, metadata: spMetadata(), encryptAssertions: false, requireSignedRequests: true, signResponse: true });
+    assert.equal(parseConfig({ saml: { keyRolloverSeconds: 0 } }, 'test').saml.keyRolloverSeconds, 0, 'a rollover of 0 signs at once');
+  });
+
+  it('names the SP, its entityId and the problem', () => {
+    const file = configDir({}, {});
+    assert.deepEqual(samlProblems([{ entityId: ENTITY, metadataFile: './sp.xml' }], file), [`samlServiceProviders[0] ("${ENTITY}"): metadataFile ./sp.xml: file not found`]);
+    assert.deepEqual(samlProblems([{ entityId: ENTITY, metadataFile: '.' }], file), [`samlServiceProviders[0] ("${ENTITY}"): metadataFile .: not a file`]);
+    assert.match(samlProblems([{ entityId: ENTITY, metadata: spMetadata(ENTITY, false) }])[0]!, /^samlServiceProviders\[0\] \("SAML Example SP"\): metadata: no AssertionConsumerService/);
+    assert.deepEqual(samlProblems([{ entityId: ENTITY, metadata: spMetadata('https://other.example.com') }]), [
+      `samlServiceProviders[0] ("${ENTITY}"): metadata: its entityID is "https://other.example.com", not the configured entityId`,
+    ]);
+    assert.match(
+      samlProblems([{ entityId: ENTITY, metadata: spMetadata(), encryptAssertions: true }])[0]!,
+      /^samlServiceProviders\[0\] \("SAML Example SP"\): metadata: encryptAssertions is true, but no KeyDescriptor holds an RSA encryption certificate/,
+    );
+    assert.match(samlProblems([{ entityId: ENTITY, metadata: '<md:EntityDescriptor' }])[0]!, /^samlServiceProviders\[0\] \("SAML Example SP"\): metadata: the document is not well-formed XML/);
+    assert.deepEqual(samlProblems([{ entityId: ENTITY }, { entityId: 'b', metadata: spMetadata('b'), metadataFile: 'b.xml' }]), [
+      `samlServiceProviders[0] ("${ENTITY}"): give metadata or metadataFile`,
+      'samlServiceProviders[1] ("b"): give metadata or metadataFile, not both',
+    ]);
+  });
+
+  it('refuses duplicate entityIds, unknown SP options and out-of-bounds SAML rules', () => {
+    const problems = samlProblems(
+      [
+        { entityId: ENTITY, metadata: spMetadata() },
+        { entityId: ENTITY, metadata: spMetadata(), signResponses: false },
+      ],
+      'test',
+      { saml: { assertionLifetimeSeconds: 301, clockSkewSeconds: 181, requestMaxAgeSeconds: 3601, keyRolloverSeconds: -1 } },
+    );
+    for (const expected of [
+      /^samlServiceProviders\[1\]\.entityId: duplicate entityId "SAML Example SP" \(also at samlServiceProviders\[0\]\)$/,
+      /^samlServiceProviders\[1\]: .*signResponses/,
+      /^saml\.assertionLifetimeSeconds: /,
+      /^saml\.clockSkewSeconds: /,
+      /^saml\.requestMaxAgeSeconds: /,
+      /^saml\.keyRolloverSeconds: /,
+    ]) {
+      assert.ok(problems.some((p) => expected.test(p)), `${expected}\n${problems.join('\n')}`);
+    }
+  });
+
+  it('stops `eidhub config check` on bad metadata, naming the SP', () => {
+    const { EIDHUB_DATABASE_URL: _ignored, ...env } = process.env;
+    const file = configDir({ 'sp.xml': spMetadata(ENTITY, false) }, { samlServiceProviders: [{ entityId: ENTITY, metadataFile: 'sp.xml' }] });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'config', 'check', '--config', file], { encoding: 'utf8', timeout: 30_000, env });
+    assert.equal(run.status, 1, run.stdout);
+    assert.match(run.stderr, /samlServiceProviders\[0\] \("SAML Example SP"\): metadataFile sp\.xml: no AssertionConsumerService/);
   });
 });

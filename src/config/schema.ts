@@ -143,6 +143,56 @@ const tokensSchema = z.object({
   sessionTtlSeconds: z.number().int().min(60).max(2_592_000).default(3600).describe('Single sign-on session lifetime at the OpenID Provider.'),
 });
 
+/**
+ * One SAML service provider. Its ACS URLs, bindings, certificates and attribute sets come from its
+ * metadata, which the loader reads (metadataFile) and checks at start (src/config/load.ts).
+ */
+const samlServiceProviderSchema = z.strictObject({
+  entityId: z.string().min(1).max(1024).describe('The SP\'s entityID; must equal the entityID of its metadata.'),
+  metadata: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The SP\'s metadata XML: an md:EntityDescriptor, or an md:EntitiesDescriptor holding exactly one. Give this or `metadataFile`.'),
+  metadataFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('A file holding the SP\'s metadata, relative to the config file\'s folder (or absolute). Give this or `metadata`.'),
+  requireSignedRequests: z
+    .boolean()
+    .default(false)
+    .describe('Refuse AuthnRequests without a valid signature. A request that carries a signature must verify either way.'),
+  signResponse: z.boolean().default(true).describe('Sign the Response as well as the Assertion (the Assertion is always signed).'),
+  encryptAssertions: z
+    .boolean()
+    .optional()
+    .describe('Encrypt assertions to the SP\'s encryption certificate (RSA). Default: when its metadata has one; `true` without one is an error.'),
+});
+export type SamlServiceProviderInput = z.output<typeof samlServiceProviderSchema>;
+/** A service provider after loading: `metadata` is the metadata text, read from `metadataFile` (then an absolute path) when given that way. */
+export type SamlServiceProviderConfig = Omit<SamlServiceProviderInput, 'metadata'> & { metadata: string };
+
+const samlSchema = z.object({
+  assertionLifetimeSeconds: z.number().int().min(30).max(300).default(300).describe('How long an assertion may be used: its NotOnOrAfter after its IssueInstant.'),
+  clockSkewSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(180)
+    .default(180)
+    .describe('Clock difference tolerated with SPs: an assertion\'s NotBefore is set this far back, and an AuthnRequest may be this far in the future.'),
+  requestMaxAgeSeconds: z.number().int().min(30).max(3600).default(300).describe('How old an AuthnRequest (its IssueInstant) may be.'),
+  sessionTtlSeconds: z.number().int().min(60).max(2_592_000).default(28_800).describe('Single sign-on session lifetime at the SAML IdP.'),
+  keyRolloverSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7_776_000)
+    .default(604_800)
+    .describe('After `eidhub keys rotate`, how long the new signing certificate is in the IdP metadata before it signs (SPs load it meanwhile); 0 signs at once.'),
+});
+
 export const configSchema = z
   .object({
     publicUrl: z
@@ -168,6 +218,8 @@ export const configSchema = z
     defaultLanguage: z.enum(['en', 'da', 'nl', 'fi', 'el', 'no', 'sv']).default('en').describe('Language when neither the request nor the browser names a supported one.'),
     oidcClients: z.array(oidcClientSchema).default([]).describe('OpenID Connect clients.'),
     apiClients: z.array(apiClientSchema).default([]).describe('REST API clients.'),
+    samlServiceProviders: z.array(samlServiceProviderSchema).default([]).describe('SAML 2.0 service providers.'),
+    saml: samlSchema.prefault({}).describe('SAML 2.0 identity provider rules.'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -179,9 +231,15 @@ export const configSchema = z
     };
     c.oidcClients.forEach((cl, i) => check(cl.clientId, ['oidcClients', i, 'clientId']));
     c.apiClients.forEach((cl, i) => check(cl.clientId, ['apiClients', i, 'clientId']));
+    const entities = new Map<string, number>();
+    c.samlServiceProviders.forEach((sp, i) => {
+      const prior = entities.get(sp.entityId);
+      if (prior === undefined) entities.set(sp.entityId, i);
+      else ctx.addIssue({ code: 'custom', path: ['samlServiceProviders', i, 'entityId'], message: `duplicate entityId "${sp.entityId}" (also at samlServiceProviders[${prior}])` });
+    });
   });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
-/** The config after defaults that depend on other options are resolved. */
-export type Config = ParsedConfig & { publicUrl: string };
+/** The config after defaults that depend on other options are resolved, and SP metadata files read. */
+export type Config = Omit<ParsedConfig, 'samlServiceProviders'> & { publicUrl: string; samlServiceProviders: SamlServiceProviderConfig[] };
