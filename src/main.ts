@@ -23,6 +23,7 @@ import { createServer } from './http/server.js';
 import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks } from './keys/signing-keys.js';
 import { createApiTokenVerifier, oidcPlugin } from './protocols/oidc/index.js';
 import { restPlugin } from './protocols/rest/index.js';
+import { samlPlugin } from './protocols/saml/index.js';
 import { ensureSamlSigningKey, rotateSamlSigningKey, samlCertificateSubject } from './protocols/saml/keys.js';
 import { parseSpMetadata } from './protocols/saml/metadata.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
@@ -38,7 +39,7 @@ import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-
 /** The authenticators eidhub has; every one is enabled. */
 const AUTHENTICATORS: readonly AuthenticatorPlugin[] = [otpSmsPlugin];
 /** The protocols eidhub speaks, each registering its own routes. */
-const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin];
+const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin, samlPlugin];
 
 const KEY_CHECK_INTERVAL_MS = 60_000;
 const PURGE_INTERVAL_MS = 10 * 60_000;

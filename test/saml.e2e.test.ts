@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SAML } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
@@ -143,6 +143,7 @@ describe('SAML 2.0 login with SMS OTP', { skip }, () => {
       logoutCallbackUrl: `${sp.url}/node/slo`,
       idpCert: 'unused',
       privateKey: nodeSpKeys.privateKeyPem,
+      decryptionPvk: nodeSpEncryption.privateKeyPem,
     }).generateServiceProviderMetadata(nodeSpEncryption.certificatePem, nodeSpKeys.certificatePem);
     eidhub = await startEidhub({
       hostname: 'localhost',
@@ -240,7 +241,7 @@ describe('SAML 2.0 login with SMS OTP', { skip }, () => {
     xmlsecVerify(xml, 'urn:oasis:names:tc:SAML:2.0:protocol:Response');
     xmlsecVerify(xml.slice(xml.indexOf('<saml2:Assertion'), xml.indexOf('</saml2:Assertion>') + '</saml2:Assertion>'.length), 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion');
 
-    const { profile } = await nodeSp({ issuer: 'SAML Example SP', audience: 'SAML Example SP', callbackUrl: `${sp.url}/saml/acs`, validateInResponseTo: 'never' }).validatePostResponseAsync({
+    const { profile } = await nodeSp({ issuer: 'SAML Example SP', audience: 'SAML Example SP', callbackUrl: `${sp.url}/saml/acs`, validateInResponseTo: ValidateInResponseTo.never }).validatePostResponseAsync({
       SAMLResponse: hit.fields.SAMLResponse!,
     });
     assert.equal(profile?.idpId, PHONE);
@@ -290,9 +291,11 @@ describe('SAML 2.0 login with SMS OTP', { skip }, () => {
     const since = sp.received.length;
     await page.goto(await saml.getLogoutUrlAsync(profile!, 'bye', {}));
     const slo = await sp.next('/node/slo', since);
-    const params = Object.fromEntries(new URLSearchParams(slo.query));
-    const result = await saml.validateRedirectAsync(params, slo.query);
+    // node-saml's metadata lists its SingleLogoutService with the HTTP-POST binding.
+    assert.equal(slo.method, 'POST');
+    const result = await saml.validatePostResponseAsync(slo.fields);
     assert.equal(result.loggedOut, true);
+    assert.equal(slo.fields.RelayState, 'bye');
     // The session is gone: IsPassive now gets NoPassive in the same browser.
     const after = await nodeSpLogin(context, nodeSp({ passive: true }), { expectPages: false });
     assert.match(decode(after.fields.SAMLResponse!), /NoPassive/);

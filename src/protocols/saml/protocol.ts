@@ -15,7 +15,7 @@ import type { Element } from '@xmldom/xmldom';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../../authenticators/types.js';
-import type { Transaction, TransactionSubject } from '../../core/transaction.js';
+import type { Transaction } from '../../core/transaction.js';
 import type { TransactionService } from '../../core/transactions.js';
 import { StoreConflictError, type Store } from '../../store/types.js';
 import type { BrowserExchange, FinishAnswer, PagePolicy, ProtocolAdapter } from '../types.js';

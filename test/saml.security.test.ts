@@ -1,0 +1,192 @@
+/**
+ * The SAML endpoints against hostile and broken requests, over HTTP against a running eidhub:
+ * each is refused with an error page that says why (never a redirect, never a post to an SP),
+ * nothing is half-written, and nothing secret reaches the log. The message-level defences
+ * (signature wrapping, DOCTYPE, inflate cap) are tested one by one in saml.inbound.test.ts; here
+ * they are proven wired into the endpoints.
+ */
+import assert from 'node:assert/strict';
+import { deflateRawSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { SAML } from '@node-saml/node-saml';
+import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { Browserless, CapturingSms, csrfOf } from './support/http-login.js';
+import { makePemPair, type PemPair } from './support/saml-certs.js';
+
+const SP = 'https://sp.example.test/secure';
+const OPEN_SP = 'https://sp.example.test/open';
+const ACS = 'https://sp.example.test/acs';
+const PHONE = '+447700900321';
+
+function metadata(entityId: string, cert: string, opts: { slo?: boolean } = {}): string {
+  return `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${entityId}">
+<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+${opts.slo ? `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://sp.example.test/slo"/>` : ''}
+<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${ACS}" index="0" isDefault="true"/>
+</md:SPSSODescriptor></md:EntityDescriptor>`;
+}
+
+function authnRequest(opts: { issuer?: string; id?: string; instant?: number; destination?: string; acs?: string; extra?: string; before?: string } = {}): string {
+  return `${opts.before ?? ''}<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${opts.id ?? `_r${Math.random().toString(16).slice(2)}`}" Version="2.0" IssueInstant="${new Date(opts.instant ?? Date.now()).toISOString()}"${opts.destination ? ` Destination="${opts.destination}"` : ''}${opts.acs ? ` AssertionConsumerServiceURL="${opts.acs}"` : ''}><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${opts.issuer ?? OPEN_SP}</saml:Issuer>${opts.extra ?? ''}</samlp:AuthnRequest>`;
+}
+
+describe('SAML endpoints refuse hostile and broken requests', () => {
+  let eidhub: RunningEidhub;
+  let spKeys: PemPair;
+  let otherKeys: PemPair;
+  const sms = new CapturingSms();
+
+  before(async () => {
+    [spKeys, otherKeys] = await Promise.all([makePemPair('secure sp'), makePemPair('attacker')]);
+    eidhub = await startEidhub({
+      hostname: 'localhost',
+      smsProvider: sms,
+      samlServiceProviders: [
+        { entityId: SP, metadata: metadata(SP, spKeys.certificateBase64, { slo: true }), requireSignedRequests: true },
+        { entityId: OPEN_SP, metadata: metadata(OPEN_SP, spKeys.certificateBase64) },
+      ],
+    });
+  });
+  after(async () => eidhub?.close());
+
+  const sso = () => `${eidhub.url}/auth/saml/login`;
+
+  async function post(fields: Record<string, string>, path = '/auth/saml/login') {
+    const res = await fetch(`${eidhub.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+  }
+  async function get(query: string, path = '/auth/saml/login') {
+    const res = await fetch(`${eidhub.url}${path}?${query}`, { redirect: 'manual' });
+    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+  }
+  const b64 = (xml: string) => Buffer.from(xml).toString('base64');
+  const redirectQuery = (xml: string, extra = '') => `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}${extra}`;
+
+  /** An error page: HTML, no redirect, no form posting anywhere, the reason shown. */
+  function assertErrorPage(r: { status: number; location: string | null; body: string }, status: number, reason: RegExp) {
+    assert.equal(r.status, status, r.body.slice(0, 300));
+    assert.equal(r.location, null);
+    assert.doesNotMatch(r.body, /name="SAMLResponse"/);
+    assert.match(r.body, reason);
+  }
+
+  const signedSp = (extra: Partial<ConstructorParameters<typeof SAML>[0]> = {}) =>
+    new SAML({
+      entryPoint: sso(),
+      issuer: SP,
+      callbackUrl: ACS,
+      idpCert: spKeys.certificatePem,
+      privateKey: spKeys.privateKeyPem,
+      signatureAlgorithm: 'sha256',
+      digestAlgorithm: 'sha256',
+      identifierFormat: null,
+      disableRequestedAuthnContext: true,
+      ...extra,
+    });
+
+  it('a well-formed unsigned request from a known SP starts a login (the baseline the refusals differ from)', async () => {
+    const r = await post({ SAMLRequest: b64(authnRequest({ destination: sso() })) });
+    assert.equal(r.status, 303);
+    assert.match(r.location ?? '', /^\/login\/[0-9a-f-]{36}$/);
+  });
+
+  it('an unknown SP: error page', async () => {
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest({ issuer: 'https://nobody.example.test' })) }), 400, /unknown_sp/);
+  });
+
+  it('an ACS URL not in the metadata never receives anything: error page', async () => {
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest({ acs: 'https://evil.example.test/acs' })) }), 400, /bad_acs/);
+  });
+
+  it('a replayed request ID: error page', async () => {
+    const xml = authnRequest({ id: '_replayed-once' });
+    assert.equal((await post({ SAMLRequest: b64(xml) })).status, 303);
+    assertErrorPage(await post({ SAMLRequest: b64(xml) }), 400, /replay/);
+    assertErrorPage(await get(redirectQuery(xml)), 400, /replay/);
+  });
+
+  it('any DOCTYPE (XXE, entity expansion) is refused before parsing, on both bindings', async () => {
+    const xxe = authnRequest({ before: '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>', extra: '<samlp:Extensions>&x;</samlp:Extensions>' });
+    const posted = await post({ SAMLRequest: b64(xxe) });
+    assertErrorPage(posted, 400, /doctype/);
+    assert.doesNotMatch(posted.body, /root:/);
+    assertErrorPage(await get(redirectQuery(xxe)), 400, /doctype/);
+  });
+
+  it('a DEFLATE bomb is capped (inflate limit) and refused', async () => {
+    const bomb = deflateRawSync(Buffer.from(authnRequest({ extra: `<!--${' '.repeat(8 * 1024 * 1024)}-->` })), { level: 9 });
+    assert.ok(bomb.length < 12_000, `the bomb fits in a URL (${bomb.length} bytes)`);
+    assertErrorPage(await get(`SAMLRequest=${encodeURIComponent(bomb.toString('base64'))}`), 413, /too_large/);
+  });
+
+  it('an oversized POST is refused', async () => {
+    const big = await post({ SAMLRequest: b64(authnRequest({ extra: `<!--${'x'.repeat(120 * 1024)}-->` })) });
+    assert.ok(big.status === 413, `status ${big.status}`);
+    assert.equal(big.location, null);
+  });
+
+  it('a signed HTTP-Redirect request verifies over the raw query; tampering or a foreign key is refused', async () => {
+    const url = new URL(await signedSp().getAuthorizeUrlAsync('rs', undefined, {}));
+    const ok = await get(url.search.slice(1));
+    assert.equal(ok.status, 303, ok.body.slice(0, 300));
+    const fresh = new URL(await signedSp().getAuthorizeUrlAsync('rs', undefined, {}));
+    assertErrorPage(await get(fresh.search.slice(1).replace('RelayState=rs', 'RelayState=rt')), 400, /bad_signature/);
+    const foreign = new URL(await signedSp({ privateKey: otherKeys.privateKeyPem }).getAuthorizeUrlAsync('rs', undefined, {}));
+    assertErrorPage(await get(foreign.search.slice(1)), 400, /bad_signature/);
+  });
+
+  it('SHA-1 signatures are refused', async () => {
+    const url = new URL(await signedSp({ signatureAlgorithm: 'sha1' }).getAuthorizeUrlAsync('rs', undefined, {}));
+    assertErrorPage(await get(url.search.slice(1)), 400, /unsupported_sig_alg/);
+  });
+
+  it('an SP that requires signed requests: an unsigned one is refused', async () => {
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest({ issuer: SP })) }), 400, /signature_required/);
+  });
+
+  it('a signed HTTP-POST request verifies; one signed with a key only in its KeyInfo is refused', async () => {
+    const form = await signedSp({ authnRequestBinding: 'HTTP-POST' }).getAuthorizeFormAsync('rs');
+    const field = /name="SAMLRequest" value="([^"]+)"/.exec(form)?.[1];
+    assert.ok(field);
+    const accepted = await post({ SAMLRequest: field, RelayState: "rs" });
+    assert.equal(accepted.status, 303, /class="technical">([^<]*)/.exec(accepted.body)?.[1]);
+    const foreign = await signedSp({ authnRequestBinding: 'HTTP-POST', privateKey: otherKeys.privateKeyPem, publicCert: otherKeys.certificatePem }).getAuthorizeFormAsync('rs');
+    const foreignField = /name="SAMLRequest" value="([^"]+)"/.exec(foreign)?.[1]!;
+    assert.match(Buffer.from(foreignField, 'base64').toString(), /X509Certificate/, 'the foreign request carries its certificate in KeyInfo');
+    assertErrorPage(await post({ SAMLRequest: foreignField }), 400, /bad_signature/);
+  });
+
+  it('3 minutes of clock skew at most; too old is refused', async () => {
+    assert.equal((await post({ SAMLRequest: b64(authnRequest({ instant: Date.now() + 150_000 })) })).status, 303);
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest({ instant: Date.now() + 200_000 })) }), 400, /expired/);
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest({ instant: Date.now() - 10 * 60_000 })) }), 400, /expired/);
+  });
+
+  it('a wrong Destination is refused', async () => {
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest({ destination: 'https://elsewhere.example.test/auth/saml/login' })) }), 400, /bad_destination/);
+  });
+
+  it('RelayState over 80 bytes is refused', async () => {
+    assertErrorPage(await post({ SAMLRequest: b64(authnRequest()), RelayState: 'x'.repeat(81) }), 400, /relay_state/);
+  });
+
+  it('garbage: not base64, not XML, not an AuthnRequest', async () => {
+    assertErrorPage(await post({ SAMLRequest: '%%%not base64%%%' }), 400, /malformed/);
+    assertErrorPage(await post({ SAMLRequest: b64('<<<') }), 400, /malformed/);
+    assertErrorPage(await get('nothing=here'), 400, /malformed/);
+  });
+
+  it('a login through to the end: the phone number and code never reach the log', async () => {
+    const agent = new Browserless(eidhub.url);
+    const page = await agent.get(`/auth/saml/login?${redirectQuery(authnRequest())}`);
+    const afterPhone = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone: PHONE });
+    const code = sms.lastCodeFor(PHONE);
+    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(afterPhone.body), code });
+    assert.match(done.body, new RegExp(`action="${ACS}"`));
+    assert.match(done.body, /name="SAMLResponse"/);
+    const log = eidhub.logText();
+    assert.ok(!log.includes('447700900321'), 'the phone number is in the log');
+    assert.ok(!log.includes(code), 'the code is in the log');
+  });
+});
