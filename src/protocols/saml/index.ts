@@ -24,12 +24,18 @@ export const samlPlugin: ProtocolPlugin = {
     const { config, store, logger: parentLogger, now } = context;
     const logger = parentLogger.child({ module: 'saml' });
     const serviceProviders = new Map<string, ServiceProvider>();
-    for (const sp of config.samlServiceProviders) {
-      serviceProviders.set(
-        sp.entityId,
-        parseSpMetadata(sp.metadata, { requireSignedRequests: sp.requireSignedRequests, signResponse: sp.signResponse, encryptAssertions: sp.encryptAssertions }),
-      );
-    }
+    config.samlServiceProviders.forEach((sp, i) => {
+      // parseConfig checked this already when eidhub was started from a config file; a config built in code is checked here.
+      const where = `samlServiceProviders[${i}] ("${sp.entityId}")`;
+      let parsed: ServiceProvider;
+      try {
+        parsed = parseSpMetadata(sp.metadata, { requireSignedRequests: sp.requireSignedRequests, signResponse: sp.signResponse, encryptAssertions: sp.encryptAssertions });
+      } catch (err) {
+        throw new Error(`${where}: metadata: ${(err as Error).message}`, { cause: err });
+      }
+      if (parsed.entityId !== sp.entityId) throw new Error(`${where}: the metadata's entityID is "${parsed.entityId}", not the configured entityId`);
+      serviceProviders.set(sp.entityId, parsed);
+    });
     const publicUrl = new URL(config.publicUrl);
     const certificateSubject = publicUrl.hostname;
     await ensureSamlSigningKey(store.keys, store.secrets, now(), certificateSubject);
