@@ -27,7 +27,7 @@ import { readAuthnRequest, readLogoutRequest, readLogoutResponse, type AuthnRequ
 import { SessionStore, withParticipant, type SamlSession } from './session.js';
 import { signRedirectQuery } from './sign.js';
 import { verifyDetachedSignature, verifyEmbeddedSignature } from './verify.js';
-import { attr, onlyChild, parseXml, textOf } from './xml.js';
+import { onlyChild, parseXml, textOf } from './xml.js';
 
 export const SAML_MOUNT = '/auth/saml';
 
@@ -198,7 +198,7 @@ export class SamlProtocol implements ProtocolAdapter {
       if (refusal) {
         const failed = await this.deps.transactions.fail(tx, { code: refusal.code, message: refusal.message });
         this.deps.logger.info({ sp: sp.entityId, tx: failed.id, status: refusal.subStatus ?? refusal.status }, 'saml: request refused with a status');
-        return this.deps.postPage(req, reply, this.statusAnswer(sp, state, refusal.status, refusal.subStatus, refusal.message), 'error');
+        return this.deps.postPage(req, reply, this.statusAnswer(state, refusal.status, refusal.subStatus, refusal.message), 'error');
       }
       if (reusable && session) {
         // Single sign-on: the person logged in here before; the transaction records this login too.
@@ -309,7 +309,7 @@ export class SamlProtocol implements ProtocolAdapter {
     if (!sp) throw new SamlError('unknown_sp', 'the service provider of this login is no longer configured');
     if (tx.status === 'SUCCESS') return { kind: 'form', ...(await this.successAnswer(tx, state, browser, undefined)) };
     const message = tx.status === 'ERROR' ? (tx.error?.message ?? 'the login failed') : 'the person cancelled the login';
-    return { kind: 'form', ...this.statusAnswer(sp, state, STATUS.responder, STATUS.authnFailed, message) };
+    return { kind: 'form', ...this.statusAnswer(state, STATUS.responder, STATUS.authnFailed, message) };
   }
 
   /**
@@ -365,13 +365,13 @@ export class SamlProtocol implements ProtocolAdapter {
     return this.postAnswer(state.acsUrl, 'SAMLResponse', xml, state.relayState);
   }
 
-  private statusAnswer(sp: ServiceProvider, state: SamlRequestState, status: string, subStatus: string | undefined, message: string): PostAnswer {
+  /** A Response with a status and no assertion; signed whatever the SP's signResponse says, as it has nothing else to sign. */
+  private statusAnswer(state: SamlRequestState, status: string, subStatus: string | undefined, message: string): PostAnswer {
     const xml = buildStatusResponse(
       { idpEntityId: this.entityId, destination: state.acsUrl, inResponseTo: state.requestId, status, subStatus, message, now: this.deps.now() },
       this.deps.signingKey(),
       { signResponse: true },
     );
-    void sp;
     return this.postAnswer(state.acsUrl, 'SAMLResponse', xml, state.relayState);
   }
 
@@ -434,13 +434,13 @@ export class SamlProtocol implements ProtocolAdapter {
         this.checkHeader(request, sp, this.sloUrl, root.signed);
         const session = await this.sessions.get(cookie, now);
         if (request.notOnOrAfter !== undefined && request.notOnOrAfter <= now - this.deps.settings.clockSkewSeconds * 1000) {
-          return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.requester, STATUS.requestDenied, 'the LogoutRequest expired');
+          return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.requester, STATUS.requestDenied);
         }
-        if (!session) return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.success, undefined, undefined);
+        if (!session) return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.success, undefined);
         const participant = session.participants.find((p) => p.sp === sp!.entityId);
         const indexOk = request.sessionIndexes.length === 0 || request.sessionIndexes.includes(session.sessionIndex);
         if (!participant || participant.nameId !== request.nameId || !indexOk) {
-          return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.requester, 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal', 'no such session here');
+          return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.requester, STATUS.unknownPrincipal);
         }
         const others = session.participants.filter((p) => p.sp !== sp!.entityId && this.sloEndpointOf(p.sp)).map((p) => p.sp);
         const next: SamlSession = {
@@ -493,9 +493,8 @@ export class SamlProtocol implements ProtocolAdapter {
     this.clearSessionCookie(reply);
     this.deps.logger.info({ participants: session.participants.length, partial: logout.partial }, 'saml: single logout ended a session');
     const initiator = logout.initiator;
-    if (!initiator) return this.deps.errorPage(req, reply, 200, 'you are logged out');
     const sp = this.deps.serviceProviders.get(initiator.sp)!;
-    return this.answerInitiator(req, reply, sp, initiator.requestId, initiator.relayState, STATUS.success, logout.partial ? STATUS.partialLogout : undefined, undefined);
+    return this.answerInitiator(req, reply, sp, initiator.requestId, initiator.relayState, STATUS.success, logout.partial ? STATUS.partialLogout : undefined);
   }
 
   private answerInitiator(
@@ -506,7 +505,6 @@ export class SamlProtocol implements ProtocolAdapter {
     relayState: string | undefined,
     status: string,
     subStatus: string | undefined,
-    message: string | undefined,
   ) {
     const endpoint = this.sloEndpoint(sp)!;
     const destination = endpoint.responseLocation ?? endpoint.location;
@@ -515,7 +513,6 @@ export class SamlProtocol implements ProtocolAdapter {
       this.deps.signingKey(),
       { sign: endpoint.binding === BINDINGS.post },
     );
-    void message;
     return this.send(req, reply, destination, endpoint.binding, 'SAMLResponse', xml, relayState, status === STATUS.success ? 'success' : 'error');
   }
 
@@ -621,9 +618,4 @@ export class SamlProtocol implements ProtocolAdapter {
     }
     throw err;
   }
-}
-
-/** For tests and the metadata route: an attribute of the root, read safely. */
-export function rootAttr(root: Element, name: string): string | undefined {
-  return attr(root, name);
 }

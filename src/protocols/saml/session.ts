@@ -22,8 +22,8 @@ export interface SessionParticipant {
 
 /** A single logout in progress: whom it answers, and the participants still to be told. */
 export interface LogoutInProgress {
-  /** The SP that asked (absent when the logout began at eidhub). */
-  initiator: { sp: string; requestId: string; relayState: string | undefined } | undefined;
+  /** The SP that asked, and what its answer must carry. */
+  initiator: { sp: string; requestId: string; relayState: string | undefined };
   pending: string[];
   /** The participant told last, and the ID of the LogoutRequest it was sent. */
   awaiting: { sp: string; requestId: string } | undefined;
