@@ -217,7 +217,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   };
 }
 
-const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect and REST)
+const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect, REST and SAML 2.0)
 
 usage:
   eidhub                      serve in sandbox mode (embedded SQLite, SMS in the log)

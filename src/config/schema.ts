@@ -181,8 +181,8 @@ const samlSchema = z.object({
     .min(0)
     .max(180)
     .default(180)
-    .describe('Clock difference tolerated with SPs: an assertion\'s NotBefore is set this far back, and an AuthnRequest may be this far in the future.'),
-  requestMaxAgeSeconds: z.number().int().min(30).max(3600).default(300).describe('How old an AuthnRequest (its IssueInstant) may be.'),
+    .describe('Clock difference tolerated with SPs, on the messages they send: an AuthnRequest or logout message may be issued this far in the future, or this much older than `requestMaxAgeSeconds`.'),
+  requestMaxAgeSeconds: z.number().int().min(30).max(3600).default(300).describe('How old an AuthnRequest or logout message (its IssueInstant) may be.'),
   sessionTtlSeconds: z.number().int().min(60).max(2_592_000).default(28_800).describe('Single sign-on session lifetime at the SAML IdP.'),
   keyRolloverSeconds: z
     .number()
