@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { SAML } from '@node-saml/node-saml';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
 import { Browserless, CapturingSms, csrfOf } from './support/http-login.js';
+import { rotateSamlSigningKey } from '../src/protocols/saml/keys.js';
 import { makePemPair, type PemPair } from './support/saml-certs.js';
 
 const SP = 'https://sp.example.test/secure';
@@ -28,8 +29,11 @@ ${opts.slo ? `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindi
 }
 
 function authnRequest(opts: { issuer?: string; id?: string; instant?: number; destination?: string; acs?: string; extra?: string; before?: string } = {}): string {
-  return `${opts.before ?? ''}<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${opts.id ?? `_r${Math.random().toString(16).slice(2)}`}" Version="2.0" IssueInstant="${new Date(opts.instant ?? Date.now()).toISOString()}"${opts.destination ? ` Destination="${opts.destination}"` : ''}${opts.acs ? ` AssertionConsumerServiceURL="${opts.acs}"` : ''}><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${opts.issuer ?? OPEN_SP}</saml:Issuer>${opts.extra ?? ''}</samlp:AuthnRequest>`;
+  return `${opts.before ?? ''}<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${opts.id ?? `_r${Math.random().toString(16).slice(2)}`}" Version="2.0" IssueInstant="${new Date(opts.instant ?? clock()).toISOString()}"${opts.destination ? ` Destination="${opts.destination}"` : ''}${opts.acs ? ` AssertionConsumerServiceURL="${opts.acs}"` : ''}><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${opts.issuer ?? OPEN_SP}</saml:Issuer>${opts.extra ?? ''}</samlp:AuthnRequest>`;
 }
+
+let clockOffset = 0;
+const clock = () => Date.now() + clockOffset;
 
 describe('SAML endpoints refuse hostile and broken requests', () => {
   let eidhub: RunningEidhub;
@@ -42,6 +46,7 @@ describe('SAML endpoints refuse hostile and broken requests', () => {
     eidhub = await startEidhub({
       hostname: 'localhost',
       smsProvider: sms,
+      now: clock,
       samlServiceProviders: [
         { entityId: SP, metadata: metadata(SP, spKeys.certificateBase64, { slo: true }), requireSignedRequests: true },
         { entityId: OPEN_SP, metadata: metadata(OPEN_SP, spKeys.certificateBase64) },
@@ -189,5 +194,43 @@ describe('SAML endpoints refuse hostile and broken requests', () => {
     const log = eidhub.logText();
     assert.ok(!log.includes('447700900321'), 'the phone number is in the log');
     assert.ok(!log.includes(code), 'the code is in the log');
+  });
+
+  /** The certificates the IdP metadata lists, in order, and the one a Response's signatures carry. */
+  async function metadataCertificates(): Promise<string[]> {
+    const xml = await (await fetch(`${eidhub.url}/auth/saml/metadata`)).text();
+    return [...xml.matchAll(/<md:KeyDescriptor use="signing">[\s\S]*?<ds:X509Certificate>([^<]+)</g)].map((m) => m[1]!.replace(/\s+/g, ''));
+  }
+  async function responseCertificate(): Promise<string> {
+    const agent = new Browserless(eidhub.url);
+    const page = await agent.get(`/auth/saml/login?${redirectQuery(authnRequest())}`);
+    const afterPhone = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone: PHONE });
+    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(afterPhone.body), code: sms.lastCodeFor(PHONE) });
+    const response = Buffer.from(/name="SAMLResponse" value="([^"]+)"/.exec(done.body)![1]!, 'base64').toString();
+    const certs = [...response.matchAll(/<ds:X509Certificate>([^<]+)</g)].map((m) => m[1]!.replace(/\s+/g, ''));
+    assert.equal(new Set(certs).size, 1, 'the Response and the Assertion are signed with one key');
+    return certs[0]!;
+  }
+
+  it('key rollover: the next certificate is in the metadata before it signs, and signs once the rollover is over', async () => {
+    const before = await metadataCertificates();
+    assert.equal(before.length, 1);
+    assert.equal(await responseCertificate(), before[0]);
+    const hour = 3600_000;
+    await rotateSamlSigningKey(eidhub.store.keys, clock(), hour, 2 * hour, 'localhost');
+    assert.equal(await eidhub.reloadKeys(), true);
+    let during: string[] = [];
+    for (let i = 0; i < 50 && during.length < 2; i++) {
+      during = await metadataCertificates();
+      if (during.length < 2) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(during.length, 2, 'the metadata lists the next certificate at once');
+    assert.equal(during[0], before[0], 'the current certificate comes first');
+    assert.equal(await responseCertificate(), before[0], 'the old key still signs during the rollover');
+    clockOffset = hour + 60_000;
+    const after = await metadataCertificates();
+    assert.equal(after[0], during[1], 'after the rollover the new certificate comes first');
+    assert.equal(await responseCertificate(), during[1], 'and signs');
+    clockOffset = 0;
   });
 });
