@@ -23,7 +23,7 @@ import { xmlsecSkipReason } from './support/xmlsec.js';
 
 const skip = browserSkipReason() || xmlsecSkipReason();
 const PHONE = '+447700900456';
-const SEED = readFileSync(new URL('../../shared/seeds/001_357137a8a836490b.txt', import.meta.url), 'utf8');
+const SEED = readFileSync(new URL('./fixtures/saml/product-document.txt', import.meta.url), 'utf8');
 
 /** The seed's SP metadata, verbatim but for the ACS host and the certificate. */
 function seedMetadata(acsOrigin: string, certificateBase64: string): string {

@@ -18,7 +18,7 @@ import { attr, childElements, descendants, isElement, parseXml, textOf } from '.
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 
-const SEED = readFileSync(new URL('../../shared/seeds/001_357137a8a836490b.txt', import.meta.url), 'utf8');
+const SEED = readFileSync(new URL('./fixtures/saml/product-document.txt', import.meta.url), 'utf8');
 const CERT_PLACEHOLDER = '<SP_PUBLIC_SIGNING_CERTIFICATE_USED_FOR_SIGNING_REQUESTS>';
 const DEFAULTS = { requireSignedRequests: false, signResponse: true };
 
