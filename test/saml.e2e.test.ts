@@ -66,17 +66,36 @@ interface Received {
 }
 
 /** A service provider's web server: it records what reaches its ACS and SLO endpoints. */
-async function startSp(): Promise<{ server: Server; url: string; received: Received[]; next(path: string, since: number): Promise<Received> }> {
+/** A path's own answer: where to send the browser next (a 303), or nothing for the plain page. */
+type SpHandler = (received: Received) => Promise<string | undefined>;
+
+async function startSp(): Promise<{ server: Server; url: string; received: Received[]; handlers: Map<string, SpHandler>; next(path: string, since: number): Promise<Received> }> {
   const received: Received[] = [];
+  const handlers = new Map<string, SpHandler>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://sp');
       const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-      received.push({ path: url.pathname, method: req.method ?? '', fields, query: url.search.slice(1) });
-      res.setHeader('content-type', 'text/html');
-      res.end(`<!doctype html><title>SP</title><p id="sp">${url.pathname}</p>`);
+      const hit = { path: url.pathname, method: req.method ?? '', fields, query: url.search.slice(1) };
+      received.push(hit);
+      const handler = handlers.get(url.pathname);
+      void (handler ? handler(hit) : Promise.resolve(undefined)).then(
+        (location) => {
+          if (location) {
+            res.writeHead(303, { location });
+            res.end();
+            return;
+          }
+          res.setHeader('content-type', 'text/html');
+          res.end(`<!doctype html><title>SP</title><p id="sp">${url.pathname}</p>`);
+        },
+        (err: unknown) => {
+          res.statusCode = 500;
+          res.end(String(err));
+        },
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -85,6 +104,7 @@ async function startSp(): Promise<{ server: Server; url: string; received: Recei
     server,
     url,
     received,
+    handlers,
     async next(path, since) {
       for (let i = 0; i < 100; i++) {
         const hit = received.slice(since).find((r) => r.path === path);
@@ -111,6 +131,7 @@ describe('SAML 2.0 login with SMS OTP', { skip }, () => {
   let idpCertificatePem: string;
   let work: string;
   const NODE_SP = 'https://sp.example.test/node-saml';
+  const THIRD_SP = 'https://sp.example.test/third';
 
   const nodeSp = (extra: Partial<ConstructorParameters<typeof SAML>[0]> = {}) =>
     new SAML({
@@ -145,12 +166,20 @@ describe('SAML 2.0 login with SMS OTP', { skip }, () => {
       privateKey: nodeSpKeys.privateKeyPem,
       decryptionPvk: nodeSpEncryption.privateKeyPem,
     }).generateServiceProviderMetadata(nodeSpEncryption.certificatePem, nodeSpKeys.certificatePem);
+    const thirdMetadata = new SAML({
+      issuer: THIRD_SP,
+      callbackUrl: `${sp.url}/third/acs`,
+      logoutCallbackUrl: `${sp.url}/third/slo`,
+      idpCert: 'unused',
+      privateKey: nodeSpKeys.privateKeyPem,
+    }).generateServiceProviderMetadata(null, nodeSpKeys.certificatePem);
     eidhub = await startEidhub({
       hostname: 'localhost',
       sms: { provider: 'twilio', accountSid: 'AC123', authToken: 'twilio-secret', from: 'eidhub', baseUrl: twilio.url },
       samlServiceProviders: [
         { entityId: 'SAML Example SP', metadata: seedMetadata(sp.url, seedSpKeys.certificateBase64) },
         { entityId: NODE_SP, metadata: nodeMetadata, requireSignedRequests: true },
+        { entityId: THIRD_SP, metadata: thirdMetadata },
       ],
     });
     const metadata = await (await fetch(`${eidhub.url}/auth/saml/metadata`)).text();
@@ -299,6 +328,40 @@ describe('SAML 2.0 login with SMS OTP', { skip }, () => {
     // The session is gone: IsPassive now gets NoPassive in the same browser.
     const after = await nodeSpLogin(context, nodeSp({ passive: true }), { expectPages: false });
     assert.match(decode(after.fields.SAMLResponse!), /NoPassive/);
+    await context.close();
+  });
+
+  it('single logout reaches every other SP of the session (HTTP-POST to it, its HTTP-Redirect answer back), then answers the SP that asked', async () => {
+    const context = await browser.newContext();
+    const first = nodeSp();
+    const third = nodeSp({ issuer: THIRD_SP, audience: THIRD_SP, callbackUrl: `${sp.url}/third/acs`, logoutCallbackUrl: `${sp.url}/third/slo`, decryptionPvk: undefined });
+    const one = await nodeSpLogin(context, first, { expectPages: true });
+    const { profile } = await first.validatePostResponseAsync({ SAMLResponse: one.fields.SAMLResponse! });
+    // The third SP joins the session by single sign-on.
+    const page = await context.newPage();
+    let since = sp.received.length;
+    await page.goto(await third.getAuthorizeUrlAsync('t', undefined, {}));
+    const joined = await sp.next('/third/acs', since);
+    const { profile: thirdProfile } = await third.validatePostResponseAsync({ SAMLResponse: joined.fields.SAMLResponse! });
+    assert.equal(thirdProfile?.sessionIndex, profile?.sessionIndex);
+
+    // The third SP answers eidhub's LogoutRequest as node-saml does: it checks it, and redirects back with its LogoutResponse.
+    let told: string | undefined;
+    sp.handlers.set('/third/slo', async (hit) => {
+      const { profile: request, loggedOut } = await third.validatePostRequestAsync(hit.fields);
+      assert.equal(loggedOut, true);
+      told = request?.nameID;
+      return third.getLogoutResponseUrlAsync(request!, '', {}, true);
+    });
+    since = sp.received.length;
+    await page.goto(await first.getLogoutUrlAsync(profile!, 'bye', {}));
+    const done = await sp.next('/node/slo', since);
+    sp.handlers.delete('/third/slo');
+    assert.equal(told, thirdProfile?.nameID, 'the third SP was told who logs out');
+    const result = await first.validatePostResponseAsync(done.fields);
+    assert.equal(result.loggedOut, true);
+    assert.doesNotMatch(Buffer.from(done.fields.SAMLResponse!, 'base64').toString(), /PartialLogout/, 'every SP confirmed');
+    await page.close();
     await context.close();
   });
 
