@@ -7,9 +7,9 @@
  * the end). Each is a child process, so its CPU time and peak RSS are its own; the driver and the
  * fake Twilio run in this process. For each server: client_credentials, the full login and REST
  * sessions at each concurrency, then logins at half the server's best login rate (latency goal),
- * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. On eidhub, the SAML login too
- * (the peer has no SAML): its sweep and its half load, no soak (the soak's question, memory under
- * logins, is the OIDC login's). Results go to
+ * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. Then, on eidhub only (the peer
+ * has no SAML), SAML logins in a new eidhub process on the same store: their sweep and their half
+ * load, no soak (the soak's question, memory under logins, is asked of the OIDC login). Results go to
  * bench/results/<time>.json (and, for a full run, latest.json); docs/benchmarks.md and
  * docs/benchmarks.svg are rendered from them.
  *
@@ -202,29 +202,37 @@ function scenarioDrivers(
   return { drivers, login, samlLogin };
 }
 
-async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
-  const { drivers, login, samlLogin } = scenarioDrivers(server, twilio);
-  const out: ServerResults = { kind: server.kind, label, startMs: server.startMs, points: [] };
+/** Records one server's points as they are measured: sweeps and half loads. */
+function pointRecorder(server: RunningServer, options: Options, out: ServerResults) {
   const add = (p: Point) => {
     out.points.push(p);
     log(describe(p));
   };
-  const sweep = async (scenario: ScenarioName, driver: ScenarioDriver) => {
-    for (const c of options.concurrency) add(await measured(server, scenario, c, () => driver.drive(c, sweepSeconds(options, scenario))));
+  return {
+    add,
+    async sweep(scenario: ScenarioName, driver: ScenarioDriver) {
+      for (const c of options.concurrency) add(await measured(server, scenario, c, () => driver.drive(c, sweepSeconds(options, scenario))));
+    },
+    /** Logins started at half the best rate of the sweep (open loop): the latency goal's load. Returns the best point. */
+    async halfLoad(scenario: 'login' | 'saml_login', flow: Flow): Promise<Point> {
+      const bestPoint = best(out, scenario);
+      if (!bestPoint) throw new Error(`no ${scenario} point`);
+      const rate = round(bestPoint.result.opsPerSec / 2, 1);
+      add(
+        await measured(server, scenario, HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(flow, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
+          mode: 'open',
+          ratePerSec: rate,
+        }),
+      );
+      return bestPoint;
+    },
   };
-  /** Logins started at half the best rate of the sweep (open loop): the latency goal's load. Returns the best point. */
-  const halfLoad = async (scenario: 'login' | 'saml_login', flow: Flow): Promise<Point> => {
-    const bestPoint = best(out, scenario);
-    if (!bestPoint) throw new Error(`no ${scenario} point`);
-    const rate = round(bestPoint.result.opsPerSec / 2, 1);
-    add(
-      await measured(server, scenario, HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(flow, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
-        mode: 'open',
-        ratePerSec: rate,
-      }),
-    );
-    return bestPoint;
-  };
+}
+
+async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
+  const { drivers, login } = scenarioDrivers(server, twilio);
+  const out: ServerResults = { kind: server.kind, label, startMs: server.startMs, points: [] };
+  const { sweep, halfLoad } = pointRecorder(server, options, out);
 
   await drivers.client_credentials.warm();
   await drivers.login.warm();
@@ -232,11 +240,6 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
   await sweep('login', drivers.login);
   // The best login point sets the half load's rate and the soak's concurrency.
   const bestLogin = await halfLoad('login', login);
-  if (drivers.saml_login && samlLogin) {
-    await drivers.saml_login.warm();
-    await sweep('saml_login', drivers.saml_login);
-    await halfLoad('saml_login', samlLogin);
-  }
   await drivers.rest.warm();
   await sweep('rest', drivers.rest);
 
@@ -244,6 +247,21 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
     out.soak = await soak(server, login, bestLogin.concurrency, options.soakSeconds);
   }
   return out;
+}
+
+/**
+ * SAML logins (sweep and half load) in an eidhub process of their own, added to `out`: their peak
+ * RSS is then the SAML login's own, not what the scenarios before left in the heap, and the OIDC
+ * scenarios and the soak run in a process that served only them, as before the SAML login existed.
+ */
+async function benchSaml(server: RunningServer, twilio: BenchTwilio, options: Options, out: ServerResults): Promise<void> {
+  const { drivers, samlLogin } = scenarioDrivers(server, twilio);
+  if (!drivers.saml_login || !samlLogin) throw new Error(`${server.kind} has no SAML identity provider`);
+  const { sweep, halfLoad } = pointRecorder(server, options, out);
+  log(`  SAML logins (a new ${server.kind} process, started in ${server.startMs} ms)`);
+  await drivers.saml_login.warm();
+  await sweep('saml_login', drivers.saml_login);
+  await halfLoad('saml_login', samlLogin);
 }
 
 /** Logins back to back for `seconds`, in 5 s segments with the server's RSS taken after each. */
@@ -323,11 +341,23 @@ async function main(): Promise<void> {
       const label = kind === 'peer' ? 'peer (oidc-provider, in memory)' : kind === 'sqlite' ? 'eidhub, SQLite (WAL, synchronous=FULL)' : 'eidhub, PostgreSQL';
       log(`${label}`);
       current = await startOne(kind, join(workRoot, kind), { twilio, dbUrl, eidhub });
+      let out: ServerResults;
       try {
-        servers.push(await benchServer(current, twilio, options, label));
+        out = await benchServer(current, twilio, options, label);
       } finally {
         await current.stop();
         current = undefined;
+      }
+      servers.push(out);
+      if (kind !== 'peer') {
+        // SQLite: a database of its own; PostgreSQL: the run's database, with the rows the process before left.
+        current = await startOne(kind, join(workRoot, `${kind}-saml`), { twilio, dbUrl, eidhub });
+        try {
+          await benchSaml(current, twilio, options, out);
+        } finally {
+          await current.stop();
+          current = undefined;
+        }
       }
     }
     const finishedAt = new Date();
