@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: eidhub against a bare oidc-provider peer, over loopback, bounded in time and
- * connections (about 4 minutes on 2 cores with the soak and PostgreSQL).
+ * connections (about 4.5 minutes on 2 cores with the soak and PostgreSQL).
  *
  * Servers run one after another, never together (2 cores): the peer, eidhub on SQLite, and eidhub
  * on PostgreSQL when EIDHUB_DATABASE_URL is set (in a database created for the run and dropped at
@@ -14,7 +14,7 @@
  * docs/benchmarks.svg are rendered from them.
  *
  * Options:
- *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~40 s)
+ *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~50 s)
  *   --concurrency 1,4,16,32 the sweep
  *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins, OIDC and SAML)
  *   --soak-seconds N        length of the SQLite soak (default 60; 0 skips it)
