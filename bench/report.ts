@@ -10,13 +10,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LatencySummary } from './lib/measure.js';
 import { best, DRIVER_BUSY_CORES, RSS_SAMPLE_MS, SOAK_MIN_SAMPLES, SOAK_SAMPLE_SECONDS, type BenchResults, type EidhubRun, type Point, type ScenarioName, type ServerResults } from './lib/results.js';
-import { LOGIN_STEPS } from './lib/scenarios.js';
+import { LOGIN_STEPS, SAML_LOGIN_STEPS } from './lib/scenarios.js';
 
 const SCENARIOS: { name: ScenarioName; title: string; unit: string; steps: readonly string[] }[] = [
   { name: 'client_credentials', title: 'client_credentials tokens', unit: 'tokens/s', steps: ['token'] },
   { name: 'login', title: 'full OTP logins', unit: 'logins/s', steps: LOGIN_STEPS },
+  { name: 'saml_login', title: 'full SAML OTP logins', unit: 'logins/s', steps: SAML_LOGIN_STEPS },
   { name: 'rest', title: 'REST sessions (create + status)', unit: 'sessions/s', steps: ['create', 'status'] },
 ];
+
+/** The scenarios a results file has points of (one written before the SAML login has none of it). */
+const scenariosIn = (results: BenchResults) => SCENARIOS.filter((sc) => results.servers.some((s) => s.points.some((p) => p.scenario === sc.name)));
 
 /**
  * Goals of the issue, checked on the figures of the run. Memory is measured in MiB (/proc's kB are
@@ -52,8 +56,15 @@ function closed(server: ServerResults, scenario: ScenarioName): Point[] {
   return server.points.filter((p) => p.scenario === scenario && p.mode === 'closed').sort((a, b) => a.concurrency - b.concurrency);
 }
 
-function halfLoad(server: ServerResults): Point | undefined {
-  return server.points.find((p) => p.scenario === 'login' && p.mode === 'open');
+function halfLoad(server: ServerResults, scenario: ScenarioName = 'login'): Point | undefined {
+  return server.points.find((p) => p.scenario === scenario && p.mode === 'open');
+}
+
+/** The step with the highest p99 of a point. */
+function slowestStep(p: Point): [string, number] {
+  let worst: [string, number] = ['', 0];
+  for (const [k, v] of Object.entries(p.result.steps)) if (v.p99 > worst[1]) worst = [k, v.p99];
+  return worst;
 }
 
 function heaviestRss(server: ServerResults): number {
@@ -89,8 +100,7 @@ function goalRows(results: BenchResults): string[] {
     }
     const half = halfLoad(s);
     if (half) {
-      let worst: [string, number] = ['', 0];
-      for (const [k, v] of Object.entries(half.result.steps)) if (v.p99 > worst[1]) worst = [k, v.p99];
+      const worst = slowestStep(half);
       // The load held only if every login started on time and none failed; otherwise it was less than half.
       const late = half.result.late ?? 0;
       const why = [...(late > 0 ? [`${late} late starts`] : []), ...(half.result.errors > 0 ? [`${half.result.errors} errors`] : []), ...(worst[1] >= GOALS.p99StepMs ? [`p99 ≥ ${GOALS.p99StepMs} ms`] : [])];
@@ -164,6 +174,7 @@ function sweepTable(results: BenchResults, scenario: (typeof SCENARIOS)[number])
   const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const s of results.servers) {
     const points = closed(s, scenario.name);
+    if (points.length === 0) continue;
     rows.push(`| ${shortName(s)} | ${cs.map((c) => {
       const p = points.find((x) => x.concurrency === c);
       return p ? `${fmt(p.result.opsPerSec)} (p99 ${fmt(p.result.flow.p99, 1)} ms, ${fmt(p.cpuMsPerOp, 2)} ms CPU)` : '–';
@@ -185,12 +196,37 @@ function soakSection(results: BenchResults): string[] {
   ];
 }
 
+/**
+ * The SAML login's server CPU per login beside the OIDC login's on the same server, at each
+ * concurrency and at half load: the same OTP steps, but an AuthnRequest and a signed Response
+ * instead of oidc-provider's authorize, callback, token and UserInfo.
+ */
+function samlAgainstOidc(results: BenchResults): string[] {
+  const servers = results.servers.filter((s) => closed(s, 'saml_login').length > 0);
+  if (servers.length === 0) return [];
+  const cs = results.options.concurrency;
+  const head = ['server', ...cs.map((c) => `c=${c}`), 'half load'];
+  const cell = (saml: Point | undefined, oidc: Point | undefined) =>
+    saml && oidc ? `${fmt(saml.cpuMsPerOp, 2)} / ${fmt(oidc.cpuMsPerOp, 2)} (${saml.cpuMsPerOp >= oidc.cpuMsPerOp ? '+' : ''}${fmt(saml.cpuMsPerOp - oidc.cpuMsPerOp, 2)})` : '–';
+  return [
+    'Server CPU ms per login, SAML / OIDC (difference), on the same server in the same run:',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...servers.map((s) => {
+      const at = (scenario: ScenarioName, c: number) => closed(s, scenario).find((p) => p.concurrency === c);
+      return `| ${shortName(s)} | ${[...cs.map((c) => cell(at('saml_login', c), at('login', c))), cell(halfLoad(s, 'saml_login'), halfLoad(s, 'login'))].join(' | ')} |`;
+    }),
+  ];
+}
+
 /** A line chart per scenario: throughput against concurrency (log scale), one line per server. */
 export function renderSvg(results: BenchResults): string {
   const panelW = 330;
   const panelH = 270;
   const margin = { left: 56, right: 14, top: 34, bottom: 44 };
-  const width = panelW * SCENARIOS.length;
+  const panels = scenariosIn(results);
+  const width = panelW * panels.length;
   const height = panelH + 40;
   const cs = results.options.concurrency;
   const xs = cs.map((c) => Math.log2(c));
@@ -200,7 +236,7 @@ export function renderSvg(results: BenchResults): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
   ];
-  SCENARIOS.forEach((sc, i) => {
+  panels.forEach((sc, i) => {
     const ox = i * panelW;
     const plotW = panelW - margin.left - margin.right;
     const plotH = panelH - margin.top - margin.bottom;
@@ -275,7 +311,7 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     '```sh',
     'npm ci',
     'npm run bench                 # builds dist/, then peer + eidhub/SQLite (+ eidhub/PostgreSQL if EIDHUB_DATABASE_URL is set)',
-    'npm run bench -- --quick      # smoke test: 1 s points at c=1 and 8, no soak, no report (~40 s)',
+    'npm run bench -- --quick      # smoke test: 1 s points at c=1 and 8, no soak, no report (~50 s)',
     'npm run bench -- --profile    # each scenario once per server under node --cpu-prof; summaries in bench/results/profiles/',
     'node --import tsx bench/report.ts bench/results/latest.json   # re-render this page from a results file',
     '```',
@@ -309,8 +345,9 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     `- **Servers**, one at a time (${m.cores} cores), each a child process: the **peer** is a bare \`oidc-provider\` (same version as eidhub's) with its in-memory adapter, one OIDC client, one API client, and a minimal phone form and code form in its own interaction routes, which sends the code through the same fake Twilio and keeps it in memory, plus a minimal REST sessions endpoint over a \`Map\` (\`bench/peer/server.ts\`). **eidhub** runs ${eidhubRunText(o.eidhub)}, log level \`warn\`, SMS provider \`twilio\` pointed at the fake Twilio, on SQLite (WAL, \`synchronous = FULL\`: every acknowledged write is fsynced) or PostgreSQL (its durability setting in the Machine table).`,
     '- **Driver** (in the parent process, with the fake Twilio): autocannon for `client_credentials` (HTTP Basic, keep-alive); for the multi-step scenarios a bounded flow driver (`bench/lib/driver.ts`): N loops, each one keep-alive connection, running flows back to back for the duration; every HTTP request is a step with exact latency samples.',
     '- **Login**: a fresh cookie jar per login (no SSO), `authorize` (answered with a redirect to the phone form) → `page` (the phone form) → `phone` (POST; the server sends the SMS to the fake Twilio before it answers) → `code` (POST the code the fake Twilio received; answered with a redirect to oidc-provider) → `callback` (`/connect/authorize/{uid}` answering with the redirect to the relying party, which is not fetched) → `token` (code exchange, HTTP Basic) → `userinfo`. Phone numbers come from Ofcom\'s drama range, one login per number at a time. eidhub runs with `trustProxy` and each login carries its own `X-Forwarded-For` value, as people behind eidhub\'s reverse proxy would (the form rate limit is per address); every connection is to 127.0.0.1.',
+    '- **SAML login** (eidhub only: the peer has no SAML), in an eidhub process of its own started after the other scenarios (SQLite: a new database; PostgreSQL: the run\'s database), so that its memory and the other scenarios\' are each their own: the same OTP login, started by a SAML service provider that eidhub knows from its metadata (unsigned requests, one HTTP-POST ACS on a loopback URL that is never fetched), with a fresh cookie jar per login: `authnrequest` (`GET /auth/saml/login` with an unsigned AuthnRequest over HTTP-Redirect, deflated, base64 and URL-encoded, a fresh ID and IssueInstant and a RelayState each time; answered with a redirect to the hosted page) → `page` (the phone form) → `phone` → `code` (answered with the page whose form posts the Response, its Assertion and itself each signed with RSA-2048, and the RelayState to the ACS; a login counts only if that page carries a `SAMLResponse` field and the RelayState, and the form is not posted). The same phone numbers and per-login `X-Forwarded-For` addresses as the login.',
     '- **REST**: `POST /auth/rest/sessions` (bearer token, redirect flow) then `GET /auth/rest/sessions/{id}`; one operation is the pair.',
-    `- **Sweep**: each scenario at concurrency ${o.concurrency.join(', ')} for ${o.seconds.client_credentials} s (tokens), ${o.seconds.login} s (logins), ${o.seconds.rest} s (REST), after a warm-up (${recorded(o.warmupSeconds, (w) => `${w} s`)}). **Half load**: logins started at a fixed rate of half the server's best login rate for ${o.seconds.halfLoad} s (open loop, ${o.halfLoadMaxInFlight !== undefined ? `at most ${o.halfLoadMaxInFlight} in flight` : 'most in flight: not recorded'}), for the latency goal; the goal counts as met only if no start was late and no login failed. **Soak**: ${o.soakSeconds} s of logins on SQLite.`,
+    `- **Sweep**: each scenario at concurrency ${o.concurrency.join(', ')} for ${o.seconds.client_credentials} s (tokens), ${o.seconds.login} s (logins, OIDC and SAML), ${o.seconds.rest} s (REST), after a warm-up (${recorded(o.warmupSeconds, (w) => `${w} s`)}). **Half load**: logins started at a fixed rate of half the server's best login rate (OIDC logins; on eidhub also SAML logins, at half their own best rate) for ${o.seconds.halfLoad} s (open loop, ${o.halfLoadMaxInFlight !== undefined ? `at most ${o.halfLoadMaxInFlight} in flight` : 'most in flight: not recorded'}), for the latency goal; the goal (the OIDC login's) counts as met only if no start was late and no login failed. **Soak**: ${o.soakSeconds} s of OIDC logins on SQLite.`,
     '- **Figures**: throughput = operations completed ÷ wall time; latency per step p50 / p99 in ms; server CPU per operation = the server process\'s utime + stime (all threads, `/proc/<pid>/stat`) during the point ÷ operations; peak RSS (in MiB: `/proc`\'s kB are KiB) = `VmHWM` of the server during the point (reset before each point through `/proc/<pid>/clear_refs`), backed by `VmRSS` sampled every ' + String(RSS_SAMPLE_MS) + ' ms; writes per operation from the server\'s `/proc/<pid>/io` during the point: write calls (`syscw`) and KiB written through them (`wchar`: sockets and files alike), and in brackets the KiB that reached the disk (`write_bytes`: the WAL, and checkpoints into the database file). "÷ peer" divides eidhub\'s figure by the peer\'s: above 1× is more throughput, but also more latency, CPU or memory.',
     '',
     '## Goals',
@@ -318,20 +355,24 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     ...goalRows(results),
     '',
   ];
-  for (const sc of SCENARIOS) {
+  for (const sc of scenariosIn(results)) {
     lines.push(`## ${sc.title[0]!.toUpperCase()}${sc.title.slice(1)}`, '', 'At each server\'s best concurrency:', '', ...bestTable(results, sc), '');
     const driverBound = results.servers.some((s) => (best(s, sc.name)?.driverCores ?? 0) >= DRIVER_BUSY_CORES);
     if (driverBound) lines.push('⚠ The driver (this process, one core at most) was near a full core: that figure is a lower bound of what the server can do.', '');
-    if (sc.name === 'login') {
+    if (sc.name === 'saml_login') lines.push(...samlAgainstOidc(results), '');
+    if (sc.name === 'login' || sc.name === 'saml_login') {
+      const saml = sc.name === 'saml_login';
       lines.push(
-        'Latency per step at half of each server\'s best login rate (open loop; the goal\'s load):',
+        `Latency per step at half of each server's best ${saml ? 'SAML ' : ''}login rate (open loop; ${saml ? "the OIDC login goal's load, applied to the SAML login for comparison" : "the goal's load"}):`,
         '',
         ...results.servers.map((s) => {
-          const h = halfLoad(s);
-          return h ? `- ${shortName(s)}: ${h.ratePerSec} logins/s started, ${fmt(h.result.opsPerSec)} completed/s, ${h.result.errors} errors, ${h.result.late ?? 0} late starts, ${fmt(h.cpuMsPerOp, 2)} ms CPU per login` : '';
+          const h = halfLoad(s, sc.name);
+          if (!h) return '';
+          const [step, p99] = slowestStep(h);
+          return `- ${shortName(s)}: ${h.ratePerSec} logins/s started, ${fmt(h.result.opsPerSec)} completed/s, ${h.result.errors} errors, ${h.result.late ?? 0} late starts, ${fmt(h.cpuMsPerOp, 2)} ms CPU per login${saml ? `; slowest step ${step}, p99 ${fmt(p99, 2)} ms (${p99 < GOALS.p99StepMs ? 'under' : 'not under'} ${GOALS.p99StepMs} ms)` : ''}`;
         }).filter(Boolean),
         '',
-        ...stepTable(results, sc.steps, halfLoad),
+        ...stepTable(results, sc.steps, (s) => halfLoad(s, sc.name)),
         '',
         'Latency per step at the best concurrency (closed loop, saturated):',
         '',

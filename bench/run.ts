@@ -1,20 +1,22 @@
 /**
  * `npm run bench`: eidhub against a bare oidc-provider peer, over loopback, bounded in time and
- * connections (about 4 minutes on 2 cores with the soak and PostgreSQL).
+ * connections (about 4.5 minutes on 2 cores with the soak and PostgreSQL).
  *
  * Servers run one after another, never together (2 cores): the peer, eidhub on SQLite, and eidhub
  * on PostgreSQL when EIDHUB_DATABASE_URL is set (in a database created for the run and dropped at
  * the end). Each is a child process, so its CPU time and peak RSS are its own; the driver and the
  * fake Twilio run in this process. For each server: client_credentials, the full login and REST
  * sessions at each concurrency, then logins at half the server's best login rate (latency goal),
- * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. Results go to
+ * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. Then, on eidhub only (the peer
+ * has no SAML), SAML logins in a new eidhub process on the same store: their sweep and their half
+ * load, no soak (the soak's question, memory under logins, is asked of the OIDC login). Results go to
  * bench/results/<time>.json (and, for a full run, latest.json); docs/benchmarks.md and
  * docs/benchmarks.svg are rendered from them.
  *
  * Options:
- *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~40 s)
+ *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~50 s)
  *   --concurrency 1,4,16,32 the sweep
- *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins)
+ *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins, OIDC and SAML)
  *   --soak-seconds N        length of the SQLite soak (default 60; 0 skips it)
  *   --only peer,sqlite,postgres
  *   --no-build              use dist/ as it is
@@ -37,7 +39,7 @@ import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
 import { describeMachine } from './lib/machine.js';
 import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sampleRss, writeIo } from './lib/measure.js';
 import { best, RSS_SAMPLE_MS, SOAK_SAMPLE_SECONDS, type BenchResults, type EidhubRun, type Point, type ScenarioName, type ServerResults, type Soak, type SoakSample } from './lib/results.js';
-import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow } from './lib/scenarios.js';
+import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow, samlLoginFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
 import { REPO_ROOT, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
 import { monotonicUs, summarizeProfiles, type MeasuredWindow } from './profile-summary.js';
@@ -164,15 +166,27 @@ interface ScenarioDriver {
   drive(c: number, seconds: number): Promise<DriveResult>;
 }
 
-/** The three scenarios against one server; `login` is also the flow of the half load and the soak. */
-function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers: Record<ScenarioName, ScenarioDriver>; login: Flow } {
-  const login = loginFlow({ server, twilio, phones: new PhonePool() });
+/** A login scenario's sweep seconds: the SAML login is timed like the OIDC login. */
+const sweepSeconds = (options: Options, scenario: ScenarioName) => options.seconds[scenario === 'saml_login' ? 'login' : scenario];
+
+/**
+ * The scenarios against one server (`saml_login` only where the server has a SAML IdP); the login
+ * flows are also those of the half loads, and `login` of the soak.
+ */
+function scenarioDrivers(
+  server: RunningServer,
+  twilio: BenchTwilio,
+): { drivers: Record<Exclude<ScenarioName, 'saml_login'>, ScenarioDriver> & { saml_login?: ScenarioDriver }; login: Flow; samlLogin: Flow | undefined } {
+  // One pool for both logins: they never run at the same time, and each number keeps one code at a time.
+  const phones = new PhonePool();
+  const login = loginFlow({ server, twilio, phones });
+  const samlLogin = server.samlBase ? samlLoginFlow({ server, twilio, phones }) : undefined;
   let rest: Flow | undefined;
   const restFlowAfterWarmUp = () => {
     if (!rest) throw new Error('REST sessions driven before their warm-up');
     return rest;
   };
-  const drivers: Record<ScenarioName, ScenarioDriver> = {
+  const drivers: Record<Exclude<ScenarioName, 'saml_login'>, ScenarioDriver> & { saml_login?: ScenarioDriver } = {
     // Warm-up: JIT, connection pools, the first signing of each kind.
     client_credentials: { warm: () => clientCredentials(server, 4, WARMUP_SECONDS), drive: (c, seconds) => clientCredentials(server, c, seconds) },
     login: { warm: () => closedLoop(login, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(login, c, seconds * 1000) },
@@ -183,40 +197,71 @@ function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers:
       },
       drive: (c, seconds) => closedLoop(restFlowAfterWarmUp(), c, seconds * 1000),
     },
+    ...(samlLogin ? { saml_login: { warm: () => closedLoop(samlLogin, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(samlLogin, c, seconds * 1000) } } : {}),
   };
-  return { drivers, login };
+  return { drivers, login, samlLogin };
+}
+
+/** Records one server's points as they are measured: sweeps and half loads. */
+function pointRecorder(server: RunningServer, options: Options, out: ServerResults) {
+  const add = (p: Point) => {
+    out.points.push(p);
+    log(describe(p));
+  };
+  return {
+    add,
+    async sweep(scenario: ScenarioName, driver: ScenarioDriver) {
+      for (const c of options.concurrency) add(await measured(server, scenario, c, () => driver.drive(c, sweepSeconds(options, scenario))));
+    },
+    /** Logins started at half the best rate of the sweep (open loop): the latency goal's load. Returns the best point. */
+    async halfLoad(scenario: 'login' | 'saml_login', flow: Flow): Promise<Point> {
+      const bestPoint = best(out, scenario);
+      if (!bestPoint) throw new Error(`no ${scenario} point`);
+      const rate = round(bestPoint.result.opsPerSec / 2, 1);
+      add(
+        await measured(server, scenario, HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(flow, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
+          mode: 'open',
+          ratePerSec: rate,
+        }),
+      );
+      return bestPoint;
+    },
+  };
 }
 
 async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
   const { drivers, login } = scenarioDrivers(server, twilio);
   const out: ServerResults = { kind: server.kind, label, startMs: server.startMs, points: [] };
-  const add = (p: Point) => {
-    out.points.push(p);
-    log(describe(p));
-  };
+  const { sweep, halfLoad } = pointRecorder(server, options, out);
 
   await drivers.client_credentials.warm();
   await drivers.login.warm();
-  for (const scenario of ['client_credentials', 'login'] as const) {
-    for (const c of options.concurrency) add(await measured(server, scenario, c, () => drivers[scenario].drive(c, options.seconds[scenario])));
-  }
+  await sweep('client_credentials', drivers.client_credentials);
+  await sweep('login', drivers.login);
   // The best login point sets the half load's rate and the soak's concurrency.
-  const bestLogin = best(out, 'login');
-  if (!bestLogin) throw new Error('no login point');
-  const rate = round(bestLogin.result.opsPerSec / 2, 1);
-  add(
-    await measured(server, 'login', HALF_LOAD_MAX_IN_FLIGHT, () => openLoop(login, rate, options.seconds.halfLoad * 1000, HALF_LOAD_MAX_IN_FLIGHT), {
-      mode: 'open',
-      ratePerSec: rate,
-    }),
-  );
+  const bestLogin = await halfLoad('login', login);
   await drivers.rest.warm();
-  for (const c of options.concurrency) add(await measured(server, 'rest', c, () => drivers.rest.drive(c, options.seconds.rest)));
+  await sweep('rest', drivers.rest);
 
   if (server.kind === 'sqlite' && options.soakSeconds > 0) {
     out.soak = await soak(server, login, bestLogin.concurrency, options.soakSeconds);
   }
   return out;
+}
+
+/**
+ * SAML logins (sweep and half load) in an eidhub process of their own, added to `out`: their peak
+ * RSS is then the SAML login's own, not what the scenarios before left in the heap, and the OIDC
+ * scenarios and the soak run in a process that served only them, as before the SAML login existed.
+ */
+async function benchSaml(server: RunningServer, twilio: BenchTwilio, options: Options, out: ServerResults): Promise<void> {
+  const { drivers, samlLogin } = scenarioDrivers(server, twilio);
+  if (!drivers.saml_login || !samlLogin) throw new Error(`${server.kind} has no SAML identity provider`);
+  const { sweep, halfLoad } = pointRecorder(server, options, out);
+  log(`  SAML logins (a new ${server.kind} process, started in ${server.startMs} ms)`);
+  await drivers.saml_login.warm();
+  await sweep('saml_login', drivers.saml_login);
+  await halfLoad('saml_login', samlLogin);
 }
 
 /** Logins back to back for `seconds`, in 5 s segments with the server's RSS taken after each. */
@@ -296,11 +341,23 @@ async function main(): Promise<void> {
       const label = kind === 'peer' ? 'peer (oidc-provider, in memory)' : kind === 'sqlite' ? 'eidhub, SQLite (WAL, synchronous=FULL)' : 'eidhub, PostgreSQL';
       log(`${label}`);
       current = await startOne(kind, join(workRoot, kind), { twilio, dbUrl, eidhub });
+      let out: ServerResults;
       try {
-        servers.push(await benchServer(current, twilio, options, label));
+        out = await benchServer(current, twilio, options, label);
       } finally {
         await current.stop();
         current = undefined;
+      }
+      servers.push(out);
+      if (kind !== 'peer') {
+        // SQLite: a database of its own; PostgreSQL: the run's database, with the rows the process before left.
+        current = await startOne(kind, join(workRoot, `${kind}-saml`), { twilio, dbUrl, eidhub });
+        try {
+          await benchSaml(current, twilio, options, out);
+        } finally {
+          await current.stop();
+          current = undefined;
+        }
       }
     }
     const finishedAt = new Date();
@@ -357,17 +414,19 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
   const c = Math.max(...options.concurrency);
   const seconds = options.quick ? 2 : 8;
   for (const kind of kinds) {
-    for (const scenario of ['client_credentials', 'login', 'rest'] as const) {
+    const scenarios: ScenarioName[] = kind === 'peer' ? ['client_credentials', 'login', 'rest'] : ['client_credentials', 'login', 'saml_login', 'rest'];
+    for (const scenario of scenarios) {
       const profDir = join(dir, `${kind}-${scenario}`);
       const server = await startOne(kind, join(workRoot, `${kind}-${scenario}`), { twilio, dbUrl, eidhub }, profDir);
       let window: MeasuredWindow | undefined;
       try {
-        const { drivers } = scenarioDrivers(server, twilio);
-        await drivers[scenario].warm();
+        const driver = scenarioDrivers(server, twilio).drivers[scenario];
+        if (!driver) throw new Error(`${kind} has no ${scenario} scenario`);
+        await driver.warm();
         // The summary counts only the samples of the measured part, and gives figures per operation.
         const point = await measured(server, scenario, c, async () => {
           const fromUs = monotonicUs();
-          const result = await drivers[scenario].drive(c, seconds);
+          const result = await driver.drive(c, seconds);
           window = { fromUs, toUs: monotonicUs(), ops: result.ops };
           return result;
         });

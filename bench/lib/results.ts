@@ -8,7 +8,8 @@
 import type { DriveResult } from './driver.js';
 import type { ServerKind } from './servers.js';
 
-export type ScenarioName = 'client_credentials' | 'login' | 'rest';
+/** `login` is the OIDC login; `saml_login` the same login started by a SAML SP (eidhub only, not in results before it was added). */
+export type ScenarioName = 'client_credentials' | 'login' | 'saml_login' | 'rest';
 
 export interface Point {
   scenario: ScenarioName;

@@ -5,16 +5,20 @@
  * - login: the whole OTP login as a browser without JavaScript and its relying party do it:
  *   authorize → (redirects) → phone form → POST phone (the server sends the SMS to the fake
  *   Twilio) → POST code → (redirects) → callback URL with the code → token exchange → UserInfo;
+ * - saml_login (eidhub only): the same OTP login started by a SAML service provider: an unsigned
+ *   AuthnRequest over HTTP-Redirect → phone form → POST phone → POST code, answered with the
+ *   self-posting form that carries the signed Response to the SP's ACS (not posted);
  * - rest: POST /auth/rest/sessions, then GET /auth/rest/sessions/{id}.
  */
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import autocannon, { type AutocannonResult } from 'autocannon';
 import { CookieJar, csrfOf } from '../../test/support/http-login.js';
 import type { Flow, FlowLoop, StepTimes, DriveResult } from './driver.js';
 import type { BenchTwilio } from './fake-twilio.js';
 import { basicAuth, keepAliveAgent, REQUEST_TIMEOUT_MS, send, type HttpAnswer, type Target } from './http.js';
 import { round, Samples } from './measure.js';
-import { API_CLIENT, OIDC_CLIENT, type RunningServer } from './servers.js';
+import { API_CLIENT, OIDC_CLIENT, SAML_SP, type RunningServer } from './servers.js';
 
 const HOST = '127.0.0.1';
 const FORM = 'application/x-www-form-urlencoded';
@@ -63,6 +67,45 @@ export interface LoginDeps {
   phones: PhonePool;
 }
 
+/** The step name of an answer, known once it is in (a redirect hop is named by where it led). */
+type StepName = string | ((answer: HttpAnswer) => string);
+
+/**
+ * One simulated person's browser for one login: a fresh cookie jar (no single sign-on) and a
+ * client address of its own. Each request is a step, timed and recorded under its name.
+ */
+function personBrowser(loop: FlowLoop, times: StepTimes, target: Target) {
+  const jar = new CookieJar();
+  const person = nextPersonAddress();
+  return async (step: StepName, method: string, path: string, form?: Record<string, string>): Promise<HttpAnswer> => {
+    const headers: Record<string, string> = { 'x-forwarded-for': person, accept: 'text/html', 'accept-language': 'en' };
+    const cookie = jar.header();
+    if (cookie) headers.cookie = cookie;
+    const body = form ? new URLSearchParams(form).toString() : undefined;
+    if (body !== undefined) headers['content-type'] = FORM;
+    const answer = await send(loop.agent, target, method, path, headers, body);
+    jar.take(answer.headers['set-cookie'] ?? []);
+    times.record(typeof step === 'string' ? step : step(answer), answer.ms);
+    return answer;
+  };
+}
+type BrowserCall = ReturnType<typeof personBrowser>;
+
+/**
+ * The hosted page's two forms: `phone` (the server sends the SMS to the fake Twilio before it
+ * answers with the code form), then `code` with the code the fake Twilio got. Returns the code
+ * step's answer, which each protocol checks its own way.
+ */
+async function phoneAndCode(call: BrowserCall, twilio: BenchTwilio, pageHtml: string, phone: string): Promise<HttpAnswer> {
+  const phoneForm = formOf(pageHtml, 'phone');
+  const afterPhone = await call('phone', 'POST', phoneForm.action, { csrf: phoneForm.csrf, phone });
+  expect('phone', afterPhone, [200]);
+  const code = twilio.takeCode(phone);
+  if (!code) throw new Error('phone: no SMS reached the fake Twilio');
+  const codeForm = formOf(afterPhone.body, 'code');
+  return call('code', 'POST', codeForm.action, { csrf: codeForm.csrf, code });
+}
+
 /** One complete login; each HTTP request is a step named by what it is in the flow. */
 export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
   const target: Target = { host: HOST, port: server.port };
@@ -70,21 +113,7 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
   const rpAuth = basicAuth(OIDC_CLIENT.clientId, OIDC_CLIENT.secret);
 
   return async (loop: FlowLoop, times: StepTimes) => {
-    const jar = new CookieJar();
-    const person = nextPersonAddress();
-    const call = async (step: string, method: string, path: string, form?: Record<string, string>): Promise<HttpAnswer> => {
-      const headers: Record<string, string> = { 'x-forwarded-for': person, accept: 'text/html', 'accept-language': 'en' };
-      const cookie = jar.header();
-      if (cookie) headers.cookie = cookie;
-      const body = form ? new URLSearchParams(form).toString() : undefined;
-      if (body !== undefined) headers['content-type'] = FORM;
-      const answer = await send(loop.agent, target, method, path, headers, body);
-      jar.take(answer.headers['set-cookie'] ?? []);
-      // A GET that shows a page is the hosted page, whichever path served it (eidhub's /login/{id},
-      // the peer's /interaction/{uid}).
-      times.record(step === 'hop' ? hopName(path, answer) : step, answer.ms);
-      return answer;
-    };
+    const call = personBrowser(loop, times, target);
     /** Follows redirects on the server; returns the last answer and, if it left the server, where to. */
     const follow = async (first: HttpAnswer): Promise<{ answer: HttpAnswer; leftTo?: URL }> => {
       let answer = first;
@@ -92,7 +121,10 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
         if (answer.status < 300 || answer.status >= 400) return { answer };
         const next = new URL(answer.headers.location ?? '', origin);
         if (next.origin !== origin) return { answer, leftTo: next };
-        answer = await call('hop', 'GET', `${next.pathname}${next.search}`);
+        const path = `${next.pathname}${next.search}`;
+        // A GET that shows a page is the hosted page, whichever path served it (eidhub's /login/{id},
+        // the peer's /interaction/{uid}).
+        answer = await call((a) => hopName(path, a), 'GET', path);
       }
       throw new Error('too many redirects');
     };
@@ -113,14 +145,7 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
       const landing = await follow(authorize);
       expect('page', landing.answer, [200]);
 
-      const phoneForm = formOf(landing.answer.body, 'phone');
-      const afterPhone = await call('phone', 'POST', phoneForm.action, { csrf: phoneForm.csrf, phone });
-      expect('phone', afterPhone, [200]);
-      const code = twilio.takeCode(phone);
-      if (!code) throw new Error('phone: no SMS reached the fake Twilio');
-
-      const codeForm = formOf(afterPhone.body, 'code');
-      const afterCode = await call('code', 'POST', codeForm.action, { csrf: codeForm.csrf, code });
+      const afterCode = await phoneAndCode(call, twilio, landing.answer.body, phone);
       expect('code', afterCode, [302, 303]);
       const done = await follow(afterCode);
       const callback = done.leftTo;
@@ -156,6 +181,55 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
   };
 }
 
+/**
+ * The bench SP's AuthnRequest as a service provider sends it over HTTP-Redirect (unsigned):
+ * a fresh ID and the current IssueInstant, deflated, base64, URL-encoded, with a RelayState.
+ */
+function authnRequestQuery(destination: string, relayState: string): string {
+  const xml =
+    '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"' +
+    ` ID="_${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${destination}"` +
+    ` AssertionConsumerServiceURL="${SAML_SP.acsUrl}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST">` +
+    `<saml:Issuer>${SAML_SP.entityId}</saml:Issuer>` +
+    '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified" AllowCreate="true"/>' +
+    '</samlp:AuthnRequest>';
+  return new URLSearchParams({ SAMLRequest: deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'), RelayState: relayState }).toString();
+}
+
+/**
+ * One complete SAML login (eidhub only): authnrequest (answered 303 to the hosted page) → page →
+ * phone → code, whose answer is the page that posts the signed Response and the RelayState to the
+ * ACS. That page is checked for both fields (a plain text search: the Response is not decoded or
+ * verified, which the SAML tests do) and not posted.
+ */
+export function samlLoginFlow({ server, twilio, phones }: LoginDeps): Flow {
+  if (!server.samlBase) throw new Error(`${server.kind} has no SAML identity provider`);
+  const target: Target = { host: HOST, port: server.port };
+  const origin = `http://${HOST}:${server.port}`;
+  const ssoPath = `${server.samlBase}/login`;
+
+  return async (loop: FlowLoop, times: StepTimes) => {
+    const call = personBrowser(loop, times, target);
+    const phone = phones.take();
+    try {
+      const relayState = randomBytes(12).toString('base64url');
+      const start = await call('authnrequest', 'GET', `${ssoPath}?${authnRequestQuery(`${origin}${ssoPath}`, relayState)}`);
+      expect('authnrequest', start, [303]);
+      const hosted = new URL(start.headers.location ?? '', origin);
+      if (hosted.origin !== origin) throw new Error(`authnrequest: redirected off eidhub to ${hosted.href}`);
+      const page = await call('page', 'GET', `${hosted.pathname}${hosted.search}`);
+      expect('page', page, [200]);
+
+      const afterCode = await phoneAndCode(call, twilio, page.body, phone);
+      expect('code', afterCode, [200]);
+      if (!afterCode.body.includes('name="SAMLResponse"')) throw new Error(`code: no SAMLResponse field: ${afterCode.body.replace(/\s+/g, ' ').slice(0, 160)}`);
+      if (!afterCode.body.includes(`value="${relayState}"`)) throw new Error('code: the RelayState did not come back');
+    } finally {
+      phones.give(phone);
+    }
+  };
+}
+
 function hopName(path: string, answer: HttpAnswer): string {
   if (answer.status === 200) return 'page';
   if (/\/connect\/authorize\/[^/?]+/.test(path)) return 'callback';
@@ -164,6 +238,8 @@ function hopName(path: string, answer: HttpAnswer): string {
 
 /** Login steps in flow order, for tables; a server shows the ones it has. */
 export const LOGIN_STEPS = ['authorize', 'page', 'phone', 'code', 'callback', 'token', 'userinfo'] as const;
+/** SAML login steps in flow order. */
+export const SAML_LOGIN_STEPS = ['authnrequest', 'page', 'phone', 'code'] as const;
 
 export async function apiToken(server: RunningServer): Promise<string> {
   const agent = keepAliveAgent();

@@ -47,6 +47,25 @@ export function shippedLaunch(): Launch {
 export const OIDC_CLIENT = { clientId: 'bench-rp', secret: 'bench-rp-secret-000000001', redirectUri: 'http://127.0.0.1:9/callback' } as const;
 export const API_CLIENT = { clientId: 'bench-api', secret: 'bench-api-secret-00000001' } as const;
 
+/**
+ * The SAML service provider eidhub is given (the peer has none): unsigned requests, so no
+ * KeyDescriptor, and an HTTP-POST ACS on a loopback port that is never fetched (the driver checks
+ * the Response form and stops there). It asks for the attributes the OIDC client's scopes give.
+ */
+export const SAML_SP = { entityId: 'https://bench-sp.example.test', acsUrl: 'http://127.0.0.1:9/acs' } as const;
+const SAML_SP_METADATA = [
+  `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${SAML_SP.entityId}">`,
+  '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">',
+  `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${SAML_SP.acsUrl}" index="0" isDefault="true"/>`,
+  '<md:AttributeConsumingService index="0" isDefault="true">',
+  '<md:ServiceName xml:lang="en">Benchmark SP</md:ServiceName>',
+  '<md:RequestedAttribute Name="idpId"/>',
+  '<md:RequestedAttribute Name="phoneNumber"/>',
+  '</md:AttributeConsumingService>',
+  '</md:SPSSODescriptor>',
+  '</md:EntityDescriptor>',
+].join('');
+
 export type ServerKind = 'peer' | 'sqlite' | 'postgres';
 
 export interface RunningServer {
@@ -55,6 +74,8 @@ export interface RunningServer {
   port: number;
   /** Prefix of the OpenID Provider's routes: `/auth/open` for eidhub, none for the peer. */
   oidcBase: string;
+  /** The SAML identity provider's routes (`/auth/saml`, with SAML_SP configured); undefined for the peer, which has none. */
+  samlBase: string | undefined;
   /** Milliseconds from spawn to the ready line. */
   startMs: number;
   /** SIGTERM (so `--cpu-prof` can write its profile), SIGKILL after `timeoutMs`. */
@@ -92,6 +113,7 @@ export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir:
       { clientId: OIDC_CLIENT.clientId, clientName: 'Benchmark RP', secrets: [OIDC_CLIENT.secret], redirectUris: [OIDC_CLIENT.redirectUri], scopes: ['openid', 'idp-id', 'phone'] },
     ],
     apiClients: [{ clientId: API_CLIENT.clientId, secrets: [API_CLIENT.secret], permissions: ['authentication-rest-api'] }],
+    samlServiceProviders: [{ entityId: SAML_SP.entityId, metadata: SAML_SP_METADATA }],
   };
 }
 
@@ -135,6 +157,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     pid: child.pid ?? -1,
     port,
     oidcBase: opts.kind === 'peer' ? '' : '/auth/open',
+    samlBase: opts.kind === 'peer' ? undefined : '/auth/saml',
     startMs: Date.now() - started,
     stop: (timeoutMs = 10_000) => stopChild(child, timeoutMs),
   };
