@@ -1,102 +1,35 @@
 /**
  * The SAML 2.0 identity provider (CONTRACT §6): its metadata, single sign-on and single logout
- * endpoints below `/auth/saml`, for the service providers of the config (`samlServiceProviders`),
- * signing with the SAML key of the store (keys.ts) that is current at the moment it signs.
+ * endpoints below `/auth/saml`. The IdP itself (idp.ts, with the XML-security libraries) is
+ * loaded at start when the config has service providers, so a bad metadata stops the start; with
+ * none, on the first request to these endpoints (an operator fetching the IdP metadata to give
+ * an SP), so a server without SAML does not carry those libraries.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { escapeHtml } from '../../ui/i18n.js';
-import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
-import { ensureSamlSigningKey, samlKeyRing } from './keys.js';
-import { buildIdpMetadata, parseSpMetadata } from './metadata.js';
-import type { ServiceProvider } from './model.js';
-import { SAML_MOUNT, SamlProtocol, type PostAnswer } from './protocol.js';
-import { signMetadata } from './sign.js';
-import { MAX_MESSAGE_BYTES } from './xml.js';
+import type { Transaction } from '../../core/transaction.js';
+import type { BrowserExchange, ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
+import type { SamlIdp } from './idp.js';
+import { MAX_MESSAGE_BYTES } from './model.js';
+import { SAML_MOUNT } from './paths.js';
 
 /** A POSTed SAML message is base64 of at most MAX_MESSAGE_BYTES, plus RelayState and field names. */
 const FORM_BODY_LIMIT = Math.ceil((MAX_MESSAGE_BYTES * 4) / 3) + 4096;
-/** How long a signing-key ring is reused before it is worked out again (a rollover takes effect within this). */
-const RING_TTL_MS = 10_000;
 
 export const samlPlugin: ProtocolPlugin = {
   protocol: 'saml',
   async create(context: ProtocolContext): Promise<ProtocolInstance> {
-    const { config, store, logger: parentLogger, now } = context;
-    const logger = parentLogger.child({ module: 'saml' });
-    const serviceProviders = new Map<string, ServiceProvider>();
-    config.samlServiceProviders.forEach((sp, i) => {
-      // parseConfig checked this already when eidhub was started from a config file; a config built in code is checked here.
-      const where = `samlServiceProviders[${i}] ("${sp.entityId}")`;
-      let parsed: ServiceProvider;
-      try {
-        parsed = parseSpMetadata(sp.metadata, { requireSignedRequests: sp.requireSignedRequests, signResponse: sp.signResponse, encryptAssertions: sp.encryptAssertions });
-      } catch (err) {
-        throw new Error(`${where}: metadata: ${(err as Error).message}`, { cause: err });
-      }
-      if (parsed.entityId !== sp.entityId) throw new Error(`${where}: the metadata's entityID is "${parsed.entityId}", not the configured entityId`);
-      serviceProviders.set(sp.entityId, parsed);
-    });
-    const publicUrl = new URL(config.publicUrl);
-    const certificateSubject = publicUrl.hostname;
-    await ensureSamlSigningKey(store.keys, store.secrets, now(), certificateSubject);
-    let stored = await store.keys.list(now());
-    let ring = { at: 0, value: samlKeyRing(stored, now()) };
-    const currentRing = () => {
-      const t = now();
-      if (t - ring.at > RING_TTL_MS) ring = { at: t, value: samlKeyRing(stored, t) };
-      return ring.value;
-    };
-    const reloadKeys = async () => {
-      stored = await store.keys.list(now());
-      ring = { at: 0, value: ring.value };
-    };
+    let loading: Promise<SamlIdp> | undefined;
+    const idp = () => (loading ??= import('./idp.js').then((m) => m.createSamlIdp(context)));
+    if (context.config.samlServiceProviders.length > 0) await idp();
 
-    const secureCookies = publicUrl.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname);
-    const errorPage = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string) => {
-      const page = context.errorPage(req.headers['accept-language'], undefined);
-      return reply
-        .code(status)
-        .headers(page.headers)
-        .type('text/html; charset=utf-8')
-        .send(page.html.replace('</main>', `<p class="technical">${escapeHtml(reason)}</p></main>`));
-    };
-    const postPage = (req: FastifyRequest, reply: FastifyReply, answer: PostAnswer, outcome: 'success' | 'error' | 'abort') => {
-      const page = context.postPage(req.headers['accept-language'], undefined, answer, outcome);
-      return reply.code(200).headers(page.headers).type('text/html; charset=utf-8').send(page.html);
-    };
-
-    const saml = new SamlProtocol({
-      publicUrl: config.publicUrl,
-      accountId: config.accountId,
-      serviceProviders,
-      transactions: context.transactions,
-      authenticators: context.authenticators,
-      store,
-      signingKey: () => currentRing().signing,
-      settings: config.saml,
-      loginWindowMs: config.otp.loginWindowSeconds * 1000,
-      hostedPageUrl: context.hostedPageUrl,
-      errorPage,
-      postPage,
-      secureCookies,
-      logger,
-      now,
-    });
-
-    const releasable = [...new Set([...context.authenticators.values()].flatMap((a) => Object.keys(a.claims.saml({ id: '', idpId: '', attributes: {} }))))];
-    let metadataCache: { kids: string; xml: string } | undefined;
-    const metadata = () => {
-      const { signing, published } = currentRing();
-      const kids = published.map((k) => k.kid).join(',');
-      if (metadataCache?.kids !== kids || metadataCache.xml === '') {
-        const unsigned = buildIdpMetadata({ entityId: saml.entityId, ssoUrl: saml.ssoUrl, sloUrl: saml.sloUrl, keys: published, attributes: releasable });
-        const id = /\sID="([^"]+)"/.exec(unsigned)?.[1];
-        metadataCache = { kids, xml: id ? signMetadata(unsigned, id, signing) : unsigned };
-      }
-      return metadataCache.xml;
-    };
-
-    return Object.assign(saml, {
+    return {
+      protocol: 'saml',
+      // Only SAML transactions reach these, and only once a request loaded the IdP.
+      finish: async (tx: Transaction, browser: BrowserExchange) => (await idp()).protocol.finish(tx, browser),
+      pagePolicy: async (tx: Transaction) => (await idp()).protocol.pagePolicy(tx),
+      keysChanged() {
+        if (loading) void loading.then((loaded) => loaded.keysChanged(), () => undefined);
+      },
       async register(app: FastifyInstance) {
         await app.register(async (scope) => {
           // SAML's HTTP-POST binding carries a whole base64 message: a larger form than the hosted pages'.
@@ -109,20 +42,22 @@ export const samlPlugin: ProtocolPlugin = {
             }
             done(null, out);
           });
+          type Form = { Body: Record<string, unknown> };
           const limited = { config: { rateLimit: { max: 120, timeWindow: 60_000 } } };
           scope.get(`${SAML_MOUNT}/metadata`, async (_req, reply) =>
-            reply.type('application/samlmetadata+xml; charset=utf-8').header('cache-control', 'public, max-age=300').send(metadata()),
+            reply.type('application/samlmetadata+xml; charset=utf-8').header('cache-control', 'public, max-age=300').send((await idp()).metadata()),
           );
-          scope.get(`${SAML_MOUNT}/login`, { ...limited, exposeHeadRoute: false }, (req, reply) => saml.loginRedirect(req, reply));
-          scope.post<{ Body: Record<string, unknown> }>(`${SAML_MOUNT}/login`, limited, (req, reply) => saml.loginPost(req, reply));
-          scope.get(`${SAML_MOUNT}/logout`, { ...limited, exposeHeadRoute: false }, (req, reply) => saml.logoutRedirect(req, reply));
-          scope.post<{ Body: Record<string, unknown> }>(`${SAML_MOUNT}/logout`, limited, (req, reply) => saml.logoutPost(req, reply));
+          scope.get(`${SAML_MOUNT}/login`, { ...limited, exposeHeadRoute: false }, async (req: FastifyRequest, reply: FastifyReply) =>
+            (await idp()).protocol.loginRedirect(req, reply),
+          );
+          scope.post<Form>(`${SAML_MOUNT}/login`, limited, async (req, reply) => (await idp()).protocol.loginPost(req, reply));
+          scope.get(`${SAML_MOUNT}/logout`, { ...limited, exposeHeadRoute: false }, async (req: FastifyRequest, reply: FastifyReply) =>
+            (await idp()).protocol.logoutRedirect(req, reply),
+          );
+          scope.post<Form>(`${SAML_MOUNT}/logout`, limited, async (req, reply) => (await idp()).protocol.logoutPost(req, reply));
         });
-        logger.info({ serviceProviders: serviceProviders.size }, 'saml: identity provider ready');
+        context.logger.info({ serviceProviders: context.config.samlServiceProviders.length }, 'saml: identity provider routes ready');
       },
-      keysChanged() {
-        reloadKeys().catch((err: unknown) => logger.error({ err }, 'saml: could not reload signing keys'));
-      },
-    });
+    };
   },
 };

@@ -37,6 +37,9 @@ export const STATUS = {
   unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
 } as const;
 
+/** The largest SAML message eidhub reads (bytes of XML, after base64 and inflating). */
+export const MAX_MESSAGE_BYTES = 100 * 1024;
+
 export const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 export const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 

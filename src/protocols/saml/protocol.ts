@@ -24,12 +24,12 @@ import { decodePostForm, decodeRedirectQuery, type InboundMessage } from './bind
 import { buildLogoutRequest, buildLogoutResponse, buildStatusResponse, buildSuccessResponse, newSamlId } from './messages.js';
 import { BINDINGS, NAMEID_UNSPECIFIED, NS, SamlError, STATUS, type SamlSigningKey, type ServiceProvider, type SpEndpoint } from './model.js';
 import { readAuthnRequest, readLogoutRequest, readLogoutResponse, type AuthnRequestInfo } from './request.js';
+import { SAML_MOUNT } from './paths.js';
 import { SessionStore, withParticipant, type SamlSession } from './session.js';
 import { signRedirectQuery } from './sign.js';
 import { verifyDetachedSignature, verifyEmbeddedSignature } from './verify.js';
 import { onlyChild, parseXml, textOf } from './xml.js';
 
-export const SAML_MOUNT = '/auth/saml';
 
 const NAMEID_FORMATS = {
   unspecified: NAMEID_UNSPECIFIED,

@@ -10,12 +10,26 @@
  * exclusive c14n Transform only. The signed XML is returned as serialised here and must not be
  * reformatted afterwards.
  */
-import { createHash, createSign } from 'node:crypto';
+import { createHash, createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, findAncestorNs, type NamespacePrefix } from 'xml-crypto';
 import { EXC_C14N, NS, SHA256, SIG_ALGS, type SamlSigningKey } from './model.js';
 import { childElements, escapeXmlAttr, isElement, parseXml } from './xml.js';
+
+/**
+ * The signing key as a KeyObject, decoded once per key: OpenSSL decodes a PEM on every sign()
+ * otherwise, which costs about 1 ms per signature (bench/FINDINGS.md).
+ */
+const keyObjects = new WeakMap<SamlSigningKey, KeyObject>();
+function privateKeyOf(key: SamlSigningKey): KeyObject {
+  let object = keyObjects.get(key);
+  if (!object) {
+    object = createPrivateKey(key.privateKeyPem);
+    keyObjects.set(key, object);
+  }
+  return object;
+}
 
 const ENVELOPED_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 
@@ -60,7 +74,7 @@ function insertSignature(doc: Document, element: Element, before: Node | null, k
   // SignedInfo's exclusive canonical form does not depend on where the Signature stands, so it can be taken from the Signature alone.
   const draft = parseXml(`<ds:Signature xmlns:ds="${NS.dsig}">${signedInfo}</ds:Signature>`, 'the SignedInfo');
   const signedInfoElement = childElements(draft.documentElement!, NS.dsig, 'SignedInfo')[0]!;
-  const signatureValue = createSign('RSA-SHA256').update(exclusiveC14n(signedInfoElement, [], []), 'utf8').sign(key.privateKeyPem, 'base64');
+  const signatureValue = createSign('RSA-SHA256').update(exclusiveC14n(signedInfoElement, [], []), 'utf8').sign(privateKeyOf(key), 'base64');
   const signature = parseXml(
     `<ds:Signature xmlns:ds="${NS.dsig}">${signedInfo}<ds:SignatureValue>${signatureValue}</ds:SignatureValue>` +
       `<ds:KeyInfo><ds:X509Data><ds:X509Certificate>${key.certificateBase64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>`,
@@ -120,6 +134,6 @@ export function signRedirectQuery(parameter: 'SAMLRequest' | 'SAMLResponse', xml
   let signed = `${parameter}=${encodeStrict(message)}`;
   if (relayState) signed += `&RelayState=${encodeStrict(relayState)}`;
   signed += `&SigAlg=${encodeStrict(SIG_ALGS.rsaSha256)}`;
-  const signature = createSign('RSA-SHA256').update(signed, 'utf8').sign(key.privateKeyPem, 'base64');
+  const signature = createSign('RSA-SHA256').update(signed, 'utf8').sign(privateKeyOf(key), 'base64');
   return `${signed}&Signature=${encodeStrict(signature)}`;
 }

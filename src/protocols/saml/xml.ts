@@ -5,10 +5,9 @@
  * turns every parser complaint, warnings included, into a SamlError that says where.
  */
 import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldom';
-import { SamlError } from './model.js';
+import { MAX_MESSAGE_BYTES, SamlError } from './model.js';
 
-/** The largest SAML message eidhub reads (bytes of XML, after base64 and inflating). */
-export const MAX_MESSAGE_BYTES = 100 * 1024;
+export { MAX_MESSAGE_BYTES };
 
 const DECLARATION = /<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
 
