@@ -351,7 +351,7 @@ async function main(): Promise<void> {
       servers.push(out);
       if (kind !== 'peer') {
         // SQLite: a database of its own; PostgreSQL: the run's database, with the rows the process before left.
-        current = await startOne(kind, join(workRoot, `${kind}-saml`), { twilio, dbUrl, eidhub });
+        current = await startOne(kind, join(workRoot, `${kind}-saml`), { twilio, dbUrl, eidhub }, undefined, true);
         try {
           await benchSaml(current, twilio, options, out);
         } finally {
@@ -393,10 +393,17 @@ async function main(): Promise<void> {
 }
 
 /** Starts one server of the run: eidhub as the run resolved it, PostgreSQL on the run's database. */
-function startOne(kind: ServerKind, workDir: string, run: { twilio: BenchTwilio; dbUrl: string | undefined; eidhub: EidhubRun }, cpuProfDir?: string): Promise<RunningServer> {
+function startOne(
+  kind: ServerKind,
+  workDir: string,
+  run: { twilio: BenchTwilio; dbUrl: string | undefined; eidhub: EidhubRun },
+  cpuProfDir?: string,
+  saml = false,
+): Promise<RunningServer> {
   return startServer({
     kind,
     workDir,
+    saml,
     twilioUrl: run.twilio.url,
     ...(kind === 'peer' ? {} : { eidhub: run.eidhub }),
     ...(kind === 'postgres' && run.dbUrl ? { databaseUrl: run.dbUrl } : {}),
@@ -417,7 +424,7 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
     const scenarios: ScenarioName[] = kind === 'peer' ? ['client_credentials', 'login', 'rest'] : ['client_credentials', 'login', 'saml_login', 'rest'];
     for (const scenario of scenarios) {
       const profDir = join(dir, `${kind}-${scenario}`);
-      const server = await startOne(kind, join(workRoot, `${kind}-${scenario}`), { twilio, dbUrl, eidhub }, profDir);
+      const server = await startOne(kind, join(workRoot, `${kind}-${scenario}`), { twilio, dbUrl, eidhub }, profDir, scenario === 'saml_login');
       let window: MeasuredWindow | undefined;
       try {
         const driver = scenarioDrivers(server, twilio).drivers[scenario];

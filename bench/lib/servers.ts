@@ -92,9 +92,14 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** How eidhub runs (entry file, environment, Node flags), resolved once per run; not for the peer. */
   eidhub?: EidhubRun;
+  /**
+   * Configure the benchmark's SAML SP (eidhub then loads its SAML IdP at start). Only the SAML
+   * scenario's process has it, so the other scenarios' memory is measured as eidhub without SAML.
+   */
+  saml?: boolean;
 }
 
-export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir: string, twilioUrl: string, databaseUrl?: string): ConfigInput {
+export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir: string, twilioUrl: string, databaseUrl?: string, saml = false): ConfigInput {
   if (kind === 'postgres' && !databaseUrl) throw new Error('postgres needs a database URL');
   return {
     publicUrl: `http://127.0.0.1:${port}`,
@@ -113,7 +118,7 @@ export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir:
       { clientId: OIDC_CLIENT.clientId, clientName: 'Benchmark RP', secrets: [OIDC_CLIENT.secret], redirectUris: [OIDC_CLIENT.redirectUri], scopes: ['openid', 'idp-id', 'phone'] },
     ],
     apiClients: [{ clientId: API_CLIENT.clientId, secrets: [API_CLIENT.secret], permissions: ['authentication-rest-api'] }],
-    samlServiceProviders: [{ entityId: SAML_SP.entityId, metadata: SAML_SP_METADATA }],
+    samlServiceProviders: saml ? [{ entityId: SAML_SP.entityId, metadata: SAML_SP_METADATA }] : [],
   };
 }
 
@@ -133,7 +138,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     args = [await compilePeer(), '--config', configFile];
   } else {
     if (!opts.eidhub) throw new Error(`${opts.kind}: how to run eidhub (StartOptions.eidhub) is missing`);
-    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl));
+    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl, opts.saml === true));
     args = [...opts.eidhub.nodeOptions, opts.eidhub.entry, '--config', configFile];
   }
   if (opts.cpuProfDir) {
@@ -157,7 +162,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     pid: child.pid ?? -1,
     port,
     oidcBase: opts.kind === 'peer' ? '' : '/auth/open',
-    samlBase: opts.kind === 'peer' ? undefined : '/auth/saml',
+    samlBase: opts.kind !== 'peer' && opts.saml ? '/auth/saml' : undefined,
     startMs: Date.now() - started,
     stop: (timeoutMs = 10_000) => stopChild(child, timeoutMs),
   };
