@@ -82,6 +82,9 @@ export interface SamlDeps {
   now: () => number;
 }
 
+/** Request states kept per process (oldest dropped first): a few minutes of logins at a high rate. */
+const STATE_CACHE_SIZE = 10_000;
+
 const sha = (value: string) => createHash('sha256').update(value).digest('base64url');
 const SESSION_COOKIE = 'eidhub-saml';
 
@@ -115,6 +118,7 @@ export class SamlProtocol implements ProtocolAdapter {
   private readonly sessions: SessionStore;
   private readonly providerParams: ReadonlySet<string>;
   private readonly cookieName: string;
+  private readonly states = new Map<string, SamlRequestState>();
 
   constructor(private readonly deps: SamlDeps) {
     this.entityId = `${deps.publicUrl}${SAML_MOUNT}`;
@@ -208,6 +212,7 @@ export class SamlProtocol implements ProtocolAdapter {
         this.deps.logger.info({ sp: sp.entityId, tx: done.id }, 'saml: answered from the single sign-on session');
         return this.deps.postPage(req, reply, answer, 'success');
       }
+      this.remember(tx.id, state);
       return reply.redirect(this.deps.hostedPageUrl(tx), 303);
     } catch (err) {
       return this.refused(req, reply, err, sp);
@@ -285,10 +290,23 @@ export class SamlProtocol implements ProtocolAdapter {
 
   // ---------------------------------------------------------------- the hosted pages' side
 
+  /**
+   * A login's request state. It never changes once written, so each process keeps the latest
+   * ones it read (the hosted pages ask for the page policy on every request of the login).
+   */
   private async stateOf(tx: Transaction): Promise<SamlRequestState> {
+    const known = this.states.get(tx.id);
+    if (known) return known;
     const record = await this.deps.store.protocolState.get('saml', tx.protocolRef);
     if (!record || record.transactionId !== tx.id) throw new SamlError('malformed', 'the SAML request of this login is gone');
-    return record.state as unknown as SamlRequestState;
+    const state = record.state as unknown as SamlRequestState;
+    this.remember(tx.id, state);
+    return state;
+  }
+
+  private remember(txId: string, state: SamlRequestState) {
+    if (this.states.size >= STATE_CACHE_SIZE) this.states.delete(this.states.keys().next().value!);
+    this.states.set(txId, state);
   }
 
   async pagePolicy(tx: Transaction): Promise<PagePolicy> {
