@@ -47,6 +47,7 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
       },
     });
   let provider: Provider = make(context.jwks);
+  let currentKids = context.jwks.keys.map((k) => k.kid).join(',');
   const tokens = config.tokens;
   const protocol = new OidcProtocol({
     mount,
@@ -80,6 +81,10 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
       );
     },
     keysChanged(jwks: ProtocolContext['jwks']) {
+      // The store's key set changed; the token keys may not have (a SAML key rotation).
+      const kids = jwks.keys.map((k) => k.kid).join(',');
+      if (kids === currentKids) return;
+      currentKids = kids;
       provider = make(jwks);
     },
   });
