@@ -72,9 +72,8 @@ async function openRequest(deps: CallbackDeps, id: string, channel: string): Pro
     throw new CallbackRefusal(400, 'invalid_request', `this request's code went by ${state.channel}: post it to ${callbackRoute(state.channel ?? '')}`);
   }
   if (request.isExpired) throw new CallbackRefusal(400, 'expired_token', 'the request expired; start a new one');
-  if (request.consumed) throw new CallbackRefusal(400, 'invalid_grant', 'the tokens of this request were already issued');
-  if (request.grantId) throw new CallbackRefusal(400, 'invalid_grant', 'the code of this request was already accepted');
   if (request.error) throw new CallbackRefusal(400, request.error, request.errorDescription ?? 'this request was denied');
+  if (request.grantId || request.consumed) throw new CallbackRefusal(400, 'invalid_grant', 'the code of this request was already accepted');
   return { request, transactionId: record.transactionId };
 }
 

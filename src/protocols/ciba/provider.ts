@@ -55,7 +55,8 @@ export function createRealmProvider(deps: RealmProviderDeps): Provider {
   const t = config.tokens;
   const configuration: Configuration = {
     clients: clients.metadata(),
-    adapter: createAdapterFactory(store.oidc, async () => undefined, now),
+    // Its clients are static; its rows are its own (a client of the same id in another realm is another client).
+    adapter: createAdapterFactory(store.oidc, async () => undefined, now, `realm:${realm.name}`),
     // Both are accepted; client-auth.ts restates either as Basic for oidc-provider.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     jwks: deps.jwks,

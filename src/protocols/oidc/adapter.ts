@@ -74,14 +74,21 @@ function clientAdapter(findClient: (clientId: string) => Promise<ClientMetadata 
   };
 }
 
+/**
+ * @param namespace kept apart from every other issuer's rows in the one table: a realm's models
+ *   are stored as `{namespace}:{model}`, so a token or request of one issuer is unknown to the
+ *   others, even to a client of the same id (src/protocols/ciba/). Absent for `/auth/open`.
+ */
 export function createAdapterFactory(
   store: OidcModelStore,
   findClient: (clientId: string) => Promise<ClientMetadata | null | undefined>,
   now: () => number = Date.now,
+  namespace?: string,
 ): (name: string) => Adapter {
-  return (model: string): Adapter => {
-    if (model === 'Client') return clientAdapter(findClient);
-    const writes = writesOf(model);
+  return (name: string): Adapter => {
+    if (name === 'Client') return clientAdapter(findClient);
+    const writes = writesOf(name);
+    const model = namespace === undefined ? name : `${namespace}:${name}`;
     return {
       async upsert(id, payload, expiresIn) {
         await store.upsert(
