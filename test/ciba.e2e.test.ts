@@ -20,6 +20,7 @@ const OTHER = 'other-app';
 const OTHER_SECRET = 'a-long-ciba-secret-0003';
 const PINGED = 'pinged-app';
 const PINGED_SECRET = 'a-long-ciba-secret-0004';
+const UNREACHABLE = 'unreachable-app';
 const OIDC_CLIENT = 'shop';
 const OIDC_SECRET = 'a-long-oidc-secret-0001';
 const OIDC_REDIRECT = 'https://shop.example/callback';
@@ -86,6 +87,8 @@ describe('CIBA over SMS at Keycloak paths', () => {
             { clientId: CLIENT, secrets: [SECRET, SECOND_SECRET] },
             { clientId: OTHER, secrets: [OTHER_SECRET] },
             { clientId: PINGED, secrets: [PINGED_SECRET], deliveryMode: 'ping', notificationEndpoint: `${ping.url}/ciba/notify` },
+            // Port 9 (discard) refuses the connection: a client whose notification endpoint is down.
+            { clientId: UNREACHABLE, secrets: [PINGED_SECRET], deliveryMode: 'ping', notificationEndpoint: 'http://127.0.0.1:9/notify' },
           ],
         },
         { name: 'slow', pollIntervalSeconds: 5, clients: [{ clientId: CLIENT, secrets: [SECRET] }] },
@@ -249,6 +252,14 @@ describe('CIBA over SMS at Keycloak paths', () => {
     assert.deepEqual(JSON.parse(notification!.body), { auth_req_id: req.id });
     const tokens = await token(req.id, { client: PINGED, secret: PINGED_SECRET });
     assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  });
+
+  it('keeps the outcome when the ping cannot be delivered: the client can still poll for it', async () => {
+    const req = await started(freshPhone(), { client_notification_token: 'ping-token-of-the-app-0002' }, { client: UNREACHABLE, secret: PINGED_SECRET });
+    const done = await callback(req.id, req.code);
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.match(eidhub.logText(), /ciba: the client could not be notified \(ping\); it can still poll/);
+    assert.equal((await token(req.id, { client: UNREACHABLE, secret: PINGED_SECRET })).status, 200);
   });
 
   it('refuses message templates without {{code}}, over 160 characters or with a link, and sends nothing', async () => {
