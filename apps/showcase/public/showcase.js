@@ -144,4 +144,29 @@
   if (phoneInput) phoneInput.addEventListener('input', function () {
     if (!phoneError.hidden) showPhoneError('');
   });
+
+  // OpenID Connect: a number already typed above goes along as login_hint.
+  var oidcLogin = document.getElementById('oidc_login');
+  if (oidcLogin && iti) oidcLogin.addEventListener('click', function () {
+    if (phoneInput.value.trim() && iti.isValidNumber()) oidcLogin.href = '/oidc/login?login_hint=' + encodeURIComponent(iti.getNumber());
+  });
+
+  // REST API, embedded flow: eidhub's pages in a frame of this page.
+  var restButton = document.getElementById('rest_embedded');
+  var restFrame = document.getElementById('rest_frame');
+  if (restButton) restButton.addEventListener('click', function () {
+    restButton.disabled = true;
+    postJson('/rest/sessions', {})
+      .then(function (session) {
+        var frame = document.createElement('iframe');
+        frame.className = 'embedded';
+        frame.title = 'eidhub login';
+        frame.src = session.authenticationUrl;
+        restFrame.replaceChildren(frame);
+      })
+      .catch(function (err) {
+        restButton.disabled = false;
+        return Swal.fire({ icon: 'error', title: 'Could not start the login', text: describeError(err) });
+      });
+  });
 })();

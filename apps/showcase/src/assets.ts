@@ -26,6 +26,7 @@ function assetFiles(): Record<string, string> {
   const swal = join(packageDir('sweetalert2'), 'dist');
   return {
     '/assets/showcase.js': join(publicDir, 'showcase.js'),
+    '/assets/rest-return.js': join(publicDir, 'rest-return.js'),
     '/assets/showcase.css': join(publicDir, 'showcase.css'),
     '/vendor/intl-tel-input/js/intlTelInputWithUtils.min.js': join(iti, 'js/intlTelInputWithUtils.min.js'),
     '/vendor/intl-tel-input/css/intlTelInput.min.css': join(iti, 'css/intlTelInput.min.css'),

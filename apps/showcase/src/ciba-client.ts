@@ -1,11 +1,10 @@
 /**
  * The four calls seed 004's backend makes to an auth server, with plain HTTP exactly as the seed
- * writes them (Keycloak's paths under {url}/realms/{realm}/protocol/openid-connect/). An answer
- * that is not a success becomes a ShowcaseError carrying the auth server's status and body, so
- * the route passes them on as `{error, status, data}`. Nothing here logs: requests hold secrets.
+ * writes them (Keycloak's paths under {url}/realms/{realm}/protocol/openid-connect/). Errors
+ * come out of upstream.ts carrying the auth server's status and body.
  */
-import { ShowcaseError } from './errors.js';
 import type { AuthServer } from './settings.js';
+import { callJson, invalidAnswer, type Json } from './upstream.js';
 
 export const CIBA_GRANT_TYPE = 'urn:openid:params:grant-type:ciba';
 
@@ -21,8 +20,6 @@ export interface BackchannelAuthentication {
 }
 
 export type UserInfo = Record<string, unknown> & { sub: string };
-
-type Json = Record<string, unknown>;
 
 export class CibaClient {
   constructor(
@@ -76,34 +73,8 @@ export class CibaClient {
     return body as UserInfo;
   }
 
-  private async call(url: string, init: RequestInit): Promise<Json> {
-    let res: Response;
-    try {
-      res = await fetch(url, { ...init, headers: { accept: 'application/json', ...init.headers }, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? 'did not answer in time' : 'could not be reached';
-      throw new ShowcaseError(502, 'auth_server_unreachable', `the auth server ${this.server.id} ${reason}`);
-    }
-    const text = await res.text();
-    const data = parseJson(text);
-    // A success without a JSON object is fine for the callback (its answer has nothing to read);
-    // the other calls find their fields missing.
-    if (res.ok) return data && typeof data === 'object' && !Array.isArray(data) ? (data as Json) : {};
-    if (res.status < 400) throw invalidAnswer(`the auth server answered ${res.status}`);
-    const error = typeof (data as Json | undefined)?.error === 'string' ? ((data as Json).error as string) : 'auth_server_error';
-    const description = (data as Json | undefined)?.error_description;
-    throw new ShowcaseError(res.status, error, typeof description === 'string' ? description : `the auth server answered ${res.status}`, data ?? text);
+  private call(url: string, init: RequestInit): Promise<Json> {
+    return callJson(`the auth server ${this.server.id}`, url, init, this.timeoutMs);
   }
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function invalidAnswer(message: string): ShowcaseError {
-  return new ShowcaseError(502, 'invalid_auth_server_answer', message);
-}

@@ -15,7 +15,7 @@ process.env.NODE_CONFIG_DIR ??= fileURLToPath(new URL('../config/', import.meta.
 async function main(): Promise<void> {
   const { default: config } = await import('config');
   const settings = parseSettings(config.util.toObject());
-  const logger = pino({ level: process.env.SHOWCASE_LOG_LEVEL ?? 'info', redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'] });
+  const logger = pino({ level: process.env.SHOWCASE_LOG_LEVEL ?? 'info' });
   const app = await buildShowcase(settings, { logger, publicUrl: publicUrlOf(settings, settings.port) });
   await app.listen({ port: settings.port, host: settings.host });
   const address = app.server.address();

@@ -4,7 +4,7 @@
  * the CSP allows this app's own files only, plus eidhub's pages in a frame where asked.
  */
 import type { FastifyReply } from 'fastify';
-import type { Outcome } from './sessions.js';
+import type { Outcome, Via } from './sessions.js';
 import type { AuthServer, FlowClient } from './settings.js';
 
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -12,10 +12,13 @@ export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 export interface PageOptions {
   /** Origins whose pages this page may frame (the REST embedded flow). */
   frameOrigins?: readonly string[];
+  /** The page may be framed by this app itself (the REST flow's return page, inside the frame). */
+  framedBySelf?: boolean;
 }
 
 export function sendPage(reply: FastifyReply, title: string, body: string, options: PageOptions = {}, head = ''): FastifyReply {
-  const frames = options.frameOrigins?.length ? options.frameOrigins.join(' ') : "'none'";
+  // A frame of eidhub's ends on this app's return page, so 'self' is framed too.
+  const frames = options.frameOrigins?.length ? `'self' ${options.frameOrigins.join(' ')}` : "'none'";
   reply.header(
     'content-security-policy',
     [
@@ -27,7 +30,7 @@ export function sendPage(reply: FastifyReply, title: string, body: string, optio
       "form-action 'self'",
       `frame-src ${frames}`,
       "base-uri 'none'",
-      "frame-ancestors 'none'",
+      `frame-ancestors ${options.framedBySelf ? "'self'" : "'none'"}`,
     ].join('; '),
   );
   reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
@@ -76,6 +79,27 @@ ${serverChooser(m.servers)}
 </section>`;
 }
 
+export interface EidhubSectionsModel {
+  eidhubUrl: string;
+  oidcClientId: string;
+  oidc: boolean;
+  restClientId: string;
+  rest: boolean;
+}
+
+/** The OIDC redirect login and the REST embedded flow, or how to turn them on. */
+export function eidhubSections(m: EidhubSectionsModel): string[] {
+  const missing = (what: string, key: string, id: string) =>
+    `<p class="note">Set <code>${key}</code> (the ${what} <code>${esc(id)}</code>; <code>npm start</code> prints the sandbox's) in <code>apps/showcase/config/local.json</code> or <code>NODE_CONFIG</code> to try it.</p>`;
+  const oidc = `<section class="card" aria-labelledby="oidc_title"><h2 id="oidc_title">Log in with OpenID Connect</h2>
+<p class="note">A redirect to eidhub (<code>${esc(m.eidhubUrl)}/auth/open</code>) with PKCE, state and nonce; the code is redeemed by this backend, which reads UserInfo.</p>
+${m.oidc ? '<p class="actions"><a id="oidc_login" class="btn" href="/oidc/login">Log in with eidhub</a></p>' : missing('secret of the OIDC client', 'eidhub.oidc.client_secret', m.oidcClientId)}</section>`;
+  const rest = `<section class="card" aria-labelledby="rest_title"><h2 id="rest_title">Log in inside this page (REST API, embedded)</h2>
+<p class="note">This backend creates an authentication session with eidhub's REST API; eidhub's pages run in a frame here and hand the result back.</p>
+${m.rest ? '<p class="actions"><button id="rest_embedded" class="btn" type="button">Start an embedded login</button></p><div id="rest_frame"></div>' : missing('secret of the API client', 'eidhub.rest.client_secret', m.restClientId)}</section>`;
+  return [oidc, rest];
+}
+
 export function startPage(reply: FastifyReply, m: StartPageModel, options: PageOptions = {}): FastifyReply {
   const head = `
 <link rel="stylesheet" href="/vendor/intl-tel-input/css/intlTelInput.min.css">
@@ -88,6 +112,12 @@ ${smsSection(m)}
 ${m.sections.join('\n')}`;
   return sendPage(reply, 'Verify a phone number', body, options, head);
 }
+
+const TITLES: Record<Via, string> = {
+  pvn_sms: 'Phone number verified',
+  oidc: 'Logged in with OpenID Connect',
+  rest: 'Logged in with the REST API (embedded)',
+};
 
 function describe(claims: Record<string, unknown>): string {
   const rows: [string, string, unknown][] = [
@@ -114,8 +144,8 @@ export function userInfoPage(reply: FastifyReply, outcome: Outcome | undefined):
   }
   return sendPage(
     reply,
-    outcome.claims.phone_number_verified === true ? 'Phone number verified' : 'User info',
-    `<dl class="claims">${describe(outcome.claims)}<dt>Flow</dt><dd id="via">${esc(outcome.via)}</dd><dt>Auth server</dt><dd>${esc(outcome.authServer.id)} (${esc(outcome.authServer.url)})</dd></dl>
-<details><summary>Everything the auth server said (UserInfo)</summary><pre id="claims_json">${esc(JSON.stringify(outcome.claims, null, 2))}</pre></details>${again}`,
+    TITLES[outcome.via],
+    `<dl class="claims">${describe(outcome.claims)}<dt>Flow</dt><dd id="via">${esc(outcome.via)}</dd><dt>Server</dt><dd>${esc(outcome.server)}</dd></dl>
+<details><summary>Everything the server said</summary><pre id="raw">${esc(JSON.stringify(outcome.raw, null, 2))}</pre></details>${again}`,
   );
 }

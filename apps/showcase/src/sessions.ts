@@ -4,7 +4,7 @@
  * verifications it started (each auth_req_id with the nonce the page was given) and the last
  * result /user/info shows. Sessions end after `ttl` without use; the map is bounded.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SESSION_COOKIE = 'showcase_session';
@@ -21,10 +21,16 @@ export interface PendingVerification {
   expiresAt: number;
 }
 
-/** What /user/info shows: the verified identity, or the error of the last attempt. */
+/** The flows the page offers: seed 004's SMS verification, and eidhub's OIDC and REST logins. */
+export type Via = 'pvn_sms' | 'oidc' | 'rest';
+
+/**
+ * What /user/info shows: the verified identity (`claims` in OIDC's words: sub, phone_number,
+ * phone_number_verified; `raw` as the server answered), or the error of the last attempt.
+ */
 export type Outcome =
-  | { kind: 'verified'; via: string; authServer: { id: string; url: string }; claims: Record<string, unknown>; at: number }
-  | { kind: 'failed'; via: string; error: Record<string, unknown>; at: number };
+  | { kind: 'verified'; via: Via; server: string; claims: Record<string, unknown>; raw: unknown; at: number }
+  | { kind: 'failed'; via: Via; error: Record<string, unknown>; at: number };
 
 export interface Session {
   readonly id: string;
@@ -63,6 +69,15 @@ export class SessionStore {
     return session;
   }
 
+  /**
+   * A live session by its id, for a request that cannot carry the cookie: the REST flow's return
+   * page loads in a frame that a cross-site page navigated, so the SameSite=Lax cookie stays home.
+   */
+  byId(id: string): Session | undefined {
+    const session = this.sessions.get(id);
+    return session && this.now() - session.lastUsed <= this.ttlMs ? session : undefined;
+  }
+
   /** The browser's session, or a new one with its cookie set on the reply. */
   obtain(req: FastifyRequest, reply: FastifyReply): Session {
     const found = this.find(req);
@@ -87,4 +102,11 @@ export class SessionStore {
       this.sessions.delete(session.id);
     }
   }
+}
+
+/** Compares a value the browser sent with the one its session holds, in constant time. */
+export function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

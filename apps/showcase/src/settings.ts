@@ -24,6 +24,26 @@ const client = z.object({
 
 export const SMS_CODE_PLACEHOLDER = '{{code}}';
 
+const eidhubFlows = z.object({
+  url: httpUrl
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default('http://localhost:3000')
+    .describe("eidhub's public URL, for the OpenID Connect login (issuer {url}/auth/open) and the REST embedded flow."),
+  oidc: z
+    .object({
+      client_id: z.string().min(1).default('demo-oidc-client').describe('An OIDC client of eidhub whose redirect URIs hold {public_url}/oidc/callback.'),
+      client_secret: z.string().min(1).optional().describe('Its secret; without one the page leaves the OIDC login out. Never sent to the browser or logged.'),
+      scope: z.string().min(1).default('openid idp-id phone'),
+    })
+    .prefault({}),
+  rest: z
+    .object({
+      client_id: z.string().min(1).default('demo-api-client').describe('An API client of eidhub with the authentication-rest-api permission.'),
+      client_secret: z.string().min(1).optional().describe('Its secret; without one the page leaves the REST embedded flow out.'),
+    })
+    .prefault({}),
+});
+
 const settingsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(3001).describe('Listening port; PORT overrides it.'),
   host: z.string().min(1).default('localhost').describe('Listening address; HOST overrides it.'),
@@ -50,11 +70,13 @@ const settingsSchema = z.object({
       ttl_seconds: z.number().int().min(60).max(86_400).default(1800).describe('How long a session lives after its last use.'),
     })
     .prefault({}),
+  eidhub: eidhubFlows.prefault({}).describe("eidhub's other protocols, shown on the same page."),
   upstream_timeout_ms: z.number().int().min(100).max(60_000).default(10_000).describe('Timeout of one request to an auth server.'),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type AuthServer = Settings['auth_servers'][number];
+export type EidhubSettings = Settings['eidhub'];
 
 /** A flow's client with the top-level credentials filled in. */
 export interface FlowClient {

@@ -6,11 +6,11 @@
  * The nonce binds a verification to the browser session that started it: /sms/token accepts an
  * auth_req_id only with the nonce /sms/auth gave this session, for the same client and server.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CibaClient, type UserInfo } from './ciba-client.js';
 import { badRequest, ShowcaseError } from './errors.js';
-import type { SessionStore } from './sessions.js';
+import { sameText, type SessionStore } from './sessions.js';
 import type { AuthServer, FlowClient, Settings } from './settings.js';
 
 export const PVN_SMS = 'pvn_sms';
@@ -118,7 +118,7 @@ export function registerSmsRoutes(app: FastifyInstance, deps: SmsRoutesDeps): vo
       throw err;
     }
     session.pending.delete(req.body.auth_req_id);
-    session.outcome = { kind: 'verified', via: PVN_SMS, authServer: serverView(server), claims: userInfo, at: now() };
+    session.outcome = { kind: 'verified', via: PVN_SMS, server: `${server.id} (${server.url})`, claims: userInfo, raw: userInfo, at: now() };
     return { auth_server: serverView(server), ...userInfo };
   });
 
@@ -126,12 +126,6 @@ export function registerSmsRoutes(app: FastifyInstance, deps: SmsRoutesDeps): vo
     req.log.info({ sms_flow: redact(req.body?.data) }, 'sms flow reported by the page');
     return reply.type('text/plain; charset=utf-8').send('OK');
   });
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** A copy fit for the log: secrets replaced, phone numbers cut to their last three digits. */
