@@ -9,9 +9,9 @@ import * as oidc from 'openid-client';
 import { badRequest } from './errors.js';
 import { toShowcaseError, type EidhubClient } from './eidhub-client.js';
 import type { SessionStore } from './sessions.js';
+import { E164 } from './sms-routes.js';
 
 const FLOW = 'oidc';
-const E164 = /^\+[1-9]\d{6,14}$/;
 
 interface PendingLogin {
   verifier: string;

@@ -14,7 +14,8 @@ import { sameText, type SessionStore } from './sessions.js';
 import type { AuthServer, FlowClient, Settings } from './settings.js';
 
 export const PVN_SMS = 'pvn_sms';
-const E164 = /^\+[1-9]\d{6,14}$/;
+/** A phone number as CIBA's login_hint carries it. */
+export const E164 = /^\+[1-9]\d{6,14}$/;
 
 interface AuthBody {
   client_id: string;
@@ -94,12 +95,12 @@ export function registerSmsRoutes(app: FastifyInstance, deps: SmsRoutesDeps): vo
     return { auth_server: serverView(server), auth_req_id: started.auth_req_id, nonce };
   });
 
-  app.post<{ Body: TokenBody }>('/sms/token', { schema: tokenSchema }, async (req, reply) => {
+  app.post<{ Body: TokenBody }>('/sms/token', { schema: tokenSchema }, async (req) => {
     const server = serverOf(req.body.server_id);
     const client = clientOf(req.body.client_id);
-    const session = sessions.obtain(req, reply);
-    const pending = session.pending.get(req.body.auth_req_id);
-    if (!pending || pending.expiresAt <= now() || !sameText(pending.nonce, req.body.nonce) || pending.clientId !== client.clientId || pending.serverId !== server.id) {
+    const session = sessions.find(req);
+    const pending = session?.pending.get(req.body.auth_req_id);
+    if (!session || !pending || pending.expiresAt <= now() || !sameText(pending.nonce, req.body.nonce) || pending.clientId !== client.clientId || pending.serverId !== server.id) {
       throw badRequest('invalid_nonce', 'this auth_req_id was not started by this browser with this nonce, client and server (or it has expired)');
     }
 
