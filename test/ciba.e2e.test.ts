@@ -211,6 +211,10 @@ describe('CIBA over SMS at Keycloak paths', () => {
     const userinfo = await fetch(endpoint('ipification', 'userinfo'), { headers: { authorization: `Bearer ${accessToken}` } });
     assert.equal(userinfo.status, 200);
     assert.deepEqual(await userinfo.json(), { sub: idToken.sub, phone_number: phone, phone_number_verified: true });
+    // A realm's tokens are its own: unknown to another realm and to /auth/open.
+    for (const elsewhere of [endpoint('slow', 'userinfo'), `${eidhub.issuer}/connect/userinfo`]) {
+      assert.equal((await fetch(elsewhere, { headers: { authorization: `Bearer ${accessToken}` } })).status, 401, elsewhere);
+    }
   });
 
   it('serves openid-client\'s CIBA functions (poll), with HTTP Basic and a second secret', async () => {

@@ -8,7 +8,7 @@
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { BackchannelApi, BackchannelRefusal, BackchannelVerifyResult } from '../types.js';
-import { otpProblem, withTriesLeft } from './headless.js';
+import { problemMessage, withTriesLeft } from './headless.js';
 import { checkTemplate, fillTemplate } from './message-template.js';
 import { parsePhoneNumber } from './phone.js';
 import type { OtpSmsRuntime } from './runtime.js';
@@ -19,7 +19,7 @@ import type { OtpErrorKey } from './views.js';
 
 /** How a refused send reads to the relying party. */
 function refusalOf(error: OtpErrorKey): BackchannelRefusal {
-  const { message } = otpProblem(error);
+  const message = problemMessage(error);
   if (error === 'sms.error.sendFailed') return { kind: 'unavailable', message };
   if (error === 'phone.error.tooManyForNumber' || error === 'code.error.tooManySends' || error === 'code.error.resendTooSoon') return { kind: 'limited', message };
   return { kind: 'input', message };
@@ -46,7 +46,7 @@ export function backchannelApi(rt: OtpSmsRuntime): BackchannelApi {
 
     accountFor(loginHint) {
       const parsed = parsePhoneNumber(loginHint, { allowedCountries: rt.options.allowedCountries });
-      if (!parsed.ok) return { ok: false, message: otpProblem(PHONE_ERRORS[parsed.reason]).message };
+      if (!parsed.ok) return { ok: false, message: problemMessage(PHONE_ERRORS[parsed.reason]) };
       return { ok: true, subject: rt.subjectOf(parsed.e164), input: { mobile: parsed.e164 } };
     },
 
@@ -73,10 +73,10 @@ export function backchannelApi(rt: OtpSmsRuntime): BackchannelApi {
       const attemptsLeft = view.kind === 'code' ? view.attemptsLeft : 0;
       switch (error) {
         case 'code.error.wrong':
-          return { kind: 'wrong', attemptsLeft, message: withTriesLeft(otpProblem(error).message, attemptsLeft) };
+          return { kind: 'wrong', attemptsLeft, message: withTriesLeft(problemMessage(error), attemptsLeft) };
         case 'code.error.required':
         case 'code.error.format':
-          return { kind: 'refused', message: otpProblem('code.error.format').message };
+          return { kind: 'refused', message: problemMessage('code.error.format') };
         case 'code.error.expired':
           return voided(rt, tx, 'code_expired', 'the code expired; start again');
         default:

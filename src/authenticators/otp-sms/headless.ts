@@ -29,10 +29,9 @@ const PROBLEMS: Record<OtpErrorKey, [number, string, string]> = {
   'code.error.tooManyAttempts': [400, 'code_void', 'too many wrong tries: the code no longer works; send a new one'],
 };
 
-/** How a refused step is reported (the back channel reports its refusals in the same words). */
-export function otpProblem(key: OtpErrorKey): { status: number; code: string; message: string } {
-  const [status, code, message] = PROBLEMS[key];
-  return { status, code, message };
+/** How a refused step is worded (the back channel reports its refusals in the same words). */
+export function problemMessage(key: OtpErrorKey): string {
+  return PROBLEMS[key][2];
 }
 
 /** `message`, with the tries left on the code when there are some. */

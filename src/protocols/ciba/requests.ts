@@ -154,11 +154,11 @@ export class CibaRequests {
   /** A request that could not start: gone, and its transaction ended, whatever failed. */
   private async undo(request: BackchannelAuthenticationRequest, tx: Transaction | undefined, err: unknown): Promise<void> {
     const reason = err instanceof errors.OIDCProviderError ? (err.error_description ?? err.message) : 'the request could not be started';
-    await request.destroy();
+    // Each step is tried whatever the other does; the refusal the client gets is the first error.
+    const cleanup = (what: string) => (failure: unknown) => this.deps.logger.warn({ tx: tx?.id, err: failure }, `ciba: could not ${what} of a request that did not start`);
+    await request.destroy().catch(cleanup('remove the request'));
     if (tx && (tx.status === 'CREATED' || tx.status === 'WAITING_FOR_USER')) {
-      await this.deps.transactions.fail(tx, { code: 'not_started', message: reason }).catch((failure: unknown) => {
-        this.deps.logger.warn({ tx: tx.id, err: failure }, 'ciba: could not end the transaction of a request that did not start');
-      });
+      await this.deps.transactions.fail(tx, { code: 'not_started', message: reason }).catch(cleanup('end the transaction'));
     }
     this.deps.logger.info({ realm: this.deps.realm.name, clientId: request.clientId, reason }, 'ciba: authentication request refused');
   }
