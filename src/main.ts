@@ -28,7 +28,15 @@ import { samlPlugin } from './protocols/saml/index.js';
 import { ensureSamlSigningKey, rotateSamlSigningKey, samlCertificateSubject } from './protocols/saml/keys.js';
 import { parseSpMetadata } from './protocols/saml/metadata.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
-import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_CIBA_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID, SANDBOX_REALM } from './sandbox/routes.js';
+import {
+  registerSandbox,
+  SANDBOX_API_CLIENT_ID,
+  SANDBOX_CIBA_CLIENT_ID,
+  SANDBOX_CIBA_CLIENT_SECRET,
+  SANDBOX_OIDC_CLIENT_ID,
+  SANDBOX_REALM,
+  SANDBOX_SHOWCASE_URL,
+} from './sandbox/routes.js';
 import { createSmsProvider } from './sms/index.js';
 import { SandboxInbox } from './sms/sandbox-inbox.js';
 import type { SmsProvider } from './sms/types.js';
@@ -77,18 +85,20 @@ async function serverKey(store: Store, name: string): Promise<Buffer> {
 
 /**
  * Sandbox mode adds a demo OIDC client, a demo API client and the realm `ipification` with a demo
- * CIBA client (for the showcase app), whose secrets live in the store.
+ * CIBA client (for the showcase app), whose secrets live in the store. The CIBA client's starts as
+ * the published SANDBOX_CIBA_CLIENT_SECRET, and the OIDC client also accepts the showcase's
+ * callback, so that the showcase's default config works against `npm start`.
  */
 async function withSandboxClients(config: Config, store: Store): Promise<Config> {
   if (!config.sandbox) return config;
   const oidcSecret = await store.secrets.getOrCreate('sandbox:oidc-client-secret', randomBytes(24).toString('base64url'));
   const apiSecret = await store.secrets.getOrCreate('sandbox:api-client-secret', randomBytes(24).toString('base64url'));
-  const cibaSecret = await store.secrets.getOrCreate('sandbox:ciba-client-secret', randomBytes(24).toString('base64url'));
+  const cibaSecret = await store.secrets.getOrCreate('sandbox:ciba-client-secret', SANDBOX_CIBA_CLIENT_SECRET);
   const demoOidc: OidcClientConfig = {
     clientId: SANDBOX_OIDC_CLIENT_ID,
     clientName: 'eidhub demo app',
     secrets: [oidcSecret],
-    redirectUris: [`${config.publicUrl}/sandbox/callback`],
+    redirectUris: [`${config.publicUrl}/sandbox/callback`, `${SANDBOX_SHOWCASE_URL}/oidc/callback`],
     postLogoutRedirectUris: [`${config.publicUrl}/sandbox`],
     grantTypes: ['authorization_code', 'refresh_token'],
     scopes: ['openid', 'idp-id', 'phone'],

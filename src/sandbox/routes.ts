@@ -17,6 +17,14 @@ export const SANDBOX_API_CLIENT_ID = 'demo-api-client';
 /** The realm of seed 004's showcase app, and its demo CIBA client. */
 export const SANDBOX_REALM = 'ipification';
 export const SANDBOX_CIBA_CLIENT_ID = 'showcase';
+/**
+ * The demo CIBA client's secret in a new sandbox store: fixed and published (apps/showcase's
+ * config/default.json holds it), so that `npm start` and `npm run showcase` work together with
+ * no config. Sandbox mode only; a store keeps the secret it was first given.
+ */
+export const SANDBOX_CIBA_CLIENT_SECRET = 'sandbox-showcase-secret';
+/** Where `npm run showcase` serves by default; the demo OIDC client accepts its callback. */
+export const SANDBOX_SHOWCASE_URL = 'http://localhost:3001';
 const STATE_COOKIE = 'eidhub-sandbox-rp';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
