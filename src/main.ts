@@ -13,7 +13,7 @@ import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
 import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.js';
 import { ClientRegistry } from './clients/registry.js';
 import { ConfigError, parseConfig, readConfigFile } from './config/load.js';
-import type { Config, OidcClientConfig, ApiClientConfig } from './config/schema.js';
+import type { Config, OidcClientConfig, ApiClientConfig, RealmConfig } from './config/schema.js';
 import { EidhubError } from './core/errors.js';
 import { deriveSubject } from './core/subject.js';
 import type { Protocol } from './core/transaction.js';
@@ -21,13 +21,14 @@ import { TransactionService } from './core/transactions.js';
 import { createLogger } from './http/logger.js';
 import { createServer } from './http/server.js';
 import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks } from './keys/signing-keys.js';
+import { cibaPlugin } from './protocols/ciba/index.js';
 import { createApiTokenVerifier, oidcPlugin } from './protocols/oidc/index.js';
 import { restPlugin } from './protocols/rest/index.js';
 import { samlPlugin } from './protocols/saml/index.js';
 import { ensureSamlSigningKey, rotateSamlSigningKey, samlCertificateSubject } from './protocols/saml/keys.js';
 import { parseSpMetadata } from './protocols/saml/metadata.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
-import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID } from './sandbox/routes.js';
+import { registerSandbox, SANDBOX_API_CLIENT_ID, SANDBOX_CIBA_CLIENT_ID, SANDBOX_OIDC_CLIENT_ID, SANDBOX_REALM } from './sandbox/routes.js';
 import { createSmsProvider } from './sms/index.js';
 import { SandboxInbox } from './sms/sandbox-inbox.js';
 import type { SmsProvider } from './sms/types.js';
@@ -39,7 +40,7 @@ import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-
 /** The authenticators eidhub has; every one is enabled. */
 const AUTHENTICATORS: readonly AuthenticatorPlugin[] = [otpSmsPlugin];
 /** The protocols eidhub speaks, each registering its own routes. */
-const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin, samlPlugin];
+const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin, samlPlugin, cibaPlugin];
 
 const KEY_CHECK_INTERVAL_MS = 60_000;
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -74,11 +75,15 @@ async function serverKey(store: Store, name: string): Promise<Buffer> {
   return Buffer.from(await store.secrets.getOrCreate(name, randomBytes(32).toString('base64url')), 'base64url');
 }
 
-/** Sandbox mode adds a demo OIDC client and a demo API client whose secrets live in the store. */
+/**
+ * Sandbox mode adds a demo OIDC client, a demo API client and the realm `ipification` with a demo
+ * CIBA client (for the showcase app), whose secrets live in the store.
+ */
 async function withSandboxClients(config: Config, store: Store): Promise<Config> {
   if (!config.sandbox) return config;
   const oidcSecret = await store.secrets.getOrCreate('sandbox:oidc-client-secret', randomBytes(24).toString('base64url'));
   const apiSecret = await store.secrets.getOrCreate('sandbox:api-client-secret', randomBytes(24).toString('base64url'));
+  const cibaSecret = await store.secrets.getOrCreate('sandbox:ciba-client-secret', randomBytes(24).toString('base64url'));
   const demoOidc: OidcClientConfig = {
     clientId: SANDBOX_OIDC_CLIENT_ID,
     clientName: 'eidhub demo app',
@@ -92,11 +97,18 @@ async function withSandboxClients(config: Config, store: Store): Promise<Config>
     idTokenSigningAlg: 'RS256',
   };
   const demoApi: ApiClientConfig = { clientId: SANDBOX_API_CLIENT_ID, secrets: [apiSecret], permissions: ['authentication-rest-api'] };
+  const demoRealm: RealmConfig = {
+    name: SANDBOX_REALM,
+    allowUrlsInMessage: false,
+    pollIntervalSeconds: 5,
+    clients: [{ clientId: SANDBOX_CIBA_CLIENT_ID, clientName: 'eidhub showcase', secrets: [cibaSecret], scopes: ['openid', 'ip:phone_verify'], deliveryMode: 'poll' }],
+  };
   const has = (id: string) => config.oidcClients.some((c) => c.clientId === id) || config.apiClients.some((c) => c.clientId === id);
   return {
     ...config,
     oidcClients: has(demoOidc.clientId) ? config.oidcClients : [...config.oidcClients, demoOidc],
     apiClients: has(demoApi.clientId) ? config.apiClients : [...config.apiClients, demoApi],
+    realms: config.realms.some((r) => r.name === SANDBOX_REALM) ? config.realms : [...config.realms, demoRealm],
   };
 }
 
@@ -217,7 +229,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   };
 }
 
-const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect, REST and SAML 2.0)
+const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect, REST, SAML 2.0 and CIBA)
 
 usage:
   eidhub                      serve in sandbox mode (embedded SQLite, SMS in the log)
@@ -294,11 +306,14 @@ async function run(args: string[]): Promise<number> {
   if (config.sandbox) {
     const demo = eidhub.config.oidcClients.find((c) => c.clientId === SANDBOX_OIDC_CLIENT_ID)!;
     const api = eidhub.config.apiClients.find((c) => c.clientId === SANDBOX_API_CLIENT_ID)!;
+    // Absent when the config file has a realm of that name of its own.
+    const cibaDemo = eidhub.config.realms.find((r) => r.name === SANDBOX_REALM)?.clients.find((c) => c.clientId === SANDBOX_CIBA_CLIENT_ID);
     process.stdout.write(
       [
         `  sandbox: demo OIDC client id ${demo.clientId}, secret ${demo.secrets[0]}`,
         `           redirect URI ${demo.redirectUris[0]}`,
         `           demo API client id ${api.clientId}, secret ${api.secrets[0]}`,
+        ...(cibaDemo ? [`           CIBA realm ${config.publicUrl}/auth/realms/${SANDBOX_REALM}: client id ${cibaDemo.clientId}, secret ${cibaDemo.secrets[0]}`] : []),
         `  log in:  ${config.publicUrl}/sandbox/login`,
         `  SMS:     ${config.publicUrl}/sandbox/sms (codes are also printed in this log)`,
         '',

@@ -184,3 +184,37 @@ describe('config: SAML service providers', () => {
     assert.match(run.stderr, /samlServiceProviders\[0\] \("SAML Example SP"\): metadataFile sp\.xml: no AssertionConsumerService/);
   });
 });
+
+describe('config: realms', () => {
+  const client = { clientId: 'showcase', secrets: ['a-secret-of-sixteen-chars'] };
+
+  it('accepts the contract example and fills the defaults', () => {
+    const config = parseConfig({ realms: [{ name: 'ipification', clients: [client, { ...client, clientId: 'pinged', deliveryMode: 'ping', notificationEndpoint: 'http://127.0.0.1:4000/notify' }] }] }, 'test');
+    const [realm] = config.realms;
+    assert.equal(realm!.allowUrlsInMessage, false);
+    assert.equal(realm!.pollIntervalSeconds, 5);
+    assert.deepEqual(realm!.clients[0], { ...client, scopes: ['openid', 'ip:phone_verify'], deliveryMode: 'poll' });
+    assert.equal(realm!.clients[1]!.notificationEndpoint, 'http://127.0.0.1:4000/notify');
+  });
+
+  it('names every problem of a realm and its clients', () => {
+    const problems = problemsOf({
+      realms: [
+        { name: 'ipification', pollIntervalSeconds: 0, clients: [client, { ...client }] },
+        { name: 'ipification', clients: [{ clientId: 'no-secret', secrets: [] }] },
+        { name: 'Big Realm', clients: [{ ...client, deliveryMode: 'ping' }, { ...client, clientId: 'b', deliveryMode: 'ping', notificationEndpoint: 'http://backend.example/notify' }] },
+        { name: 'poll', clients: [{ ...client, notificationEndpoint: 'https://backend.example/notify' }], unknown: true },
+      ],
+    });
+    const expect = (prefix: string) => assert.ok(problems.some((p) => p.startsWith(prefix)), `${prefix}\n  in:\n${problems.join('\n')}`);
+    expect('realms[0].pollIntervalSeconds:');
+    expect('realms[0].clients[1].clientId: duplicate clientId "showcase" (also at clients[0])');
+    expect('realms[1].name: duplicate name "ipification" (also at realms[0])');
+    expect('realms[1].clients[0].secrets:');
+    expect('realms[2].name: must be 1–64 of a–z 0–9 _ -');
+    expect('realms[2].clients[0].notificationEndpoint: deliveryMode "ping" needs a notificationEndpoint');
+    expect('realms[2].clients[1].notificationEndpoint: must be an absolute https URL');
+    expect('realms[3].clients[0].notificationEndpoint: only a client with deliveryMode "ping" is notified');
+    expect('realms[3]: Unrecognized key: "unknown"');
+  });
+});

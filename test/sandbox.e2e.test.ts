@@ -32,4 +32,20 @@ describe('sandbox demo login', () => {
     // The UserInfo answer, HTML-escaped in the page.
     assert.match(done.body, /<h2>UserInfo<\/h2><pre>[^<]*&#34;phone_number&#34;: &#34;\+447700900555&#34;/);
   });
+
+  it('serves the realm ipification with a demo CIBA client whose secret is kept in the store', async () => {
+    const realm = `${eidhub.url}/auth/realms/ipification`;
+    const discovery = (await (await fetch(`${realm}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    assert.equal(discovery.backchannel_authentication_endpoint, `${realm}/protocol/openid-connect/ext/ciba/auth`);
+    const secret = await eidhub.store.secrets.getOrCreate('sandbox:ciba-client-secret', 'not-the-one');
+    assert.notEqual(secret, 'not-the-one');
+    const phone = '+447700900556';
+    const res = await fetch(`${realm}/protocol/openid-connect/ext/ciba/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'showcase', client_secret: secret, scope: 'openid ip:phone_verify', login_hint: phone, channel: 'sms', message: 'PIN {{code}}' }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.match(sms.sent.at(-1)!.body, /^PIN \d{6}$/);
+  });
 });

@@ -87,6 +87,60 @@ export interface AttributeMapping {
   saml(subject: TransactionSubject): Record<string, string>;
 }
 
+/** Why a back-channel step was refused, in words an integrator can act on. */
+export interface BackchannelRefusal {
+  /**
+   * - `input`: the person's input or the message is not acceptable (fix the request);
+   * - `limited`: a limit on the number or the login was reached (try later);
+   * - `unavailable`: the message could not be delivered (try again).
+   */
+  kind: 'input' | 'limited' | 'unavailable';
+  message: string;
+}
+
+export type BackchannelVerifyResult =
+  /** The code was right: the transaction is SUCCESS, with its subject. */
+  | { kind: 'verified'; tx: Transaction }
+  /** The code was wrong; the attempt counted. */
+  | { kind: 'wrong'; attemptsLeft: number; message: string }
+  /** Nothing checked (a malformed code): no attempt counted. */
+  | { kind: 'refused'; message: string }
+  /** The code no longer works (too many wrong tries, expired): the transaction is ERROR and the request void. */
+  | { kind: 'void'; tx: Transaction; message: string }
+  /** Another request handed in the right code first: the transaction is SUCCESS already. */
+  | { kind: 'used'; message: string };
+
+/**
+ * Authentication without the hosted pages, started by a relying party's back channel (CIBA): the
+ * person is named up front (`login_hint`), receives a message on `channel`, and gives what it
+ * carries to the relying party, which hands it in. The same rules as the hosted pages apply
+ * (codes, attempts, expiry, limits), through the same store.
+ */
+export interface BackchannelApi {
+  /** The channel that reaches the person, as CIBA requests name it (`channel=sms`). */
+  readonly channel: string;
+  /**
+   * The person a login hint names, before anything is sent: the subject the hosted pages would
+   * establish for them (so the request's account is known up front and the same as in every
+   * protocol), and the input that starts the authentication.
+   */
+  accountFor(loginHint: string): { ok: true; subject: string; input: Record<string, string> } | { ok: false; message: string };
+  /** Why a message template the relying party sent cannot be used, or undefined when it can. */
+  checkMessage(template: string, rules: { allowUrls: boolean; bindingMessage?: string | undefined }): string | undefined;
+  /** Sends the message for a transaction WAITING_FOR_USER; the body is exactly `template`, filled in. */
+  start(
+    tx: Transaction,
+    request: { input: Record<string, string>; template: string; bindingMessage?: string | undefined },
+  ): Promise<{ ok: true; tx: Transaction } | { ok: false; tx: Transaction; refusal: BackchannelRefusal }>;
+  /** Checks what the person gave the relying party (the code). */
+  verify(tx: Transaction, code: string): Promise<BackchannelVerifyResult>;
+  /**
+   * The claims a back-channel relying party gets about a person, from the OIDC claims this
+   * authenticator mapped them to (`claims.oidc`, the subject record every protocol shares).
+   */
+  claims(oidcClaims: Readonly<Record<string, unknown>>): Record<string, unknown>;
+}
+
 export interface Authenticator<V extends StepView = StepView> {
   /** The provider name integrators use: `idp:otp-sms`, `allowedProviders: ["otp-sms"]`. */
   readonly id: string;
@@ -114,6 +168,8 @@ export interface Authenticator<V extends StepView = StepView> {
   readonly claims: AttributeMapping;
   /** Present when its steps can run without the hosted pages (`flow: headless`). */
   readonly headless?: HeadlessApi | undefined;
+  /** Present when a relying party can start it over a back channel (CIBA). */
+  readonly backchannel?: BackchannelApi | undefined;
   /**
    * Checks and normalises the provider parameters and prefilled input of a new transaction.
    * Returns normalised values, or the problems found.

@@ -124,8 +124,25 @@ function configClients(oidcClients: OidcClientConfig[], apiClients: ApiClientCon
   return clients;
 }
 
+/**
+ * A client kept outside the registry: a realm's (src/protocols/ciba/), which the config file
+ * holds until the registry manages realm clients too. Its secrets are hashed and checked as the
+ * registry's are; its internal secret is derived from the same key under its realm, so it never
+ * equals the secret of a registry client of the same id.
+ */
+export function realmClient(realm: string, clientId: string, name: string | undefined, secrets: readonly string[], internalSecretKey: Buffer): RegisteredClient {
+  return {
+    clientId,
+    kind: 'oidc',
+    name,
+    secretHashes: secrets.map(sha256),
+    internalSecret: createHmac('sha256', internalSecretKey).update(`realm-client-secret:${realm}:${clientId}`).digest('base64url'),
+    readOnly: true,
+  };
+}
+
 /** Constant-time check of a presented secret against every valid secret of the client (each one compared, match or not). */
-function verifyClientSecret(client: RegisteredClient, presented: string): boolean {
+export function verifyClientSecret(client: RegisteredClient, presented: string): boolean {
   const presentedHash = sha256(presented);
   let ok = false;
   for (const expected of client.secretHashes) ok = timingSafeEqual(expected, presentedHash) || ok;

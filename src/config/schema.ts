@@ -193,6 +193,74 @@ const samlSchema = z.object({
     .describe('After `eidhub keys rotate`, how long the new signing certificate is in the IdP metadata before it signs (SPs load it meanwhile); 0 signs at once.'),
 });
 
+/** Refuses a second item of `list` (found at `path`) with the same `key` as an earlier one, naming both. */
+function flagDuplicates<K extends string, T extends Record<K, string>>(ctx: z.RefinementCtx, list: readonly T[], path: string, key: K): void {
+  const seen = new Map<string, number>();
+  list.forEach((item, i) => {
+    const value = item[key];
+    const prior = seen.get(value);
+    if (prior === undefined) seen.set(value, i);
+    else ctx.addIssue({ code: 'custom', path: [path, i, key], message: `duplicate ${key} "${value}" (also at ${path}[${prior}])` });
+  });
+}
+
+/** What a realm's name may be: it is a path segment of the realm's issuer, `{publicUrl}/auth/realms/{name}`. */
+export const REALM_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** The scopes a realm client may request (seed 004): `ip:phone_verify` gives the verified phone number. */
+export const REALM_SCOPES = ['openid', 'ip:phone_verify'] as const;
+
+/** One client of a realm: an app backend that starts CIBA requests (CONTRACT §7). */
+const realmClientSchema = z
+  .strictObject({
+    clientId: clientId.describe('The client_id.'),
+    clientName: z.string().min(1).max(100).optional().describe('A display name for the client.'),
+    secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once (rotate without downtime); sent as `client_secret` or with HTTP Basic.'),
+    scopes: z.array(z.enum(REALM_SCOPES)).min(1).default(['openid', 'ip:phone_verify']).describe('Scopes the client may request.'),
+    deliveryMode: z
+      .enum(['poll', 'ping'])
+      .default('poll')
+      .describe('CIBA token delivery: `poll` (the client polls the token endpoint) or `ping` (eidhub also posts `{"auth_req_id"}` to `notificationEndpoint` once the person is done).'),
+    notificationEndpoint: redirectUri
+      .optional()
+      .describe('`ping` only: where eidhub posts, with `Authorization: Bearer {client_notification_token}`. https, or http on localhost and 127.0.0.1.'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.deliveryMode === 'ping' && c.notificationEndpoint === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['notificationEndpoint'], message: 'deliveryMode "ping" needs a notificationEndpoint' });
+    }
+    if (c.deliveryMode === 'poll' && c.notificationEndpoint !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['notificationEndpoint'], message: 'only a client with deliveryMode "ping" is notified; remove it or set deliveryMode "ping"' });
+    }
+  });
+export type RealmClientConfig = z.infer<typeof realmClientSchema>;
+
+/**
+ * A realm at Keycloak's paths (CONTRACT §7): its own issuer `{publicUrl}/auth/realms/{name}`,
+ * its own clients, CIBA with the SMS channel.
+ */
+const realmSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(REALM_NAME_PATTERN, { message: 'must be 1–64 of a–z 0–9 _ - (beginning with a letter or digit)' })
+      .describe('The realm\'s name: its issuer is `{publicUrl}/auth/realms/{name}`.'),
+    allowUrlsInMessage: z
+      .boolean()
+      .default(false)
+      .describe('Allow links in the SMS text a client sends as `message`. Off, a message holding a URL or a domain name is refused (a code next to a link is what phishing looks like).'),
+    pollIntervalSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(5)
+      .describe('The `interval` of CIBA responses: polling the token endpoint more often than this answers `slow_down`.'),
+    clients: z.array(realmClientSchema).default([]).describe('The realm\'s clients.'),
+  })
+  .superRefine((r, ctx) => flagDuplicates(ctx, r.clients, 'clients', 'clientId'));
+export type RealmConfig = z.infer<typeof realmSchema>;
+
 export const configSchema = z
   .object({
     publicUrl: z
@@ -220,6 +288,7 @@ export const configSchema = z
     apiClients: z.array(apiClientSchema).default([]).describe('REST API clients.'),
     samlServiceProviders: z.array(samlServiceProviderSchema).default([]).describe('SAML 2.0 service providers.'),
     saml: samlSchema.prefault({}).describe('SAML 2.0 identity provider rules.'),
+    realms: z.array(realmSchema).default([]).describe('Realms at Keycloak\'s paths, `{publicUrl}/auth/realms/{name}`, for phone number verification by CIBA over SMS.'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -231,12 +300,8 @@ export const configSchema = z
     };
     c.oidcClients.forEach((cl, i) => check(cl.clientId, ['oidcClients', i, 'clientId']));
     c.apiClients.forEach((cl, i) => check(cl.clientId, ['apiClients', i, 'clientId']));
-    const entities = new Map<string, number>();
-    c.samlServiceProviders.forEach((sp, i) => {
-      const prior = entities.get(sp.entityId);
-      if (prior === undefined) entities.set(sp.entityId, i);
-      else ctx.addIssue({ code: 'custom', path: ['samlServiceProviders', i, 'entityId'], message: `duplicate entityId "${sp.entityId}" (also at samlServiceProviders[${prior}])` });
-    });
+    flagDuplicates(ctx, c.realms, 'realms', 'name');
+    flagDuplicates(ctx, c.samlServiceProviders, 'samlServiceProviders', 'entityId');
   });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -19,6 +19,7 @@ const SECRET_PARAMS = [
   'phone',
   'state',
   'nonce',
+  'auth_req_id',
 ];
 
 /** The URL as logged: sensitive query values replaced, so no code or phone number is written. */

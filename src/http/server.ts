@@ -51,7 +51,8 @@ function validationMessage(err: FastifyError, field: string | undefined): string
   return `${field ?? err.validationContext ?? 'request'}: ${first?.message ?? 'is invalid'}`;
 }
 
-function toEidhubError(err: FastifyError | Error): EidhubError {
+/** Any error a route threw, as the EidhubError it is answered with (a scope with answers of its own uses it too). */
+export function toEidhubError(err: FastifyError | Error): EidhubError {
   if (err instanceof EidhubError) return err;
   const fe = err as FastifyError;
   if (fe.validation) {

@@ -14,6 +14,9 @@ import type { SandboxInbox } from '../sms/sandbox-inbox.js';
 
 export const SANDBOX_OIDC_CLIENT_ID = 'demo-oidc-client';
 export const SANDBOX_API_CLIENT_ID = 'demo-api-client';
+/** The realm of seed 004's showcase app, and its demo CIBA client. */
+export const SANDBOX_REALM = 'ipification';
+export const SANDBOX_CIBA_CLIENT_ID = 'showcase';
 const STATE_COOKIE = 'eidhub-sandbox-rp';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -165,8 +165,9 @@ export interface SecretStore {
 export interface CounterStore {
   /**
    * Counts one hit on `key` in the fixed window of `windowMs` that contains `now`, and returns
-   * the count in that window including this hit. Atomic across processes. For tests (fixtures
-   * and checks) and operators; eidhub's flows count their hits through OtpChallengeStore.issue.
+   * the count in that window including this hit. Atomic across processes. The SMS codes' limits
+   * count their hits through OtpChallengeStore.issue instead (with the code they limit); CIBA
+   * counts its polls here (src/protocols/ciba/polling.ts).
    */
   hit(key: string, windowMs: number, now: number): Promise<number>;
 }

@@ -29,6 +29,16 @@ const PROBLEMS: Record<OtpErrorKey, [number, string, string]> = {
   'code.error.tooManyAttempts': [400, 'code_void', 'too many wrong tries: the code no longer works; send a new one'],
 };
 
+/** How a refused step is worded (the back channel reports its refusals in the same words). */
+export function problemMessage(key: OtpErrorKey): string {
+  return PROBLEMS[key][2];
+}
+
+/** `message`, with the tries left on the code when there are some. */
+export function withTriesLeft(message: string, attemptsLeft: number): string {
+  return `${message} (${attemptsLeft} ${attemptsLeft === 1 ? 'try' : 'tries'} left)`;
+}
+
 /** Problems about the person's input name its field; those about limits and delivery do not. */
 const NOT_ABOUT_A_FIELD = new Set(['too_many_codes', 'sms_send_failed', 'resend_too_soon']);
 
@@ -82,9 +92,9 @@ export function headlessApi(rt: OtpSmsRuntime): HeadlessApi {
       const key = (view.error ?? '') as OtpErrorKey;
       const [status, code, message] = PROBLEMS[key] ?? [400, 'invalid_request', 'the step was refused'];
       const attemptsLeft = isOtpView(view) && view.kind === 'code' ? view.attemptsLeft : undefined;
-      const tries = code === 'wrong_code' && attemptsLeft !== undefined ? ` (${attemptsLeft} ${attemptsLeft === 1 ? 'try' : 'tries'} left)` : '';
+      const text = code === 'wrong_code' && attemptsLeft !== undefined ? withTriesLeft(message, attemptsLeft) : message;
       const field = step.name === 'send' ? 'mobile' : 'code';
-      return new EidhubError(status, code, message + tries, { field: NOT_ABOUT_A_FIELD.has(code) ? undefined : field });
+      return new EidhubError(status, code, text, { field: NOT_ABOUT_A_FIELD.has(code) ? undefined : field });
     },
     status: {
       name: 'otp',

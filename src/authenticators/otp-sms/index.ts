@@ -14,6 +14,7 @@ import { EidhubError } from '../../core/errors.js';
 import type { TransactionSubject } from '../../core/transaction.js';
 import { loadCatalogs } from '../../ui/i18n.js';
 import type { Authenticator, AuthenticatorPlugin, ParamProblem } from '../types.js';
+import { backchannelApi } from './backchannel.js';
 import { headlessApi } from './headless.js';
 import { parsePhoneNumber } from './phone.js';
 import { createRuntime, OTP_SMS, stateOf, type OtpSmsRuntime } from './runtime.js';
@@ -67,6 +68,7 @@ export function createOtpSmsAuthenticator(rt: OtpSmsRuntime): Authenticator<OtpV
       saml: (subject) => ({ idpId: subject.idpId, phoneNumber: phoneOf(subject) }),
     },
     headless: headlessApi(rt),
+    backchannel: backchannelApi(rt),
 
     prepare({ clientId, providerParams, prefilledInput }) {
       const problems: ParamProblem[] = [];

@@ -20,9 +20,17 @@ const HOUR_MS = 3_600_000;
  * the send recorded on the transaction (compare-and-set, so concurrent submissions cannot exceed
  * the limits), the challenge and the `otp.issued` audit event. So the challenge exists before the
  * SMS leaves, and a code a person receives always exists. `masked` is maskPhoneNumber(phone),
- * when the caller has it already.
+ * when the caller has it already. `text` makes the SMS body from the code; by default it is the
+ * hosted pages' text in `lang`, with its origin-bound last line.
  */
-export async function sendCode(rt: OtpSmsRuntime, tx: Transaction, phone: string, lang: string, masked = maskPhoneNumber(phone)): Promise<SendResult> {
+export async function sendCode(
+  rt: OtpSmsRuntime,
+  tx: Transaction,
+  phone: string,
+  lang: string,
+  masked = maskPhoneNumber(phone),
+  text: (code: string) => string = (code) => smsText(lang, code, rt.options.codeTtlSeconds, rt.options.publicHost),
+): Promise<SendResult> {
   const { options } = rt;
   const state = stateOf(tx);
   const t = rt.now();
@@ -62,7 +70,7 @@ export async function sendCode(rt: OtpSmsRuntime, tx: Transaction, phone: string
   // prepare() kept only a sender the provider can carry; any other login sends from the configured one.
   const from = updated.providerParams.otp_sms_sender ?? options.defaultSender;
   try {
-    await rt.sms.send({ to: phone, from, body: smsText(lang, code, options.codeTtlSeconds, options.publicHost) });
+    await rt.sms.send({ to: phone, from, body: text(code) });
   } catch (err) {
     rt.logger.error({ tx: tx.id, to: masked, provider: rt.sms.name, err: (err as Error).message }, 'otp-sms: could not send the code');
     await rt.store.audit.append({ type: 'otp.send_failed', at: rt.now(), transactionId: tx.id, clientId: tx.clientId, data: { provider: rt.sms.name } });

@@ -22,6 +22,12 @@ const ORDERED = new Set(['Session', 'Interaction', 'Grant']);
  * - A second redemption is an attack on the grant (RFC 6749 §4.1.2, RFC 9700 §4.14): it revokes it.
  */
 const REDEEMED = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+/**
+ * Models kept in the store this long (seconds) past their expiry, so that oidc-provider, which
+ * looks them up ignoring expiry, can tell an expired one from an unknown one: a CIBA poll after
+ * the request expired is answered `expired_token`, not `invalid_grant` (CIBA §11).
+ */
+const KEPT_AFTER_EXPIRY: Readonly<Record<string, number>> = { BackchannelAuthenticationRequest: 600 };
 /** Deletions are durable (a logout, a revoked grant must stick), except for a finished interaction's. */
 const ORDERED_DESTROY = new Set(['Interaction']);
 
@@ -32,6 +38,8 @@ interface ModelWrites {
   destroy: WriteDurability;
   /** A failed consumption is a second redemption, which revokes the grant. */
   revokeOnReuse: boolean;
+  /** Seconds the row outlives its expiry (KEPT_AFTER_EXPIRY). */
+  keptAfterExpiry: number;
 }
 
 function writesOf(model: string): ModelWrites {
@@ -41,6 +49,7 @@ function writesOf(model: string): ModelWrites {
     consume: redeemed ? 'ordered' : 'durable',
     destroy: ORDERED_DESTROY.has(model) ? 'ordered' : 'durable',
     revokeOnReuse: redeemed,
+    keptAfterExpiry: KEPT_AFTER_EXPIRY[model] ?? 0,
   };
 }
 
@@ -65,14 +74,21 @@ function clientAdapter(findClient: (clientId: string) => Promise<ClientMetadata 
   };
 }
 
+/**
+ * @param namespace kept apart from every other issuer's rows in the one table: a realm's models
+ *   are stored as `{namespace}:{model}`, so a token or request of one issuer is unknown to the
+ *   others, even to a client of the same id (src/protocols/ciba/). Absent for `/auth/open`.
+ */
 export function createAdapterFactory(
   store: OidcModelStore,
   findClient: (clientId: string) => Promise<ClientMetadata | null | undefined>,
   now: () => number = Date.now,
+  namespace?: string,
 ): (name: string) => Adapter {
-  return (model: string): Adapter => {
-    if (model === 'Client') return clientAdapter(findClient);
-    const writes = writesOf(model);
+  return (name: string): Adapter => {
+    if (name === 'Client') return clientAdapter(findClient);
+    const writes = writesOf(name);
+    const model = namespace === undefined ? name : `${namespace}:${name}`;
     return {
       async upsert(id, payload, expiresIn) {
         await store.upsert(
@@ -80,7 +96,7 @@ export function createAdapterFactory(
           id,
           payload as Record<string, unknown>,
           // 0 is an expiry (now), not "never": only an absent one keeps the row until it is destroyed.
-          expiresIn !== undefined ? now() + expiresIn * 1000 : null,
+          expiresIn !== undefined ? now() + (expiresIn + writes.keptAfterExpiry) * 1000 : null,
           { grantId: payload.grantId, userCode: payload.userCode, uid: payload.uid },
           writes.upsert,
         );

@@ -20,6 +20,9 @@ export const CLIENT_AUTH_PATHS: ReadonlySet<string> = new Set([
   OIDC_ROUTES.pushed_authorization_request,
 ]);
 
+/** Where client credentials are checked: the client registry, or a realm's own clients (src/protocols/ciba/). */
+export type ClientLookup = Pick<ClientRegistry, 'find' | 'verifySecret'>;
+
 const formEncode = (value: string) => encodeURIComponent(value);
 
 function decodeBasic(header: string): { id: string; secret: string } | null {
@@ -53,7 +56,7 @@ export interface CheckedCredentials {
  * Null when `id` is not a confidential client (public clients and unknown ids go to oidc-provider
  * untouched). The registry finds a client another process added just now (ClientRegistry.find).
  */
-async function checkCredentials(registry: ClientRegistry, id: string, secret: string): Promise<CheckedCredentials | null> {
+async function checkCredentials(registry: ClientLookup, id: string, secret: string): Promise<CheckedCredentials | null> {
   const client = await registry.find(id);
   if (!client || client.secretHashes.length === 0) return null;
   const valid = registry.verifySecret(client, secret);
@@ -72,7 +75,7 @@ export function hasBasicAuth(headers: IncomingMessage['headers']): boolean {
  * request that also posts `client_secret` uses two methods at once, and oidc-provider refuses that
  * whatever the header says.
  */
-export async function restateBasicHeader(header: string | undefined, registry: ClientRegistry): Promise<CheckedCredentials | null> {
+export async function restateBasicHeader(header: string | undefined, registry: ClientLookup): Promise<CheckedCredentials | null> {
   const basic = typeof header === 'string' ? decodeBasic(header) : null;
   return basic ? checkCredentials(registry, basic.id, basic.secret) : null;
 }
@@ -86,7 +89,7 @@ export async function restateBasicHeader(header: string | undefined, registry: C
 export async function restateClientAuth(
   headers: IncomingMessage['headers'],
   body: ParsedUrlQuery,
-  registry: ClientRegistry,
+  registry: ClientLookup,
 ): Promise<{ headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null> {
   const { client_secret: secret, ...rest } = body;
   if (typeof body.client_id !== 'string' || typeof secret !== 'string') return null;

@@ -5,6 +5,7 @@
 import type Provider from 'oidc-provider';
 import { addRawRoute } from '../../http/server.js';
 import { escapeHtml } from '../../ui/i18n.js';
+import { subjectRetentionMs } from '../subjects.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
 import { mountHandler } from './mount.js';
 import { OidcProtocol } from './protocol.js';
@@ -47,7 +48,6 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
       },
     });
   let provider: Provider = make(context.jwks);
-  const tokens = config.tokens;
   const protocol = new OidcProtocol({
     mount,
     provider: () => provider,
@@ -57,7 +57,7 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
     store,
     accountId: config.accountId,
     loginWindowMs: config.otp.loginWindowSeconds * 1000,
-    subjectRetentionMs: Math.max(tokens.refreshTokenTtlSeconds, tokens.accessTokenTtlSeconds, tokens.sessionTtlSeconds) * 1000,
+    subjectRetentionMs: subjectRetentionMs(config.tokens),
     hostedPageUrl: context.hostedPageUrl,
     fastPaths,
     now: context.now,

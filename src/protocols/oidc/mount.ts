@@ -6,10 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import type { ClientRegistry } from '../../clients/registry.js';
 import { sendJson } from '../../http/server.js';
 import { basicAuthFastPath } from './bypasses/index.js';
-import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth } from './client-auth.js';
+import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth, type ClientLookup } from './client-auth.js';
 
 /** Room in a request body: oidc-provider's own limit is 56 KiB. */
 const BODY_LIMIT = 56 * 1024;
@@ -43,14 +42,16 @@ export interface MountOptions {
   mount: string;
   /** The current provider of the mount; replaced when signing keys change. */
   provider: () => Provider;
-  registry: ClientRegistry;
+  registry: ClientLookup;
   /** The bypasses (bypasses/index.ts): off, every request takes oidc-provider's own path. */
   fastPaths: boolean;
+  /** Paths below the mount where clients authenticate, in lower case (default CLIENT_AUTH_PATHS, the seeds' issuer's). */
+  clientAuthPaths?: ReadonlySet<string>;
 }
 
 /** The handler of every request below the mount. */
 export function mountHandler(options: MountOptions): (raw: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { mount, registry, fastPaths } = options;
+  const { mount, registry, fastPaths, clientAuthPaths = CLIENT_AUTH_PATHS } = options;
   /**
    * For a POST to an endpoint where clients authenticate: that endpoint's path below the mount;
    * else null. oidc-provider's router matches paths without regard to case or a trailing slash,
@@ -59,7 +60,7 @@ export function mountHandler(options: MountOptions): (raw: IncomingMessage, res:
   const authenticatesClient = (raw: IncomingMessage): string | null => {
     if (raw.method !== 'POST') return null;
     const path = ((raw.url ?? '').slice(mount.length).split('?')[0] ?? '').toLowerCase().replace(/\/+$/, '');
-    return CLIENT_AUTH_PATHS.has(path) ? path : null;
+    return clientAuthPaths.has(path) ? path : null;
   };
   // Koa composes its middleware in callback(); do it once per provider instance.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();

@@ -17,6 +17,7 @@ import { meetsLoa } from '../../core/loa.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { NewTransaction, TransactionService } from '../../core/transactions.js';
 import type { Store } from '../../store/types.js';
+import { rememberSubject } from '../subjects.js';
 import type { BrowserExchange, FinishAnswer, PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
 import { saveInteractionResult } from './bypasses/index.js';
@@ -110,18 +111,8 @@ export class OidcProtocol implements ProtocolAdapter {
         const subject = tx.subject!;
         const authenticator = tx.provider ? this.deps.authenticators.get(tx.provider) : undefined;
         if (!authenticator) throw new EidhubError(500, 'internal', `no authenticator ${tx.provider ?? '(none)'} for a finished login`);
-        const now = this.deps.now();
         // Ordered: the authorization code's write, which any use of this record follows, commits it.
-        await this.deps.store.subjects.put(
-          {
-            sub: subject.id,
-            provider: authenticator.id,
-            attributes: authenticator.claims.oidc(subject),
-            updatedAt: now,
-            expiresAt: now + this.deps.subjectRetentionMs,
-          },
-          'ordered',
-        );
+        await rememberSubject(this.deps.store, authenticator, subject, { retentionMs: this.deps.subjectRetentionMs, now: this.deps.now(), durability: 'ordered' });
         const acr = tx.loa ? `loa:${tx.loa}` : undefined;
         return { login: { accountId: subject.id, remember: true, ...(acr ? { acr } : {}), amr: [...authenticator.amr] } };
       }

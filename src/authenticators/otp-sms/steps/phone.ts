@@ -6,7 +6,8 @@ import { stateOf, type OtpSmsRuntime } from '../runtime.js';
 import { sendCode } from '../send-code.js';
 import { codeView, phoneView, type OtpErrorKey, type OtpView } from '../views.js';
 
-const PHONE_ERRORS: Record<PhoneNumberRefusal, OtpErrorKey> = {
+/** The message key of each reason a number is refused. */
+export const PHONE_ERRORS: Readonly<Record<PhoneNumberRefusal, OtpErrorKey>> = {
   required: 'phone.error.required',
   invalid: 'phone.error.invalid',
   notMobile: 'phone.error.notMobile',
