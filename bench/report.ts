@@ -344,6 +344,8 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     `| SQLite | ${m.sqlite}; database in a temp dir on ${m.tempFs}; one 4 KiB write + fdatasync there takes ${m.fsyncMs} ms |`,
     `| PostgreSQL | ${m.postgres ?? 'not in this run'} |`,
     '',
+    'The machine is shared with other work: the same build\'s figures move by up to about ±40 % from one run to the next (bench/FINDINGS.md has the runs side by side). Compare servers and scenarios within one run.',
+    '',
     '## What is measured',
     '',
     `- **Servers**, one at a time (${m.cores} cores), each a child process: the **peer** is a bare \`oidc-provider\` (same version as eidhub's) with its in-memory adapter, one OIDC client, one API client, and a minimal phone form and code form in its own interaction routes, which sends the code through the same fake Twilio and keeps it in memory, plus a minimal REST sessions endpoint over a \`Map\` (\`bench/peer/server.ts\`). **eidhub** runs ${eidhubRunText(o.eidhub)}, log level \`warn\`, SMS provider \`twilio\` pointed at the fake Twilio, on SQLite (WAL, \`synchronous = FULL\`: every acknowledged write is fsynced) or PostgreSQL (its durability setting in the Machine table).`,

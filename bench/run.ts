@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: eidhub against a bare oidc-provider peer, over loopback, bounded in time and
- * connections (about 4.5 minutes on 2 cores with the soak and PostgreSQL).
+ * connections (about 5 minutes on 2 cores with the soak and PostgreSQL).
  *
  * Servers run one after another, never together (2 cores): the peer, eidhub on SQLite, and eidhub
  * on PostgreSQL when EIDHUB_DATABASE_URL is set (in a database created for the run and dropped at
