@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LatencySummary } from './lib/measure.js';
 import { best, DRIVER_BUSY_CORES, RSS_SAMPLE_MS, SOAK_MIN_SAMPLES, SOAK_SAMPLE_SECONDS, type BenchResults, type EidhubRun, type Point, type ScenarioName, type ServerResults } from './lib/results.js';
-import { LOGIN_STEPS, SAML_LOGIN_STEPS } from './lib/scenarios.js';
+import { CIBA_STEPS, LOGIN_STEPS, SAML_LOGIN_STEPS } from './lib/scenarios.js';
 
-const SCENARIOS: { name: ScenarioName; title: string; unit: string; steps: readonly string[] }[] = [
+/** `what`: one operation of a flow scenario, in running text ("SAML login"); `halfLoad`: it has a half-load point. */
+const SCENARIOS: { name: ScenarioName; title: string; unit: string; steps: readonly string[]; what?: string }[] = [
   { name: 'client_credentials', title: 'client_credentials tokens', unit: 'tokens/s', steps: ['token'] },
-  { name: 'login', title: 'full OTP logins', unit: 'logins/s', steps: LOGIN_STEPS },
-  { name: 'saml_login', title: 'full SAML OTP logins', unit: 'logins/s', steps: SAML_LOGIN_STEPS },
+  { name: 'login', title: 'full OTP logins', unit: 'logins/s', steps: LOGIN_STEPS, what: 'login' },
+  { name: 'saml_login', title: 'full SAML OTP logins', unit: 'logins/s', steps: SAML_LOGIN_STEPS, what: 'SAML login' },
+  { name: 'ciba', title: 'CIBA phone verifications over SMS', unit: 'verifications/s', steps: CIBA_STEPS, what: 'CIBA verification' },
   { name: 'rest', title: 'REST sessions (create + status)', unit: 'sessions/s', steps: ['create', 'status'] },
 ];
 
@@ -197,25 +199,27 @@ function soakSection(results: BenchResults): string[] {
 }
 
 /**
- * The SAML login's server CPU per login beside the OIDC login's on the same server, at each
- * concurrency and at half load: the same OTP steps, but an AuthnRequest and a signed Response
- * instead of oidc-provider's authorize, callback, token and UserInfo.
+ * A scenario's server CPU per operation beside the OIDC login's on the same server, at each
+ * concurrency and at half load: the SAML login runs the same OTP steps, but an AuthnRequest and
+ * a signed Response instead of oidc-provider's authorize, callback, token and UserInfo; the CIBA
+ * verification sends the same SMS, without hosted pages or browser, and ends in the same token
+ * and UserInfo steps.
  */
-function samlAgainstOidc(results: BenchResults): string[] {
-  const servers = results.servers.filter((s) => closed(s, 'saml_login').length > 0);
+function againstOidc(results: BenchResults, scenario: ScenarioName, what: string): string[] {
+  const servers = results.servers.filter((s) => closed(s, scenario).length > 0);
   if (servers.length === 0) return [];
   const cs = results.options.concurrency;
   const head = ['server', ...cs.map((c) => `c=${c}`), 'half load'];
-  const cell = (saml: Point | undefined, oidc: Point | undefined) =>
-    saml && oidc ? `${fmt(saml.cpuMsPerOp, 2)} / ${fmt(oidc.cpuMsPerOp, 2)} (${saml.cpuMsPerOp >= oidc.cpuMsPerOp ? '+' : ''}${fmt(saml.cpuMsPerOp - oidc.cpuMsPerOp, 2)})` : '–';
+  const cell = (other: Point | undefined, oidc: Point | undefined) =>
+    other && oidc ? `${fmt(other.cpuMsPerOp, 2)} / ${fmt(oidc.cpuMsPerOp, 2)} (${other.cpuMsPerOp >= oidc.cpuMsPerOp ? '+' : ''}${fmt(other.cpuMsPerOp - oidc.cpuMsPerOp, 2)})` : '–';
   return [
-    'Server CPU ms per login, SAML / OIDC (difference), on the same server in the same run:',
+    `Server CPU ms per ${what} / per OIDC login (difference), on the same server in the same run:`,
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
     ...servers.map((s) => {
-      const at = (scenario: ScenarioName, c: number) => closed(s, scenario).find((p) => p.concurrency === c);
-      return `| ${shortName(s)} | ${[...cs.map((c) => cell(at('saml_login', c), at('login', c))), cell(halfLoad(s, 'saml_login'), halfLoad(s, 'login'))].join(' | ')} |`;
+      const at = (name: ScenarioName, c: number) => closed(s, name).find((p) => p.concurrency === c);
+      return `| ${shortName(s)} | ${[...cs.map((c) => cell(at(scenario, c), at('login', c))), cell(halfLoad(s, scenario), halfLoad(s, 'login'))].join(' | ')} |`;
     }),
   ];
 }
@@ -340,14 +344,17 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     `| SQLite | ${m.sqlite}; database in a temp dir on ${m.tempFs}; one 4 KiB write + fdatasync there takes ${m.fsyncMs} ms |`,
     `| PostgreSQL | ${m.postgres ?? 'not in this run'} |`,
     '',
+    'The machine is shared with other work: the same build\'s figures move by up to about ±40 % from one run to the next (bench/FINDINGS.md has the runs side by side). Compare servers and scenarios within one run.',
+    '',
     '## What is measured',
     '',
     `- **Servers**, one at a time (${m.cores} cores), each a child process: the **peer** is a bare \`oidc-provider\` (same version as eidhub's) with its in-memory adapter, one OIDC client, one API client, and a minimal phone form and code form in its own interaction routes, which sends the code through the same fake Twilio and keeps it in memory, plus a minimal REST sessions endpoint over a \`Map\` (\`bench/peer/server.ts\`). **eidhub** runs ${eidhubRunText(o.eidhub)}, log level \`warn\`, SMS provider \`twilio\` pointed at the fake Twilio, on SQLite (WAL, \`synchronous = FULL\`: every acknowledged write is fsynced) or PostgreSQL (its durability setting in the Machine table).`,
     '- **Driver** (in the parent process, with the fake Twilio): autocannon for `client_credentials` (HTTP Basic, keep-alive); for the multi-step scenarios a bounded flow driver (`bench/lib/driver.ts`): N loops, each one keep-alive connection, running flows back to back for the duration; every HTTP request is a step with exact latency samples.',
     '- **Login**: a fresh cookie jar per login (no SSO), `authorize` (answered with a redirect to the phone form) → `page` (the phone form) → `phone` (POST; the server sends the SMS to the fake Twilio before it answers) → `code` (POST the code the fake Twilio received; answered with a redirect to oidc-provider) → `callback` (`/connect/authorize/{uid}` answering with the redirect to the relying party, which is not fetched) → `token` (code exchange, HTTP Basic) → `userinfo`. Phone numbers come from Ofcom\'s drama range, one login per number at a time. eidhub runs with `trustProxy` and each login carries its own `X-Forwarded-For` value, as people behind eidhub\'s reverse proxy would (the form rate limit is per address); every connection is to 127.0.0.1.',
     '- **SAML login** (eidhub only: the peer has no SAML), in an eidhub process of its own started after the other scenarios (SQLite: a new database; PostgreSQL: the run\'s database), so that its memory and the other scenarios\' are each their own: the same OTP login, started by a SAML service provider that eidhub knows from its metadata (unsigned requests, one HTTP-POST ACS on a loopback URL that is never fetched), with a fresh cookie jar per login: `authnrequest` (`GET /auth/saml/login` with an unsigned AuthnRequest over HTTP-Redirect, deflated, base64 and URL-encoded, a fresh ID and IssueInstant and a RelayState each time; answered with a redirect to the hosted page) → `page` (the phone form) → `phone` → `code` (answered with the page whose form posts the Response, its Assertion and itself each signed with RSA-2048, and the RelayState to the ACS; a login counts only if that page carries a `SAMLResponse` field and the RelayState, and the form is not posted). The same phone numbers and per-login `X-Forwarded-For` addresses as the login.',
+    '- **CIBA verification** (eidhub only: the peer has no CIBA), in an eidhub process of its own started after the SAML login\'s (SQLite: a new database; PostgreSQL: the run\'s database), the only one given the realm `ipification` with one client (`deliveryMode: poll`, scopes `openid ip:phone_verify`): a relying party\'s backend verifying a phone number as in seed 004, no browser, one client address for all: `auth` (`POST /auth/realms/ipification/protocol/openid-connect/ext/ciba/auth`, client id and secret in the form, `login_hint` the number, `channel=sms`, `message` `Your verification PIN is: {{code}}`; answered with `auth_req_id`, `expires_in` and `interval`; eidhub sends the SMS to the fake Twilio, whose body must be exactly the message with the code in it) → `callback` (`…/ext/bc/sms/callback`, `Authorization: Bearer {auth_req_id}`, JSON `{"code"}`) → `token` (`…/token`, grant `urn:openid:params:grant-type:ciba`, asked once right after the callback: `authorization_pending` or `slow_down` there counts as an error) → `userinfo` (`phone_number` must be the number, `phone_number_verified` true). A step `sms` appears only if eidhub answered `auth` before the SMS reached the fake Twilio (the wait for it). The same phone numbers as the logins.',
     '- **REST**: `POST /auth/rest/sessions` (bearer token, redirect flow) then `GET /auth/rest/sessions/{id}`; one operation is the pair.',
-    `- **Sweep**: each scenario at concurrency ${o.concurrency.join(', ')} for ${o.seconds.client_credentials} s (tokens), ${o.seconds.login} s (logins, OIDC and SAML), ${o.seconds.rest} s (REST), after a warm-up (${recorded(o.warmupSeconds, (w) => `${w} s`)}). **Half load**: logins started at a fixed rate of half the server's best login rate (OIDC logins; on eidhub also SAML logins, at half their own best rate) for ${o.seconds.halfLoad} s (open loop, ${o.halfLoadMaxInFlight !== undefined ? `at most ${o.halfLoadMaxInFlight} in flight` : 'most in flight: not recorded'}), for the latency goal; the goal (the OIDC login's) counts as met only if no start was late and no login failed. **Soak**: ${o.soakSeconds} s of OIDC logins on SQLite.`,
+    `- **Sweep**: each scenario at concurrency ${o.concurrency.join(', ')} for ${o.seconds.client_credentials} s (tokens), ${o.seconds.login} s (logins, OIDC and SAML, and CIBA verifications), ${o.seconds.rest} s (REST), after a warm-up (${recorded(o.warmupSeconds, (w) => `${w} s`)}). **Half load**: logins started at a fixed rate of half the server's best login rate (OIDC logins; on eidhub also SAML logins and CIBA verifications, each at half its own best rate) for ${o.seconds.halfLoad} s (open loop, ${o.halfLoadMaxInFlight !== undefined ? `at most ${o.halfLoadMaxInFlight} in flight` : 'most in flight: not recorded'}), for the latency goal; the goal (the OIDC login's) counts as met only if no start was late and no login failed. **Soak**: ${o.soakSeconds} s of OIDC logins on SQLite.`,
     '- **Figures**: throughput = operations completed ÷ wall time; latency per step p50 / p99 in ms; server CPU per operation = the server process\'s utime + stime (all threads, `/proc/<pid>/stat`) during the point ÷ operations; peak RSS (in MiB: `/proc`\'s kB are KiB) = `VmHWM` of the server during the point (reset before each point through `/proc/<pid>/clear_refs`), backed by `VmRSS` sampled every ' + String(RSS_SAMPLE_MS) + ' ms; writes per operation from the server\'s `/proc/<pid>/io` during the point: write calls (`syscw`) and KiB written through them (`wchar`: sockets and files alike), and in brackets the KiB that reached the disk (`write_bytes`: the WAL, and checkpoints into the database file). "÷ peer" divides eidhub\'s figure by the peer\'s: above 1× is more throughput, but also more latency, CPU or memory.',
     '',
     '## Goals',
@@ -359,17 +366,18 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     lines.push(`## ${sc.title[0]!.toUpperCase()}${sc.title.slice(1)}`, '', 'At each server\'s best concurrency:', '', ...bestTable(results, sc), '');
     const driverBound = results.servers.some((s) => (best(s, sc.name)?.driverCores ?? 0) >= DRIVER_BUSY_CORES);
     if (driverBound) lines.push('⚠ The driver (this process, one core at most) was near a full core: that figure is a lower bound of what the server can do.', '');
-    if (sc.name === 'saml_login') lines.push(...samlAgainstOidc(results), '');
-    if (sc.name === 'login' || sc.name === 'saml_login') {
-      const saml = sc.name === 'saml_login';
+    const oidc = sc.name === 'login';
+    if (sc.what && !oidc) lines.push(...againstOidc(results, sc.name, sc.what), '');
+    if (sc.what) {
+      const noun = sc.unit.replace('/s', '');
       lines.push(
-        `Latency per step at half of each server's best ${saml ? 'SAML ' : ''}login rate (open loop; ${saml ? "the OIDC login goal's load, applied to the SAML login for comparison" : "the goal's load"}):`,
+        `Latency per step at half of each server's best ${sc.what} rate (open loop; ${oidc ? "the goal's load" : `the OIDC login goal's load, applied to the ${sc.what} for comparison`}):`,
         '',
         ...results.servers.map((s) => {
           const h = halfLoad(s, sc.name);
           if (!h) return '';
           const [step, p99] = slowestStep(h);
-          return `- ${shortName(s)}: ${h.ratePerSec} logins/s started, ${fmt(h.result.opsPerSec)} completed/s, ${h.result.errors} errors, ${h.result.late ?? 0} late starts, ${fmt(h.cpuMsPerOp, 2)} ms CPU per login${saml ? `; slowest step ${step}, p99 ${fmt(p99, 2)} ms (${p99 < GOALS.p99StepMs ? 'under' : 'not under'} ${GOALS.p99StepMs} ms)` : ''}`;
+          return `- ${shortName(s)}: ${h.ratePerSec} ${noun}/s started, ${fmt(h.result.opsPerSec)} completed/s, ${h.result.errors} errors, ${h.result.late ?? 0} late starts, ${fmt(h.cpuMsPerOp, 2)} ms CPU per ${sc.what}${oidc ? '' : `; slowest step ${step}, p99 ${fmt(p99, 2)} ms (${p99 < GOALS.p99StepMs ? 'under' : 'not under'} ${GOALS.p99StepMs} ms)`}`;
         }).filter(Boolean),
         '',
         ...stepTable(results, sc.steps, (s) => halfLoad(s, sc.name)),

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: eidhub against a bare oidc-provider peer, over loopback, bounded in time and
- * connections (about 4.5 minutes on 2 cores with the soak and PostgreSQL).
+ * connections (about 5 minutes on 2 cores with the soak and PostgreSQL).
  *
  * Servers run one after another, never together (2 cores): the peer, eidhub on SQLite, and eidhub
  * on PostgreSQL when EIDHUB_DATABASE_URL is set (in a database created for the run and dropped at
@@ -8,15 +8,17 @@
  * fake Twilio run in this process. For each server: client_credentials, the full login and REST
  * sessions at each concurrency, then logins at half the server's best login rate (latency goal),
  * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. Then, on eidhub only (the peer
- * has no SAML), SAML logins in a new eidhub process on the same store: their sweep and their half
- * load, no soak (the soak's question, memory under logins, is asked of the OIDC login). Results go to
+ * has neither SAML nor CIBA), SAML logins in a new eidhub process on the same store, and then CIBA
+ * verifications over SMS in another: for each, its sweep and its half load, no soak (the soak's
+ * question, memory under logins, is asked of the OIDC login). Each of those processes alone is
+ * given the SAML SP or the CIBA realm, so the other scenarios measure eidhub as before. Results go to
  * bench/results/<time>.json (and, for a full run, latest.json); docs/benchmarks.md and
  * docs/benchmarks.svg are rendered from them.
  *
  * Options:
  *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~50 s)
  *   --concurrency 1,4,16,32 the sweep
- *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins, OIDC and SAML)
+ *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins, OIDC and SAML, and CIBA)
  *   --soak-seconds N        length of the SQLite soak (default 60; 0 skips it)
  *   --only peer,sqlite,postgres
  *   --no-build              use dist/ as it is
@@ -39,9 +41,9 @@ import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
 import { describeMachine } from './lib/machine.js';
 import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sampleRss, writeIo } from './lib/measure.js';
 import { best, RSS_SAMPLE_MS, SOAK_SAMPLE_SECONDS, type BenchResults, type EidhubRun, type Point, type ScenarioName, type ServerResults, type Soak, type SoakSample } from './lib/results.js';
-import { apiToken, clientCredentials, loginFlow, PhonePool, restFlow, samlLoginFlow } from './lib/scenarios.js';
+import { apiToken, cibaFlow, clientCredentials, loginFlow, PhonePool, restFlow, samlLoginFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
-import { REPO_ROOT, shippedLaunch, startServer, type RunningServer, type ServerKind } from './lib/servers.js';
+import { REPO_ROOT, shippedLaunch, startServer, type EidhubExtras, type RunningServer, type ServerKind } from './lib/servers.js';
 import { monotonicUs, summarizeProfiles, type MeasuredWindow } from './profile-summary.js';
 import { renderReport } from './report.js';
 
@@ -166,30 +168,46 @@ interface ScenarioDriver {
   drive(c: number, seconds: number): Promise<DriveResult>;
 }
 
-/** A login scenario's sweep seconds: the SAML login is timed like the OIDC login. */
-const sweepSeconds = (options: Options, scenario: ScenarioName) => options.seconds[scenario === 'saml_login' ? 'login' : scenario];
+/**
+ * The scenarios measured in an eidhub process of their own, after the others on the same store,
+ * each with what only that process is given (so the other scenarios and the soak measure eidhub
+ * without the SAML IdP or the CIBA realm loaded, and each of these has its own peak RSS).
+ */
+type OwnProcessScenario = 'saml_login' | 'ciba';
+const OWN_PROCESS: { scenario: OwnProcessScenario; extras: EidhubExtras; what: string }[] = [
+  { scenario: 'saml_login', extras: { saml: true }, what: 'SAML logins' },
+  { scenario: 'ciba', extras: { ciba: true }, what: 'CIBA verifications' },
+];
+
+/** A scenario's sweep seconds: the SAML login and the CIBA verification are timed like the OIDC login. */
+const sweepSeconds = (options: Options, scenario: ScenarioName) => options.seconds[scenario === 'saml_login' || scenario === 'ciba' ? 'login' : scenario];
+
+/** A flow driven in closed loops: warmed up at c=4, then at each concurrency. */
+const flowDriver = (flow: Flow): ScenarioDriver => ({ warm: () => closedLoop(flow, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(flow, c, seconds * 1000) });
+
+type Drivers = Record<Exclude<ScenarioName, OwnProcessScenario>, ScenarioDriver> & Partial<Record<OwnProcessScenario, ScenarioDriver>>;
 
 /**
- * The scenarios against one server (`saml_login` only where the server has a SAML IdP); the login
- * flows are also those of the half loads, and `login` of the soak.
+ * The scenarios against one server (`saml_login` only where the server has a SAML IdP, `ciba`
+ * where it has the CIBA realm); the flows are also those of the half loads, and `login` of the soak.
  */
-function scenarioDrivers(
-  server: RunningServer,
-  twilio: BenchTwilio,
-): { drivers: Record<Exclude<ScenarioName, 'saml_login'>, ScenarioDriver> & { saml_login?: ScenarioDriver }; login: Flow; samlLogin: Flow | undefined } {
-  // One pool for both logins: they never run at the same time, and each number keeps one code at a time.
+function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers: Drivers; flows: { login: Flow } & Partial<Record<OwnProcessScenario, Flow>> } {
+  // One pool for every flow: they never run at the same time, and each number keeps one code at a time.
   const phones = new PhonePool();
-  const login = loginFlow({ server, twilio, phones });
-  const samlLogin = server.samlBase ? samlLoginFlow({ server, twilio, phones }) : undefined;
+  const flows = {
+    login: loginFlow({ server, twilio, phones }),
+    ...(server.samlBase ? { saml_login: samlLoginFlow({ server, twilio, phones }) } : {}),
+    ...(server.cibaBase ? { ciba: cibaFlow({ server, twilio, phones }) } : {}),
+  };
   let rest: Flow | undefined;
   const restFlowAfterWarmUp = () => {
     if (!rest) throw new Error('REST sessions driven before their warm-up');
     return rest;
   };
-  const drivers: Record<Exclude<ScenarioName, 'saml_login'>, ScenarioDriver> & { saml_login?: ScenarioDriver } = {
+  const drivers: Drivers = {
     // Warm-up: JIT, connection pools, the first signing of each kind.
     client_credentials: { warm: () => clientCredentials(server, 4, WARMUP_SECONDS), drive: (c, seconds) => clientCredentials(server, c, seconds) },
-    login: { warm: () => closedLoop(login, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(login, c, seconds * 1000) },
+    login: flowDriver(flows.login),
     rest: {
       warm: async () => {
         rest = restFlow(server, await apiToken(server));
@@ -197,9 +215,10 @@ function scenarioDrivers(
       },
       drive: (c, seconds) => closedLoop(restFlowAfterWarmUp(), c, seconds * 1000),
     },
-    ...(samlLogin ? { saml_login: { warm: () => closedLoop(samlLogin, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(samlLogin, c, seconds * 1000) } } : {}),
+    ...(flows.saml_login ? { saml_login: flowDriver(flows.saml_login) } : {}),
+    ...(flows.ciba ? { ciba: flowDriver(flows.ciba) } : {}),
   };
-  return { drivers, login, samlLogin };
+  return { drivers, flows };
 }
 
 /** Records one server's points as they are measured: sweeps and half loads. */
@@ -214,7 +233,7 @@ function pointRecorder(server: RunningServer, options: Options, out: ServerResul
       for (const c of options.concurrency) add(await measured(server, scenario, c, () => driver.drive(c, sweepSeconds(options, scenario))));
     },
     /** Logins started at half the best rate of the sweep (open loop): the latency goal's load. Returns the best point. */
-    async halfLoad(scenario: 'login' | 'saml_login', flow: Flow): Promise<Point> {
+    async halfLoad(scenario: 'login' | OwnProcessScenario, flow: Flow): Promise<Point> {
       const bestPoint = best(out, scenario);
       if (!bestPoint) throw new Error(`no ${scenario} point`);
       const rate = round(bestPoint.result.opsPerSec / 2, 1);
@@ -230,7 +249,8 @@ function pointRecorder(server: RunningServer, options: Options, out: ServerResul
 }
 
 async function benchServer(server: RunningServer, twilio: BenchTwilio, options: Options, label: string): Promise<ServerResults> {
-  const { drivers, login } = scenarioDrivers(server, twilio);
+  const { drivers, flows } = scenarioDrivers(server, twilio);
+  const login = flows.login;
   const out: ServerResults = { kind: server.kind, label, startMs: server.startMs, points: [] };
   const { sweep, halfLoad } = pointRecorder(server, options, out);
 
@@ -250,18 +270,20 @@ async function benchServer(server: RunningServer, twilio: BenchTwilio, options: 
 }
 
 /**
- * SAML logins (sweep and half load) in an eidhub process of their own, added to `out`: their peak
- * RSS is then the SAML login's own, not what the scenarios before left in the heap, and the OIDC
- * scenarios and the soak run in a process that served only them, as before the SAML login existed.
+ * One of the OWN_PROCESS scenarios (sweep and half load) in the eidhub process started for it,
+ * added to `out`: its peak RSS is then its own, not what the scenarios before left in the heap,
+ * and the OIDC scenarios and the soak run in a process that served only them.
  */
-async function benchSaml(server: RunningServer, twilio: BenchTwilio, options: Options, out: ServerResults): Promise<void> {
-  const { drivers, samlLogin } = scenarioDrivers(server, twilio);
-  if (!drivers.saml_login || !samlLogin) throw new Error(`${server.kind} has no SAML identity provider`);
+async function benchOwnProcess(server: RunningServer, twilio: BenchTwilio, options: Options, out: ServerResults, own: (typeof OWN_PROCESS)[number]): Promise<void> {
+  const { drivers, flows } = scenarioDrivers(server, twilio);
+  const driver = drivers[own.scenario];
+  const flow = flows[own.scenario];
+  if (!driver || !flow) throw new Error(`${server.kind} was started without what ${own.what} need`);
   const { sweep, halfLoad } = pointRecorder(server, options, out);
-  log(`  SAML logins (a new ${server.kind} process, started in ${server.startMs} ms)`);
-  await drivers.saml_login.warm();
-  await sweep('saml_login', drivers.saml_login);
-  await halfLoad('saml_login', samlLogin);
+  log(`  ${own.what} (a new ${server.kind} process, started in ${server.startMs} ms)`);
+  await driver.warm();
+  await sweep(own.scenario, driver);
+  await halfLoad(own.scenario, flow);
 }
 
 /** Logins back to back for `seconds`, in 5 s segments with the server's RSS taken after each. */
@@ -349,11 +371,11 @@ async function main(): Promise<void> {
         current = undefined;
       }
       servers.push(out);
-      if (kind !== 'peer') {
-        // SQLite: a database of its own; PostgreSQL: the run's database, with the rows the process before left.
-        current = await startOne(kind, join(workRoot, `${kind}-saml`), { twilio, dbUrl, eidhub }, undefined, true);
+      // SQLite: a database of its own for each; PostgreSQL: the run's database, with the rows the processes before left.
+      for (const own of kind === 'peer' ? [] : OWN_PROCESS) {
+        current = await startOne(kind, join(workRoot, `${kind}-${own.scenario}`), { twilio, dbUrl, eidhub }, undefined, own.extras);
         try {
-          await benchSaml(current, twilio, options, out);
+          await benchOwnProcess(current, twilio, options, out, own);
         } finally {
           await current.stop();
           current = undefined;
@@ -398,12 +420,12 @@ function startOne(
   workDir: string,
   run: { twilio: BenchTwilio; dbUrl: string | undefined; eidhub: EidhubRun },
   cpuProfDir?: string,
-  saml = false,
+  extras: EidhubExtras = {},
 ): Promise<RunningServer> {
   return startServer({
     kind,
     workDir,
-    saml,
+    ...extras,
     twilioUrl: run.twilio.url,
     ...(kind === 'peer' ? {} : { eidhub: run.eidhub }),
     ...(kind === 'postgres' && run.dbUrl ? { databaseUrl: run.dbUrl } : {}),
@@ -421,10 +443,11 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
   const c = Math.max(...options.concurrency);
   const seconds = options.quick ? 2 : 8;
   for (const kind of kinds) {
-    const scenarios: ScenarioName[] = kind === 'peer' ? ['client_credentials', 'login', 'rest'] : ['client_credentials', 'login', 'saml_login', 'rest'];
+    const scenarios: ScenarioName[] = kind === 'peer' ? ['client_credentials', 'login', 'rest'] : ['client_credentials', 'login', 'saml_login', 'ciba', 'rest'];
     for (const scenario of scenarios) {
       const profDir = join(dir, `${kind}-${scenario}`);
-      const server = await startOne(kind, join(workRoot, `${kind}-${scenario}`), { twilio, dbUrl, eidhub }, profDir, scenario === 'saml_login');
+      const extras = OWN_PROCESS.find((own) => own.scenario === scenario)?.extras;
+      const server = await startOne(kind, join(workRoot, `${kind}-${scenario}`), { twilio, dbUrl, eidhub }, profDir, extras);
       let window: MeasuredWindow | undefined;
       try {
         const driver = scenarioDrivers(server, twilio).drivers[scenario];

@@ -8,8 +8,11 @@
 import type { DriveResult } from './driver.js';
 import type { ServerKind } from './servers.js';
 
-/** `login` is the OIDC login; `saml_login` the same login started by a SAML SP (eidhub only, not in results before it was added). */
-export type ScenarioName = 'client_credentials' | 'login' | 'saml_login' | 'rest';
+/**
+ * `login` is the OIDC login; `saml_login` the same login started by a SAML SP; `ciba` a phone
+ * number verification over CIBA and SMS (both eidhub only, and not in results before they were added).
+ */
+export type ScenarioName = 'client_credentials' | 'login' | 'saml_login' | 'ciba' | 'rest';
 
 export interface Point {
   scenario: ScenarioName;

@@ -1,5 +1,5 @@
 /**
- * The three scenarios, each against any server (eidhub or the peer) through the same driver:
+ * The scenarios, each against any server that has what it needs, through the same driver:
  *
  * - client_credentials: POST {oidc}/connect/token, HTTP Basic, keep-alive (autocannon);
  * - login: the whole OTP login as a browser without JavaScript and its relying party do it:
@@ -8,6 +8,9 @@
  * - saml_login (eidhub only): the same OTP login started by a SAML service provider: an unsigned
  *   AuthnRequest over HTTP-Redirect → phone form → POST phone → POST code, answered with the
  *   self-posting form that carries the signed Response to the SP's ACS (not posted);
+ * - ciba (eidhub only): a relying party's backend verifying a phone number over SMS with CIBA at
+ *   Keycloak's paths (CONTRACT §7): auth (eidhub sends the SMS to the fake Twilio) → callback with
+ *   the code the fake Twilio got → token (CIBA grant, polled once) → UserInfo;
  * - rest: POST /auth/rest/sessions, then GET /auth/rest/sessions/{id}.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,7 +21,7 @@ import type { Flow, FlowLoop, StepTimes, DriveResult } from './driver.js';
 import type { BenchTwilio } from './fake-twilio.js';
 import { basicAuth, keepAliveAgent, REQUEST_TIMEOUT_MS, send, type HttpAnswer, type Target } from './http.js';
 import { round, Samples } from './measure.js';
-import { API_CLIENT, OIDC_CLIENT, SAML_SP, type RunningServer } from './servers.js';
+import { API_CLIENT, CIBA_CLIENT, OIDC_CLIENT, SAML_SP, type RunningServer } from './servers.js';
 
 const HOST = '127.0.0.1';
 const FORM = 'application/x-www-form-urlencoded';
@@ -230,6 +233,85 @@ export function samlLoginFlow({ server, twilio, phones }: LoginDeps): Flow {
   };
 }
 
+/** The SMS template the relying party sends with each CIBA request, as in seed 004. */
+export const CIBA_MESSAGE = 'Your verification PIN is: {{code}}';
+const [CIBA_MESSAGE_HEAD, CIBA_MESSAGE_TAIL] = CIBA_MESSAGE.split('{{code}}') as [string, string];
+/** How long the flow waits for an SMS that eidhub sends after answering the auth request. */
+const CIBA_SMS_WAIT_MS = 5000;
+
+/** The JSON body of an answer, or an error naming the step. */
+function jsonOf<T>(step: string, answer: HttpAnswer): T {
+  try {
+    return JSON.parse(answer.body) as T;
+  } catch {
+    throw new Error(`${step}: not JSON: ${answer.body.replace(/\s+/g, ' ').slice(0, 160)}`);
+  }
+}
+
+/**
+ * One phone number verification over CIBA (eidhub only), as seed 004's backend makes it, with
+ * no browser: `auth` (client_secret_post, `channel=sms`, the message template; eidhub sends the
+ * SMS) → the code read from the fake Twilio, whose SMS body must be exactly the template with the
+ * code in it → `callback` (the code, bearer `auth_req_id`) → `token` (the CIBA grant, asked once,
+ * right after the callback: `authorization_pending` or `slow_down` there counts as an error) →
+ * `userinfo` (the verified number must be the one asked for). A backend is one client of eidhub:
+ * no per-flow `X-Forwarded-For`. If eidhub answers `auth` before the SMS is sent, the time until it
+ * reaches the fake Twilio is the step `sms`.
+ */
+export function cibaFlow({ server, twilio, phones }: LoginDeps): Flow {
+  if (!server.cibaBase) throw new Error(`${server.kind} has no CIBA realm`);
+  const target: Target = { host: HOST, port: server.port };
+  const oidc = `${server.cibaBase}/protocol/openid-connect`;
+  const client = { client_id: CIBA_CLIENT.clientId, client_secret: CIBA_CLIENT.secret };
+  const formHeaders = { 'content-type': FORM, accept: 'application/json' };
+
+  return async (loop: FlowLoop, times: StepTimes) => {
+    const step = async (name: string, method: string, path: string, headers: Record<string, string>, body?: string) => {
+      const answer = await send(loop.agent, target, method, path, headers, body);
+      times.record(name, answer.ms);
+      return answer;
+    };
+    const phone = phones.take();
+    try {
+      const auth = await step(
+        'auth',
+        'POST',
+        `${oidc}/ext/ciba/auth`,
+        formHeaders,
+        new URLSearchParams({ ...client, scope: CIBA_CLIENT.scopes.join(' '), login_hint: phone, channel: 'sms', message: CIBA_MESSAGE }).toString(),
+      );
+      expect('auth', auth, [200]);
+      const { auth_req_id: authReqId, expires_in: expiresIn, interval } = jsonOf<{ auth_req_id?: string; expires_in?: number; interval?: number }>('auth', auth);
+      if (!authReqId || typeof expiresIn !== 'number' || typeof interval !== 'number') throw new Error(`auth: not {auth_req_id, expires_in, interval}: ${auth.body.slice(0, 160)}`);
+
+      const sms = await twilio.takeMessage(phone, CIBA_SMS_WAIT_MS);
+      if (!sms) throw new Error(`sms: none reached the fake Twilio within ${CIBA_SMS_WAIT_MS} ms of the auth answer`);
+      if (sms.waitedMs > 0) times.record('sms', sms.waitedMs);
+      const code = sms.body.startsWith(CIBA_MESSAGE_HEAD) && sms.body.endsWith(CIBA_MESSAGE_TAIL) ? sms.body.slice(CIBA_MESSAGE_HEAD.length, sms.body.length - CIBA_MESSAGE_TAIL.length) : '';
+      if (!/^\d{4,10}$/.test(code)) throw new Error(`sms: not the template with a code: ${JSON.stringify(sms.body.slice(0, 120))}`);
+
+      const callback = await step('callback', 'POST', `${oidc}/ext/bc/sms/callback`, { authorization: `Bearer ${authReqId}`, 'content-type': 'application/json', accept: 'application/json' }, JSON.stringify({ code }));
+      expect('callback', callback, [200, 204]);
+
+      const token = await step('token', 'POST', `${oidc}/token`, formHeaders, new URLSearchParams({ ...client, grant_type: 'urn:openid:params:grant-type:ciba', auth_req_id: authReqId }).toString());
+      if (token.status === 400) {
+        const { error } = jsonOf<{ error?: string }>('token', token);
+        if (error === 'authorization_pending' || error === 'slow_down') throw new Error(`token: ${error} right after a successful callback`);
+      }
+      expect('token', token, [200]);
+      const { access_token: accessToken, id_token: idToken } = jsonOf<{ access_token?: string; id_token?: string }>('token', token);
+      if (!accessToken || !idToken) throw new Error('token: no access_token or id_token');
+
+      const userinfo = await step('userinfo', 'GET', `${oidc}/userinfo`, { authorization: `Bearer ${accessToken}`, accept: 'application/json' });
+      expect('userinfo', userinfo, [200]);
+      const claims = jsonOf<{ sub?: string; phone_number?: string; phone_number_verified?: boolean }>('userinfo', userinfo);
+      if (!claims.sub || claims.phone_number !== phone || claims.phone_number_verified !== true) throw new Error(`userinfo: wrong claims ${userinfo.body.slice(0, 120)}`);
+    } finally {
+      phones.give(phone);
+    }
+  };
+}
+
 function hopName(path: string, answer: HttpAnswer): string {
   if (answer.status === 200) return 'page';
   if (/\/connect\/authorize\/[^/?]+/.test(path)) return 'callback';
@@ -240,6 +322,8 @@ function hopName(path: string, answer: HttpAnswer): string {
 export const LOGIN_STEPS = ['authorize', 'page', 'phone', 'code', 'callback', 'token', 'userinfo'] as const;
 /** SAML login steps in flow order. */
 export const SAML_LOGIN_STEPS = ['authnrequest', 'page', 'phone', 'code'] as const;
+/** CIBA verification steps in flow order (`sms` only when eidhub answered `auth` before sending it). */
+export const CIBA_STEPS = ['auth', 'sms', 'callback', 'token', 'userinfo'] as const;
 
 export async function apiToken(server: RunningServer): Promise<string> {
   const agent = keepAliveAgent();

@@ -66,6 +66,13 @@ const SAML_SP_METADATA = [
   '</md:EntityDescriptor>',
 ].join('');
 
+/**
+ * The CIBA client of the benchmark's realm (CONTRACT §7, seed 004): a relying party's backend that
+ * verifies phone numbers over SMS, polling for its tokens.
+ */
+export const CIBA_REALM = 'ipification';
+export const CIBA_CLIENT = { clientId: 'bench-ciba', secret: 'bench-ciba-secret-0000001', scopes: ['openid', 'ip:phone_verify'] } as const;
+
 export type ServerKind = 'peer' | 'sqlite' | 'postgres';
 
 export interface RunningServer {
@@ -76,13 +83,26 @@ export interface RunningServer {
   oidcBase: string;
   /** The SAML identity provider's routes (`/auth/saml`, with SAML_SP configured); undefined for the peer, which has none. */
   samlBase: string | undefined;
+  /** The CIBA realm's routes (`/auth/realms/ipification`, with CIBA_CLIENT configured); undefined for the peer and eidhub without the realm. */
+  cibaBase: string | undefined;
   /** Milliseconds from spawn to the ready line. */
   startMs: number;
   /** SIGTERM (so `--cpu-prof` can write its profile), SIGKILL after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export interface StartOptions {
+/** What an eidhub process is given beside the OIDC and API clients every one has. */
+export interface EidhubExtras {
+  /**
+   * Configure the benchmark's SAML SP (eidhub then loads its SAML IdP at start). Only the SAML
+   * scenario's process has it, so the other scenarios' memory is measured as eidhub without SAML.
+   */
+  saml?: boolean;
+  /** Configure the benchmark's CIBA realm and client; only the CIBA scenario's process has it, as for `saml`. */
+  ciba?: boolean;
+}
+
+export interface StartOptions extends EidhubExtras {
   kind: ServerKind;
   workDir: string;
   twilioUrl: string;
@@ -92,14 +112,9 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** How eidhub runs (entry file, environment, Node flags), resolved once per run; not for the peer. */
   eidhub?: EidhubRun;
-  /**
-   * Configure the benchmark's SAML SP (eidhub then loads its SAML IdP at start). Only the SAML
-   * scenario's process has it, so the other scenarios' memory is measured as eidhub without SAML.
-   */
-  saml?: boolean;
 }
 
-export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir: string, twilioUrl: string, databaseUrl?: string, saml = false): ConfigInput {
+export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir: string, twilioUrl: string, databaseUrl?: string, extras: EidhubExtras = {}): ConfigInput {
   if (kind === 'postgres' && !databaseUrl) throw new Error('postgres needs a database URL');
   return {
     publicUrl: `http://127.0.0.1:${port}`,
@@ -118,7 +133,17 @@ export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir:
       { clientId: OIDC_CLIENT.clientId, clientName: 'Benchmark RP', secrets: [OIDC_CLIENT.secret], redirectUris: [OIDC_CLIENT.redirectUri], scopes: ['openid', 'idp-id', 'phone'] },
     ],
     apiClients: [{ clientId: API_CLIENT.clientId, secrets: [API_CLIENT.secret], permissions: ['authentication-rest-api'] }],
-    samlServiceProviders: saml ? [{ entityId: SAML_SP.entityId, metadata: SAML_SP_METADATA }] : [],
+    samlServiceProviders: extras.saml ? [{ entityId: SAML_SP.entityId, metadata: SAML_SP_METADATA }] : [],
+    ...(extras.ciba
+      ? {
+          realms: [
+            {
+              name: CIBA_REALM,
+              clients: [{ clientId: CIBA_CLIENT.clientId, secrets: [CIBA_CLIENT.secret], scopes: [...CIBA_CLIENT.scopes], deliveryMode: 'poll' }],
+            },
+          ],
+        }
+      : {}),
   };
 }
 
@@ -138,7 +163,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     args = [await compilePeer(), '--config', configFile];
   } else {
     if (!opts.eidhub) throw new Error(`${opts.kind}: how to run eidhub (StartOptions.eidhub) is missing`);
-    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl, opts.saml === true));
+    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl, { saml: opts.saml === true, ciba: opts.ciba === true }));
     args = [...opts.eidhub.nodeOptions, opts.eidhub.entry, '--config', configFile];
   }
   if (opts.cpuProfDir) {
@@ -163,6 +188,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     port,
     oidcBase: opts.kind === 'peer' ? '' : '/auth/open',
     samlBase: opts.kind !== 'peer' && opts.saml ? '/auth/saml' : undefined,
+    cibaBase: opts.kind !== 'peer' && opts.ciba ? `/auth/realms/${CIBA_REALM}` : undefined,
     startMs: Date.now() - started,
     stop: (timeoutMs = 10_000) => stopChild(child, timeoutMs),
   };
