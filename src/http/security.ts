@@ -5,6 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 
+/** Whether cookies may be Secure: browsers accept Secure cookies over http only on loopback hosts. */
+export function cookiesCanBeSecure(publicUrl: string): boolean {
+  const url = new URL(publicUrl);
+  return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
 export function newNonce(): string {
   return randomBytes(16).toString('base64');
 }

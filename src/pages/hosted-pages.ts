@@ -19,7 +19,7 @@ import type { ActionResult, Authenticator, StepView } from '../authenticators/ty
 import { EidhubError } from '../core/errors.js';
 import { FINAL_STATUSES, type Transaction } from '../core/transaction.js';
 import type { TransactionService } from '../core/transactions.js';
-import { contentSecurityPolicy, newNonce, setPageHeaders } from '../http/security.js';
+import { contentSecurityPolicy, cookiesCanBeSecure, newNonce, setPageHeaders } from '../http/security.js';
 import type { PagePolicy, ProtocolAdapter } from '../protocols/types.js';
 import { negotiateLanguage, translator, type Locales } from '../ui/i18n.js';
 import type { Language } from '../ui/languages.js';
@@ -71,8 +71,7 @@ export class HostedPages {
   constructor(private readonly deps: HostedPagesDeps) {
     const url = new URL(deps.publicUrl);
     this.publicHost = url.host;
-    // Browsers accept Secure cookies over http only on loopback hosts.
-    this.secureCookies = url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    this.secureCookies = cookiesCanBeSecure(deps.publicUrl);
   }
 
   language(req: FastifyRequest, requested: string | null | undefined): Language {

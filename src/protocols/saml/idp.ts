@@ -4,6 +4,7 @@
  * current at the moment it signs, the IdP metadata, and the adapter the hosted pages use.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cookiesCanBeSecure } from '../../http/security.js';
 import { escapeHtml } from '../../ui/i18n.js';
 import type { ProtocolContext } from '../types.js';
 import { ensureSamlSigningKey, samlKeyRing } from './keys.js';
@@ -54,7 +55,6 @@ export async function createSamlIdp(context: ProtocolContext): Promise<SamlIdp> 
     ring = { at: 0, value: ring.value };
   };
 
-  const secureCookies = publicUrl.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname);
   const errorPage = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string) => {
     const page = context.errorPage(req.headers['accept-language'], undefined);
     return reply
@@ -81,7 +81,7 @@ export async function createSamlIdp(context: ProtocolContext): Promise<SamlIdp> 
     hostedPageUrl: context.hostedPageUrl,
     errorPage,
     postPage,
-    secureCookies,
+    secureCookies: cookiesCanBeSecure(config.publicUrl),
     logger,
     now,
   });

@@ -10,8 +10,8 @@
  * SP, an ACS not in its metadata, a bad signature, a DOCTYPE, a replay) gets an error page.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Element } from '@xmldom/xmldom';
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../../authenticators/types.js';
@@ -88,14 +88,12 @@ const STATE_CACHE_SIZE = 10_000;
 const sha = (value: string) => createHash('sha256').update(value).digest('base64url');
 const SESSION_COOKIE = 'eidhub-saml';
 
-function cookieFrom(req: IncomingMessage, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+
+/** The query string exactly as received (the Redirect binding's signature covers its raw octets). */
+function rawQuery(req: FastifyRequest): string {
+  const url = req.raw.url ?? '';
+  const q = url.indexOf('?');
+  return q >= 0 ? url.slice(q + 1) : '';
 }
 
 /** A refusal that goes to the SP as a SAML status, once the SP and its ACS are known. */
@@ -132,9 +130,7 @@ export class SamlProtocol implements ProtocolAdapter {
   // ---------------------------------------------------------------- single sign-on
 
   async loginRedirect(req: FastifyRequest, reply: FastifyReply) {
-    const raw = req.raw.url ?? '';
-    const q = raw.indexOf('?');
-    return this.login(req, reply, () => decodeRedirectQuery(q >= 0 ? raw.slice(q + 1) : ''));
+    return this.login(req, reply, () => decodeRedirectQuery(rawQuery(req)));
   }
 
   async loginPost(req: FastifyRequest<{ Body: Record<string, unknown> }>, reply: FastifyReply) {
@@ -340,7 +336,7 @@ export class SamlProtocol implements ProtocolAdapter {
     const subject = tx.subject;
     if (!authenticator || !subject) throw new Error(`a successful SAML login without ${authenticator ? 'subject' : 'authenticator'}`);
     const now = this.deps.now();
-    const cookie = cookieFrom(browser.req, this.cookieName);
+    const cookie = fastifyCookie.parse(browser.req.headers.cookie ?? '')[this.cookieName];
     let session = reused ?? (await this.sessions.get(cookie, now));
     let key = cookie;
     if (!session || session.subject.id !== subject.id || session.provider !== authenticator.id) {
@@ -412,23 +408,24 @@ export class SamlProtocol implements ProtocolAdapter {
       .map(([name, value]) => ({ name, values: [value] }));
   }
 
+  /** The session cookie's attributes: it must reach eidhub on the SP's cross-site POST (HTTP-POST binding), so SameSite=None, which needs Secure. */
+  private sessionCookie(value: string, maxAgeSeconds: number): string {
+    const secure = this.deps.secureCookies;
+    return fastifyCookie.serialize(this.cookieName, value, { path: '/', httpOnly: true, maxAge: maxAgeSeconds, secure, sameSite: secure ? 'none' : 'lax' });
+  }
+
   private setSessionCookie(browser: BrowserExchange, key: string, maxAgeMs: number) {
-    const parts = [`${this.cookieName}=${key}`, 'Path=/', 'HttpOnly', `Max-Age=${Math.max(1, Math.floor(maxAgeMs / 1000))}`];
-    // A session must reach eidhub on the SP's cross-site POST (HTTP-POST binding): SameSite=None, which needs Secure.
-    parts.push(this.deps.secureCookies ? 'Secure; SameSite=None' : 'SameSite=Lax');
-    browser.res.appendHeader('set-cookie', parts.join('; '));
+    browser.res.appendHeader('set-cookie', this.sessionCookie(key, Math.max(1, Math.floor(maxAgeMs / 1000))));
   }
 
   private clearSessionCookie(reply: FastifyReply) {
-    reply.raw.appendHeader('set-cookie', `${this.cookieName}=; Path=/; HttpOnly; Max-Age=0${this.deps.secureCookies ? '; Secure; SameSite=None' : '; SameSite=Lax'}`);
+    reply.raw.appendHeader('set-cookie', this.sessionCookie('', 0));
   }
 
   // ---------------------------------------------------------------- single logout
 
   async logoutRedirect(req: FastifyRequest, reply: FastifyReply) {
-    const raw = req.raw.url ?? '';
-    const q = raw.indexOf('?');
-    return this.logout(req, reply, () => decodeRedirectQuery(q >= 0 ? raw.slice(q + 1) : ''));
+    return this.logout(req, reply, () => decodeRedirectQuery(rawQuery(req)));
   }
 
   async logoutPost(req: FastifyRequest<{ Body: Record<string, unknown> }>, reply: FastifyReply) {
