@@ -158,6 +158,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const clients = await ClientRegistry.open({
     oidcClients: config.oidcClients,
     apiClients: config.apiClients,
+    realms: config.realms,
     internalSecretKey: clientSecretKey,
     store: store.clients,
     logger: logger.child({ module: 'clients' }),

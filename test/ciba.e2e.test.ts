@@ -41,6 +41,7 @@ class FlakySms extends CapturingSms {
 }
 
 interface Ping {
+  url: string | undefined;
   headers: IncomingHttpHeaders;
   body: string;
 }
@@ -52,7 +53,7 @@ async function startPingReceiver(): Promise<{ server: Server; url: string; recei
     let body = '';
     req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      received.push({ headers: req.headers, body });
+      received.push({ url: req.url, headers: req.headers, body });
       res.writeHead(204).end();
     });
   });
@@ -256,6 +257,40 @@ describe('CIBA over SMS at Keycloak paths', () => {
     assert.deepEqual(JSON.parse(notification!.body), { auth_req_id: req.id });
     const tokens = await token(req.id, { client: PINGED, secret: PINGED_SECRET });
     assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  });
+
+  it('serves a realm client added to the client registry at run time at once (ping to its own endpoint), and refuses it once removed', async () => {
+    const clientId = 'added-at-run-time';
+    const secret = 'a-long-ciba-secret-0005';
+    secrets.add(secret);
+    await eidhub.clients.add({
+      kind: 'realm',
+      realm: 'ipification',
+      settings: { clientId, scopes: ['openid', 'ip:phone_verify'], deliveryMode: 'ping', notificationEndpoint: `${ping.url}/added/notify` },
+      secrets: [secret],
+    });
+    const opts = { client: clientId, secret };
+    const notificationToken = 'ping-token-of-the-app-0003';
+    const req = await started(freshPhone(), { client_notification_token: notificationToken }, opts);
+    const pings = ping.received.length;
+    assert.equal((await callback(req.id, req.code)).status, 200);
+    assert.deepEqual(
+      ping.received.slice(pings).map((p) => [p.url, p.headers.authorization]),
+      [['/added/notify', `Bearer ${notificationToken}`]],
+      'its own endpoint, as configured (http on 127.0.0.1)',
+    );
+    const tokens = await token(req.id, opts);
+    assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+    assert.equal((JSON.parse(Buffer.from(String(tokens.body.id_token).split('.')[1]!, 'base64url').toString('utf8')) as Json).aud, clientId);
+    // Not a client of the realm's neighbours, nor of /auth/open.
+    assert.equal((await startRequest({ login_hint: freshPhone() }, { ...opts, realm: 'slow' })).status, 401);
+
+    assert.equal(await eidhub.clients.remove(clientId, 'ipification'), true);
+    const before = sms.sent.length;
+    const refused = await startRequest({ login_hint: freshPhone(), client_notification_token: notificationToken }, opts);
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    assert.equal(refused.body.error, 'invalid_client');
+    assert.equal(sms.sent.length, before, 'nothing sent');
   });
 
   it('keeps the outcome when the ping cannot be delivered: the client can still poll for it', async () => {

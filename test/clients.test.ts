@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ClientRegistry, type ClientRegistryOptions, type NewClient, type RegisteredClient } from '../src/clients/registry.js';
-import { apiClientSchema, oidcClientSchema } from '../src/config/schema.js';
+import { apiClientSchema, oidcClientSchema, realmClientSchema, type RealmConfig } from '../src/config/schema.js';
 import { EidhubError } from '../src/core/errors.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
@@ -28,6 +28,20 @@ const CONFIG_PUBLIC = oidcClientSchema.parse({ clientId: 'config-spa', redirectU
 const CONFIG_OPTIONAL_PKCE = oidcClientSchema.parse({ clientId: 'config-pkce-optional', secrets: [SECRET_A], redirectUris: ['https://rp.example/cb'], pkce: 'optional' });
 const CONFIG_REQUIRED_PKCE = oidcClientSchema.parse({ clientId: 'config-pkce-required', secrets: [SECRET_A], redirectUris: ['https://rp.example/cb'], pkce: 'required' });
 const CONFIG_API = apiClientSchema.parse({ clientId: 'config-api', secrets: [SECRET_B], permissions: ['authentication-rest-api'] });
+
+const REALM: RealmConfig = {
+  name: 'phones',
+  allowUrlsInMessage: false,
+  pollIntervalSeconds: 5,
+  clients: [realmClientSchema.parse({ clientId: 'config-rp', clientName: 'Config backend', secrets: [SECRET_B] })],
+};
+const OTHER_REALM: RealmConfig = { ...REALM, name: 'other', clients: [] };
+
+function newRealmClient(realm: string, clientId = `backend-${randomUUID()}`, secrets = [SECRET_A]): Extract<NewClient, { kind: 'realm' }> {
+  return { kind: 'realm', realm, settings: { clientId, clientName: 'Stored backend', scopes: ['openid', 'ip:phone_verify'], deliveryMode: 'ping', notificationEndpoint: 'https://backend.example/ciba' }, secrets };
+}
+
+const realmInternalSecretOf = (realm: string, clientId: string) => createHmac('sha256', KEY).update(`realm-client-secret:${realm}:${clientId}`).digest('base64url');
 
 function newOidc(clientId = `rp-${randomUUID()}`, secrets = [SECRET_A, SECRET_B]): Extract<NewClient, { kind: 'oidc' }> {
   return { kind: 'oidc', settings: { ...withoutSecrets(CONFIG_OIDC), clientId, clientName: 'Stored RP' }, secrets };
@@ -79,6 +93,7 @@ function suite(backend: Backend): void {
     const registry = await ClientRegistry.open({
       oidcClients: [CONFIG_OIDC, CONFIG_PUBLIC, CONFIG_OPTIONAL_PKCE, CONFIG_REQUIRED_PKCE],
       apiClients: [CONFIG_API],
+      realms: [REALM, OTHER_REALM],
       internalSecretKey: KEY,
       store: store.clients,
       logger: captureLogs().logger,
@@ -181,6 +196,107 @@ function suite(backend: Backend): void {
     assert.equal(await registry.find(clientId), undefined);
     assert.equal(await store.clients.get(clientId), null);
     assert.equal(await registry.remove(clientId), false);
+  });
+
+  it("a realm's config clients: found only in their realm, never as an /auth/open client, read-only", async () => {
+    const registry = await openRegistry();
+    const backend = registry.getRealm('phones', 'config-rp');
+    assert.ok(backend);
+    assert.deepEqual(
+      { kind: backend.kind, key: backend.key, name: backend.name, readOnly: backend.readOnly, realm: backend.realm?.name, internalSecret: backend.internalSecret },
+      { kind: 'realm', key: 'phones/config-rp', name: 'Config backend', readOnly: true, realm: 'phones', internalSecret: realmInternalSecretOf('phones', 'config-rp') },
+    );
+    assert.equal(registry.verifySecret(backend, SECRET_B), true);
+    assert.equal(registry.verifySecret(backend, SECRET_A), false, "the /auth/open client of the same id has another secret");
+    assert.equal(registry.get('config-rp')?.kind, 'oidc', 'the same id at /auth/open is the OIDC client');
+    assert.notEqual(registry.get('config-rp')?.internalSecret, backend.internalSecret);
+    assert.equal(registry.getRealm('other', 'config-rp'), undefined, 'nor a client of another realm');
+    assert.equal(await registry.findRealm('other', 'config-rp'), undefined);
+    assert.equal(registry.get('phones/config-rp'), undefined, "a realm's key is no client_id");
+    assert.equal(await registry.find('phones/config-rp'), undefined);
+    assert.equal(await registry.findRealm('nowhere', 'config-rp'), undefined);
+
+    const readOnly = (err: unknown) => err instanceof EidhubError && err.status === 409 && err.code === 'client_read_only' && err.message === 'client config-rp of realm phones comes from the config file and cannot be removed at run time';
+    await assert.rejects(registry.remove('config-rp', 'phones'), readOnly);
+    await assert.rejects(registry.add(newRealmClient('phones', 'config-rp')), (err: unknown) => err instanceof EidhubError && err.status === 409);
+  });
+
+  it("a realm client added: in its realm only, on the other process at once, stored under '{realm}/{clientId}' as hashes; removed by realm", async () => {
+    const registry = await openRegistry();
+    const other = await openOtherProcess();
+    const input = newRealmClient('phones');
+    const { clientId } = input.settings;
+    const added = await registry.add(input);
+    assert.deepEqual(
+      { kind: added.kind, key: added.key, readOnly: added.readOnly, settings: added.realm?.settings, internalSecret: added.internalSecret },
+      { kind: 'realm', key: `phones/${clientId}`, readOnly: false, settings: input.settings, internalSecret: realmInternalSecretOf('phones', clientId) },
+    );
+    assert.equal(registry.getRealm('phones', clientId), added);
+    assert.equal(registry.get(clientId), undefined, 'no /auth/open client');
+    const seen = await other.findRealm('phones', clientId);
+    assert.equal(seen?.key, added.key);
+    assert.equal(other.verifySecret(seen, SECRET_A), true);
+    assert.equal(await other.findRealm('other', clientId), undefined);
+
+    // The same id in the other realm and at /auth/open: three clients.
+    const twin = await registry.add(newRealmClient('other', clientId, [SECRET_B]));
+    const open = await registry.add(newOidc(clientId));
+    assert.deepEqual(new Set([added.internalSecret, twin.internalSecret, open.internalSecret]).size, 3);
+    assert.equal(registry.verifySecret(registry.getRealm('other', clientId)!, SECRET_A), false);
+
+    const stored = await store.clients.get(`phones/${clientId}`);
+    assert.deepEqual([stored?.kind, stored?.settings], ['realm', { realm: 'phones', ...input.settings }]);
+    assert.equal(JSON.stringify(stored).includes(SECRET_A), false, 'no secret in the store');
+
+    assert.equal(await registry.remove(clientId, 'phones'), true);
+    assert.equal(registry.getRealm('phones', clientId), undefined);
+    assert.ok(registry.getRealm('other', clientId), 'the other realm keeps its client');
+    assert.ok(registry.get(clientId), 'and /auth/open its');
+    await pollGet(other, clientId, (c) => c !== undefined);
+    assert.equal(await registry.remove(clientId, 'phones'), false);
+    await registry.remove(clientId, 'other');
+    await registry.remove(clientId);
+  });
+
+  it('a realm client is refused for a realm not configured or with invalid settings (400 naming the field); the store refuses a realm row without its key', async () => {
+    const registry = await openRegistry();
+    const refused = (field: string, message: RegExp) => (err: unknown) =>
+      err instanceof EidhubError && err.status === 400 && err.code === 'invalid_client_metadata' && err.field === field && message.test(err.message);
+    await assert.rejects(registry.add(newRealmClient('nowhere')), refused('realm', /no realm "nowhere" is configured/));
+    await assert.rejects(registry.add(newRealmClient('Not A Realm')), refused('realm', /realm: must be a realm name/));
+    const ping = newRealmClient('phones');
+    await assert.rejects(
+      registry.add({ ...ping, settings: { ...ping.settings, notificationEndpoint: undefined } }),
+      refused('notificationEndpoint', /deliveryMode "ping" needs a notificationEndpoint/),
+    );
+    assert.equal((await store.clients.list()).some((c) => c.kind === 'realm' && c.clientId.endsWith(ping.settings.clientId)), false, 'nothing stored');
+
+    const row: StoredClient = { clientId: 'no-realm-in-key', kind: 'realm', settings: { realm: 'phones' }, secrets: [], createdAt: T0, updatedAt: T0 };
+    await assert.rejects(store.clients.put(row));
+    await assert.rejects(store.clients.put({ ...row, clientId: 'phones/x', kind: 'oidc' }));
+  });
+
+  it("a stored realm client of a realm no longer configured is ignored with a warning; one whose settings name another key is skipped", async () => {
+    const registry = await openRegistry();
+    const gone = newRealmClient('other');
+    await registry.add(gone);
+    const { clientId } = gone.settings;
+    const logs = captureLogs();
+    const withoutOther = await openOtherProcess({ realms: [REALM], logger: logs.logger });
+    assert.equal(await withoutOther.findRealm('other', clientId), undefined);
+    assert.ok(logs.records().some((r) => r.clientId === `other/${clientId}` && r.msg === 'clients: a stored client belongs to realm other, which is not configured, and is ignored'));
+
+    const moved = `phones/${randomUUID()}`;
+    await store.clients.put({ clientId: moved, kind: 'realm', settings: { realm: 'other', ...gone.settings }, secrets: [{ name: 'secret-1', sha256: hash('sha256', SECRET_A, 'base64url'), createdAt: T0 }], createdAt: T0, updatedAt: T0 });
+    const movedLogs = captureLogs();
+    const reader = await openOtherProcess({ logger: movedLogs.logger });
+    assert.equal(await reader.findRealm('phones', moved.slice('phones/'.length)), undefined);
+    assert.deepEqual(
+      movedLogs.records().filter((r) => r.clientId === moved).map((r) => r.problems),
+      [[`clientId: the settings name another client, client ${clientId} of realm other`]],
+    );
+    await registry.remove(clientId, 'other');
+    await store.clients.remove(moved);
   });
 
   it('a stored client with the id of a config client is ignored, with one warning', async () => {

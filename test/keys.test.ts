@@ -49,6 +49,7 @@ describe('signing keys', () => {
       host: '127.0.0.1',
       storage: { driver: 'sqlite', path: join(dir, 'eidhub.db') },
       oidcClients: [{ clientId: 'rp', secrets: [SECRET], redirectUris: ['http://127.0.0.1:9/cb'] }],
+      realms: [{ name: 'phones', clients: [{ clientId: 'backend', secrets: [SECRET] }] }],
     };
     configFile = join(dir, 'eidhub.json');
     writeFileSync(configFile, JSON.stringify(raw));
@@ -57,9 +58,10 @@ describe('signing keys', () => {
   });
   after(() => eidhub?.close());
 
-  async function jwks(): Promise<{ kid: string; alg: string; d?: string }[]> {
-    return ((await (await fetch(`${url}/auth/open/.well-known/openid-configuration/jwks`)).json()) as { keys: { kid: string; alg: string; d?: string }[] }).keys;
+  async function jwks(at = `${url}/auth/open/.well-known/openid-configuration/jwks`): Promise<{ kid: string; alg: string; d?: string }[]> {
+    return ((await (await fetch(at)).json()) as { keys: { kid: string; alg: string; d?: string }[] }).keys;
   }
+  const realmJwks = () => jwks(`${url}/auth/realms/phones/protocol/openid-connect/certs`);
 
   async function idTokenKid(): Promise<string> {
     const cfg = await oidc.discovery(new URL(`${url}/auth/open`), 'rp', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
@@ -78,6 +80,7 @@ describe('signing keys', () => {
 
   it('rotates: the new key signs, the old one stays published', async () => {
     const before = await jwks();
+    assert.deepEqual((await realmJwks()).map((k) => k.kid), before.map((k) => k.kid));
     const oldRs = before.find((k) => k.alg === 'RS256')!.kid;
     assert.equal(await idTokenKid(), oldRs);
 
@@ -90,6 +93,7 @@ describe('signing keys', () => {
     assert.equal(await eidhub.reloadKeys(), true);
     const after = await jwks();
     assert.equal(after.length, 4, 'old and new keys are published');
+    assert.deepEqual((await realmJwks()).map((k) => k.kid), after.map((k) => k.kid), "a realm's issuer publishes the same keys, the new ones too");
     assert.ok(after.some((k) => k.kid === oldRs));
     const newKid = await idTokenKid();
     assert.notEqual(newKid, oldRs);

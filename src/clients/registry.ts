@@ -1,6 +1,7 @@
 /**
- * The client registry: OIDC and API clients of the config file, read-only, and clients added at
- * run time, kept in the Store and so shared by every process. Secrets are kept only as SHA-256
+ * The client registry: OIDC and API clients of the `/auth/open` issuer and the clients of each
+ * realm (src/protocols/ciba/), those of the config file read-only, and clients added at run time,
+ * kept in the Store and so shared by every process. Secrets are kept only as SHA-256
  * hashes (they are long random strings, so a fast hash is enough) and checked in constant time.
  *
  * Lookups are synchronous, from an in-memory snapshot, since every token request needs one. The
@@ -20,10 +21,14 @@ import {
   apiClientSchema,
   CLIENT_ID_PATTERN,
   oidcClientSchema,
+  realmClientSchema,
+  REALM_NAME_PATTERN,
   type ApiClientConfig,
   type ApiClientSettings,
   type OidcClientConfig,
   type OidcClientSettings,
+  type RealmClientSettings,
+  type RealmConfig,
 } from '../config/schema.js';
 import { badRequest, conflict } from '../core/errors.js';
 import type { ClientStore, StoredClient } from '../store/types.js';
@@ -34,8 +39,11 @@ export const API_SCOPES = ['signicat-api', 'auth-rest-api'] as const;
 const DEFAULT_REFRESH_MS = 500;
 
 export interface RegisteredClient {
+  /** The client_id its requests carry. */
   clientId: string;
-  kind: 'oidc' | 'api';
+  /** Where the registry keeps it: the clientId, or `{realm}/{clientId}` for a realm's client (realmClientKey). */
+  key: string;
+  kind: 'oidc' | 'api' | 'realm';
   name: string | undefined;
   /** SHA-256 of each valid secret; empty for a public client. */
   secretHashes: Buffer[];
@@ -49,14 +57,36 @@ export interface RegisteredClient {
   /** The client's settings; never its secrets, which are kept only as secretHashes. */
   oidc?: OidcClientSettings | undefined;
   api?: ApiClientSettings | undefined;
+  /** A realm's client: the realm's name and the client's settings. */
+  realm?: { name: string; settings: RealmClientSettings } | undefined;
 }
 
 /** A client to add: its settings as the config file has them, and its secrets apart. */
 export type NewClient =
   | { kind: 'oidc'; settings: OidcClientSettings; secrets: string[] }
-  | { kind: 'api'; settings: ApiClientSettings; secrets: string[] };
+  | { kind: 'api'; settings: ApiClientSettings; secrets: string[] }
+  | { kind: 'realm'; realm: string; settings: RealmClientSettings; secrets: string[] };
 
-type ClientSettings = { kind: 'oidc'; settings: OidcClientSettings } | { kind: 'api'; settings: ApiClientSettings };
+type ClientSettings =
+  | { kind: 'oidc'; settings: OidcClientSettings }
+  | { kind: 'api'; settings: ApiClientSettings }
+  | { kind: 'realm'; realm: string; settings: RealmClientSettings };
+
+/**
+ * Where the registry (and the store) keeps a realm's client. '/' is in neither a realm name nor a
+ * client id, so the key never equals an `/auth/open` client's id, nor a client's of another realm.
+ */
+export function realmClientKey(realm: string, clientId: string): string {
+  return `${realm}/${clientId}`;
+}
+
+const keyOf = (client: ClientSettings): string => (client.kind === 'realm' ? realmClientKey(client.realm, client.settings.clientId) : client.settings.clientId);
+
+/** How a client is named in messages: its id, and its realm's name for a realm's. */
+function describeKey(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? `client ${key}` : `client ${key.slice(slash + 1)} of realm ${key.slice(0, slash)}`;
+}
 
 /** What a stored client became when last read: registered, or skipped (`client` undefined). Kept to tell a change from a re-read. */
 interface Admission {
@@ -67,6 +97,8 @@ interface Admission {
 export interface ClientRegistryOptions {
   oidcClients: OidcClientConfig[];
   apiClients: ApiClientConfig[];
+  /** The configured realms (none when absent): their clients are config clients; a realm client can be added only to one of them. */
+  realms?: RealmConfig[] | undefined;
   /** The server key internal secrets are derived from. */
   internalSecretKey: Buffer;
   store: ClientStore;
@@ -79,6 +111,9 @@ export interface ClientRegistryOptions {
 const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 const SHA256_BYTES = 32;
 
+/** A realm client's stored settings carry the realm's name beside the config file's settings. */
+const realmNameSchema = z.string().regex(REALM_NAME_PATTERN, { message: 'must be a realm name (1–64 of a–z 0–9 _ -)' });
+
 /**
  * Checks a client's settings and secrets with the config file's own schema. A stored client has
  * only the hashes of its secrets; they stand in for the secrets here, since the schema's rules on
@@ -90,55 +125,59 @@ function parseClient(kind: StoredClient['kind'], settings: object, secrets: stri
     const result = oidcClientSchema.safeParse(input);
     return result.success ? { kind, settings: withoutSecrets(result.data) } : result.error;
   }
+  if (kind === 'realm') {
+    const { realm, ...client } = input as { realm?: unknown };
+    const realmName = realmNameSchema.safeParse(realm);
+    if (!realmName.success) return new z.ZodError(realmName.error.issues.map((issue) => ({ ...issue, path: ['realm', ...issue.path] })));
+    const result = realmClientSchema.safeParse(client);
+    return result.success ? { kind, realm: realmName.data, settings: withoutSecrets(result.data) } : result.error;
+  }
   const result = apiClientSchema.safeParse(input);
   return result.success ? { kind, settings: withoutSecrets(result.data) } : result.error;
 }
+
+/** What the store keeps of a client's settings: a realm client's with its realm's name. */
+const storedSettings = (client: ClientSettings): object => (client.kind === 'realm' ? { realm: client.realm, ...client.settings } : client.settings);
 
 function withoutSecrets<T extends { secrets: string[] }>(client: T): Omit<T, 'secrets'> {
   const { secrets: _secrets, ...settings } = client;
   return settings;
 }
 
+/**
+ * The client registered. Its internal secret is derived from the server key under its key (a
+ * realm's client under its realm), so clients of the same id in two realms never share one.
+ */
 function register(client: ClientSettings, secretHashes: Buffer[], readOnly: boolean, internalSecretKey: Buffer): RegisteredClient {
   const { clientId } = client.settings;
-  return {
+  const derivation = client.kind === 'realm' ? `realm-client-secret:${client.realm}:${clientId}` : `client-secret:${clientId}`;
+  const common = {
     clientId,
-    kind: client.kind,
-    name: client.kind === 'oidc' ? client.settings.clientName : undefined,
+    key: keyOf(client),
     secretHashes,
-    internalSecret: createHmac('sha256', internalSecretKey).update(`client-secret:${clientId}`).digest('base64url'),
+    internalSecret: createHmac('sha256', internalSecretKey).update(derivation).digest('base64url'),
     readOnly,
-    ...(client.kind === 'oidc' ? { oidc: client.settings } : { api: client.settings }),
   };
+  switch (client.kind) {
+    case 'oidc':
+      return { ...common, kind: 'oidc', name: client.settings.clientName, oidc: client.settings };
+    case 'api':
+      return { ...common, kind: 'api', name: undefined, api: client.settings };
+    case 'realm':
+      return { ...common, kind: 'realm', name: client.settings.clientName, realm: { name: client.realm, settings: client.settings } };
+  }
 }
 
-/** The clients of the config file (validated by its schema already), read-only, by clientId. */
-function configClients(oidcClients: OidcClientConfig[], apiClients: ApiClientConfig[], internalSecretKey: Buffer): Map<string, RegisteredClient> {
+/** The clients of the config file (validated by its schema already), read-only, by key. */
+function configClients(opts: ClientRegistryOptions): Map<string, RegisteredClient> {
   const clients = new Map<string, RegisteredClient>();
-  for (const c of oidcClients) {
-    clients.set(c.clientId, register({ kind: 'oidc', settings: withoutSecrets(c) }, c.secrets.map(sha256), true, internalSecretKey));
-  }
-  for (const c of apiClients) {
-    clients.set(c.clientId, register({ kind: 'api', settings: withoutSecrets(c) }, c.secrets.map(sha256), true, internalSecretKey));
+  const add = (client: ClientSettings, secrets: string[]) => clients.set(keyOf(client), register(client, secrets.map(sha256), true, opts.internalSecretKey));
+  for (const c of opts.oidcClients) add({ kind: 'oidc', settings: withoutSecrets(c) }, c.secrets);
+  for (const c of opts.apiClients) add({ kind: 'api', settings: withoutSecrets(c) }, c.secrets);
+  for (const realm of opts.realms ?? []) {
+    for (const c of realm.clients) add({ kind: 'realm', realm: realm.name, settings: withoutSecrets(c) }, c.secrets);
   }
   return clients;
-}
-
-/**
- * A client kept outside the registry: a realm's (src/protocols/ciba/), which the config file
- * holds until the registry manages realm clients too. Its secrets are hashed and checked as the
- * registry's are; its internal secret is derived from the same key under its realm, so it never
- * equals the secret of a registry client of the same id.
- */
-export function realmClient(realm: string, clientId: string, name: string | undefined, secrets: readonly string[], internalSecretKey: Buffer): RegisteredClient {
-  return {
-    clientId,
-    kind: 'oidc',
-    name,
-    secretHashes: secrets.map(sha256),
-    internalSecret: createHmac('sha256', internalSecretKey).update(`realm-client-secret:${realm}:${clientId}`).digest('base64url'),
-    readOnly: true,
-  };
 }
 
 /** Constant-time check of a presented secret against every valid secret of the client (each one compared, match or not). */
@@ -156,8 +195,11 @@ function clientNeedsPkce(client: RegisteredClient | undefined): boolean {
 }
 
 export class ClientRegistry {
+  /** The config file's clients, by key. */
   private readonly config: ReadonlyMap<string, RegisteredClient>;
-  /** Every stored client as last read, by clientId, the skipped ones too. */
+  /** The names of the configured realms. */
+  private readonly realms: ReadonlySet<string>;
+  /** Every stored client as last read, by key, the skipped ones too. */
   private stored = new Map<string, Admission>();
   /** The store's clients version `stored` was read at; undefined before the first read. */
   private version: number | undefined;
@@ -179,7 +221,8 @@ export class ClientRegistry {
   private readonly now: () => number;
 
   private constructor(opts: ClientRegistryOptions) {
-    this.config = configClients(opts.oidcClients, opts.apiClients, opts.internalSecretKey);
+    this.config = configClients(opts);
+    this.realms = new Set((opts.realms ?? []).map((r) => r.name));
     this.store = opts.store;
     this.logger = opts.logger;
     this.internalSecretKey = opts.internalSecretKey;
@@ -196,9 +239,17 @@ export class ClientRegistry {
     return registry;
   }
 
-  /** From the snapshot: a config client, or a stored client as of the last refresh, add or find. */
+  /** An `/auth/open` client from the snapshot: a config client, or a stored client as of the last refresh, add or find. */
   get(clientId: string): RegisteredClient | undefined {
-    return this.config.get(clientId) ?? this.stored.get(clientId)?.client;
+    const client = this.snapshot(clientId);
+    // A realm's key (it holds a '/') presented as a client_id is no client of this issuer.
+    return client?.kind === 'realm' ? undefined : client;
+  }
+
+  /** A realm's client from the snapshot. */
+  getRealm(realm: string, clientId: string): RegisteredClient | undefined {
+    const client = this.snapshot(realmClientKey(realm, clientId));
+    return client?.kind === 'realm' ? client : undefined;
   }
 
   /**
@@ -208,25 +259,22 @@ export class ClientRegistry {
    * meanwhile (a refresh may have read a newer state), and returned either way.
    */
   async find(clientId: string): Promise<RegisteredClient | undefined> {
-    const known = this.get(clientId);
-    if (known) return known;
-    // An id no client can have (a NUL byte, which PostgreSQL refuses as a parameter) is not looked up.
-    if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
-    const generation = this.generation;
-    const stored = await this.store.get(clientId);
-    if (!stored) return undefined;
-    const admission = this.admit(stored);
-    if (generation === this.generation && !this.stored.has(clientId)) {
-      this.stored.set(clientId, admission);
-      if (admission.client) this.emit([clientId]);
-    }
-    return admission.client;
+    // An id no client can have (a NUL byte, which PostgreSQL refuses as a parameter; a realm's key) is not looked up.
+    const client = await this.findKey(clientId, CLIENT_ID_PATTERN.test(clientId));
+    return client?.kind === 'realm' ? undefined : client;
   }
 
-  /** The config's clients, then the stored ones by clientId. */
+  /** As getRealm, looking up in the store as find does. */
+  async findRealm(realm: string, clientId: string): Promise<RegisteredClient | undefined> {
+    const valid = this.realms.has(realm) && CLIENT_ID_PATTERN.test(clientId);
+    const client = await this.findKey(realmClientKey(realm, clientId), valid);
+    return client?.kind === 'realm' ? client : undefined;
+  }
+
+  /** Every client: the config's, then the stored ones by key. */
   list(): RegisteredClient[] {
     const stored = [...this.stored.values()].flatMap((a) => (a.client ? [a.client] : []));
-    return [...this.config.values(), ...stored.sort((a, b) => (a.clientId < b.clientId ? -1 : 1))];
+    return [...this.config.values(), ...stored.sort((a, b) => (a.key < b.key ? -1 : 1))];
   }
 
   verifySecret(client: RegisteredClient, presented: string): boolean {
@@ -238,49 +286,57 @@ export class ClientRegistry {
   }
 
   /**
-   * Validates the client with the config file's schema (EidhubError 400 naming the field), refuses
-   * the id of a config client (409), and stores it: a stored client of the same id is replaced,
-   * keeping when it was created, which is how a client's settings or secrets change. The client
-   * is in the snapshot when the promise resolves.
+   * Validates the client with the config file's schema (EidhubError 400 naming the field; a realm
+   * client's realm must be configured), refuses the id of a config client (409), and stores it: a
+   * stored client of the same id (in the same realm) is replaced, keeping when it was created,
+   * which is how a client's settings or secrets change. The client is in the snapshot when the
+   * promise resolves.
    */
   async add(input: NewClient): Promise<RegisteredClient> {
-    const parsed = parseClient(input.kind, input.settings, input.secrets);
+    const parsed = parseClient(input.kind, input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.secrets);
     if (parsed instanceof z.ZodError) {
       throw badRequest('invalid_client_metadata', `invalid client: ${formatIssues(parsed).join('; ')}`, formatPath(parsed.issues[0]?.path ?? []));
     }
-    const { clientId } = parsed.settings;
-    this.refuseConfigClient(clientId, 'replaced');
+    if (parsed.kind === 'realm' && !this.realms.has(parsed.realm)) {
+      throw badRequest('invalid_client_metadata', `invalid client: realm: no realm "${parsed.realm}" is configured`, 'realm');
+    }
+    const key = keyOf(parsed);
+    this.refuseConfigClient(key, 'replaced');
     return this.exclusive(async () => {
       const at = this.now();
-      const prior = await this.store.get(clientId);
+      const prior = await this.store.get(key);
       const secretHashes = input.secrets.map(sha256);
       const stored: StoredClient = {
-        clientId,
+        clientId: key,
         kind: parsed.kind,
         // As the store will give it back (JSON has no undefined), so a later refresh finds it unchanged.
-        settings: JSON.parse(JSON.stringify(parsed.settings)) as Record<string, unknown>,
+        settings: JSON.parse(JSON.stringify(storedSettings(parsed))) as Record<string, unknown>,
         secrets: secretHashes.map((h, i) => ({ name: `secret-${i + 1}`, sha256: h.toString('base64url'), createdAt: at })),
         createdAt: prior?.createdAt ?? at,
         updatedAt: at,
       };
       await this.store.put(stored);
       const client = register(parsed, secretHashes, false, this.internalSecretKey);
-      this.stored.set(clientId, { stored, client });
+      this.stored.set(key, { stored, client });
       this.generation++;
-      this.emit([clientId]);
+      this.emit([key]);
       return client;
     });
   }
 
-  /** Removes a stored client; false when the store had none. A config client is refused (409). */
-  async remove(clientId: string): Promise<boolean> {
-    this.refuseConfigClient(clientId, 'removed');
+  /**
+   * Removes a stored client (of `realm` when given); false when the store had none. A config
+   * client is refused (409).
+   */
+  async remove(clientId: string, realm?: string): Promise<boolean> {
+    const key = realm === undefined ? clientId : realmClientKey(realm, clientId);
+    this.refuseConfigClient(key, 'removed');
     return this.exclusive(async () => {
-      const removed = await this.store.remove(clientId);
-      const prior = this.stored.get(clientId);
-      this.stored.delete(clientId);
+      const removed = await this.store.remove(key);
+      const prior = this.stored.get(key);
+      this.stored.delete(key);
       this.generation++;
-      if (prior?.client) this.emit([clientId]);
+      if (prior?.client) this.emit([key]);
       return removed;
     });
   }
@@ -303,7 +359,7 @@ export class ClientRegistry {
     });
   }
 
-  /** Calls `listener` with the ids of the clients that were added, replaced or removed in the snapshot; returns the unsubscribe. */
+  /** Calls `listener` with the keys of the clients that were added, replaced or removed in the snapshot; returns the unsubscribe. */
   onChange(listener: (clientIds: string[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -312,6 +368,25 @@ export class ClientRegistry {
   /** Stops the refresh timer. */
   close(): void {
     clearInterval(this.timer);
+  }
+
+  private snapshot(key: string): RegisteredClient | undefined {
+    return this.config.get(key) ?? this.stored.get(key)?.client;
+  }
+
+  /** The client of `key` from the snapshot, else from the store when the key is one a client can have (`valid`). */
+  private async findKey(key: string, valid: boolean): Promise<RegisteredClient | undefined> {
+    const known = this.snapshot(key);
+    if (known || !valid) return known;
+    const generation = this.generation;
+    const stored = await this.store.get(key);
+    if (!stored) return undefined;
+    const admission = this.admit(stored);
+    if (generation === this.generation && !this.stored.has(key)) {
+      this.stored.set(key, admission);
+      if (admission.client) this.emit([key]);
+    }
+    return admission.client;
   }
 
   private tick(): void {
@@ -337,27 +412,34 @@ export class ClientRegistry {
     return { stored, client: this.registerStored(stored) };
   }
 
-  /** The stored client registered, or undefined (with a warning) when a config client has its id or it is not valid. */
+  /**
+   * The stored client registered, or undefined (with a warning) when a config client has its id,
+   * it is not valid, or it belongs to a realm that is not configured (any more).
+   */
   private registerStored(stored: StoredClient): RegisteredClient | undefined {
-    const { clientId } = stored;
-    if (this.config.has(clientId)) {
-      this.logger.warn({ clientId }, 'clients: a stored client has the id of a config client and is ignored (the config file wins)');
+    const { clientId: key } = stored;
+    if (this.config.has(key)) {
+      this.logger.warn({ clientId: key }, 'clients: a stored client has the id of a config client and is ignored (the config file wins)');
       return undefined;
     }
     const skip = (problems: string[]) => {
-      this.logger.warn({ clientId, problems }, 'clients: a stored client is not valid and is skipped');
+      this.logger.warn({ clientId: key, problems }, 'clients: a stored client is not valid and is skipped');
       return undefined;
     };
     const parsed = parseClient(stored.kind, stored.settings, stored.secrets.map((s) => s.sha256));
     if (parsed instanceof z.ZodError) return skip(formatIssues(parsed));
-    if (parsed.settings.clientId !== clientId) return skip([`clientId: the settings name another client, ${parsed.settings.clientId}`]);
+    if (keyOf(parsed) !== key) return skip([`clientId: the settings name another client, ${describeKey(keyOf(parsed))}`]);
+    if (parsed.kind === 'realm' && !this.realms.has(parsed.realm)) {
+      this.logger.warn({ clientId: key }, `clients: a stored client belongs to realm ${parsed.realm}, which is not configured, and is ignored`);
+      return undefined;
+    }
     const secretHashes = stored.secrets.map((s) => Buffer.from(s.sha256, 'base64url'));
     if (secretHashes.some((h) => h.length !== SHA256_BYTES)) return skip(['secrets: a hash is not a SHA-256 hash in base64url']);
     return register(parsed, secretHashes, false, this.internalSecretKey);
   }
 
-  private refuseConfigClient(clientId: string, change: 'replaced' | 'removed'): void {
-    if (this.config.has(clientId)) throw conflict('client_read_only', `client ${clientId} comes from the config file and cannot be ${change} at run time`);
+  private refuseConfigClient(key: string, change: 'replaced' | 'removed'): void {
+    if (this.config.has(key)) throw conflict('client_read_only', `${describeKey(key)} comes from the config file and cannot be ${change} at run time`);
   }
 
   private emit(clientIds: string[]): void {

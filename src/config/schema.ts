@@ -210,8 +210,8 @@ export const REALM_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** The scopes a realm client may request (seed 004): `ip:phone_verify` gives the verified phone number. */
 export const REALM_SCOPES = ['openid', 'ip:phone_verify'] as const;
 
-/** One client of a realm: an app backend that starts CIBA requests (CONTRACT §7). */
-const realmClientSchema = z
+/** One client of a realm: an app backend that starts CIBA requests (CONTRACT §7); as the config file and the client registry take it. */
+export const realmClientSchema = z
   .strictObject({
     clientId: clientId.describe('The client_id.'),
     clientName: z.string().min(1).max(100).optional().describe('A display name for the client.'),
@@ -234,6 +234,8 @@ const realmClientSchema = z
     }
   });
 export type RealmClientConfig = z.infer<typeof realmClientSchema>;
+/** A realm client's settings without its secrets, as the registry keeps them. */
+export type RealmClientSettings = Omit<RealmClientConfig, 'secrets'>;
 
 /**
  * A realm at Keycloak's paths (CONTRACT §7): its own issuer `{publicUrl}/auth/realms/{name}`,

@@ -93,3 +93,19 @@ export function keySetFingerprint(keys: StoredKey[]): string {
     .map((k) => `${k.kid}:${k.retiredAt ?? ''}`)
     .join(',');
 }
+
+/**
+ * Tells whether a key set holds other token keys than the last one it was given (initially
+ * `initial`): the store's key set changes with SAML keys too, and an issuer is rebuilt only when
+ * its own keys changed.
+ */
+export function tokenKeysWatcher(initial: { keys: PrivateJwk[] }): (jwks: { keys: PrivateJwk[] }) => boolean {
+  const kidsOf = (jwks: { keys: PrivateJwk[] }) => jwks.keys.map((k) => k.kid).join(',');
+  let current = kidsOf(initial);
+  return (jwks) => {
+    const kids = kidsOf(jwks);
+    if (kids === current) return false;
+    current = kids;
+    return true;
+  };
+}

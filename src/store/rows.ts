@@ -497,7 +497,7 @@ export const CLIENT_COLUMNS = columnsOf<ClientRow>({
   updated_at: true,
 });
 
-const CLIENT_KINDS: readonly StoredClient['kind'][] = ['oidc', 'api'];
+const CLIENT_KINDS: readonly StoredClient['kind'][] = ['oidc', 'api', 'realm'];
 
 export function clientToRow(c: StoredClient): ClientRow {
   return {

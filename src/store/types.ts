@@ -223,9 +223,16 @@ export interface StoredClientSecret {
 
 /** A client added at run time (src/clients/registry.ts); clients of the config file are never stored. */
 export interface StoredClient {
+  /**
+   * The registry's key: the client_id of an `/auth/open` client, `{realm}/{client_id}` for a
+   * realm's (kind `realm`; '/' is in neither a realm name nor a client id).
+   */
   clientId: string;
-  kind: 'oidc' | 'api';
-  /** The client's settings in the config file's shape without `secrets` (OidcClientConfig or ApiClientConfig minus secrets), as JSON. */
+  kind: 'oidc' | 'api' | 'realm';
+  /**
+   * The client's settings in the config file's shape without `secrets` (OidcClientConfig,
+   * ApiClientConfig or RealmClientConfig minus secrets, the last with its `realm`), as JSON.
+   */
   settings: Record<string, unknown>;
   secrets: StoredClientSecret[];
   createdAt: number;

@@ -1,18 +1,15 @@
 /**
- * A realm's clients, from the config file (`realms[].clients`). They are the static clients of the
- * realm's OpenID Provider; their secrets are checked in front of it as the client registry's are
- * (client-auth.ts: several hashed secrets, `client_secret_post` or Basic, restated for
- * oidc-provider with an internal secret).
- *
- * Follow-up: the client registry (src/clients/registry.ts) holds only the `/auth/open` issuer's
- * clients; once it holds realm clients too, the admin API can manage them and this file becomes a
- * view of the registry for one realm (its `find` reading the registry, its metadata read through
- * the adapter's Client model as client-metadata.ts does).
+ * A realm's clients: the client registry's (src/clients/registry.ts) for one realm, those of the
+ * config file (`realms[].clients`) and those added at run time, as the realm's OpenID Provider
+ * knows them. Their secrets are checked in front of it as the registry's are (client-auth.ts:
+ * several hashed secrets, `client_secret_post` or Basic, restated for oidc-provider with an
+ * internal secret). The config file's are its static clients; the others are read through its
+ * adapter's Client model, so one added, changed or removed is used at the next request.
  */
 import type { ClientMetadata } from 'oidc-provider';
-import { realmClient, verifyClientSecret, type RegisteredClient } from '../../clients/registry.js';
-import type { RealmClientConfig, RealmConfig } from '../../config/schema.js';
+import { verifyClientSecret, type ClientRegistry, type RegisteredClient } from '../../clients/registry.js';
 import type { ClientLookup } from '../oidc/client-auth.js';
+import { memoizedMetadata } from '../oidc/client-metadata.js';
 
 export const CIBA_GRANT_TYPE = 'urn:openid:params:grant-type:ciba';
 
@@ -27,50 +24,64 @@ export function registeredNotificationEndpoint(configured: string): string {
   return url.href;
 }
 
-function metadataOf(config: RealmClientConfig, registered: RegisteredClient): ClientMetadata {
+/** A realm client's metadata for oidc-provider; null for any other client. */
+const clientMetadata = memoizedMetadata((client: RegisteredClient): ClientMetadata | null => {
+  const settings = client.realm?.settings;
+  if (!settings) return null;
   return {
-    client_id: config.clientId,
-    client_secret: registered.internalSecret,
-    ...(config.clientName !== undefined ? { client_name: config.clientName } : {}),
+    client_id: client.clientId,
+    client_secret: client.internalSecret,
+    ...(settings.clientName !== undefined ? { client_name: settings.clientName } : {}),
     grant_types: [CIBA_GRANT_TYPE],
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: 'RS256',
-    scope: config.scopes.join(' '),
-    backchannel_token_delivery_mode: config.deliveryMode,
-    ...(config.notificationEndpoint !== undefined ? { backchannel_client_notification_endpoint: registeredNotificationEndpoint(config.notificationEndpoint) } : {}),
+    scope: settings.scopes.join(' '),
+    backchannel_token_delivery_mode: settings.deliveryMode,
+    ...(settings.notificationEndpoint !== undefined ? { backchannel_client_notification_endpoint: registeredNotificationEndpoint(settings.notificationEndpoint) } : {}),
   };
-}
+});
 
 export class RealmClients implements ClientLookup {
-  private readonly clients: ReadonlyMap<string, { config: RealmClientConfig; registered: RegisteredClient }>;
+  constructor(
+    private readonly registry: ClientRegistry,
+    readonly realm: string,
+  ) {}
 
-  constructor(realm: RealmConfig, internalSecretKey: Buffer) {
-    this.clients = new Map(
-      realm.clients.map((c) => [c.clientId, { config: c, registered: realmClient(realm.name, c.clientId, c.clientName, c.secrets, internalSecretKey) }]),
-    );
-  }
-
-  async find(clientId: string): Promise<RegisteredClient | undefined> {
-    return this.clients.get(clientId)?.registered;
+  find(clientId: string): Promise<RegisteredClient | undefined> {
+    return this.registry.findRealm(this.realm, clientId);
   }
 
   verifySecret(client: RegisteredClient, presented: string): boolean {
     return verifyClientSecret(client, presented);
   }
 
-  /** oidc-provider's static clients. */
-  metadata(): ClientMetadata[] {
-    return [...this.clients.values()].map((c) => metadataOf(c.config, c.registered));
+  /** oidc-provider's static clients: the config file's, which never change while eidhub runs. */
+  staticMetadata(): ClientMetadata[] {
+    return this.all()
+      .filter((c) => c.readOnly)
+      .flatMap((c) => clientMetadata(c) ?? []);
   }
 
-  /** Each notification endpoint as oidc-provider knows it, to the URL the client configured. */
-  notificationEndpoints(): ReadonlyMap<string, string> {
-    return new Map(
-      [...this.clients.values()].flatMap(({ config }) =>
-        config.notificationEndpoint === undefined ? [] : [[registeredNotificationEndpoint(config.notificationEndpoint), config.notificationEndpoint] as const],
-      ),
-    );
+  /** A client's metadata for the realm's adapter, read from the registry (the store when the snapshot lacks it). */
+  async metadata(clientId: string): Promise<ClientMetadata | undefined> {
+    const client = await this.find(clientId);
+    return (client && clientMetadata(client)) ?? undefined;
+  }
+
+  /**
+   * Where a notification oidc-provider sends to `registered` goes: the endpoint a client of the
+   * realm configured that is registered so, preferring one configured exactly so (https); none
+   * when no client has it (any more).
+   */
+  notificationTarget(registered: string): string | undefined {
+    const endpoints = this.all().flatMap((c) => c.realm?.settings.notificationEndpoint ?? []);
+    if (endpoints.includes(registered)) return registered;
+    return endpoints.find((configured) => registeredNotificationEndpoint(configured) === registered);
+  }
+
+  private all(): RegisteredClient[] {
+    return this.registry.list().filter((c) => c.kind === 'realm' && c.realm?.name === this.realm);
   }
 }

@@ -10,6 +10,7 @@ import type Provider from 'oidc-provider';
 import type { Authenticator } from '../../authenticators/types.js';
 import type { RealmConfig } from '../../config/schema.js';
 import { addRawRoute, toEidhubError } from '../../http/server.js';
+import { tokenKeysWatcher } from '../../keys/signing-keys.js';
 import { mountHandler } from '../oidc/mount.js';
 import { subjectRetentionMs } from '../subjects.js';
 import type { PagePolicy, ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
@@ -74,7 +75,7 @@ export const cibaPlugin: ProtocolPlugin = {
   async create(context: ProtocolContext): Promise<ProtocolInstance> {
     const { config, store, logger } = context;
     const channels = channelsOf(context);
-    const [cookieKey, clientSecretKey] = await Promise.all([context.serverKey('cookie'), context.serverKey('client-secret')]);
+    const cookieKey = await context.serverKey('cookie');
     const providerOf = (realm: Omit<Realm, 'provider'>, jwks: ProtocolContext['jwks']) =>
       createRealmProvider({
         config,
@@ -91,7 +92,7 @@ export const cibaPlugin: ProtocolPlugin = {
       const realm = {
         config: realmConfig,
         mount: realmMount(realmConfig.name),
-        clients: new RealmClients(realmConfig, clientSecretKey),
+        clients: new RealmClients(context.clients, realmConfig.name),
         requests: new CibaRequests({
           realm: realmConfig,
           accountId: config.accountId,
@@ -104,11 +105,14 @@ export const cibaPlugin: ProtocolPlugin = {
       return { ...realm, provider: providerOf(realm, context.jwks) };
     });
 
+    const tokenKeysChanged = tokenKeysWatcher(context.jwks);
     return {
       protocol: 'ciba',
       finish: async () => ({ kind: 'none' }),
       pagePolicy: async () => NO_PAGES,
       keysChanged(jwks) {
+        // The store's key set changed; the token keys may not have (a SAML key rotation).
+        if (!tokenKeysChanged(jwks)) return;
         for (const realm of realms) realm.provider = providerOf(realm, jwks);
       },
       async register(app: FastifyInstance) {

@@ -14,10 +14,11 @@ import type { Configuration } from 'oidc-provider';
 
 type Fetch = NonNullable<Configuration['fetch']>;
 
-export function notificationFetch(endpoints: ReadonlyMap<string, string>): Fetch {
+/** `targetOf`: the URL to send to for the endpoint oidc-provider sends to, or undefined when no client of the realm has it. */
+export function notificationFetch(targetOf: (registered: string) => string | undefined): Fetch {
   return async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const target = endpoints.get(url);
+    const target = targetOf(url);
     // The realm's Provider fetches nothing else (no jwks_uri, request_uri or sector identifier).
     if (target === undefined) throw new Error('a realm sends requests only to its clients\' notification endpoints');
     const { dispatcher: _addressGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };

@@ -54,9 +54,10 @@ export function createRealmProvider(deps: RealmProviderDeps): Provider {
   const { config, realm, store, clients, requests, now } = deps;
   const t = config.tokens;
   const configuration: Configuration = {
-    clients: clients.metadata(),
-    // Its clients are static; its rows are its own (a client of the same id in another realm is another client).
-    adapter: createAdapterFactory(store.oidc, async () => undefined, now, `realm:${realm.name}`),
+    // The config file's clients are static; those added at run time come through the adapter's
+    // Client model (clients.ts). Its rows are its own (a client of the same id in another realm is another client).
+    clients: clients.staticMetadata(),
+    adapter: createAdapterFactory(store.oidc, (clientId) => clients.metadata(clientId), now, `realm:${realm.name}`),
     // Both are accepted; client-auth.ts restates either as Basic for oidc-provider.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     jwks: deps.jwks,
@@ -93,7 +94,7 @@ export function createRealmProvider(deps: RealmProviderDeps): Provider {
     },
     issueRefreshToken: () => false,
     findAccount: accountFinder(deps),
-    fetch: notificationFetch(clients.notificationEndpoints()),
+    fetch: notificationFetch((registered) => clients.notificationTarget(registered)),
     // Clients are back ends: every error is JSON, whatever they accept.
     renderError: (ctx, out) => {
       ctx.type = 'json';

@@ -8,23 +8,29 @@
 import type { ClientMetadata } from 'oidc-provider';
 import { API_SCOPES, type RegisteredClient } from '../../clients/registry.js';
 
-const made = new WeakMap<RegisteredClient, ClientMetadata | null>();
+/** `build` made once per registered client (a changed client is a new object). */
+export function memoizedMetadata(build: (client: RegisteredClient) => ClientMetadata | null): (client: RegisteredClient) => ClientMetadata | null {
+  const made = new WeakMap<RegisteredClient, ClientMetadata | null>();
+  return (client) => {
+    let metadata = made.get(client);
+    if (metadata === undefined) {
+      metadata = build(client);
+      made.set(client, metadata);
+    }
+    return metadata;
+  };
+}
 
 /**
  * The client's metadata, or null when it is no client of the OpenID Provider: an API client
  * without a permission has nothing to ask a token for, so its token requests fail as
- * invalid_client. Made once per registered client (a changed client is a new object).
+ * invalid_client.
  */
-export function clientMetadata(client: RegisteredClient): ClientMetadata | null {
-  let metadata = made.get(client);
-  if (metadata === undefined) {
-    metadata = build(client);
-    made.set(client, metadata);
-  }
-  return metadata;
-}
+export const clientMetadata = memoizedMetadata(build);
 
 function build(c: RegisteredClient): ClientMetadata | null {
+  // A realm's client is a client of that realm's OpenID Provider only (src/protocols/ciba/clients.ts).
+  if (c.kind === 'realm') return null;
   if (c.kind === 'api') {
     if (!c.api?.permissions.includes('authentication-rest-api')) return null;
     return {

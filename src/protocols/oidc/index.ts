@@ -4,6 +4,7 @@
  */
 import type Provider from 'oidc-provider';
 import { addRawRoute } from '../../http/server.js';
+import { tokenKeysWatcher } from '../../keys/signing-keys.js';
 import { escapeHtml } from '../../ui/i18n.js';
 import { subjectRetentionMs } from '../subjects.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
@@ -48,7 +49,7 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
       },
     });
   let provider: Provider = make(context.jwks);
-  let currentKids = context.jwks.keys.map((k) => k.kid).join(',');
+  const tokenKeysChanged = tokenKeysWatcher(context.jwks);
   const protocol = new OidcProtocol({
     mount,
     provider: () => provider,
@@ -82,10 +83,7 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
     },
     keysChanged(jwks: ProtocolContext['jwks']) {
       // The store's key set changed; the token keys may not have (a SAML key rotation).
-      const kids = jwks.keys.map((k) => k.kid).join(',');
-      if (kids === currentKids) return;
-      currentKids = kids;
-      provider = make(jwks);
+      if (tokenKeysChanged(jwks)) provider = make(jwks);
     },
   });
 }
