@@ -31,9 +31,11 @@ import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protoc
 import {
   registerSandbox,
   SANDBOX_API_CLIENT_ID,
+  SANDBOX_API_CLIENT_SECRET,
   SANDBOX_CIBA_CLIENT_ID,
   SANDBOX_CIBA_CLIENT_SECRET,
   SANDBOX_OIDC_CLIENT_ID,
+  SANDBOX_OIDC_CLIENT_SECRET,
   SANDBOX_REALM,
   SANDBOX_SHOWCASE_URL,
 } from './sandbox/routes.js';
@@ -83,21 +85,35 @@ async function serverKey(store: Store, name: string): Promise<Buffer> {
   return Buffer.from(await store.secrets.getOrCreate(name, randomBytes(32).toString('base64url')), 'base64url');
 }
 
+/** Whether SMS never leave this machine (the console provider): the sandbox's published secrets are safe only then. */
+const smsStayLocal = (config: Config): boolean => config.sms.provider === 'console';
+
 /**
  * Sandbox mode adds a demo OIDC client, a demo API client and the realm `ipification` with a demo
- * CIBA client (for the showcase app), whose secrets live in the store. The CIBA client's starts as
- * the published SANDBOX_CIBA_CLIENT_SECRET, and the OIDC client also accepts the showcase's
- * callback, so that the showcase's default config works against `npm start`.
+ * CIBA client (for the showcase app). Each has a random secret, made once and kept in the store,
+ * that `npm start` prints. While SMS go to the console provider, and so never leave the machine,
+ * each also accepts its published secret (SANDBOX_*_CLIENT_SECRET, which the showcase's
+ * config/default.json holds), so that `npm start` and `npm run showcase` work together with no
+ * config. With any other provider a published secret would let anyone who reaches eidhub send
+ * real SMS, so the demo clients then have their stored secrets only. The OIDC client also accepts
+ * the showcase's callback at its default address.
  */
 async function withSandboxClients(config: Config, store: Store): Promise<Config> {
   if (!config.sandbox) return config;
-  const oidcSecret = await store.secrets.getOrCreate('sandbox:oidc-client-secret', randomBytes(24).toString('base64url'));
-  const apiSecret = await store.secrets.getOrCreate('sandbox:api-client-secret', randomBytes(24).toString('base64url'));
-  const cibaSecret = await store.secrets.getOrCreate('sandbox:ciba-client-secret', SANDBOX_CIBA_CLIENT_SECRET);
+  const publish = smsStayLocal(config);
+  // The stored secret first: the sandbox's own demo relying party uses the first one.
+  const secretsOf = async (name: string, published: string): Promise<string[]> => {
+    const stored = await store.secrets.getOrCreate(name, randomBytes(24).toString('base64url'));
+    return publish ? [stored, published] : [stored];
+  };
+  const oidcSecrets = await secretsOf('sandbox:oidc-client-secret', SANDBOX_OIDC_CLIENT_SECRET);
+  const apiSecrets = await secretsOf('sandbox:api-client-secret', SANDBOX_API_CLIENT_SECRET);
+  // Not 'sandbox:ciba-client-secret': older stores hold the published secret under that name.
+  const cibaSecrets = await secretsOf('sandbox:realm-client-secret', SANDBOX_CIBA_CLIENT_SECRET);
   const demoOidc: OidcClientConfig = {
     clientId: SANDBOX_OIDC_CLIENT_ID,
     clientName: 'eidhub demo app',
-    secrets: [oidcSecret],
+    secrets: oidcSecrets,
     redirectUris: [`${config.publicUrl}/sandbox/callback`, `${SANDBOX_SHOWCASE_URL}/oidc/callback`],
     postLogoutRedirectUris: [`${config.publicUrl}/sandbox`],
     grantTypes: ['authorization_code', 'refresh_token'],
@@ -106,12 +122,12 @@ async function withSandboxClients(config: Config, store: Store): Promise<Config>
     idTokenClaims: ['idp_id', 'phone_number'],
     idTokenSigningAlg: 'RS256',
   };
-  const demoApi: ApiClientConfig = { clientId: SANDBOX_API_CLIENT_ID, secrets: [apiSecret], permissions: ['authentication-rest-api'] };
+  const demoApi: ApiClientConfig = { clientId: SANDBOX_API_CLIENT_ID, secrets: apiSecrets, permissions: ['authentication-rest-api'] };
   const demoRealm: RealmConfig = {
     name: SANDBOX_REALM,
     allowUrlsInMessage: false,
     pollIntervalSeconds: 5,
-    clients: [{ clientId: SANDBOX_CIBA_CLIENT_ID, clientName: 'eidhub showcase', secrets: [cibaSecret], scopes: ['openid', 'ip:phone_verify'], deliveryMode: 'poll' }],
+    clients: [{ clientId: SANDBOX_CIBA_CLIENT_ID, clientName: 'eidhub showcase', secrets: cibaSecrets, scopes: ['openid', 'ip:phone_verify'], deliveryMode: 'poll' }],
   };
   const has = (id: string) => config.oidcClients.some((c) => c.clientId === id) || config.apiClients.some((c) => c.clientId === id);
   return {
@@ -319,14 +335,23 @@ async function run(args: string[]): Promise<number> {
     const api = eidhub.config.apiClients.find((c) => c.clientId === SANDBOX_API_CLIENT_ID)!;
     // Absent when the config file has a realm of that name of its own.
     const cibaDemo = eidhub.config.realms.find((r) => r.name === SANDBOX_REALM)?.clients.find((c) => c.clientId === SANDBOX_CIBA_CLIENT_ID);
+    // The stored secret, and the published one when the client accepts it.
+    const secrets = (client: { secrets: string[] }, published: string) =>
+      `secret ${client.secrets[0]}${client.secrets.includes(published) ? ` or the published ${published}` : ''}`;
+    const local = smsStayLocal(config);
     process.stdout.write(
       [
-        `  sandbox: demo OIDC client id ${demo.clientId}, secret ${demo.secrets[0]}`,
+        `  sandbox: demo OIDC client id ${demo.clientId}, ${secrets(demo, SANDBOX_OIDC_CLIENT_SECRET)}`,
         `           redirect URI ${demo.redirectUris[0]}`,
-        `           demo API client id ${api.clientId}, secret ${api.secrets[0]}`,
-        ...(cibaDemo ? [`           CIBA realm ${config.publicUrl}/auth/realms/${SANDBOX_REALM}: client id ${cibaDemo.clientId}, secret ${cibaDemo.secrets[0]}`] : []),
+        `           demo API client id ${api.clientId}, ${secrets(api, SANDBOX_API_CLIENT_SECRET)}`,
+        ...(cibaDemo ? [`           CIBA realm ${config.publicUrl}/auth/realms/${SANDBOX_REALM}: client id ${cibaDemo.clientId}, ${secrets(cibaDemo, SANDBOX_CIBA_CLIENT_SECRET)}`] : []),
+        local
+          ? '           SMS go to the console only, so the published secrets work too: `npm run showcase` needs no config'
+          : `           SMS go out through ${config.sms.provider}, so the published secrets are refused: give the showcase the secrets above`,
         `  log in:  ${config.publicUrl}/sandbox/login`,
-        `  SMS:     ${config.publicUrl}/sandbox/sms (codes are also printed in this log)`,
+        local
+          ? `  SMS:     ${config.publicUrl}/sandbox/sms (codes are also printed in this log)`
+          : `  SMS:     sent by ${config.sms.provider} (${config.publicUrl}/sandbox/sms shows only what the console provider sends)`,
         '',
       ].join('\n'),
     );

@@ -4,14 +4,19 @@
  * NODE_CONFIG, Chromium as the person. The phone number goes in, the code comes from the fake
  * Twilio, /user/info shows the verified number; the seed's error answers over plain HTTP; and
  * the page's other flows (eidhub's OIDC login, the REST embedded flow) through to /user/info.
+ * Then the showcase with its own default config against eidhub's sandbox, as `npm start` and
+ * `npm run showcase` run them: all three flows with the sandbox's published secrets.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { SANDBOX_SHOWCASE_URL } from '../src/sandbox/routes.js';
+import type { SandboxInbox } from '../src/sms/sandbox-inbox.js';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
-import { CapturingSms, smsCodeOf } from './support/http-login.js';
+import { smsCodeOf } from './support/http-login.js';
 import { showcaseAddress, startShowcase, type RunningShowcase } from './support/showcase.js';
 
 const skip = browserSkipReason();
@@ -41,6 +46,105 @@ async function postJson(base: string, path: string, body: unknown, cookie?: stri
   });
   const setCookie = res.headers.get('set-cookie');
   return { status: res.status, body: (await res.json()) as Json, cookie: setCookie?.split(';')[0] ?? cookie, setCookie };
+}
+
+/** The code in an SMS: the seed's template, or eidhub's own text with its WebOTP line. */
+function codeIn(body: string): string | undefined {
+  return SMS_TEXT.exec(body)?.[1] ?? smsCodeOf(body);
+}
+
+/** Reads the code of the SMS sent to a number since a time, waiting for it to arrive. */
+type CodeSource = (phone: string, since: number) => Promise<string>;
+
+/** The sandbox inbox as a code source: what the console provider "sent", as /sandbox/sms shows it. */
+function inboxCodes(inbox: SandboxInbox): CodeSource {
+  return async (phone, since) => {
+    for (const deadline = Date.now() + WAIT; Date.now() < deadline; await sleep(50)) {
+      const body = inbox.list().find((m) => m.to === phone && m.at.getTime() >= since)?.body;
+      const code = body && codeIn(body);
+      if (code) return code;
+    }
+    throw new Error(`no code in the sandbox inbox for ${phone.slice(0, 4)}… within ${WAIT} ms`);
+  };
+}
+
+/** The person's side: a browser, and the addresses of the showcase and eidhub as it sees them. */
+interface Person {
+  browser: Browser;
+  showcaseUrl: string;
+  eidhubUrl: string;
+  codeFor: CodeSource;
+}
+
+/** A fresh browser context and page, closed after `run`. */
+async function withPage<T>(browser: Browser, run: (page: Page, context: BrowserContext, problems: string[]) => Promise<T>): Promise<T> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // CSP refusals and script errors show up here; the page must cause none.
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  try {
+    return await run(page, context, problems);
+  } finally {
+    await context.close();
+  }
+}
+
+async function userInfoOf(page: Page): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const id of ['phone_number', 'phone_number_verified', 'sub', 'via']) {
+    const el = await page.$(`#${id}`);
+    if (el) out[id] = (await el.textContent()) ?? '';
+  }
+  return out;
+}
+
+/** What the person does on eidhub's hosted pages (OIDC redirect, REST frame). */
+async function logInOnEidhub(target: Page | Frame, phone: string, codeFor: CodeSource): Promise<void> {
+  await target.fill('input[type=tel]', phone);
+  const since = Date.now();
+  await target.click('form[action$="/phone"] button[type=submit]');
+  await target.fill('input[autocomplete="one-time-code"]', await codeFor(phone, since));
+  await target.click('form[action$="/code"] button[type=submit]');
+}
+
+/** The page's "Log in with eidhub": the redirect to eidhub's pages and back, through to /user/info. */
+async function logInWithOidc(person: Person, phone: string): Promise<void> {
+  const { showcaseUrl, eidhubUrl } = person;
+  await withPage(person.browser, async (page, _context, problems) => {
+    await page.goto(`${showcaseUrl}/`);
+    await page.click('#oidc_login');
+    await page.waitForURL((u) => u.origin === eidhubUrl, { timeout: WAIT });
+    await logInOnEidhub(page, phone, person.codeFor);
+    await page.waitForURL(`${showcaseUrl}/user/info`, { timeout: WAIT });
+    const shown = await userInfoOf(page);
+    assert.equal(shown.phone_number, phone);
+    assert.equal(shown.via, 'oidc');
+    assert.deepEqual(problems, []);
+  });
+}
+
+/** The page's embedded login: eidhub's pages in a frame of the page, through to /user/info. */
+async function logInEmbedded(person: Person, phone: string): Promise<void> {
+  const { showcaseUrl, eidhubUrl } = person;
+  await withPage(person.browser, async (page, _context, problems) => {
+    await page.goto(`${showcaseUrl}/`);
+    await page.click('#rest_embedded');
+    const frame = await (await page.waitForSelector('#rest_frame iframe', { timeout: WAIT })).contentFrame();
+    assert.ok(frame);
+    await frame.waitForSelector('input[type=tel]', { timeout: WAIT });
+    assert.equal(new URL(frame.url()).origin, eidhubUrl, 'eidhub\'s page in the frame');
+    await logInOnEidhub(frame, phone, person.codeFor);
+    await page.waitForURL(`${showcaseUrl}/user/info`, { timeout: WAIT });
+    const shown = await userInfoOf(page);
+    assert.equal(shown.phone_number, phone);
+    assert.equal(shown.via, 'rest');
+    // Chromium's note that eidhub's pages may not autofocus their field inside a cross-site frame.
+    assert.deepEqual(problems.filter((p) => !p.startsWith('Blocked autofocusing')), []);
+  });
 }
 
 describe('showcase app against eidhub', { skip }, () => {
@@ -101,45 +205,12 @@ describe('showcase app against eidhub', { skip }, () => {
 
   async function smsCodeFor(phone: string, since: number): Promise<{ code: string; body: string }> {
     const msg = await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, WAIT);
-    const code = SMS_TEXT.exec(msg.body)?.[1] ?? smsCodeOf(msg.body);
+    const code = codeIn(msg.body);
     assert.ok(code, `the SMS holds a 6-digit code: ${msg.body.replace(/\d{6}/g, '######')}`);
     return { code, body: msg.body };
   }
 
-  /** What the person does on eidhub's hosted pages (OIDC redirect, REST frame). */
-  async function logInOnEidhub(target: Page | Frame, phone: string): Promise<void> {
-    await target.fill('input[type=tel]', phone);
-    const since = Date.now();
-    await target.click('form[action$="/phone"] button[type=submit]');
-    const { code } = await smsCodeFor(phone, since);
-    await target.fill('input[autocomplete="one-time-code"]', code);
-    await target.click('form[action$="/code"] button[type=submit]');
-  }
-
-  async function withPage<T>(run: (page: Page, context: BrowserContext, problems: string[]) => Promise<T>): Promise<T> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    // CSP refusals and script errors show up here; the page must cause none.
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
-    try {
-      return await run(page, context, problems);
-    } finally {
-      await context.close();
-    }
-  }
-
-  async function userInfoOf(page: Page): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const id of ['phone_number', 'phone_number_verified', 'sub', 'via']) {
-      const el = await page.$(`#${id}`);
-      if (el) out[id] = (await el.textContent()) ?? '';
-    }
-    return out;
-  }
+  const person = (): Person => ({ browser, showcaseUrl: showcase.url, eidhubUrl: eidhub.url, codeFor: async (phone, since) => (await smsCodeFor(phone, since)).code });
 
   it('the page: seed 004\'s phone input and pvn_sms button, libraries served by the app itself, a self-only CSP', async () => {
     const res = await fetch(`${showcase.url}/`);
@@ -158,7 +229,7 @@ describe('showcase app against eidhub', { skip }, () => {
       await got.arrayBuffer();
     }
 
-    await withPage(async (page, _context, problems) => {
+    await withPage(browser, async (page, _context, problems) => {
       await page.goto(`${showcase.url}/`);
       const button = page.locator('button#pvn_sms.btn_sms');
       assert.equal(await button.getAttribute('data-user-flow'), 'pvn_sms');
@@ -187,7 +258,7 @@ describe('showcase app against eidhub', { skip }, () => {
 
   it('verifies a phone number by SMS: number, SMS button, code from the SMS in the popup, /user/info shows the verified number', { timeout: TEST_TIMEOUT }, async () => {
     const phone = nextPhone();
-    await withPage(async (page, _context, problems) => {
+    await withPage(browser, async (page, _context, problems) => {
       await page.goto(`${showcase.url}/`);
       await page.waitForSelector('.iti');
       // Typed the way a person in the UK does; intl-tel-input makes it E.164.
@@ -219,7 +290,7 @@ describe('showcase app against eidhub', { skip }, () => {
 
   it('a wrong code keeps the popup open with the auth server\'s error; the right one then succeeds', { timeout: TEST_TIMEOUT }, async () => {
     const phone = nextPhone();
-    await withPage(async (page) => {
+    await withPage(browser, async (page) => {
       await page.goto(`${showcase.url}/`);
       await page.waitForSelector('.iti');
       await page.fill('#phone', phone);
@@ -319,37 +390,11 @@ describe('showcase app against eidhub', { skip }, () => {
   });
 
   it('logs in with eidhub over OpenID Connect (redirect, PKCE) and shows the result at /user/info', { timeout: TEST_TIMEOUT }, async () => {
-    const phone = nextPhone();
-    await withPage(async (page, _context, problems) => {
-      await page.goto(`${showcase.url}/`);
-      await page.click('#oidc_login');
-      await page.waitForURL((u) => u.origin === eidhub.url, { timeout: WAIT });
-      await logInOnEidhub(page, phone);
-      await page.waitForURL(`${showcase.url}/user/info`, { timeout: WAIT });
-      const shown = await userInfoOf(page);
-      assert.equal(shown.phone_number, phone);
-      assert.equal(shown.via, 'oidc');
-      assert.deepEqual(problems, []);
-    });
+    await logInWithOidc(person(), nextPhone());
   });
 
   it('logs in inside the page with the REST API\'s embedded flow and shows the result at /user/info', { timeout: TEST_TIMEOUT }, async () => {
-    const phone = nextPhone();
-    await withPage(async (page, _context, problems) => {
-      await page.goto(`${showcase.url}/`);
-      await page.click('#rest_embedded');
-      const frame = await (await page.waitForSelector('#rest_frame iframe', { timeout: WAIT })).contentFrame();
-      assert.ok(frame);
-      await frame.waitForSelector('input[type=tel]', { timeout: WAIT });
-      assert.equal(new URL(frame.url()).origin, eidhub.url, 'eidhub\'s page in the frame');
-      await logInOnEidhub(frame, phone);
-      await page.waitForURL(`${showcase.url}/user/info`, { timeout: WAIT });
-      const shown = await userInfoOf(page);
-      assert.equal(shown.phone_number, phone);
-      assert.equal(shown.via, 'rest');
-      // Chromium's note that eidhub's pages may not autofocus their field inside a cross-site frame.
-      assert.deepEqual(problems.filter((p) => !p.startsWith('Blocked autofocusing')), []);
-    });
+    await logInEmbedded(person(), nextPhone());
     assert.ok(!showcase.output().includes('sessionNonce='), 'the return URL\'s sessionNonce stays out of the log');
   });
 });
@@ -357,28 +402,39 @@ describe('showcase app against eidhub', { skip }, () => {
 describe("showcase app with its own config against eidhub's sandbox (npm start + npm run showcase)", () => {
   let eidhub: RunningEidhub;
   let showcase: RunningShowcase;
-  const sms = new CapturingSms();
+  let browser: Browser | undefined;
+  let codeFor: CodeSource;
+  let phoneSeq = 0;
+  const nextPhone = () => `+4477009004${String(phoneSeq++).padStart(2, '0')}`;
 
   before(async () => {
-    eidhub = await startEidhub({ sandbox: true, hostname: 'localhost', smsProvider: sms });
-    // Only the addresses differ from `npm start`'s: the client, its secret and the realm are the defaults.
-    showcase = await startShowcase({ auth_servers: [{ id: 'local', url: `${eidhub.url}/auth` }], eidhub: { url: eidhub.url } });
+    // SMS to the console provider, as `npm start` has it: codes come from the sandbox inbox.
+    eidhub = await startEidhub({ sandbox: true, hostname: 'localhost' });
+    codeFor = inboxCodes(eidhub.inbox!);
+    // Only the addresses differ from `npm start`'s: the clients, their secrets and the realm are the
+    // showcase's defaults. The browser sees the showcase at its default address, which the demo
+    // OIDC client accepts; Chromium maps that address to the port the showcase has here.
+    const address = await showcaseAddress('127.0.0.1');
+    showcase = await startShowcase({ public_url: SANDBOX_SHOWCASE_URL, auth_servers: [{ id: 'local', url: `${eidhub.url}/auth` }], eidhub: { url: eidhub.url } }, address);
+    if (!skip) browser = await launchBrowser([`--host-resolver-rules=MAP ${new URL(SANDBOX_SHOWCASE_URL).host} ${address.hostname}:${address.port}`]);
   });
 
   after(async () => {
+    await browser?.close();
     await showcase?.close();
     await eidhub?.close();
   });
 
+  const person = (): Person => ({ browser: browser!, showcaseUrl: SANDBOX_SHOWCASE_URL, eidhubUrl: eidhub.url, codeFor });
+
   it('verifies a number with the sandbox realm ipification and its demo client', async () => {
-    const phone = '+447700900390';
+    const phone = nextPhone();
+    const since = Date.now();
     const auth = await postJson(showcase.url, '/sms/auth', { client_id: 'showcase', login_hint: phone });
     assert.equal(auth.status, 200, JSON.stringify(auth.body));
     assert.match(auth.setCookie ?? '', /; HttpOnly/i);
     assert.match(auth.setCookie ?? '', /; SameSite=Lax/i);
-    const text = [...sms.sent].reverse().find((m) => m.to === phone)?.body ?? '';
-    const code = SMS_TEXT.exec(text)?.[1];
-    assert.ok(code, 'the sandbox sent the PIN');
+    const code = await codeFor(phone, since);
     const token = await postJson(showcase.url, '/sms/token', { code, auth_req_id: auth.body.auth_req_id, client_id: 'showcase', nonce: auth.body.nonce, server_id: 'local' }, auth.cookie);
     const verified = token.body;
     assert.equal(token.status, 200, JSON.stringify(verified));
@@ -389,5 +445,13 @@ describe("showcase app with its own config against eidhub's sandbox (npm start +
   it("the sandbox's demo OIDC client accepts the showcase's callback at its default address", () => {
     const demo = eidhub.config.oidcClients.find((c) => c.clientId === 'demo-oidc-client');
     assert.ok(demo?.redirectUris.includes('http://localhost:3001/oidc/callback'));
+  });
+
+  it('logs in with the sandbox\'s demo OIDC client and its published secret', { skip, timeout: TEST_TIMEOUT }, async () => {
+    await logInWithOidc(person(), nextPhone());
+  });
+
+  it('logs in inside the page with the sandbox\'s demo API client and its published secret', { skip, timeout: TEST_TIMEOUT }, async () => {
+    await logInEmbedded(person(), nextPhone());
   });
 });

@@ -18,10 +18,14 @@ export const SANDBOX_API_CLIENT_ID = 'demo-api-client';
 export const SANDBOX_REALM = 'ipification';
 export const SANDBOX_CIBA_CLIENT_ID = 'showcase';
 /**
- * The demo CIBA client's secret in a new sandbox store: fixed and published (apps/showcase's
- * config/default.json holds it), so that `npm start` and `npm run showcase` work together with
- * no config. Sandbox mode only; a store keeps the secret it was first given.
+ * The published secrets of the sandbox's demo clients (apps/showcase's config/default.json holds
+ * them), so that `npm start` and `npm run showcase` work together with no config. Each demo client
+ * has a random secret of its own, kept in the store and printed at start; it also accepts its
+ * published secret only while SMS go to the console provider, that is, while a published secret
+ * cannot make eidhub send a real SMS (see withSandboxClients in src/main.ts).
  */
+export const SANDBOX_OIDC_CLIENT_SECRET = 'sandbox-demo-oidc-secret';
+export const SANDBOX_API_CLIENT_SECRET = 'sandbox-demo-api-secret';
 export const SANDBOX_CIBA_CLIENT_SECRET = 'sandbox-showcase-secret';
 /** Where `npm run showcase` serves by default; the demo OIDC client accepts its callback. */
 export const SANDBOX_SHOWCASE_URL = 'http://localhost:3001';

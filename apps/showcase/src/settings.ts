@@ -32,14 +32,22 @@ const eidhubFlows = z.object({
   oidc: z
     .object({
       client_id: z.string().min(1).default('demo-oidc-client').describe('An OIDC client of eidhub whose redirect URIs hold {public_url}/oidc/callback.'),
-      client_secret: z.string().min(1).optional().describe('Its secret; without one the page leaves the OIDC login out. Never sent to the browser or logged.'),
+      client_secret: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Its secret; without one the page leaves the OIDC login out. config/default.json has the sandbox's published one. Never sent to the browser or logged."),
       scope: z.string().min(1).default('openid idp-id phone'),
     })
     .prefault({}),
   rest: z
     .object({
       client_id: z.string().min(1).default('demo-api-client').describe('An API client of eidhub with the authentication-rest-api permission.'),
-      client_secret: z.string().min(1).optional().describe('Its secret; without one the page leaves the REST embedded flow out.'),
+      client_secret: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Its secret; without one the page leaves the REST embedded flow out. config/default.json has the sandbox's published one. Never sent to the browser or logged."),
     })
     .prefault({}),
 });
