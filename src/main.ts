@@ -331,8 +331,9 @@ async function run(args: string[]): Promise<number> {
   const where = config.storage.driver === 'sqlite' ? `sqlite ${config.storage.path}` : 'postgres';
   process.stdout.write(`eidhub ${config.sandbox ? '(sandbox) ' : ''}listening on ${config.publicUrl} (store: ${where}) in ${Date.now() - started} ms\n`);
   if (config.sandbox) {
-    const demo = eidhub.config.oidcClients.find((c) => c.clientId === SANDBOX_OIDC_CLIENT_ID)!;
-    const api = eidhub.config.apiClients.find((c) => c.clientId === SANDBOX_API_CLIENT_ID)!;
+    // Either is absent when the config file has a client of that id of its own.
+    const demo = eidhub.config.oidcClients.find((c) => c.clientId === SANDBOX_OIDC_CLIENT_ID);
+    const api = eidhub.config.apiClients.find((c) => c.clientId === SANDBOX_API_CLIENT_ID);
     // Absent when the config file has a realm of that name of its own.
     const cibaDemo = eidhub.config.realms.find((r) => r.name === SANDBOX_REALM)?.clients.find((c) => c.clientId === SANDBOX_CIBA_CLIENT_ID);
     // The stored secret, and the published one when the client accepts it.
@@ -341,9 +342,10 @@ async function run(args: string[]): Promise<number> {
     const local = smsStayLocal(config);
     process.stdout.write(
       [
-        `  sandbox: demo OIDC client id ${demo.clientId}, ${secrets(demo, SANDBOX_OIDC_CLIENT_SECRET)}`,
-        `           redirect URI ${demo.redirectUris[0]}`,
-        `           demo API client id ${api.clientId}, ${secrets(api, SANDBOX_API_CLIENT_SECRET)}`,
+        ...[
+          ...(demo ? [`demo OIDC client id ${demo.clientId}, ${secrets(demo, SANDBOX_OIDC_CLIENT_SECRET)}`, `redirect URI ${demo.redirectUris[0]}`] : []),
+          ...(api ? [`demo API client id ${api.clientId}, ${secrets(api, SANDBOX_API_CLIENT_SECRET)}`] : []),
+        ].map((line, i) => `${i === 0 ? '  sandbox: ' : '           '}${line}`),
         ...(cibaDemo ? [`           CIBA realm ${config.publicUrl}/auth/realms/${SANDBOX_REALM}: client id ${cibaDemo.clientId}, ${secrets(cibaDemo, SANDBOX_CIBA_CLIENT_SECRET)}`] : []),
         local
           ? '           SMS go to the console only, so the published secrets work too: `npm run showcase` needs no config'

@@ -272,7 +272,7 @@ export const configSchema = z
     port: z.number().int().min(0).max(65_535).default(3000).describe('TCP port.'),
     host: z.string().min(1).default('localhost').describe('Address to listen on (`0.0.0.0` for every interface).'),
     trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
-    sandbox: z.boolean().default(false).describe('Sandbox mode: demo clients, the SMS inbox page. Never in production.'),
+    sandbox: z.boolean().default(false).describe('Sandbox mode: demo clients (each with a random secret kept in the store, and with the console SMS provider also the published one the showcase app uses), the demo realm ipification, the SMS inbox page. Never in production.'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
     accountId: z.string().min(1).max(64).default('a-eidhub-0001').describe('The account id reported by the REST API.'),
     storage: storageSchema.default({ driver: 'sqlite', path: './data/eidhub.db' }).describe('Where state is kept.'),
