@@ -18,6 +18,7 @@ import type { SmsProvider } from '../sms/types.js';
 import type { Store } from '../store/types.js';
 import type { Locales } from '../ui/i18n.js';
 import type { StepContent, StepKit } from '../ui/kit.js';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
 /** One step as the authenticator describes it; its own kinds and fields beyond these. */
@@ -185,6 +186,19 @@ export interface Authenticator<V extends StepView = StepView> {
   act(tx: Transaction, action: string, form: Record<string, string>, context: ActContext): Promise<ActionResult<V>>;
   /** The browser's return from where a `redirect` result sent it (query parameters as given). */
   callback?(tx: Transaction, query: Record<string, string>, context: ActContext): Promise<ActionResult<V>>;
+  /**
+   * Called by the hosted pages whenever they are about to show this authenticator's step for a
+   * transaction waiting for the user (the first page of a login, or right after the person chose
+   * this provider on the chooser). An authenticator whose login happens elsewhere (an upstream
+   * OpenID Provider) answers `redirect` and the page sends the browser there at once; undefined
+   * shows `view(tx)` as usual.
+   */
+  enter?(tx: Transaction, context: ActContext): Promise<ActionResult<V> | undefined>;
+  /**
+   * Routes of its own outside the hosted pages (an upstream's fixed redirect URI, the JWKS an
+   * upstream reads), registered once before the server listens.
+   */
+  register?(app: FastifyInstance): Promise<void>;
 }
 
 /** What eidhub hands an authenticator's factory. */
