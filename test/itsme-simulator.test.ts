@@ -254,6 +254,26 @@ describe('itsme simulator', () => {
     assert.equal(other.gender, 'male');
   });
 
+  it('asks at every authorization, also in a browser that confirmed before, and gives the person confirmed now', async () => {
+    const agent = new Browserless(origin);
+    const lucas = TEST_IDENTITIES[1]!;
+    const subs: unknown[] = [];
+    for (const identity of [MAXENCE, lucas]) {
+      const req = await authorize();
+      const callback = await decide(req.url, { identity: identity.id }, agent);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+      subs.push(tokens.claims()?.sub);
+    }
+    assert.deepEqual(subs, [subjectOf(MAXENCE), subjectOf(lucas)]);
+  });
+
+  it('logs in at the level of assurance the client asked for', async () => {
+    const req = await authorize(config, { acr_values: 'http://itsme.services/v2/claim/acr_advanced' });
+    const callback = await decide(req.url, { identity: MAXENCE.id });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    assert.equal(tokens.claims()?.acr, 'http://itsme.services/v2/claim/acr_advanced');
+  });
+
   it('Reject sends access_denied back to the client with its state', async () => {
     const req = await authorize();
     const callback = await decide(req.url, 'reject');
@@ -489,6 +509,37 @@ describe('itsme simulator', () => {
     });
   });
 
+  it('answers malformed requests with a 4xx, never a 500', async () => {
+    const form = (body: string, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+    const probes: [string, RequestInit?][] = [
+      ['/oidc/authorization'],
+      [`/oidc/authorization?client_id=${CBC_CLIENT}&request=x.y.z`],
+      [`/oidc/authorization?client_id=${CBC_CLIENT}&request=${'a'.repeat(9000)}`],
+      ['/oidc/authorization?client_id=nobody&request=abc'],
+      ['/oidc/authorization?client_id[]=x'],
+      ['/oidc/authorization/unknown-uid'],
+      ['/oidc/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"authorization_code"}' }],
+      ['/oidc/token', form(`grant_type=authorization_code&code=x&client_id=${CBC_CLIENT}&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=a.b.c`)],
+      ['/oidc/token', form('grant_type=authorization_code', { authorization: 'Basic !!!' })],
+      ['/oidc/token', form('x'.repeat(100_000))],
+      ['/oidc/userinfo', { headers: { authorization: 'Bearer garbage' } }],
+      ['/interaction/%00'],
+      ['/interaction/x/confirm', { method: 'POST' }],
+      ['/interaction/x/confirm', form('identity=maxence-legrand', { cookie: 'itsme_sim_interaction=abc; itsme_sim_interaction.sig=forged' })],
+      ['/interaction/x/reject', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--' }],
+    ];
+    for (const [path, init] of probes) {
+      const res = await fetch(`${issuer}${path}`, { redirect: 'manual', ...init });
+      await res.body?.cancel();
+      assert.ok(res.status >= 400 && res.status < 500, `${init?.method ?? 'GET'} ${path.slice(0, 60)}: ${res.status}`);
+    }
+    assert.deepEqual(
+      logs.records().filter((r) => Number(r.level) >= 50),
+      [],
+      'nothing logged as an error',
+    );
+  });
+
   it('keeps its signing key in the store: a second simulator on the same store publishes the same key', async () => {
     const published = async (application: FastifyInstance) => (await application.inject({ method: 'GET', url: `${ITSME_SIMULATOR_MOUNT}/oidc/jwkSet` })).json<{ keys: JWK[] }>().keys;
     const second = await simulatorApp(store, origin, []);
@@ -513,7 +564,7 @@ describe('itsme simulator', () => {
   });
 
   describe('in Chromium', { skip: browserSkipReason() }, () => {
-    it('a person picks Élise Janssens with the keyboard and confirms; the client gets her', async () => {
+    it('a person picks Élise Janssens with the keyboard and confirms; the client gets her, and the next login there asks again', async () => {
       const browser = await launchBrowser();
       try {
         const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
@@ -533,6 +584,14 @@ describe('itsme simulator', () => {
         const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
         secretsSeen.push(tokens.access_token);
         assert.equal(tokens.claims()?.name, 'Élise Janssens');
+        // The same browser again: itsme asks again, and Maxence Legrand is logged in this time.
+        const again = await authorize();
+        await page.goto(again.url.href);
+        await page.getByRole('button', { name: 'Confirm' }).click();
+        await page.waitForURL((u) => u.href.startsWith(redirectUri));
+        const second = await oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+        secretsSeen.push(second.access_token);
+        assert.equal(second.claims()?.name, 'Maxence Legrand');
         assert.deepEqual(violations, [], 'no CSP violation nor other error');
       } finally {
         await browser.close();

@@ -6,7 +6,7 @@
  * under a namespace of their own, and its signing key in the store's secrets, so every process
  * and every restart on one store agree.
  */
-import Provider, { interactionPolicy, type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
 import { createAdapterFactory } from '../../protocols/oidc/adapter.js';
@@ -76,20 +76,33 @@ async function clientMetadata(client: SimulatorClient): Promise<ClientMetadata> 
   };
 }
 
+type Next = () => Promise<unknown>;
+
+/** The simulator's browser session cookie (and its signature). */
+const SESSION_COOKIE = 'itsme_sim_session';
+
 /**
- * itsme asks the person in its app at every authorization: there is no single sign-on, so the
- * login prompt is pending until this very request's interaction has answered it.
+ * itsme asks the person in its app at every authorization: there is no single sign-on. So an
+ * authorization request starts without the browser session of an earlier login: its session
+ * cookie is left out of the request and expired in the answer. The login prompt is then always
+ * pending, and at the resumed request (`/oidc/authorization/{uid}`) the person confirmed now is
+ * the one logged in, whoever was before in that browser.
  */
-function confirmEveryAuthorization(): interactionPolicy.DefaultPolicy {
-  const policy = interactionPolicy.base();
-  policy
-    .get('login')
-    ?.checks.add(
-      new interactionPolicy.Check('itsme_confirmation', 'the person confirms every authorization in itsme', 'login_required', (ctx) =>
-        ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT,
-      ),
-    );
-  return policy;
+function withoutSingleSignOn(): (ctx: KoaContextWithOIDC, next: Next) => Promise<void> {
+  const sessionCookies = [SESSION_COOKIE, `${SESSION_COOKIE}.sig`];
+  return async (ctx, next) => {
+    const cookie = ctx.get('cookie');
+    const isAuthorization = ctx.path.toLowerCase().replace(/\/+$/, '') === SIMULATOR_ROUTES.authorization;
+    if (cookie && isAuthorization) {
+      const pairs = cookie.split(';');
+      const kept = pairs.filter((pair) => !sessionCookies.includes(pair.split('=')[0]!.trim()));
+      if (kept.length < pairs.length) {
+        ctx.request.headers.cookie = kept.join(';');
+        for (const name of sessionCookies) ctx.cookies.set(name, null, { signed: false, path: '/' });
+      }
+    }
+    await next();
+  };
 }
 
 async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
@@ -140,7 +153,7 @@ export function createSimulatorProvider(deps: SimulatorProviderDeps): Provider {
     // Names of their own: eidhub's issuers use oidc-provider's default names on the same host.
     cookies: {
       keys: deps.cookieKeys,
-      names: { session: 'itsme_sim_session', interaction: 'itsme_sim_interaction', resume: 'itsme_sim_resume' },
+      names: { session: SESSION_COOKIE, interaction: 'itsme_sim_interaction', resume: 'itsme_sim_resume' },
       long: cookieOptions,
       short: cookieOptions,
     },
@@ -176,11 +189,11 @@ export function createSimulatorProvider(deps: SimulatorProviderDeps): Provider {
     findAccount,
     interactions: {
       url: (_ctx, interaction) => interactionPath(interaction.uid),
-      policy: confirmEveryAuthorization(),
     },
     renderError: deps.renderError,
   };
   const provider = new Provider(`${deps.publicUrl}${ITSME_SIMULATOR_MOUNT}`, configuration);
   provider.proxy = deps.trustProxy;
+  provider.use(withoutSingleSignOn());
   return provider;
 }
