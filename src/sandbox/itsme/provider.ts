@@ -27,7 +27,7 @@ export interface SimulatorClient {
 }
 
 /** The store's secret that holds the simulator's signing key (a private JWK, as JSON). */
-export const SIGNING_KEY_SECRET = 'sandbox:itsme-signing-key';
+const SIGNING_KEY_SECRET = 'sandbox:itsme-signing-key';
 /** Its rows in the store's oidc-provider table are `{namespace}:{model}`. */
 const STORE_NAMESPACE = 'sandbox-itsme';
 
