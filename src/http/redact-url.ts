@@ -20,6 +20,11 @@ const SECRET_PARAMS = [
   'state',
   'nonce',
   'auth_req_id',
+  // A request object (JAR) carries the state, the nonce and the login hint inside it.
+  'request',
+  // SAML messages on the Redirect binding carry the person's name identifier and attributes.
+  'SAMLRequest',
+  'SAMLResponse',
 ];
 
 /** The URL as logged: sensitive query values replaced, so no code or phone number is written. */
