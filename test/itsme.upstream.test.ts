@@ -315,4 +315,113 @@ describe('itsme® through an upstream OpenID Provider', () => {
       itsme.decision = 'confirm';
     }
   });
+
+  /** The hosted page's retry form: its status, its error text, and its CSRF field. */
+  function assertRetryPage(res: { res: Response; body: string }, text: RegExp) {
+    assert.equal(res.res.status, 422, 'a page of its own, not a 500');
+    assert.match(res.body, text);
+    assert.match(res.body, /action="[^"]*\/retry"/, 'a retry button');
+  }
+
+  /** Log lines written since `from` (a length of logText()). */
+  const logSince = (from: number) => eidhub.logText().slice(from);
+
+  it('the upstream answering 500 on the token endpoint: a page saying so, whose retry button logs in', async () => {
+    itsme.failToken = true;
+    let login;
+    let failed;
+    try {
+      login = await startLogin('openid name');
+      failed = await continueAt(login);
+    } finally {
+      itsme.failToken = false;
+    }
+    assertRetryPage(failed, /had a problem/);
+    const done = await login.agent.post(`${new URL(failed.url).origin}${new URL(failed.url).pathname.replace(/\/callback$/, '')}/retry`, { csrf: csrfOf(failed.body) }, redirectUri);
+    assert.ok(done.url.startsWith(redirectUri), done.url);
+    assert.equal((await tokensFor(login, done.url)).claims()!.name, PERSON.name);
+  });
+
+  it('an upstream that accepts and never answers: the timeout page within the configured timeout', async () => {
+    const login = await startLogin('openid name', 'hanging');
+    const started = Date.now();
+    const page = await continueAt(login);
+    const took = Date.now() - started;
+    assertRetryPage(page, /did not answer in time/);
+    assert.ok(took >= 700 && took < 2500, `answered after ${took} ms (timeout 800 ms)`);
+    // Retrying waits again, and says so again: never a hang, never a 500.
+    const again = await login.agent.post(`${login.page.url}/retry`, { csrf: csrfOf(page.body) });
+    assertRetryPage(again, /did not answer in time/);
+    // Reloading the page shows the same problem (opening a page is answered 200), not a new attempt.
+    const reload = await login.agent.get(login.page.url);
+    assert.equal(reload.res.status, 200);
+    assert.match(reload.body, /did not answer in time/);
+    assert.match(reload.body, /action="[^"]*\/retry"/);
+  });
+
+  /** Runs a login whose ID token the upstream's proxy rewrites; returns the page eidhub answers with and what it logged. */
+  async function withTamperedIdToken(tamper: (claims: Record<string, unknown>) => Record<string, unknown>, keys: { signWith?: CryptoKey; encryptTo?: CryptoKey } = {}) {
+    itsme.tamper = tamper;
+    itsme.signWith = keys.signWith;
+    itsme.encryptTo = keys.encryptTo;
+    const from = eidhub.logText().length;
+    try {
+      const login = await startLogin('openid name');
+      const page = await continueAt(login);
+      return { login, page, log: logSince(from) };
+    } finally {
+      itsme.tamper = undefined;
+      itsme.signWith = undefined;
+      itsme.encryptTo = undefined;
+    }
+  }
+
+  const otherRsaKey = async (alg: string) => (await generateKeyPair(alg, { extractable: true })).privateKey;
+
+  for (const [name, tamper, keys, logged] of [
+    ['a bad signature', (c: Record<string, unknown>) => c, async () => ({ signWith: await otherRsaKey('RS256') }), /signature/i],
+    ['a wrong nonce', (c: Record<string, unknown>) => ({ ...c, nonce: 'not-the-nonce' }), async () => ({}), /nonce/],
+    ['a wrong iss', (c: Record<string, unknown>) => ({ ...c, iss: 'https://evil.example' }), async () => ({}), /iss/],
+    ['a wrong aud', (c: Record<string, unknown>) => ({ ...c, aud: 'someone-else' }), async () => ({}), /aud/],
+    [
+      'a token encrypted to another key',
+      (c: Record<string, unknown>) => c,
+      async () => {
+        const { publicKey } = await generateKeyPair('RSA-OAEP', { extractable: true });
+        return { encryptTo: publicKey };
+      },
+      /decrypt/i,
+    ],
+  ] as const) {
+    it(`an ID token with ${name} is refused, and logged without the token`, async () => {
+      const { page, log } = await withTamperedIdToken(tamper, await keys());
+      assertRetryPage(page, /could not verify the answer/);
+      const line = log.split('\n').find((l) => l.includes('token exchange failed'));
+      assert.ok(line, `a warning is logged:\n${log}`);
+      assert.match(line, logged);
+      assert.doesNotMatch(log, /eyJ[\w-]+\.[\w-]+\./, 'no JWT (nor JWE) in the log');
+    });
+  }
+
+  it('a callback whose state is not the pending request\'s is refused; the real answer still logs in', async () => {
+    const login = await startLogin('openid name');
+    // The browser leaves for the upstream; stop before it comes back.
+    const atUpstream = await login.agent.post(`${login.page.url}/start`, { csrf: csrfOf(login.page.body) }, `${eidhub.url}/auth/upstream/`);
+    const answer = new URL(atUpstream.url);
+    const forged = new URL(answer);
+    forged.searchParams.set('state', `${answer.searchParams.get('state')!.split('.')[0]}.forged`);
+    const from = eidhub.logText().length;
+    const refused = await login.agent.get(forged.href);
+    assertRetryPage(refused, /could not verify the answer/);
+    assert.match(logSince(from), /state_mismatch/);
+    assert.doesNotMatch(logSince(from), new RegExp(answer.searchParams.get('code')!), 'no code in the log');
+    const done = await login.agent.get(answer.href, redirectUri);
+    assert.ok(done.url.startsWith(redirectUri), done.url);
+    assert.equal((await tokensFor(login, done.url)).claims()!.name, PERSON.name);
+  });
+
+  it('a state naming no login is a 400 page at the fixed callback', async () => {
+    const res = await fetch(`${eidhub.url}/auth/upstream/itsme/callback?code=x&state=nothing`, { headers: { accept: 'text/html' } });
+    assert.equal(res.status, 400);
+  });
 });

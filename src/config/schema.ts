@@ -290,7 +290,8 @@ const upstreamProviderSchema = z
       .describe('`itsme`: private_key_jwt, signed request object, encrypted ID token and UserInfo, scopes `openid profile`. Default: `itsme` for the id itsme, else `generic`.'),
     displayName: z.string().min(1).max(60).optional().describe('The provider\'s name on the hosted pages. Default: itsme® for the itsme preset, else the id.'),
     issuer: z
-      .url({ protocol: /^https?$/, message: 'must be an absolute URL (the upstream OP\'s issuer)' })
+      .string()
+      .refine(isAllowedRedirectUri, { message: 'must be an absolute https URL (http only on localhost or 127.0.0.1), the upstream OP\'s issuer' })
       .refine((v) => !v.endsWith('/.well-known/openid-configuration'), { message: 'give the issuer, not its discovery document' })
       .optional()
       .describe('The upstream OP\'s issuer; its metadata is read from `{issuer}/.well-known/openid-configuration`.'),

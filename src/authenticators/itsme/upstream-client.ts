@@ -81,7 +81,10 @@ function statusOf(err: unknown): number | undefined {
 function refusal(err: unknown): UpstreamRefused {
   if (err instanceof oidc.ResponseBodyError) return new UpstreamRefused(err.error, `the upstream refused the request: ${err.error}`);
   const code = (err as { code?: unknown } | undefined)?.code;
-  return new UpstreamRefused(typeof code === 'string' ? code : 'invalid_response', err instanceof Error ? err.message : 'invalid answer');
+  // openid-client's own message is generic; the error it wraps says which check failed (its
+  // message names the claim, its other members hold the claims themselves, so only the message).
+  const message = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : 'invalid answer';
+  return new UpstreamRefused(typeof code === 'string' ? code : 'invalid_response', message);
 }
 
 /** An error of a request to the upstream as one of ours. */
@@ -127,6 +130,10 @@ export class UpstreamClient {
       ...(issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
     if (s.encryption) oidc.enableDecryptingResponses(config, [s.encryption], keys.decryption);
+    // OIDC lets a client trust an ID token from the token endpoint on the strength of TLS alone;
+    // eidhub checks its signature too, against the upstream's JWKS, so that a token is only
+    // accepted when the upstream signed it (and the simulator and loopback tests use plain http).
+    oidc.enableNonRepudiationChecks(config);
     return config;
   }
 
