@@ -8,6 +8,7 @@
  * stands for an upstream that hangs.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -277,6 +278,17 @@ describe('itsme® through an upstream OpenID Provider', () => {
     assert.equal(claims.gender, undefined, 'gender is profile only');
     assert.equal(claims.birthdate, undefined, 'birthdate is profile only');
     assert.equal(claims.sandbox, undefined, 'a real upstream is no sandbox');
+    // The seed's keys one by one (sandbox: only from the simulator), with two beyond it: acr (eidhub's
+    // level of assurance) and nonce (this relying party sent one; the seed's request has none).
+    assert.deepEqual(
+      Object.keys(claims).sort(),
+      ['acr', 'amr', 'at_hash', 'aud', 'auth_time', 'exp', 'family_name', 'given_name', 'iat', 'idp', 'idp_issuer', 'iss', 'name', 'nbf', 'nonce', 'sid', 'sub', 'transaction_id'],
+    );
+    assert.equal(claims.idp, 'itsme');
+    assert.equal(claims.nbf, claims.iat);
+    assert.match(String(claims.transaction_id), /^[0-9a-f-]{36}$/);
+    assert.equal(claims.acr, 'loa:high');
+    assert.equal(claims.at_hash, createHash('sha256').update(tokens.access_token).digest().subarray(0, 16).toString('base64url'));
     const userinfo = await oidc.fetchUserInfo(rp, tokens.access_token, claims.sub);
     assert.deepEqual(Object.keys(userinfo).sort(), ['family_name', 'given_name', 'idp_issuer', 'name', 'sub']);
     assert.equal(userinfo.idp_issuer, itsme.issuer);
@@ -285,6 +297,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
     const again = await startLogin('openid name');
     const second = await tokensFor(again, (await continueAt(again)).url);
     assert.equal(second.claims()!.sub, claims.sub);
+    assert.notEqual(second.claims()!.transaction_id, claims.transaction_id, 'each login its own transaction');
   });
 
   it('Identification (openid profile): adds gender and birthdate', async () => {
