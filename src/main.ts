@@ -9,6 +9,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { upstreamPlugins } from './authenticators/itsme/index.js';
+import { sandboxItsme, withSandboxItsme, type RegisterItsmeSimulator } from './authenticators/itsme/sandbox.js';
 import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
 import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.js';
 import { ClientRegistry } from './clients/registry.js';
@@ -47,8 +49,14 @@ import type { Store } from './store/types.js';
 import { loadLocales, mergeCatalogs } from './ui/i18n.js';
 import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-pages.js';
 
-/** The authenticators eidhub has; every one is enabled. */
-const AUTHENTICATORS: readonly AuthenticatorPlugin[] = [otpSmsPlugin];
+/** The authenticators eidhub has: SMS OTP, and one per configured upstream OpenID Provider (itsme). */
+const AUTHENTICATORS = (config: Config): readonly AuthenticatorPlugin[] => [otpSmsPlugin, ...upstreamPlugins(config)];
+
+/**
+ * The sandbox's itsme simulator (src/sandbox/itsme/, `registerItsmeSimulator`). Until that module
+ * is part of eidhub this is undefined, and sandbox mode then adds no simulator provider.
+ */
+const ITSME_SIMULATOR: RegisterItsmeSimulator | undefined = undefined;
 /** The protocols eidhub speaks, each registering its own routes. */
 const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin, samlPlugin, cibaPlugin];
 
@@ -142,7 +150,8 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const logger = options.logger ?? createLogger(baseConfig.logLevel);
   const now = options.now ?? Date.now;
   const store = options.store ?? (await openStore(baseConfig.storage));
-  const config = await withSandboxClients(baseConfig, store);
+  const withClients = await withSandboxClients(baseConfig, store);
+  const config = ITSME_SIMULATOR ? withSandboxItsme(withClients) : withClients;
   const keyOf = (name: string) => serverKey(store, name);
 
   const [subjectKey, clientSecretKey] = await Promise.all([keyOf('subject'), keyOf('client-secret')]);
@@ -153,7 +162,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const transactions = new TransactionService(store, now, (err, tx) => logger.error({ err, tx: tx.id }, 'a listener of finished transactions failed'));
 
   const authenticators = new Map<string, Authenticator>();
-  for (const plugin of [...AUTHENTICATORS, ...(options.authenticators ?? [])]) {
+  for (const plugin of [...AUTHENTICATORS(config), ...(options.authenticators ?? [])]) {
     if (authenticators.has(plugin.id)) throw new Error(`two authenticators are called ${plugin.id}`);
     const authenticator = await plugin.create({
       config,
@@ -209,8 +218,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     renderHtmlError: (req, reply, err) => pages.renderError(req, reply, err),
   });
   for (const protocol of protocols.values()) await protocol.register(app);
+  for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
+  if (ITSME_SIMULATOR) {
+    await sandboxItsme(app, ITSME_SIMULATOR, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
+  }
 
   let fingerprint = keySetFingerprint(keys);
   const reloadKeys = async () => {

@@ -93,12 +93,12 @@ export const oidcClientSchema = z
       .default(['authorization_code'])
       .describe('Grant types; add refresh_token to receive refresh tokens.'),
     scopes: z
-      .array(z.enum(['openid', 'idp-id', 'phone', 'offline_access']))
+      .array(z.enum(['openid', 'idp-id', 'phone', 'name', 'profile', 'offline_access']))
       .default(['openid', 'idp-id', 'phone'])
       .describe('Scopes the client may request.'),
     pkce: z.enum(['required', 'optional']).optional().describe('PKCE S256: `required`, or `optional` (confidential clients only; the default for them). Public clients always need it.'),
     idTokenClaims: z
-      .array(z.enum(['idp_id', 'idp_issuer', 'phone_number']))
+      .array(z.enum(['idp_id', 'idp_issuer', 'phone_number', 'name', 'family_name', 'given_name', 'gender', 'birthdate']))
       .default([])
       .describe('Claims put into the ID token as well as UserInfo (still limited by the granted scopes).'),
     idTokenSigningAlg: z.enum(['RS256', 'ES256']).default('RS256').describe('ID token signature algorithm.'),
@@ -263,6 +263,79 @@ const realmSchema = z
   .superRefine((r, ctx) => flagDuplicates(ctx, r.clients, 'clients', 'clientId'));
 export type RealmConfig = z.infer<typeof realmSchema>;
 
+/** The client authentication methods an upstream OpenID Provider may require of eidhub. */
+export const UPSTREAM_CLIENT_AUTH = ['private_key_jwt', 'client_secret_basic'] as const;
+/** JWE content encryption eidhub decrypts (key management is always RSA-OAEP), or `none`. */
+export const UPSTREAM_ENCRYPTION = ['A128CBC-HS256', 'A256GCM', 'none'] as const;
+
+/** What an upstream provider's id may be: it names the authenticator (`idp:{id}`) and a path segment. */
+export const UPSTREAM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/**
+ * One upstream OpenID Provider eidhub logs people in with (CONTRACT §8): an authenticator called
+ * `id`. `preset: "itsme"` (the default for the id `itsme`) switches on what itsme's OP requires:
+ * private_key_jwt, a signed request object, encrypted ID tokens and UserInfo. `simulator: true`
+ * is the sandbox's built-in itsme simulator (`{publicUrl}/sandbox/itsme`), which needs nothing else.
+ */
+const upstreamProviderSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(UPSTREAM_ID_PATTERN, { message: 'must be 1–32 of a–z 0–9 _ - (beginning with a letter or digit)' })
+      .describe('The provider name integrators use (`acr_values=idp:{id}`, `allowedProviders`) and the `idp` claim.'),
+    simulator: z.boolean().default(false).describe('Use the built-in itsme simulator (sandbox only) instead of a real OP; then give no issuer, clientId or secret.'),
+    preset: z
+      .enum(['itsme', 'generic'])
+      .optional()
+      .describe('`itsme`: private_key_jwt, signed request object, encrypted ID token and UserInfo, scopes `openid profile`. Default: `itsme` for the id itsme, else `generic`.'),
+    displayName: z.string().min(1).max(60).optional().describe('The provider\'s name on the hosted pages. Default: itsme® for the itsme preset, else the id.'),
+    issuer: z
+      .string()
+      .refine(isAllowedRedirectUri, { message: 'must be an absolute https URL (http only on localhost or 127.0.0.1), the upstream OP\'s issuer' })
+      .refine((v) => !v.endsWith('/.well-known/openid-configuration'), { message: 'give the issuer, not its discovery document' })
+      .optional()
+      .describe('The upstream OP\'s issuer; its metadata is read from `{issuer}/.well-known/openid-configuration`.'),
+    clientId: clientId.optional().describe('eidhub\'s client_id at the upstream OP.'),
+    clientAuth: z
+      .enum(UPSTREAM_CLIENT_AUTH)
+      .optional()
+      .describe('How eidhub authenticates at the token endpoint: `private_key_jwt` (its key is published at `{publicUrl}/auth/upstream/jwks`) or `client_secret_basic`. Default: private_key_jwt with the itsme preset, else client_secret_basic.'),
+    clientSecret: secret.optional().describe('`client_secret_basic` only: the secret (never logged).'),
+    requestObject: z.boolean().optional().describe('Send the authorization request as a signed (RS256) request object. Default: on with the itsme preset.'),
+    idTokenEncryption: z
+      .enum(UPSTREAM_ENCRYPTION)
+      .optional()
+      .describe('Content encryption of the ID token and UserInfo the upstream encrypts to eidhub\'s RSA-OAEP key; `none` when it does not. Default: A128CBC-HS256 with the itsme preset, else none.'),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, { message: 'must be a scope token (no spaces or quotes)' }))
+      .min(1)
+      .optional()
+      .describe('Scopes asked of the upstream (`openid` among them). Default: `openid profile`.'),
+    timeoutMs: z.number().int().min(200).max(60_000).default(10_000).describe('Timeout of one request to the upstream (discovery, token, UserInfo, keys); past it the person sees a page with a retry button.'),
+  })
+  .superRefine((p, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (p.simulator) {
+      for (const key of ['issuer', 'clientId', 'clientSecret'] as const) {
+        if (p[key] !== undefined) issue(key, 'the simulator runs inside eidhub; remove this or set simulator to false');
+      }
+      return;
+    }
+    if (p.issuer === undefined) issue('issuer', 'required (or set simulator: true)');
+    if (p.clientId === undefined) issue('clientId', 'required (or set simulator: true)');
+    const preset = p.preset ?? (p.id === 'itsme' ? 'itsme' : 'generic');
+    const auth = p.clientAuth ?? (preset === 'itsme' ? 'private_key_jwt' : 'client_secret_basic');
+    if (auth === 'client_secret_basic' && p.clientSecret === undefined) issue('clientSecret', 'required with clientAuth client_secret_basic');
+    if (auth !== 'client_secret_basic' && p.clientSecret !== undefined) issue('clientSecret', 'only used with clientAuth client_secret_basic; remove it');
+    if (preset === 'itsme') {
+      if (auth !== 'private_key_jwt') issue('clientAuth', 'the itsme preset needs private_key_jwt (itsme accepts no other)');
+      if (p.requestObject === false) issue('requestObject', 'the itsme preset needs a signed request object (itsme requires one)');
+      if (p.idTokenEncryption === 'none') issue('idTokenEncryption', 'the itsme preset needs encrypted ID tokens (itsme always encrypts)');
+    }
+    if (p.scopes && !p.scopes.includes('openid')) issue('scopes', 'must include openid');
+  });
+export type UpstreamProviderInput = z.output<typeof upstreamProviderSchema>;
+
 export const configSchema = z
   .object({
     publicUrl: z
@@ -291,6 +364,10 @@ export const configSchema = z
     samlServiceProviders: z.array(samlServiceProviderSchema).default([]).describe('SAML 2.0 service providers.'),
     saml: samlSchema.prefault({}).describe('SAML 2.0 identity provider rules.'),
     realms: z.array(realmSchema).default([]).describe('Realms at Keycloak\'s paths, `{publicUrl}/auth/realms/{name}`, for phone number verification by CIBA over SMS.'),
+    upstreamProviders: z
+      .array(upstreamProviderSchema)
+      .default([])
+      .describe('Upstream OpenID Providers (itsme®), each an authenticator of its own; in sandbox mode the itsme simulator is added when none is called itsme.'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -304,6 +381,11 @@ export const configSchema = z
     c.apiClients.forEach((cl, i) => check(cl.clientId, ['apiClients', i, 'clientId']));
     flagDuplicates(ctx, c.realms, 'realms', 'name');
     flagDuplicates(ctx, c.samlServiceProviders, 'samlServiceProviders', 'entityId');
+    flagDuplicates(ctx, c.upstreamProviders, 'upstreamProviders', 'id');
+    c.upstreamProviders.forEach((p, i) => {
+      if (p.id === 'otp-sms') ctx.addIssue({ code: 'custom', path: ['upstreamProviders', i, 'id'], message: 'otp-sms is the SMS authenticator\'s name; choose another' });
+      if (p.simulator && !c.sandbox) ctx.addIssue({ code: 'custom', path: ['upstreamProviders', i, 'simulator'], message: 'the simulator is for sandbox mode only (sandbox: true)' });
+    });
   });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -22,7 +22,7 @@ import type { BrowserExchange, FinishAnswer, PagePolicy, ProtocolAdapter } from 
 import { parseAcrValues } from './acr-values.js';
 import { saveInteractionResult } from './bypasses/index.js';
 import { parseLoginHint } from './login-hint.js';
-import { INTERACTION_ROUTE } from './provider.js';
+import { INTERACTION_ROUTE, LOGIN_TRANSACTION } from './provider.js';
 
 export interface OidcDeps {
   /** Where the issuer lives below publicUrl, e.g. `/auth/open`. */
@@ -114,7 +114,7 @@ export class OidcProtocol implements ProtocolAdapter {
         // Ordered: the authorization code's write, which any use of this record follows, commits it.
         await rememberSubject(this.deps.store, authenticator, subject, { retentionMs: this.deps.subjectRetentionMs, now: this.deps.now(), durability: 'ordered' });
         const acr = tx.loa ? `loa:${tx.loa}` : undefined;
-        return { login: { accountId: subject.id, remember: true, ...(acr ? { acr } : {}), amr: [...authenticator.amr] } };
+        return { login: { accountId: subject.id, remember: true, ...(acr ? { acr } : {}), amr: [...authenticator.amr], [LOGIN_TRANSACTION]: tx.id } };
       }
       case 'ABORT':
       case 'CANCELLED':

@@ -11,7 +11,7 @@ import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
 import { createAdapterFactory } from './adapter.js';
-import { claimsForUse } from './claims.js';
+import { claimsForUse, LOGIN_CLAIMS } from './claims.js';
 import { clientMetadata } from './client-metadata.js';
 
 /** The mount of the seeds' issuer, `{publicUrl}/auth/open`. */
@@ -63,8 +63,54 @@ async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undef
   grant.addOIDCScope(scopes.join(' '));
   const claims = [...ctx.oidc.requestParamClaims];
   if (claims.length > 0) grant.addOIDCClaims(claims);
+  carryLoginClaims(ctx, grant);
   await grant.save();
   return grant;
+}
+
+/**
+ * The ID token's claims of the login itself (seed 002): `sid`, and the `transaction_id` of the
+ * login that just ended, which the interaction result names (OidcProtocol.resultOf). They ride
+ * on the request's `claims` (`id_token` member), which oidc-provider keeps with the authorization
+ * code and refresh tokens of this login and hands to the account's `claims()` at the token
+ * endpoint: so each login's tokens name their own transaction, even when the same person logs
+ * in twice at once. The request's own `claims` parameter is off (features.claimsParameter), so
+ * none of this comes from the relying party.
+ */
+function carryLoginClaims(ctx: KoaContextWithOIDC, grant: Grant): void {
+  // oidc-provider makes `claims` an object for every request (OIDCContext), filled from the request.
+  const requested = ctx.oidc.claims as { id_token?: Record<string, unknown> };
+  const idToken = (requested.id_token ??= {});
+  // oidc-provider puts the session's sid into the ID token when the request asks for it.
+  idToken.sid = null;
+  const transactionId = ctx.oidc.result?.login?.[LOGIN_TRANSACTION];
+  if (typeof transactionId === 'string') {
+    idToken.transaction_id = { value: transactionId };
+    grant.addOIDCClaims(['transaction_id']);
+  } else {
+    // A token from a single sign-on session without a new login: no transaction made it.
+    delete idToken.transaction_id;
+  }
+}
+
+/**
+ * The access token issued with an ID token at the token endpoint, as `at_hash` wants it: IdToken's
+ * issue() replaces an `at_hash` claim by the left half of its hash, as for oidc-provider's own
+ * at_hash in other flows. Opaque tokens only (their value is their jti); none elsewhere.
+ */
+function accessTokenOf(ctx: KoaContextWithOIDC): string | undefined {
+  const at = ctx.oidc.entities.AccessToken;
+  return at && !at.resourceServer && ctx.oidc.route === 'token' ? at.jti : undefined;
+}
+
+/** Where the interaction result's `login` names the transaction that authenticated the person. */
+export const LOGIN_TRANSACTION = 'transactionId';
+
+/** The transaction a token's login request carries (carryLoginClaims), if any. */
+function transactionOf(requested: Record<string, unknown> | undefined): string | undefined {
+  const claim = requested?.transaction_id;
+  const value = claim && typeof claim === 'object' ? (claim as { value?: unknown }).value : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -104,8 +150,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     routes: OIDC_ROUTES,
     scopes: [...new Set(['openid', 'offline_access', ...Object.keys(deps.scopeClaims), ...API_SCOPES])],
-    // acr and amr come from the login, not the account, so they reach the ID token only.
-    claims: { ...Object.fromEntries(Object.entries(deps.scopeClaims).map(([scope, claims]) => [scope, [...claims]])), openid: ['sub', 'acr', 'amr'] },
+    // acr, amr, auth_time and the login's own claims come from the login, not the account, so
+    // they reach the ID token only (claimsForUse keeps the login's out of UserInfo).
+    claims: {
+      ...Object.fromEntries(Object.entries(deps.scopeClaims).map(([scope, claims]) => [scope, [...claims]])),
+      openid: ['sub', 'acr', 'amr', 'auth_time', ...LOGIN_CLAIMS],
+    },
     acrValues: SUPPORTED_ACR_VALUES,
     conformIdTokenClaims: false,
     pkce: { required: (_ctx, client) => registry.pkceRequired(client.clientId) },
@@ -139,7 +189,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       const idTokenClaims = client?.oidc?.idTokenClaims ?? [];
       return {
         accountId: sub,
-        claims: (use, _scope, requested) => ({ ...claimsForUse(record.attributes, use, idTokenClaims, Object.keys(requested ?? {})), sub }),
+        claims: (use, _scope, requested) => {
+          const login = use === 'id_token' ? { idp: record.provider, transaction_id: transactionOf(requested), nbf: Math.floor(now() / 1000), at_hash: accessTokenOf(ctx) } : {};
+          return { ...claimsForUse(record.attributes, use, idTokenClaims, Object.keys(requested ?? {}), login), sub };
+        },
       };
     },
     interactions: {
