@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { upstreamPlugins } from './authenticators/itsme/index.js';
-import { sandboxItsme, withSandboxItsme, type RegisterItsmeSimulator } from './authenticators/itsme/sandbox.js';
+import { sandboxItsme, withSandboxItsme } from './authenticators/itsme/sandbox.js';
 import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
 import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.js';
 import { ClientRegistry } from './clients/registry.js';
@@ -48,15 +48,11 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { loadLocales, mergeCatalogs } from './ui/i18n.js';
 import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-pages.js';
+import { registerItsmeSimulator } from './sandbox/itsme/index.js';
 
 /** The authenticators eidhub has: SMS OTP, and one per configured upstream OpenID Provider (itsme). */
 const AUTHENTICATORS = (config: Config): readonly AuthenticatorPlugin[] => [otpSmsPlugin, ...upstreamPlugins(config)];
 
-/**
- * The sandbox's itsme simulator (src/sandbox/itsme/, `registerItsmeSimulator`). Until that module
- * is part of eidhub this is undefined, and sandbox mode then adds no simulator provider.
- */
-const ITSME_SIMULATOR: RegisterItsmeSimulator | undefined = undefined;
 /** The protocols eidhub speaks, each registering its own routes. */
 const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin, samlPlugin, cibaPlugin];
 
@@ -151,7 +147,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const now = options.now ?? Date.now;
   const store = options.store ?? (await openStore(baseConfig.storage));
   const withClients = await withSandboxClients(baseConfig, store);
-  const config = ITSME_SIMULATOR ? withSandboxItsme(withClients) : withClients;
+  const config = withSandboxItsme(withClients);
   const keyOf = (name: string) => serverKey(store, name);
 
   const [subjectKey, clientSecretKey] = await Promise.all([keyOf('subject'), keyOf('client-secret')]);
@@ -221,9 +217,8 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
-  if (ITSME_SIMULATOR) {
-    await sandboxItsme(app, ITSME_SIMULATOR, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
-  }
+  // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`.
+  await sandboxItsme(app, registerItsmeSimulator, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
 
   let fingerprint = keySetFingerprint(keys);
   const reloadKeys = async () => {
