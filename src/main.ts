@@ -121,9 +121,10 @@ async function withSandboxClients(config: Config, store: Store): Promise<Config>
     redirectUris: [`${config.publicUrl}/sandbox/callback`, `${SANDBOX_SHOWCASE_URL}/oidc/callback`],
     postLogoutRedirectUris: [`${config.publicUrl}/sandbox`],
     grantTypes: ['authorization_code', 'refresh_token'],
-    scopes: ['openid', 'idp-id', 'phone'],
+    // idp-id and phone for SMS logins, name and profile for itsme (the sandbox's simulator).
+    scopes: ['openid', 'idp-id', 'phone', 'name', 'profile'],
     pkce: 'optional',
-    idTokenClaims: ['idp_id', 'phone_number'],
+    idTokenClaims: ['idp_id', 'phone_number', 'name', 'family_name', 'given_name', 'gender', 'birthdate', 'idp_issuer'],
     idTokenSigningAlg: 'RS256',
   };
   const demoApi: ApiClientConfig = { clientId: SANDBOX_API_CLIENT_ID, secrets: apiSecrets, permissions: ['authentication-rest-api'] };

@@ -52,6 +52,7 @@ export function registerSandbox(app: FastifyInstance, deps: { config: Config; in
   const redirectUri = client.redirectUris[0]!;
   const secret = client.secrets[0]!;
   const secureCookie = new URL(config.publicUrl).protocol === 'https:';
+  const itsmeSimulated = config.upstreamProviders.some((p) => p.id === 'itsme' && p.simulator);
 
   app.get('/sandbox', async (_req, reply) =>
     page(
@@ -59,6 +60,9 @@ export function registerSandbox(app: FastifyInstance, deps: { config: Config; in
       'Sandbox',
       `<p>Log in as a relying party would, with the demo client <code>${esc(client.clientId)}</code>.</p>
 <p><a class="button" href="/sandbox/login">Log in with SMS</a></p>
+<p><a class="button" href="/sandbox/login?service=itsme-authentication">Log in with itsme® (Authentication: <code>openid name</code>)</a>
+<a class="button" href="/sandbox/login?service=itsme-identification">itsme® Identification (<code>openid profile</code>)</a></p>
+${itsmeSimulated ? '<p class="note">itsme® here is the sandbox\'s simulator at <a href="/sandbox/itsme/.well-known/openid-configuration">/sandbox/itsme</a>, with test identities.</p>' : ''}
 <p>Codes appear in the <a href="/sandbox/sms">SMS inbox</a> and in the server log.</p>
 <p>Discovery: <a href="${OIDC_MOUNT}/.well-known/openid-configuration">${esc(config.publicUrl + OIDC_MOUNT)}/.well-known/openid-configuration</a></p>`,
     ),
@@ -78,7 +82,16 @@ export function registerSandbox(app: FastifyInstance, deps: { config: Config; in
     );
   });
 
-  app.get<{ Querystring: { login_hint?: string; ui_locales?: string } }>('/sandbox/login', async (req, reply) => {
+  /** What the demo relying party asks for: an SMS login, or itsme's Authentication or Identification service (seed 002). */
+  const LOGINS: Readonly<Record<string, { scope: string; acr: string }>> = {
+    sms: { scope: 'openid idp-id phone', acr: 'idp:otp-sms' },
+    'itsme-authentication': { scope: 'openid name', acr: 'idp:itsme' },
+    'itsme-identification': { scope: 'openid profile', acr: 'idp:itsme' },
+  };
+
+  app.get<{ Querystring: { login_hint?: string; ui_locales?: string; service?: string } }>('/sandbox/login', async (req, reply) => {
+    const login = LOGINS[req.query.service ?? 'sms'];
+    if (!login) throw new EidhubError(400, 'invalid_request', `service: one of ${Object.keys(LOGINS).join(', ')}`);
     const state = randomBytes(16).toString('base64url');
     const nonce = randomBytes(16).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
@@ -88,12 +101,12 @@ export function registerSandbox(app: FastifyInstance, deps: { config: Config; in
       client_id: client.clientId,
       response_type: 'code',
       redirect_uri: redirectUri,
-      scope: 'openid idp-id phone',
+      scope: login.scope,
       state,
       nonce,
       code_challenge: challenge,
       code_challenge_method: 'S256',
-      acr_values: 'idp:otp-sms',
+      acr_values: login.acr,
       prompt: 'login',
     });
     if (req.query.login_hint) params.set('login_hint', req.query.login_hint);
