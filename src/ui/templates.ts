@@ -3,7 +3,7 @@
  * each step is a plain form; the one inline script only adds conveniences (WebOTP, the resend
  * countdown, auto-continue). No external resources, so the CSP can stay `default-src 'none'`.
  */
-import { escapeHtml, type Translate } from './i18n.js';
+import { escapeHtml, SafeHtml, type Translate } from './i18n.js';
 import { hiddenInputs, icon, stepKit, submitButton, type IconName, type StepContent, type Tone } from './kit.js';
 import type { Language } from './languages.js';
 import type { Outcome, PageMessageKey, PageModel, PageStep } from './view.js';
@@ -57,6 +57,29 @@ ${form}${notifyData(step.notify)}`,
   };
 }
 
+/**
+ * The provider chooser: a list with one form per provider, each with one button naming it, so
+ * each choice is its own list item, reached by Tab and pressed with Enter, without JavaScript.
+ */
+function chooseStep(model: PageModel, step: Step<'choose'>, t: Translate): StepContent {
+  const kit = stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden });
+  const items = step.providers.map((p) => {
+    const name = p.name ? t(p.name) : escapeHtml(p.id);
+    const button = submitButton(t('choose.option', { provider: new SafeHtml(name) }), 'btn-choice');
+    return `<li>${kit.postForm('choose', `<input type="hidden" name="provider" value="${escapeHtml(p.id)}">${button}`)}</li>`;
+  });
+  return {
+    heading: t('choose.heading'),
+    icon: 'user',
+    tone: 'brand',
+    body: `<p class="lead">${t('choose.intro')}</p>
+<ul class="choices" role="list" aria-label="${t('choose.list')}">
+${items.join('\n')}
+</ul>
+<div class="card-foot">${kit.cancelForm()}</div>`,
+  };
+}
+
 /** The answer went by the back channel (e.g. to the service's server): the person is told they are done here. */
 function doneStep(step: Step<'done'>, t: Translate): StepContent {
   return { heading: t(`continue.${step.outcome}.heading`), ...OUTCOME_LOOK[step.outcome], body: `<p class="lead">${t('done.body')}</p>` };
@@ -96,6 +119,8 @@ function stepContent(model: PageModel, t: Translate): StepContent {
       return step.render(stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden }));
     case 'continue':
       return continueStep(model, step, t);
+    case 'choose':
+      return chooseStep(model, step, t);
     case 'done':
       return doneStep(step, t);
     case 'error':
@@ -227,6 +252,9 @@ input:focus{outline:3px solid var(--focus);outline-offset:1px;border-color:var(-
 .btn-link{padding:.5rem .25rem;font-weight:500;background:none;color:var(--link);text-decoration:underline;text-decoration-thickness:1px;text-underline-offset:3px}
 .btn-link:hover{text-decoration-thickness:2px}
 .btn-link:disabled{color:var(--muted);text-decoration:none;cursor:not-allowed}
+.choices{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:.75rem}
+.btn-choice{width:100%;min-height:52px;justify-content:flex-start;padding:.625rem 1rem;background:var(--surface);color:var(--text);border-color:var(--field-line);text-align:left}
+.btn-choice:hover{border-color:var(--primary);background:var(--brand-soft)}
 .btn-quiet{background:none;color:var(--muted);font-weight:500}
 .btn-quiet:hover{color:var(--text);background:var(--neutral-soft)}
 form.is-sending .btn-primary{opacity:.75;cursor:progress}
