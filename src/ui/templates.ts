@@ -58,15 +58,16 @@ ${form}${notifyData(step.notify)}`,
 }
 
 /**
- * The provider chooser: a list with one form per provider, each with one button naming it, so
- * each choice is its own list item, reached by Tab and pressed with Enter, without JavaScript.
+ * The provider chooser: a list with one form per provider, each with one button naming it (and
+ * sending its id as `provider`), so each choice is its own list item, reached by Tab and pressed
+ * with Enter, without JavaScript.
  */
 function chooseStep(model: PageModel, step: Step<'choose'>, t: Translate): StepContent {
   const kit = stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden });
   const items = step.providers.map((p) => {
     const name = p.name ? t(p.name) : escapeHtml(p.id);
-    const button = submitButton(t('choose.option', { provider: new SafeHtml(name) }), 'btn-choice');
-    return `<li>${kit.postForm('choose', `<input type="hidden" name="provider" value="${escapeHtml(p.id)}">${button}`)}</li>`;
+    const button = submitButton(t('choose.option', { provider: new SafeHtml(name) }), 'btn-choice', ` name="provider" value="${escapeHtml(p.id)}"`);
+    return `<li>${kit.postForm('choose', button)}</li>`;
   });
   return {
     heading: t('choose.heading'),

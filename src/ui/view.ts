@@ -42,7 +42,7 @@ export type PageStep =
   | {
       /**
        * Several providers may run this login and the person picks one: a POST form per provider
-       * to the pages' `choose` action, carrying its id as `provider`.
+       * to the pages' `choose` action, whose button sends its id as `provider`.
        */
       kind: 'choose';
       providers: ReadonlyArray<{
