@@ -101,8 +101,8 @@ describe('the provider chooser', () => {
     assert.match(page.body, /<h1 id="heading">Choose how to log in<\/h1>/);
     assert.match(page.body, /<ul class="choices" role="list" aria-label="Ways to log in">/);
     assert.deepEqual(offered(page.body), ['otp-sms', APPROVE], 'every enabled provider, in order');
-    assert.match(page.body, /<button type="submit" class="btn btn-choice" name="provider" value="otp-sms">Continue with SMS code<\/button>/, "otp-sms's display name");
-    assert.match(page.body, /<button type="submit" class="btn btn-choice" name="provider" value="approve">Continue with Approve \(test\)<\/button>/, "approve's display name");
+    assert.match(page.body, /<button type="submit" class="btn btn-choice" name="provider" value="otp-sms">SMS code<\/button>/, "otp-sms's display name");
+    assert.match(page.body, /<button type="submit" class="btn btn-choice" name="provider" value="approve">Approve \(test\)<\/button>/, "approve's display name");
     assert.match(page.body, /action="\/login\/[0-9a-f-]{36}\/cancel"/, 'the person may cancel here too');
     const csp = page.res.headers.get('content-security-policy') ?? '';
     assert.match(csp, new RegExp(`form-action [^;]*${new URL(upstreamUrl).origin}`), `a choice may lead to an upstream: ${csp}`);
@@ -193,6 +193,33 @@ describe('the provider chooser', () => {
     assert.equal(answer.searchParams.get('error'), 'access_denied');
     assert.match(answer.searchParams.get('error_description') ?? '', /may not use idp "approve"; it may use: otp-sms/);
     assert.equal(answer.searchParams.get('state'), refused.state);
+  });
+
+  it('a client added at run time keeps its allowedProviders: limited to approve, it goes straight to the upstream', async () => {
+    await eidhub.clients.add({
+      kind: 'oidc',
+      settings: { clientId: 'added-approve-only', redirectUris: [REDIRECT], postLogoutRedirectUris: [], grantTypes: ['authorization_code'], scopes: ['openid', 'idp-id'], idTokenClaims: [], idTokenSigningAlg: 'RS256', allowedProviders: [APPROVE] },
+      secrets: [SECRET],
+    });
+    await assert.rejects(
+      eidhub.clients.add({ kind: 'oidc', settings: { clientId: 'added-empty', redirectUris: [REDIRECT], postLogoutRedirectUris: [], grantTypes: ['authorization_code'], scopes: ['openid'], idTokenClaims: [], idTokenSigningAlg: 'RS256', allowedProviders: [] }, secrets: [SECRET] }),
+      /allowedProviders/,
+      'the config schema checks it',
+    );
+    const added = await oidc.discovery(new URL(eidhub.issuer), 'added-approve-only', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    const agent = new Browserless(eidhub.url);
+    const away = await agent.get(oidc.buildAuthorizationUrl(added, { redirect_uri: REDIRECT, scope: 'openid', state: oidc.randomState() }).href, upstreamUrl);
+    assert.equal(away.res.status, 303);
+    assert.ok(away.url.startsWith(`${upstreamUrl}?`), away.url);
+  });
+
+  it('acr_values=loa:substantial without idp leaves only the providers that reach it: no chooser', async () => {
+    const req = authorizeUrl({ acr_values: 'loa:substantial' });
+    const away = await new Browserless(eidhub.url).get(req.url, upstreamUrl);
+    assert.ok(away.url.startsWith(`${upstreamUrl}?`), `straight to approve, the one that reaches substantial: ${away.url}`);
+    const refused = await open({ acr_values: 'loa:substantial' }, limited);
+    assert.equal(new URL(refused.page.url).searchParams.get('error'), 'unmet_authentication_requirements');
+    assert.match(new URL(refused.page.url).searchParams.get('error_description') ?? '', /otp-sms reaches loa low, not the requested substantial/);
   });
 
   it('refuses a choice the login does not offer with a 400 page, and changes nothing', async () => {
@@ -294,8 +321,8 @@ describe('the provider chooser', () => {
     after(async () => browser?.close());
 
     for (const [lang, heading, button] of [
-      ['fi', 'Valitse, miten kirjaudut', 'Jatka: Tekstiviestikoodi'],
-      ['sv', 'Välj hur du vill logga in', 'Fortsätt med Kod via sms'],
+      ['fi', 'Valitse, miten kirjaudut', 'Tekstiviestikoodi'],
+      ['sv', 'Välj hur du vill logga in', 'Kod via sms'],
     ] as const) {
       it(`is run from the keyboard: Tab to the first choice, Enter (ui_locales=${lang})`, async () => {
         const context = await browser.newContext({ javaScriptEnabled: lang === 'sv' });

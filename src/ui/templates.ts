@@ -3,7 +3,7 @@
  * each step is a plain form; the one inline script only adds conveniences (WebOTP, the resend
  * countdown, auto-continue). No external resources, so the CSP can stay `default-src 'none'`.
  */
-import { escapeHtml, SafeHtml, type Translate } from './i18n.js';
+import { escapeHtml, type Translate } from './i18n.js';
 import { hiddenInputs, icon, stepKit, submitButton, type IconName, type StepContent, type Tone } from './kit.js';
 import type { Language } from './languages.js';
 import type { Outcome, PageMessageKey, PageModel, PageStep } from './view.js';
@@ -65,8 +65,9 @@ ${form}${notifyData(step.notify)}`,
 function chooseStep(model: PageModel, step: Step<'choose'>, t: Translate): StepContent {
   const kit = stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden });
   const items = step.providers.map((p) => {
+    // The name alone: a sentence around it would need each language's grammatical case.
     const name = p.name ? t(p.name) : escapeHtml(p.id);
-    const button = submitButton(t('choose.option', { provider: new SafeHtml(name) }), 'btn-choice', ` name="provider" value="${escapeHtml(p.id)}"`);
+    const button = submitButton(name, 'btn-choice', ` name="provider" value="${escapeHtml(p.id)}"`);
     return `<li>${kit.postForm('choose', button)}</li>`;
   });
   return {
