@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { APPROVE, APPROVED_PERSON, approveWithUpstream } from './authenticators/approve/index.js';
+import { startApproveUpstream, type ApproveUpstream } from './authenticators/approve/upstream.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { callRestApi } from './support/rest-api.js';
 import { Browserless, csrfOf } from './support/http-login.js';
 
 const CLIENT_ID = 'plugin-test-client';
@@ -23,19 +23,13 @@ describe('an authenticator registered from its own folder', () => {
   let eidhub: RunningEidhub;
   let config: oidc.Configuration;
   let token: string;
-  /** An upstream that answers `answer` (yes or no, from its own query) at the `return` URL it was given. */
-  let upstream: Server;
+  /** An upstream that answers `answer` (yes or no, from its own path) at the `return` URL it was given. */
+  let upstream: ApproveUpstream;
   let upstreamUrl: string;
 
   before(async () => {
-    upstream = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://upstream.invalid');
-      const back = new URL(url.searchParams.get('return') ?? '');
-      back.searchParams.set('answer', url.pathname === '/no' ? 'no' : 'yes');
-      res.writeHead(303, { location: back.href }).end();
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/yes`;
+    upstream = await startApproveUpstream();
+    upstreamUrl = upstream.url;
     eidhub = await startEidhub({
       authenticators: [approveWithUpstream(upstreamUrl)],
       oidcClients: [{ clientId: CLIENT_ID, secrets: [SECRET], redirectUris: [REDIRECT], scopes: ['openid', 'idp-id'], idTokenClaims: ['idp_id'] }],
@@ -54,14 +48,7 @@ describe('an authenticator registered from its own folder', () => {
     upstream?.close();
   });
 
-  async function api(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${eidhub.url}/auth/rest${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
+  const api = (method: string, path: string, body?: unknown) => callRestApi(eidhub.url, token, method, path, body);
 
   it('logs a person in over OpenID Connect with acr_values=idp:approve', async () => {
     const state = oidc.randomState();

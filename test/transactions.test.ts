@@ -2,6 +2,7 @@
  * The transaction service's listeners of finished transactions (TransactionService.onFinal), on a
  * real SQLite store: told once of each transaction this process ends, whatever ended it, after
  * the store has it; never of a change that leaves it open; a failing listener fails nothing.
+ * And the provider chooser's write (TransactionService.choose): once, compare-and-set, audited.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -29,13 +30,13 @@ describe('TransactionService.onFinal', () => {
     await store.close();
   });
 
-  const create = () =>
+  const create = (allowedProviders = ['otp-sms']) =>
     service.create({
       accountId: 'a-1',
       protocol: 'rest',
       protocolRef: randomUUID(),
       clientId: 'client-1',
-      allowedProviders: ['otp-sms'],
+      allowedProviders,
       language: null,
       prefilledInput: {},
       providerParams: {},
@@ -104,5 +105,23 @@ describe('TransactionService.onFinal', () => {
       reported.filter((r) => r.tx === tx.id).map((r) => (r.err as Error).message).sort(),
       ['async listener broke', 'listener broke'],
     );
+  });
+
+  it('choose records the chosen provider once, with its parameters, compare-and-set and audited', async () => {
+    const created = await create(['otp-sms', 'other']);
+    assert.equal(created.provider, null, 'several providers: none chosen yet');
+    await assert.rejects(service.choose(created, 'otp-sms', { providerParams: {}, prefilledInput: {} }), { code: 'transaction_final' }, 'only while waiting for the user');
+    const waiting = await service.claim(created, 'binding');
+    await assert.rejects(service.choose(waiting, 'nope', { providerParams: {}, prefilledInput: {} }), { code: 'provider_not_allowed' });
+
+    const chosen = await service.choose(waiting, 'other', { providerParams: { p: '1' }, prefilledInput: { mobile: '+447700900000' } });
+    assert.deepEqual([chosen.provider, chosen.providerParams, chosen.prefilledInput, chosen.version], ['other', { p: '1' }, { mobile: '+447700900000' }, waiting.version + 1]);
+    assert.deepEqual(await store.transactions.get(chosen.id), chosen, 'as stored');
+    const [event] = await store.audit.recent(1);
+    assert.deepEqual([event?.type, event?.transactionId, event?.data], ['transaction.provider_chosen', chosen.id, { provider: 'other' }]);
+
+    await assert.rejects(service.choose(waiting, 'otp-sms', { providerParams: {}, prefilledInput: {} }), { code: 'transaction_changed' }, 'a stale copy loses');
+    await assert.rejects(service.choose(chosen, 'otp-sms', { providerParams: {}, prefilledInput: {} }), { code: 'transaction_changed' }, 'chosen once');
+    assert.equal((await store.transactions.get(chosen.id))?.provider, 'other');
   });
 });

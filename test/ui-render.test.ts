@@ -258,6 +258,7 @@ describe('renderPage', () => {
       render(phoneStep),
       render({ ...codeStep, resendInSeconds: 30, error: 'code.error.wrong', notice: 'code.notice.resent' }),
       render({ kind: 'continue', method: 'get', url: 'https://rp.example/cb?code=a&state=b', outcome: 'success' }),
+      render({ kind: 'choose', providers: [{ id: 'otp-sms', name: 'sms.displayName' }, { id: 'other', name: undefined }] }),
     ];
     for (const html of pages) {
       const all = forms(html);
@@ -411,5 +412,17 @@ describe('renderPage', () => {
   it('uses a generic context line without a client name', () => {
     const html = render(phoneStep, { clientName: undefined });
     assert.match(html, /<p class="context">Log in<\/p>/);
+  });
+
+  it('chooser: a labelled list of one form per provider, posting its id to choose, named in the page language; escaped', () => {
+    const html = render({ kind: 'choose', providers: [{ id: 'otp-sms', name: 'sms.displayName' }, { id: '<b>"x', name: undefined }] }, { lang: 'da' });
+    assert.match(html, /<h1 id="heading">Vælg, hvordan du vil logge ind<\/h1>/);
+    assert.equal(tags(html, 'ul')[0]?.get('aria-label'), 'Måder at logge ind på');
+    const choices = forms(html).filter((f) => formAction(f) === '/login/tx1/choose');
+    assert.equal(choices.length, 2);
+    assert.deepEqual(choices.map((f) => tags(f, 'button').map((b) => [b.get('name'), b.get('value')])), [[['provider', 'otp-sms']], [['provider', '<b>"x']]]);
+    assert.match(choices[0]!, />Kode på sms<\/button>/, "the provider's display name");
+    assert.match(choices[1]!, />&lt;b&gt;&quot;x<\/button>/, 'its id, escaped, without one');
+    assert.equal(Array.from(html.matchAll(/<li>/g)).length, 2, 'each choice its own list item');
   });
 });

@@ -145,6 +145,11 @@ export interface BackchannelApi {
 export interface Authenticator<V extends StepView = StepView> {
   /** The provider name integrators use: `idp:otp-sms`, `allowedProviders: ["otp-sms"]`. */
   readonly id: string;
+  /**
+   * A message key of its catalogue naming it to people, on the provider chooser of a login that
+   * several providers may run (e.g. "SMS code"); without one the chooser shows its id.
+   */
+  readonly displayName?: string | undefined;
   /** The level of assurance a successful login reaches. */
   readonly loa: LevelOfAssurance;
   /** The OIDC `amr` values of a login by this authenticator (RFC 8176). */
@@ -191,7 +196,9 @@ export interface Authenticator<V extends StepView = StepView> {
    * transaction waiting for the user (the first page of a login, or right after the person chose
    * this provider on the chooser). An authenticator whose login happens elsewhere (an upstream
    * OpenID Provider) answers `redirect` and the page sends the browser there at once; undefined
-   * shows `view(tx)` as usual.
+   * shows `view(tx)` as usual. On a login's first page the transaction may still be CREATED,
+   * bound to no browser (opening a page changes nothing, CONTRACT §4): `enter` must not claim it;
+   * the browser that comes back to the callback with that page's key claims it.
    */
   enter?(tx: Transaction, context: ActContext): Promise<ActionResult<V> | undefined>;
   /**

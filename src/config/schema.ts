@@ -102,6 +102,11 @@ export const oidcClientSchema = z
       .default([])
       .describe('Claims put into the ID token as well as UserInfo (still limited by the granted scopes).'),
     idTokenSigningAlg: z.enum(['RS256', 'ES256']).default('RS256').describe('ID token signature algorithm.'),
+    allowedProviders: z
+      .array(z.string().min(1).max(64))
+      .min(1)
+      .optional()
+      .describe('Providers the client may use (e.g. `["otp-sms"]`); default every enabled one. Without an `idp:` acr value a person allowed several chooses among them.'),
   })
   .superRefine((c, ctx) => {
     if (c.secrets.length === 0 && c.pkce === 'optional') {

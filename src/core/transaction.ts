@@ -73,6 +73,8 @@ export type TransactionPatch = Partial<
   Pick<
     Transaction,
     | 'provider'
+    | 'providerParams'
+    | 'prefilledInput'
     | 'language'
     | 'status'
     | 'subject'

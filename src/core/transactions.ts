@@ -220,6 +220,19 @@ export class TransactionService {
     return this.transition(tx, 'WAITING_FOR_USER', { browserBinding }, 'ordered');
   }
 
+  /**
+   * The person chose the provider that runs a login several providers may run (the hosted pages'
+   * chooser), with the provider parameters and prefilled input that provider normalised
+   * (Authenticator.prepare). Once only: a transaction whose provider is set keeps it.
+   */
+  async choose(tx: Transaction, provider: string, prepared: Pick<Transaction, 'providerParams' | 'prefilledInput'>): Promise<Transaction> {
+    if (!tx.allowedProviders.includes(provider)) throw new EidhubError(400, 'provider_not_allowed', `provider "${provider}" is not allowed for this login`);
+    if (tx.provider !== null) throw new EidhubError(409, 'transaction_changed', `the provider of this login is ${tx.provider} already`);
+    const patch: TransactionPatch = { ...this.waitingPatch(tx, { provider }), providerParams: prepared.providerParams, prefilledInput: prepared.prefilledInput };
+    const audit: AuditEvent = { type: 'transaction.provider_chosen', at: patch.updatedAt ?? this.now(), transactionId: tx.id, clientId: tx.clientId, data: { provider } };
+    return this.applied(await this.store.transactions.update(tx.id, tx.version, patch, audit));
+  }
+
   fail(tx: Transaction, error: TransactionError): Promise<Transaction> {
     return this.transition(tx, 'ERROR', { error });
   }

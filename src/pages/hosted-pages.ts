@@ -1,7 +1,9 @@
 /**
  * The hosted pages: `/login/{transactionId}`. They show the authenticator's current step and pass
  * each form (and an upstream's return, `/login/{id}/callback`) to it; they know nothing of the
- * authenticator beyond its contract, nor of the protocol beyond its ProtocolAdapter.
+ * authenticator beyond its contract, nor of the protocol beyond its ProtocolAdapter. A login that
+ * several providers may run first shows the chooser, whose form (`/login/{id}/choose`) records
+ * the provider the person picked.
  *
  * Browser binding and CSRF: opening a page (GET or HEAD) changes nothing, so a link scanner, a
  * prefetch or an integrator's server checking the URL cannot lock the person out (CONTRACT §4).
@@ -31,6 +33,8 @@ export const hostedPageUrl = (tx: Pick<Transaction, 'id'>) => `${HOSTED_PAGE_BAS
 
 /** The form action every step offers, whatever the authenticator. */
 const CANCEL = 'cancel';
+/** The provider chooser's form action (a login several providers may run); the form names it as `provider`. */
+const CHOOSE = 'choose';
 /** Where an authenticator that sent the browser elsewhere gets it back. */
 const CALLBACK = 'callback';
 const TX_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -117,6 +121,39 @@ export class HostedPages {
     return { kind: 'step', render: (kit) => authenticator.render(view, kit) };
   }
 
+  /** The chooser of a login whose provider is not chosen yet: every provider it allows, in its order. */
+  private chooser(tx: Transaction): PageStep {
+    const providers = tx.allowedProviders.flatMap((id) => {
+      const authenticator = this.deps.authenticators.get(id);
+      return authenticator ? [{ id, name: authenticator.displayName }] : [];
+    });
+    return { kind: 'choose', providers };
+  }
+
+  /**
+   * The authenticator the chooser's form names, with the transaction's parameters as it
+   * normalises them; checked before anything is written, so a refused choice changes nothing.
+   */
+  private choiceOf(tx: Transaction, provider: string | undefined) {
+    const authenticator = provider !== undefined && tx.allowedProviders.includes(provider) ? this.deps.authenticators.get(provider) : undefined;
+    if (!authenticator) throw new EidhubError(400, 'provider_not_allowed', 'choose one of the providers on the page');
+    const prepared = authenticator.prepare({ clientId: tx.clientId, providerParams: tx.providerParams, prefilledInput: tx.prefilledInput });
+    if (!prepared.ok) {
+      throw new EidhubError(400, 'invalid_request', `${authenticator.id}: ${prepared.problems.map((p) => `${p.param} ${p.message}`).join('; ')}`);
+    }
+    return { authenticator, prepared };
+  }
+
+  /**
+   * An authenticator's step for a transaction waiting for the user: where its `enter` sends the
+   * browser (a login that happens elsewhere), else its view.
+   */
+  private async enter(req: FastifyRequest, reply: FastifyReply, tx: Transaction, authenticator: Authenticator, key: string | undefined) {
+    const entered = await authenticator.enter?.(tx, { lang: this.language(req, tx.language), clientIp: req.ip });
+    if (entered) return this.onResult(req, reply, tx, authenticator, entered, key);
+    return this.render(req, reply, tx, this.stepOf(authenticator, await authenticator.view(tx)), key);
+  }
+
   async render(req: FastifyRequest, reply: FastifyReply, tx: Transaction | null, step: PageStep, key: string | undefined, status = 200) {
     const policy: PagePolicy = tx
       ? await this.policyFor(req, tx)
@@ -133,8 +170,10 @@ export class HostedPages {
       publicHost: this.publicHost,
       embedded: policy.embedded,
     };
-    // A step's form may lead (through the authenticator's redirect) to its upstream as well.
-    const upstream = tx?.provider && !FINAL_STATUSES.has(tx.status) ? (this.deps.authenticators.get(tx.provider)?.redirectOrigins ?? []) : [];
+    // A step's form may lead (through the authenticator's redirect) to its upstream as well; the
+    // chooser's, to the upstream of any provider it offers.
+    const offered = tx && !FINAL_STATUSES.has(tx.status) ? (tx.provider !== null ? [tx.provider] : tx.allowedProviders) : [];
+    const upstream = offered.flatMap((id) => this.deps.authenticators.get(id)?.redirectOrigins ?? []);
     const formActionOrigins = upstream.length > 0 ? [...new Set([...policy.formActionOrigins, ...upstream])] : policy.formActionOrigins;
     setPageHeaders(reply, { nonce, frameAncestors: policy.frameAncestors, formActionOrigins });
     return reply.code(status).send(renderPage(model, translator(lang, { locales: this.deps.locales })));
@@ -222,16 +261,19 @@ export class HostedPages {
     return reply.redirect(answer.url, 303);
   }
 
-  /** An authenticator's answer to a form or a callback, as the page shows it. */
-  private async onResult(req: FastifyRequest, reply: FastifyReply, tx: Transaction, authenticator: Authenticator, result: ActionResult, key: string) {
+  /** An authenticator's answer to a form, a callback or a first page (enter), as the page shows it. */
+  private async onResult(req: FastifyRequest, reply: FastifyReply, tx: Transaction, authenticator: Authenticator, result: ActionResult, key: string | undefined) {
     switch (result.kind) {
       case 'finished':
         return this.onFinished(req, reply, result.tx, key);
       case 'redirect': {
         // The browser leaves, and comes back to the callback on the strength of its binding, which
-        // the claim wrote `ordered`: read it back first, which waits for its commit.
-        const committed = await this.deps.transactions.get(tx.id);
-        if (!committed || !this.keyMatches(committed, key)) throw new EidhubError(409, 'transaction_changed', 'reload the page');
+        // the claim wrote `ordered`: read it back first, which waits for its commit. A first page
+        // that went straight on claimed nothing: the callback claims it (see callback).
+        if (tx.status !== 'CREATED') {
+          const committed = await this.deps.transactions.get(tx.id);
+          if (!committed || !this.keyMatches(committed, key)) throw new EidhubError(409, 'transaction_changed', 'reload the page');
+        }
         return reply.redirect(result.url, 303);
       }
       case 'view':
@@ -259,8 +301,8 @@ export class HostedPages {
     } else if (!this.keyMatches(tx, cookieKey)) {
       throw new EidhubError(403, 'other_browser', 'this login is open in another browser or window');
     }
-    const authenticator = this.authenticator(tx);
-    return this.render(req, reply, tx, this.stepOf(authenticator, await authenticator.view(tx)), key);
+    if (tx.provider === null) return this.render(req, reply, tx, this.chooser(tx), key);
+    return this.enter(req, reply, tx, this.authenticator(tx), key);
   }
 
   /**
@@ -285,8 +327,9 @@ export class HostedPages {
   async act(req: FastifyRequest<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>, reply: FastifyReply) {
     const { action } = req.params;
     let tx = await this.load(req, req.params.id);
-    const authenticator = FINAL_STATUSES.has(tx.status) ? undefined : this.authenticator(tx);
-    if (action !== CANCEL && authenticator && !authenticator.actions.includes(action)) throw new EidhubError(404, 'not_found', 'no such step');
+    const open = !FINAL_STATUSES.has(tx.status);
+    const authenticator = open && tx.provider !== null ? this.authenticator(tx) : undefined;
+    if (open && action !== CANCEL && action !== CHOOSE && !authenticator?.actions.includes(action)) throw new EidhubError(404, 'not_found', 'no such step');
     const form = Object.fromEntries(
       Object.entries(req.body ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : '']),
     ) as Record<string, string>;
@@ -295,6 +338,7 @@ export class HostedPages {
     if (!formKey || (cookieKey !== undefined && cookieKey !== formKey)) {
       throw new EidhubError(403, 'csrf', 'the form did not come from this login page; reload the page');
     }
+    const choice = action === CHOOSE && open ? this.choiceOf(tx, form.provider) : undefined;
     if (tx.status === 'CREATED') {
       tx = await this.claimFor(tx, formKey);
     } else if (FINAL_STATUSES.has(tx.status) && !tx.browserBinding) {
@@ -305,9 +349,16 @@ export class HostedPages {
       throw new EidhubError(403, 'csrf', 'the form did not come from this login page; reload the page');
     }
     if (FINAL_STATUSES.has(tx.status)) return this.onFinished(req, reply, tx, formKey);
-    if (tx.status !== 'WAITING_FOR_USER' || !authenticator) throw new EidhubError(409, 'transaction_changed', 'reload the page');
+    if (tx.status !== 'WAITING_FOR_USER') throw new EidhubError(409, 'transaction_changed', 'reload the page');
 
     if (action === CANCEL) return this.onFinished(req, reply, await this.deps.transactions.abort(tx), formKey);
+    if (choice) {
+      const { authenticator: chosen, prepared } = choice;
+      // A second press of the same choice (a double submit, a reload) goes on as the first did.
+      if (tx.provider !== chosen.id) tx = await this.deps.transactions.choose(tx, chosen.id, prepared);
+      return this.enter(req, reply, tx, chosen, formKey);
+    }
+    if (!authenticator || tx.provider !== authenticator.id) throw new EidhubError(409, 'transaction_changed', 'reload the page');
     const lang = this.language(req, tx.language);
     const result = await authenticator.act(tx, action, form, { lang, clientIp: req.ip });
     return this.onResult(req, reply, tx, authenticator, result, formKey);
@@ -315,15 +366,18 @@ export class HostedPages {
 
   /** The browser back from where the authenticator sent it (an upstream provider), with its answer in the query. */
   async callback(req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>, reply: FastifyReply) {
-    const tx = await this.load(req, req.params.id);
-    const cookieKey = req.cookies[this.cookieName(tx)];
+    const opened = await this.load(req, req.params.id);
+    const cookieKey = req.cookies[this.cookieName(opened)];
+    const authenticator = FINAL_STATUSES.has(opened.status) || opened.provider === null ? undefined : this.authenticator(opened);
+    // A first page that sent the browser straight on (enter) bound nothing: the browser that comes
+    // back with the key that page gave it claims the login, as its first form would have.
+    const tx = opened.status === 'CREATED' && cookieKey && authenticator?.callback ? await this.claimFor(opened, cookieKey) : opened;
     if (!this.keyMatches(tx, cookieKey)) throw new EidhubError(403, 'other_browser', 'this login was started in another browser or window');
     if (FINAL_STATUSES.has(tx.status)) return this.onFinished(req, reply, tx, cookieKey);
-    const authenticator = this.authenticator(tx);
-    if (!authenticator.callback || tx.status !== 'WAITING_FOR_USER') throw new EidhubError(404, 'not_found', 'no such step');
+    if (!authenticator?.callback || tx.status !== 'WAITING_FOR_USER') throw new EidhubError(404, 'not_found', 'no such step');
     const query = Object.fromEntries(Object.entries(req.query ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const result = await authenticator.callback(tx, query, { lang: this.language(req, tx.language), clientIp: req.ip });
-    return this.onResult(req, reply, tx, authenticator, result, cookieKey!);
+    return this.onResult(req, reply, tx, authenticator, result, cookieKey);
   }
 }
 

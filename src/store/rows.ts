@@ -161,6 +161,8 @@ export interface PatchColumn {
 /** Transaction fields a patch may set, and their columns. A Record so a new patch field fails to compile until mapped. */
 const PATCH_COLUMN_OF: Record<keyof TransactionPatch, PatchColumn> = {
   provider: { column: 'provider', kind: 'text' },
+  providerParams: { column: 'provider_params', kind: 'json' },
+  prefilledInput: { column: 'prefilled_input', kind: 'json' },
   language: { column: 'language', kind: 'text' },
   status: { column: 'status', kind: 'text' },
   subject: { column: 'subject', kind: 'json' },

@@ -57,6 +57,31 @@ ${form}${notifyData(step.notify)}`,
   };
 }
 
+/**
+ * The provider chooser: a list with one form per provider, each with one button naming it (and
+ * sending its id as `provider`), so each choice is its own list item, reached by Tab and pressed
+ * with Enter, without JavaScript.
+ */
+function chooseStep(model: PageModel, step: Step<'choose'>, t: Translate): StepContent {
+  const kit = stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden });
+  const items = step.providers.map((p) => {
+    // The name alone: a sentence around it would need each language's grammatical case.
+    const name = p.name ? t(p.name) : escapeHtml(p.id);
+    const button = submitButton(name, 'btn-choice', ` name="provider" value="${escapeHtml(p.id)}"`);
+    return `<li>${kit.postForm('choose', button)}</li>`;
+  });
+  return {
+    heading: t('choose.heading'),
+    icon: 'user',
+    tone: 'brand',
+    body: `<p class="lead">${t('choose.intro')}</p>
+<ul class="choices" role="list" aria-label="${t('choose.list')}">
+${items.join('\n')}
+</ul>
+<div class="card-foot">${kit.cancelForm()}</div>`,
+  };
+}
+
 /** The answer went by the back channel (e.g. to the service's server): the person is told they are done here. */
 function doneStep(step: Step<'done'>, t: Translate): StepContent {
   return { heading: t(`continue.${step.outcome}.heading`), ...OUTCOME_LOOK[step.outcome], body: `<p class="lead">${t('done.body')}</p>` };
@@ -96,6 +121,8 @@ function stepContent(model: PageModel, t: Translate): StepContent {
       return step.render(stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden }));
     case 'continue':
       return continueStep(model, step, t);
+    case 'choose':
+      return chooseStep(model, step, t);
     case 'done':
       return doneStep(step, t);
     case 'error':
@@ -227,6 +254,9 @@ input:focus{outline:3px solid var(--focus);outline-offset:1px;border-color:var(-
 .btn-link{padding:.5rem .25rem;font-weight:500;background:none;color:var(--link);text-decoration:underline;text-decoration-thickness:1px;text-underline-offset:3px}
 .btn-link:hover{text-decoration-thickness:2px}
 .btn-link:disabled{color:var(--muted);text-decoration:none;cursor:not-allowed}
+.choices{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:.75rem}
+.btn-choice{width:100%;min-height:52px;justify-content:flex-start;padding:.625rem 1rem;background:var(--surface);color:var(--text);border-color:var(--field-line);text-align:left}
+.btn-choice:hover{border-color:var(--primary);background:var(--brand-soft)}
 .btn-quiet{background:none;color:var(--muted);font-weight:500}
 .btn-quiet:hover{color:var(--text);background:var(--neutral-soft)}
 form.is-sending .btn-primary{opacity:.75;cursor:progress}

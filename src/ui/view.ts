@@ -40,6 +40,18 @@ export type PageStep =
       notify?: { targetOrigins: string[]; message: Record<string, string> } | undefined;
     }
   | {
+      /**
+       * Several providers may run this login and the person picks one: a POST form per provider
+       * to the pages' `choose` action, whose button sends its id as `provider`.
+       */
+      kind: 'choose';
+      providers: ReadonlyArray<{
+        id: string;
+        /** A message key naming it (Authenticator.displayName); without one its id is shown. */
+        name: string | undefined;
+      }>;
+    }
+  | {
       /** The login is over and its answer went by the back channel: nothing to continue to. */
       kind: 'done';
       outcome: Outcome;

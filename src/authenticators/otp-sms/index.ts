@@ -54,6 +54,7 @@ export function createOtpSmsAuthenticator(rt: OtpSmsRuntime): Authenticator<OtpV
 
   return {
     id: OTP_SMS,
+    displayName: 'sms.displayName',
     loa: 'low',
     amr: ['sms', 'otp'],
     issuer: OTP_SMS,

@@ -8,6 +8,7 @@ import { tokenKeysWatcher } from '../../keys/signing-keys.js';
 import { escapeHtml } from '../../ui/i18n.js';
 import { subjectRetentionMs } from '../subjects.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
+import { checkAllowedProviders } from './allowed-providers.js';
 import { mountHandler } from './mount.js';
 import { OidcProtocol } from './protocol.js';
 import { createProvider, OIDC_MOUNT } from './provider.js';
@@ -26,6 +27,7 @@ function scopeClaims(context: ProtocolContext): Record<string, string[]> {
 /** The OpenID Provider of one issuer, mounted at `mount` below publicUrl. */
 export async function createOidcIssuer(context: ProtocolContext, mount: string): Promise<ProtocolInstance> {
   const { config, store, clients: registry, logger } = context;
+  checkAllowedProviders(config.oidcClients, context.authenticators);
   const fastPaths = config.oidcFastPaths;
   const claims = scopeClaims(context);
   const cookieKey = await context.serverKey('cookie');

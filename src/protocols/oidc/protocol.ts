@@ -20,6 +20,7 @@ import type { Store } from '../../store/types.js';
 import { rememberSubject } from '../subjects.js';
 import type { BrowserExchange, FinishAnswer, PagePolicy, ProtocolAdapter } from '../types.js';
 import { parseAcrValues } from './acr-values.js';
+import { providersOf } from './allowed-providers.js';
 import { saveInteractionResult } from './bypasses/index.js';
 import { parseLoginHint } from './login-hint.js';
 import { INTERACTION_ROUTE, LOGIN_TRANSACTION } from './provider.js';
@@ -81,7 +82,7 @@ export class OidcProtocol implements ProtocolAdapter {
    * cannot become a transaction, go to the start route, which answers oidc-provider.
    */
   async interactionUrl(interaction: Pick<Interaction, 'uid' | 'prompt' | 'params'>): Promise<string> {
-    const login = interaction.prompt.name === 'login' ? this.loginFor(interaction.params) : null;
+    const login = interaction.prompt.name === 'login' ? await this.loginFor(interaction.params) : null;
     if (login === null || login instanceof EidhubError) return `${this.interactionPath}/${encodeURIComponent(interaction.uid)}`;
     // Every interaction uid is new: no transaction can have it yet.
     const tx = await this.deps.transactions.create({ ...login, protocolRef: interaction.uid });
@@ -147,8 +148,14 @@ export class OidcProtocol implements ProtocolAdapter {
     return policy;
   }
 
-  /** The transaction an authorization request's login becomes, or why it cannot become one. */
-  private loginFor(params: Record<string, unknown>): Omit<NewTransaction, 'protocolRef'> | EidhubError {
+  /**
+   * The transaction an authorization request's login becomes, or why it cannot become one. The
+   * providers are the client's (providersOf); `idp:` picks one of them. An `idp:` that names no
+   * enabled provider is a malformed request (`invalid_request`); one the client may not use is
+   * well-formed but refused by policy, which OAuth 2.0 (RFC 6749 §4.1.2.1) calls `access_denied`
+   * ("the authorization server denied the request"); `unauthorized_client` is about the grant.
+   */
+  private async loginFor(params: Record<string, unknown>): Promise<Omit<NewTransaction, 'protocolRef'> | EidhubError> {
     const { authenticators } = this.deps;
     const acr = parseAcrValues(typeof params.acr_values === 'string' ? params.acr_values : undefined, this.providerParams);
     if (acr.problems.length > 0) return new EidhubError(400, 'invalid_request', acr.problems.join('; '), { field: 'acr_values' });
@@ -157,14 +164,21 @@ export class OidcProtocol implements ProtocolAdapter {
     if (acr.idp !== undefined && !authenticators.has(acr.idp)) {
       return new EidhubError(400, 'invalid_request', `acr_values: unknown idp "${acr.idp}"; available: ${enabled.join(', ')}`, { field: 'acr_values' });
     }
-    const allowed = acr.idp !== undefined ? [acr.idp] : enabled;
-    const authenticator = allowed.length === 1 ? authenticators.get(allowed[0]!) : undefined;
-    if (acr.loa && authenticator && !meetsLoa(authenticator.loa, acr.loa)) {
-      return new EidhubError(400, 'unmet_authentication_requirements', `${authenticator.id} reaches loa ${authenticator.loa}, not the requested ${acr.loa}`);
+    const clientId = String(params.client_id);
+    const permitted = providersOf((await this.deps.registry.find(clientId))?.oidc, authenticators);
+    if (permitted.length === 0) return new EidhubError(403, 'access_denied', `client ${clientId} is allowed no enabled provider`);
+    if (acr.idp !== undefined && !permitted.includes(acr.idp)) {
+      return new EidhubError(403, 'access_denied', `acr_values: client ${clientId} may not use idp "${acr.idp}"; it may use: ${permitted.join(', ')}`, { field: 'acr_values' });
     }
+    const candidates = acr.idp !== undefined ? [acr.idp] : permitted;
+    const allowed = candidates.filter((id) => !acr.loa || meetsLoa(authenticators.get(id)!.loa, acr.loa));
+    if (allowed.length === 0) {
+      const reached = candidates.map((id) => `${id} reaches loa ${authenticators.get(id)!.loa}`).join(', ');
+      return new EidhubError(400, 'unmet_authentication_requirements', `${reached}, not the requested ${acr.loa}`);
+    }
+    const authenticator = allowed.length === 1 ? authenticators.get(allowed[0]!) : undefined;
     const hint = parseLoginHint(params.login_hint);
     const prefilledInput = hint ? { [hint.name]: hint.value } : {};
-    const clientId = String(params.client_id);
     const prepared = authenticator
       ? authenticator.prepare({ clientId, providerParams: acr.providerParams, prefilledInput })
       : { ok: true as const, providerParams: acr.providerParams, prefilledInput };
@@ -204,7 +218,7 @@ export class OidcProtocol implements ProtocolAdapter {
     }
     // A login reaches this route only when its request could not become a transaction (see
     // interactionUrl): the relying party is told why.
-    const login = this.loginFor(details.params);
+    const login = await this.loginFor(details.params);
     if (login instanceof EidhubError) return this.answer(req, reply, { error: login.code, error_description: login.message });
     throw new EidhubError(500, 'internal', `interaction ${details.uid}: a valid login reached the start route`);
   }

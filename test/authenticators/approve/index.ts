@@ -2,7 +2,8 @@
  * A test-only authenticator: one step, an "Approve" button, and the person is logged in as the
  * test identity it names. With an upstream URL it also offers "Approve elsewhere": the browser
  * goes to that upstream and comes back to the authenticator's callback, as an upstream identity
- * provider's would. It lives in this folder alone and is registered by the test that uses
+ * provider's would. Built to go straight there (approveGoingStraightTo), its `enter` sends the
+ * browser to the upstream as soon as its step would show, as an upstream OpenID Provider does. It lives in this folder alone and is registered by the test that uses
  * it (BuildOptions.authenticators), to show that an authenticator is one folder: its step and
  * texts, its action, its headless step, its amr, level of assurance and attribute mapping, with
  * no edit to eidhub's own files.
@@ -24,6 +25,7 @@ interface ApproveView extends StepView {
 
 /** English for every language: a test authenticator needs no translation, only its own keys. */
 const english = {
+  'approve.name': 'Approve (test)',
   'approve.heading': 'Approve the login',
   'approve.intro': 'Press Approve to log in as {name}.',
   'approve.confirm': 'I am {name}',
@@ -38,16 +40,26 @@ function subject(context: AuthenticatorContext): TransactionSubject {
   return { id: context.subjectOf(APPROVED_PERSON.id), idpId: APPROVED_PERSON.id, attributes: { name: APPROVED_PERSON.name } };
 }
 
-/** `upstream`: a URL that sends the browser back to its `return` query parameter with `answer=yes` or `no`. */
-function create(context: AuthenticatorContext, upstream: string | undefined): Authenticator<ApproveView> {
+/**
+ * `upstream`: a URL that sends the browser back to its `return` query parameter with `answer=yes`
+ * or `no`; `straight`: go there at once (enter) rather than on the "Approve elsewhere" button.
+ */
+function create(context: AuthenticatorContext, upstream: string | undefined, straight = false): Authenticator<ApproveView> {
   /** The form must confirm with the box ticked; anything else shows the step again with an error. */
   async function approve(tx: Transaction, confirmed: boolean): Promise<ActionResult<ApproveView>> {
     if (!confirmed) return { kind: 'view', view: { kind: 'approve', error: 'approve.error.notTicked' } };
     return { kind: 'finished', tx: await context.transactions.transition(tx, 'SUCCESS', { subject: subject(context), loa: 'substantial' }) };
   }
 
+  /** Where the upstream is asked to send the browser back: this login's callback. */
+  function toUpstream(upstreamUrl: string, tx: Transaction): ActionResult<ApproveView> {
+    const back = `${context.config.publicUrl}/login/${tx.id}/callback`;
+    return { kind: 'redirect', url: `${upstreamUrl}?${new URLSearchParams({ return: back })}` };
+  }
+
   return {
     id: APPROVE,
+    displayName: 'approve.name',
     loa: 'substantial',
     amr: ['user'],
     issuer: 'https://approve.test',
@@ -93,12 +105,10 @@ ${elsewhere}
     },
     async act(tx, action, form) {
       if (action === 'approve') return approve(tx, form.confirm === 'yes');
-      if (action === 'elsewhere' && upstream) {
-        const back = `${context.config.publicUrl}/login/${tx.id}/callback`;
-        return { kind: 'redirect', url: `${upstream}?${new URLSearchParams({ return: back })}` };
-      }
+      if (action === 'elsewhere' && upstream) return toUpstream(upstream, tx);
       throw new EidhubError(404, 'unknown_action', `unknown step "${action}"`);
     },
+    ...(upstream && straight ? { enter: async (tx: Transaction) => toUpstream(upstream, tx) } : {}),
     async callback(tx, query) {
       if (query.answer !== 'yes') return { kind: 'view', view: { kind: 'approve', error: 'approve.error.upstream' } };
       return approve(tx, true);
@@ -111,4 +121,9 @@ export const approvePlugin: AuthenticatorPlugin = { id: APPROVE, create: (contex
 /** The same authenticator with "Approve elsewhere" at `upstream`. */
 export function approveWithUpstream(upstream: string): AuthenticatorPlugin {
   return { id: APPROVE, create: (context) => create(context, upstream) };
+}
+
+/** The same authenticator sent straight to `upstream` whenever its step would show (its `enter`). */
+export function approveGoingStraightTo(upstream: string): AuthenticatorPlugin {
+  return { id: APPROVE, create: (context) => create(context, upstream, true) };
 }
