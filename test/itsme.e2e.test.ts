@@ -73,7 +73,7 @@ describe('itsme® in Chromium through the sandbox simulator (seed 002)', { skip 
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(url);
-    assert.ok(page.url().startsWith(`${eidhub.url}/sandbox/itsme/`), `straight to the simulator, not ${page.url()}`);
+    assert.ok(page.url().startsWith(`${eidhub.url}/sandbox/itsme/`), `straight to the simulator, not ${page.url()}: ${(await page.textContent("body"))?.slice(0, 300)} ${eidhub.logText().split("\n").filter((l) => /"level":[45]0/.test(l)).slice(-3).join("\n")}`);
     await page.getByLabel(identity).check();
     await Promise.all([page.waitForURL((u) => u.href.startsWith(redirectUri)), page.getByRole('button', { name: button }).click()]);
     const landed = new URL(page.url());

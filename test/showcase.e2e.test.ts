@@ -104,6 +104,11 @@ async function userInfoOf(page: Page): Promise<Record<string, string>> {
 
 /** What the person does on eidhub's hosted pages (OIDC redirect, REST frame). */
 async function logInOnEidhub(target: Page | Frame, phone: string, codeFor: CodeSource): Promise<void> {
+  // Where several providers may log the person in (the sandbox also has itsme), the chooser comes first.
+  const chooser = target.locator('button[name="provider"][value="otp-sms"]');
+  const phoneInput = target.locator('input[type=tel]');
+  await chooser.or(phoneInput).first().waitFor({ timeout: WAIT });
+  if (await chooser.isVisible()) await chooser.click();
   await target.fill('input[type=tel]', phone);
   const since = Date.now();
   await target.click('form[action$="/phone"] button[type=submit]');

@@ -2,17 +2,19 @@
  * Login through an upstream OpenID Provider: one authenticator per `upstreamProviders` entry,
  * named by its id (`itsme`), generic OIDC underneath (upstream-client.ts) with the itsme preset
  * on top (settings.ts). The person logs in at the upstream: `enter` (or the "continue" step's
- * form) sends the browser there with a new request, committed to in the transaction
- * (`authState.pending`: state, nonce, PKCE verifier); the upstream's answer comes back through
- * the fixed redirect URI (routes.ts) to `callback`, which checks it, exchanges the code, reads
- * UserInfo and ends the login.
+ * form) sends the browser there with a new request. Opening a page writes nothing (CONTRACT §4),
+ * so the request is kept nowhere: its `state` names the login, a random part and a MAC under a
+ * server key, and its nonce and PKCE verifier are derived from the state under that key. The
+ * upstream's answer comes back through the fixed redirect URI (routes.ts) to `callback`, which
+ * checks the state's MAC before anything else, derives the nonce and verifier again, exchanges
+ * the code, reads UserInfo and ends the login.
  *
  * Failures: the person declining at the upstream ends the login (the relying party gets
  * access_denied); an upstream that is down, slow or failing, or an answer that does not verify
  * (state, nonce, iss, aud, signature, decryption), leaves the login waiting on a page that says
  * so, with a retry button. What was refused is logged with its reason, never with a token.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { EidhubError } from '../../core/errors.js';
 import type { Transaction, TransactionSubject } from '../../core/transaction.js';
@@ -27,8 +29,6 @@ import { renderStep, RETRY, START, type UpstreamErrorKey, type UpstreamView } fr
 
 /** The authenticator's private state on the transaction (`authState`). */
 interface UpstreamState {
-  /** The request the browser was last sent to the upstream with. */
-  pending?: PendingRequest;
   /** Why the last attempt failed; the page shows it until the person retries. */
   problem?: UpstreamErrorKey;
 }
@@ -113,17 +113,37 @@ export function createUpstreamAuthenticator(
     const error = e instanceof UpstreamRefused ? 'upstream.error.refused' : ERROR_KEYS[e.reason];
     const detail = e instanceof UpstreamRefused ? { code: e.code } : { reason: e.reason };
     logger.warn({ tx: tx.id, provider: settings.id, step, ...detail, problem: e.message }, `${settings.id}: ${step} failed: ${e.message}`);
-    await transactions.updateWaiting(tx, { authState: { problem: error } });
+    // Kept only on a login bound to a browser: one not yet bound (its first page, which writes
+    // nothing) shows the problem and tries again when opened again.
+    if (tx.status === 'WAITING_FOR_USER') await transactions.updateWaiting(tx, { authState: { problem: error } });
     return problemView(error);
   }
 
-  /** Sends the browser to the upstream with a new request, committed to in the transaction. */
+  /** The key the requests' state MACs, nonces and PKCE verifiers derive from; the same on every process. */
+  const requestKey = context.serverKey('upstream-requests');
+  const derive = async (use: string, value: string) =>
+    createHmac('sha256', await requestKey).update(`${settings.id}:${use}:${value}`).digest('base64url');
+
+  /** A request for the login: `{transactionId}.{random}.{mac}`, with its nonce and verifier derived from that. */
+  async function newRequest(tx: Transaction): Promise<PendingRequest> {
+    const named = `${tx.id}.${randomBytes(18).toString('base64url')}`;
+    return requestOf(`${named}.${(await derive('state', named)).slice(0, 22)}`);
+  }
+
+  async function requestOf(state: string): Promise<PendingRequest> {
+    return { state, nonce: await derive('nonce', state), verifier: await derive('pkce-verifier', state) };
+  }
+
+  /** Whether `state` is one this authenticator made for the login `tx` (its MAC checked in constant time). */
+  async function isOurs(tx: Transaction, state: string | undefined): Promise<boolean> {
+    if (!state?.startsWith(`${tx.id}.`)) return false;
+    const cut = state.lastIndexOf('.');
+    return sameString(state.slice(cut + 1), (await derive('state', state.slice(0, cut))).slice(0, 22));
+  }
+
+  /** Sends the browser to the upstream with a new request (nothing is written: see the header). */
   async function begin(tx: Transaction): Promise<ActionResult<UpstreamView>> {
-    const pending: PendingRequest = {
-      state: `${tx.id}.${randomBytes(24).toString('base64url')}`,
-      nonce: randomBytes(24).toString('base64url'),
-      verifier: randomBytes(48).toString('base64url'),
-    };
+    const pending = await newRequest(tx);
     let url: string;
     try {
       url = await client.authorizationUrl(pending);
@@ -132,21 +152,21 @@ export function createUpstreamAuthenticator(
     }
     const origin = new URL(url).origin;
     if (!redirectOrigins.includes(origin)) redirectOrigins.push(origin);
-    await transactions.updateWaiting(tx, { authState: { pending } });
+    // A retry (a form, so the login is bound and waiting) leaves the failure behind.
+    if (tx.status === 'WAITING_FOR_USER' && stateOf(tx).problem) await transactions.updateWaiting(tx, { authState: {} });
     return { kind: 'redirect', url };
   }
 
   /** The upstream's answer (the browser back at the callback). */
   async function answer(tx: Transaction, query: Record<string, string>): Promise<ActionResult<UpstreamView>> {
-    const { pending } = stateOf(tx);
-    if (!pending || !sameString(query.state, pending.state)) {
-      // Not the answer to the request this login is waiting for (stale, replayed or forged): the
-      // pending request stays as it was.
-      logger.warn({ tx: tx.id, provider: settings.id, code: 'state_mismatch' }, `${settings.id}: answer refused: its state is not the pending request's`);
+    if (!(await isOurs(tx, query.state))) {
+      // Not the answer to a request made for this login (forged): refused before anything is sent upstream.
+      logger.warn({ tx: tx.id, provider: settings.id, code: 'state_mismatch' }, `${settings.id}: answer refused: its state is not one made for this login`);
       return problemView('upstream.error.refused');
     }
-    // One answer per request: the request is forgotten before its code is used.
-    const current = await transactions.updateWaiting(tx, { authState: {} });
+    const pending = await requestOf(query.state!);
+    // The code is the upstream's to use once; a replayed answer fails there and shows the retry page.
+    const current = stateOf(tx).problem ? await transactions.updateWaiting(tx, { authState: {} }) : tx;
     if (query.error !== undefined) return declined(current, query.error);
     let identity: UpstreamIdentity;
     try {

@@ -5,7 +5,7 @@
  *   check its client assertions and request objects and to encrypt to it. Shared by every
  *   upstream, so registered once.
  * - `GET /auth/upstream/{id}/callback`: the one redirect URI registered at upstream `id`. The
- *   `state` names the login (`{transactionId}.{random}`); the browser is sent on, with the same
+ *   `state` names the login (`{transactionId}.{random}.{mac}`); the browser is sent on, with the same
  *   query, to that login's hosted-page callback (`/login/{transactionId}/callback`, the
  *   authenticator contract's return address), where its binding to the login is checked and the
  *   authenticator checks the whole answer.

@@ -91,7 +91,11 @@ ${shared.length > 0 ? `<p class="shared">Shared with ${client}: ${escapeHtml(sha
 <form method="post" action="${escapeHtml(`${action}/reject`)}">
 <button type="submit" class="btn btn-secondary">Reject</button>
 </form>`;
-  return page('Confirm in itsme®', body, [view.clientOrigin]);
+  // The answer's redirects go on past the client (a broker such as eidhub sends the browser on to its
+  // own relying party, whose origin the simulator cannot know), and form-action holds for every
+  // redirect after the post; in itsme the person confirms in the app, so no form of theirs is in
+  // that chain. The page has no script and no input but its own, so any destination is allowed.
+  return page('Confirm in itsme®', body, [view.clientOrigin, '*']);
 }
 
 /** A refusal or failure, in words a person can act on, with the protocol's error for the developer. */
