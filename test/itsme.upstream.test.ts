@@ -35,6 +35,8 @@ interface FakeItsme {
   tamper: ((claims: Record<string, unknown>) => Record<string, unknown>) | undefined;
   signWith: CryptoKey | undefined;
   encryptTo: CryptoKey | undefined;
+  /** Sends the rewritten ID token signed only, not encrypted. */
+  plain: boolean;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ async function startFakeItsme(port: number, eidhubUrl: string, eidhubRpKeys: () 
     tamper: undefined,
     signWith: undefined,
     encryptTo: undefined,
+    plain: false,
     close: () => new Promise((r) => server.close(() => r())),
   };
 
@@ -106,6 +109,7 @@ async function startFakeItsme(port: number, eidhubUrl: string, eidhubRpKeys: () 
     const { plaintext } = await compactDecrypt(idToken, rpPrivate);
     const claims = fake.tamper!(decodeJwt(new TextDecoder().decode(plaintext)) as Record<string, unknown>);
     const jws = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: opJwk.kid }).sign(fake.signWith ?? opKey);
+    if (fake.plain) return jws;
     const { n, e, kty } = rp.enc;
     const encTo = fake.encryptTo ?? ((await importJWK({ n, e, kty }, 'RSA-OAEP')) as CryptoKey);
     return new CompactEncrypt(new TextEncoder().encode(jws)).setProtectedHeader({ alg: 'RSA-OAEP', enc: 'A128CBC-HS256', cty: 'JWT' }).encrypt(encTo);
@@ -375,10 +379,11 @@ describe('itsme® through an upstream OpenID Provider', () => {
   });
 
   /** Runs a login whose ID token the upstream's proxy rewrites; returns the page eidhub answers with and what it logged. */
-  async function withTamperedIdToken(tamper: (claims: Record<string, unknown>) => Record<string, unknown>, keys: { signWith?: CryptoKey; encryptTo?: CryptoKey } = {}) {
+  async function withTamperedIdToken(tamper: (claims: Record<string, unknown>) => Record<string, unknown>, keys: { signWith?: CryptoKey; encryptTo?: CryptoKey; plain?: boolean } = {}) {
     itsme.tamper = tamper;
     itsme.signWith = keys.signWith;
     itsme.encryptTo = keys.encryptTo;
+    itsme.plain = keys.plain ?? false;
     const from = eidhub.logText().length;
     try {
       const login = await startLogin('openid name');
@@ -388,6 +393,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
       itsme.tamper = undefined;
       itsme.signWith = undefined;
       itsme.encryptTo = undefined;
+      itsme.plain = false;
     }
   }
 
@@ -407,6 +413,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
       },
       /decrypt/i,
     ],
+    ['no encryption (signed only)', (c: Record<string, unknown>) => c, async () => ({ plain: true }), /not encrypted/],
   ] as const) {
     it(`an ID token with ${name} is refused, and logged without the token`, async () => {
       const { page, log } = await withTamperedIdToken(tamper, await keys());

@@ -112,6 +112,8 @@ export class UpstreamClient {
         ? {
             id_token_encrypted_response_alg: RP_ENCRYPTION_ALG,
             id_token_encrypted_response_enc: s.encryption,
+            // An encrypted UserInfo is a signed JWT inside: plain JSON is then refused.
+            userinfo_signed_response_alg: 'RS256',
             userinfo_encrypted_response_alg: RP_ENCRYPTION_ALG,
             userinfo_encrypted_response_enc: s.encryption,
           }
@@ -188,6 +190,11 @@ export class UpstreamClient {
       });
       const idToken = tokens.claims();
       if (!idToken) throw new UpstreamRefused('missing_id_token', 'the upstream gave no ID token');
+      // openid-client decrypts an encrypted ID token and lets a plain one through: one the
+      // upstream was registered to encrypt and did not is refused (its claims crossed unprotected).
+      if (this.settings.encryption && tokens.id_token?.split('.').length !== 5) {
+        throw new UpstreamRefused('id_token_not_encrypted', 'the ID token is not encrypted, though the client is registered for encrypted ID tokens');
+      }
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idToken.sub);
       return { idToken: { ...idToken }, userinfo: { ...userinfo } };
     } catch (err) {
