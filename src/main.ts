@@ -265,7 +265,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   };
 }
 
-const HELP = `eidhub: identity broker (SMS one-time codes over OpenID Connect, REST, SAML 2.0 and CIBA)
+const HELP = `eidhub: identity broker (SMS one-time codes and itsme® over OpenID Connect, REST and SAML 2.0; phone verification by CIBA)
 
 usage:
   eidhub                      serve in sandbox mode (embedded SQLite, SMS in the log)
@@ -360,6 +360,9 @@ async function run(args: string[]): Promise<number> {
           ? '           SMS go to the console only, so the published secrets work too: `npm run showcase` needs no config'
           : `           SMS go out through ${config.sms.provider}, so the published secrets are refused: give the showcase the secrets above`,
         `  log in:  ${config.publicUrl}/sandbox/login`,
+        ...(eidhub.config.upstreamProviders.some((p) => p.id === 'itsme' && p.simulator)
+          ? [`  itsme®:  ${config.publicUrl}/sandbox/login?service=itsme-authentication (the simulator at ${config.publicUrl}/sandbox/itsme, with test identities)`]
+          : []),
         local
           ? `  SMS:     ${config.publicUrl}/sandbox/sms (codes are also printed in this log)`
           : `  SMS:     sent by ${config.sms.provider} (${config.publicUrl}/sandbox/sms shows only what the console provider sends)`,

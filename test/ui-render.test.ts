@@ -415,14 +415,18 @@ describe('renderPage', () => {
   });
 
   it('chooser: a labelled list of one form per provider, posting its id to choose, named in the page language; escaped', () => {
-    const html = render({ kind: 'choose', providers: [{ id: 'otp-sms', name: 'sms.displayName' }, { id: '<b>"x', name: undefined }] }, { lang: 'da' });
+    const html = render(
+      { kind: 'choose', providers: [{ id: 'otp-sms', name: 'sms.displayName' }, { id: '<b>"x', name: undefined }, { id: 'itsme', name: 'sms.displayName', text: 'itsme® <&>' }] },
+      { lang: 'da' },
+    );
     assert.match(html, /<h1 id="heading">Vælg, hvordan du vil logge ind<\/h1>/);
     assert.equal(tags(html, 'ul')[0]?.get('aria-label'), 'Måder at logge ind på');
     const choices = forms(html).filter((f) => formAction(f) === '/login/tx1/choose');
-    assert.equal(choices.length, 2);
-    assert.deepEqual(choices.map((f) => tags(f, 'button').map((b) => [b.get('name'), b.get('value')])), [[['provider', 'otp-sms']], [['provider', '<b>"x']]]);
+    assert.equal(choices.length, 3);
+    assert.deepEqual(choices.map((f) => tags(f, 'button').map((b) => [b.get('name'), b.get('value')])), [[['provider', 'otp-sms']], [['provider', '<b>"x']], [['provider', 'itsme']]]);
     assert.match(choices[0]!, />Kode på sms<\/button>/, "the provider's display name");
     assert.match(choices[1]!, />&lt;b&gt;&quot;x<\/button>/, 'its id, escaped, without one');
-    assert.equal(Array.from(html.matchAll(/<li>/g)).length, 2, 'each choice its own list item');
+    assert.match(choices[2]!, />itsme® &lt;&amp;&gt;<\/button>/, 'a name the same in every language, as is (escaped), before a message key');
+    assert.equal(Array.from(html.matchAll(/<li>/g)).length, 3, 'each choice its own list item');
   });
 });

@@ -150,6 +150,11 @@ export interface Authenticator<V extends StepView = StepView> {
    * several providers may run (e.g. "SMS code"); without one the chooser shows its id.
    */
   readonly displayName?: string | undefined;
+  /**
+   * A name that is the same in every language (a brand, such as "itsme®", or an operator's own
+   * name for an upstream), shown as is; it wins over displayName.
+   */
+  readonly displayText?: string | undefined;
   /** The level of assurance a successful login reaches. */
   readonly loa: LevelOfAssurance;
   /** The OIDC `amr` values of a login by this authenticator (RFC 8176). */

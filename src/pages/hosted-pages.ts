@@ -125,7 +125,7 @@ export class HostedPages {
   private chooser(tx: Transaction): PageStep {
     const providers = tx.allowedProviders.flatMap((id) => {
       const authenticator = this.deps.authenticators.get(id);
-      return authenticator ? [{ id, name: authenticator.displayName }] : [];
+      return authenticator ? [{ id, name: authenticator.displayName, text: authenticator.displayText }] : [];
     });
     return { kind: 'choose', providers };
   }

@@ -66,7 +66,7 @@ function chooseStep(model: PageModel, step: Step<'choose'>, t: Translate): StepC
   const kit = stepKit({ lang: model.lang, t, actionBase: model.actionBase, hidden: model.hidden });
   const items = step.providers.map((p) => {
     // The name alone: a sentence around it would need each language's grammatical case.
-    const name = p.name ? t(p.name) : escapeHtml(p.id);
+    const name = p.text !== undefined ? escapeHtml(p.text) : p.name ? t(p.name) : escapeHtml(p.id);
     const button = submitButton(name, 'btn-choice', ` name="provider" value="${escapeHtml(p.id)}"`);
     return `<li>${kit.postForm('choose', button)}</li>`;
   });

@@ -49,6 +49,8 @@ export type PageStep =
         id: string;
         /** A message key naming it (Authenticator.displayName); without one its id is shown. */
         name: string | undefined;
+        /** Its name as is, in every language (Authenticator.displayText); wins over name. */
+        text?: string | undefined;
       }>;
     }
   | {

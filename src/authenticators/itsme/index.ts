@@ -203,6 +203,7 @@ export function createUpstreamAuthenticator(
     id: settings.id,
     loa: settings.loa,
     amr: ['external'],
+    displayText: settings.displayName,
     issuer: settings.issuer,
     attributes: ['idpId', 'name', 'firstName', 'lastName', 'dateOfBirth', 'gender'],
     oidcScopes: OIDC_SCOPES,
