@@ -8,17 +8,19 @@
  * fake Twilio run in this process. For each server: client_credentials, the full login and REST
  * sessions at each concurrency, then logins at half the server's best login rate (latency goal),
  * and on SQLite a 60 s soak of logins with RSS sampled every 5 s. Then, on eidhub only (the peer
- * has neither SAML nor CIBA), SAML logins in a new eidhub process on the same store, and then CIBA
- * verifications over SMS in another: for each, its sweep and its half load, no soak (the soak's
- * question, memory under logins, is asked of the OIDC login). Each of those processes alone is
- * given the SAML SP or the CIBA realm, so the other scenarios measure eidhub as before. Results go to
+ * has neither SAML nor CIBA nor itsme), SAML logins in a new eidhub process on the same store, then CIBA
+ * verifications over SMS in another, and then itsme® logins in a third, in sandbox mode, whose
+ * upstream is the itsme simulator that same process serves: for each, its sweep and its half load,
+ * no soak (the soak's question, memory under logins, is asked of the OIDC login). Each of those
+ * processes alone is given the SAML SP, the CIBA realm or sandbox mode and the itsme client, so the
+ * other scenarios measure eidhub as before. Results go to
  * bench/results/<time>.json (and, for a full run, latest.json); docs/benchmarks.md and
  * docs/benchmarks.svg are rendered from them.
  *
  * Options:
  *   --quick                 1 s points at concurrency 1 and 8, no soak (a smoke test, ~50 s)
  *   --concurrency 1,4,16,32 the sweep
- *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins, OIDC and SAML, and CIBA)
+ *   --seconds N             seconds per sweep point (default 3 for tokens and REST, 4 for logins, OIDC, SAML and itsme, and CIBA)
  *   --soak-seconds N        length of the SQLite soak (default 60; 0 skips it)
  *   --only peer,sqlite,postgres
  *   --no-build              use dist/ as it is
@@ -41,7 +43,7 @@ import { startBenchTwilio, type BenchTwilio } from './lib/fake-twilio.js';
 import { describeMachine } from './lib/machine.js';
 import { cpuMs, cpuSince, memoryMib, processesCpuMs, resetPeakRss, round, sampleRss, writeIo } from './lib/measure.js';
 import { best, RSS_SAMPLE_MS, SOAK_SAMPLE_SECONDS, type BenchResults, type EidhubRun, type Point, type ScenarioName, type ServerResults, type Soak, type SoakSample } from './lib/results.js';
-import { apiToken, cibaFlow, clientCredentials, loginFlow, PhonePool, restFlow, samlLoginFlow } from './lib/scenarios.js';
+import { apiToken, cibaFlow, clientCredentials, itsmeLoginFlow, loginFlow, PhonePool, restFlow, samlLoginFlow } from './lib/scenarios.js';
 import { createDatabaseOn, dropDatabaseOn } from '../test/support/postgres.js';
 import { REPO_ROOT, shippedLaunch, startServer, type EidhubExtras, type RunningServer, type ServerKind } from './lib/servers.js';
 import { monotonicUs, summarizeProfiles, type MeasuredWindow } from './profile-summary.js';
@@ -171,16 +173,17 @@ interface ScenarioDriver {
 /**
  * The scenarios measured in an eidhub process of their own, after the others on the same store,
  * each with what only that process is given (so the other scenarios and the soak measure eidhub
- * without the SAML IdP or the CIBA realm loaded, and each of these has its own peak RSS).
+ * without the SAML IdP, the CIBA realm or sandbox mode loaded, and each of these has its own peak RSS).
  */
-type OwnProcessScenario = 'saml_login' | 'ciba';
+type OwnProcessScenario = 'saml_login' | 'ciba' | 'itsme';
 const OWN_PROCESS: { scenario: OwnProcessScenario; extras: EidhubExtras; what: string }[] = [
   { scenario: 'saml_login', extras: { saml: true }, what: 'SAML logins' },
   { scenario: 'ciba', extras: { ciba: true }, what: 'CIBA verifications' },
+  { scenario: 'itsme', extras: { itsme: true }, what: 'itsme logins' },
 ];
 
-/** A scenario's sweep seconds: the SAML login and the CIBA verification are timed like the OIDC login. */
-const sweepSeconds = (options: Options, scenario: ScenarioName) => options.seconds[scenario === 'saml_login' || scenario === 'ciba' ? 'login' : scenario];
+/** A scenario's sweep seconds: the SAML and itsme logins and the CIBA verification are timed like the OIDC login. */
+const sweepSeconds = (options: Options, scenario: ScenarioName) => options.seconds[scenario === 'saml_login' || scenario === 'ciba' || scenario === 'itsme' ? 'login' : scenario];
 
 /** A flow driven in closed loops: warmed up at c=4, then at each concurrency. */
 const flowDriver = (flow: Flow): ScenarioDriver => ({ warm: () => closedLoop(flow, 4, WARMUP_SECONDS * 1000), drive: (c, seconds) => closedLoop(flow, c, seconds * 1000) });
@@ -189,7 +192,8 @@ type Drivers = Record<Exclude<ScenarioName, OwnProcessScenario>, ScenarioDriver>
 
 /**
  * The scenarios against one server (`saml_login` only where the server has a SAML IdP, `ciba`
- * where it has the CIBA realm); the flows are also those of the half loads, and `login` of the soak.
+ * where it has the CIBA realm, `itsme` where it runs in sandbox mode with the itsme client); the
+ * flows are also those of the half loads, and `login` of the soak.
  */
 function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers: Drivers; flows: { login: Flow } & Partial<Record<OwnProcessScenario, Flow>> } {
   // One pool for every flow: they never run at the same time, and each number keeps one code at a time.
@@ -198,6 +202,7 @@ function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers:
     login: loginFlow({ server, twilio, phones }),
     ...(server.samlBase ? { saml_login: samlLoginFlow({ server, twilio, phones }) } : {}),
     ...(server.cibaBase ? { ciba: cibaFlow({ server, twilio, phones }) } : {}),
+    ...(server.itsme ? { itsme: itsmeLoginFlow(server) } : {}),
   };
   let rest: Flow | undefined;
   const restFlowAfterWarmUp = () => {
@@ -217,6 +222,7 @@ function scenarioDrivers(server: RunningServer, twilio: BenchTwilio): { drivers:
     },
     ...(flows.saml_login ? { saml_login: flowDriver(flows.saml_login) } : {}),
     ...(flows.ciba ? { ciba: flowDriver(flows.ciba) } : {}),
+    ...(flows.itsme ? { itsme: flowDriver(flows.itsme) } : {}),
   };
   return { drivers, flows };
 }
@@ -443,7 +449,7 @@ async function profileRun(kinds: ServerKind[], twilio: BenchTwilio, workRoot: st
   const c = Math.max(...options.concurrency);
   const seconds = options.quick ? 2 : 8;
   for (const kind of kinds) {
-    const scenarios: ScenarioName[] = kind === 'peer' ? ['client_credentials', 'login', 'rest'] : ['client_credentials', 'login', 'saml_login', 'ciba', 'rest'];
+    const scenarios: ScenarioName[] = kind === 'peer' ? ['client_credentials', 'login', 'rest'] : ['client_credentials', 'login', 'saml_login', 'ciba', 'itsme', 'rest'];
     for (const scenario of scenarios) {
       const profDir = join(dir, `${kind}-${scenario}`);
       const extras = OWN_PROCESS.find((own) => own.scenario === scenario)?.extras;

@@ -10,9 +10,10 @@ import type { ServerKind } from './servers.js';
 
 /**
  * `login` is the OIDC login; `saml_login` the same login started by a SAML SP; `ciba` a phone
- * number verification over CIBA and SMS (both eidhub only, and not in results before they were added).
+ * number verification over CIBA and SMS; `itsme` an OIDC login with itsme® through the sandbox's
+ * simulator (these three eidhub only, and not in results before they were added).
  */
-export type ScenarioName = 'client_credentials' | 'login' | 'saml_login' | 'ciba' | 'rest';
+export type ScenarioName = 'client_credentials' | 'login' | 'saml_login' | 'ciba' | 'itsme' | 'rest';
 
 export interface Point {
   scenario: ScenarioName;

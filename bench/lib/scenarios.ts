@@ -11,6 +11,11 @@
  * - ciba (eidhub only): a relying party's backend verifying a phone number over SMS with CIBA at
  *   Keycloak's paths (CONTRACT §7): auth (eidhub sends the SMS to the fake Twilio) → callback with
  *   the code the fake Twilio got → token (CIBA grant, polled once) → UserInfo;
+ * - itsme (eidhub in sandbox mode only): an OIDC login with itsme® (`acr_values=idp:itsme`) through
+ *   the simulator eidhub serves itself: authorize → eidhub's redirect to the simulator (signed
+ *   request object, PKCE) → consent page → confirm → the simulator's answer at eidhub's fixed
+ *   callback → the login's callback (eidhub redeems the upstream code) → the relying party's code →
+ *   token exchange → UserInfo;
  * - rest: POST /auth/rest/sessions, then GET /auth/rest/sessions/{id}.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,7 +26,7 @@ import type { Flow, FlowLoop, StepTimes, DriveResult } from './driver.js';
 import type { BenchTwilio } from './fake-twilio.js';
 import { basicAuth, keepAliveAgent, REQUEST_TIMEOUT_MS, send, type HttpAnswer, type Target } from './http.js';
 import { round, Samples } from './measure.js';
-import { API_CLIENT, CIBA_CLIENT, OIDC_CLIENT, SAML_SP, type RunningServer } from './servers.js';
+import { API_CLIENT, CIBA_CLIENT, ITSME_CLIENT, OIDC_CLIENT, SAML_SP, type RunningServer } from './servers.js';
 
 const HOST = '127.0.0.1';
 const FORM = 'application/x-www-form-urlencoded';
@@ -109,11 +114,54 @@ async function phoneAndCode(call: BrowserCall, twilio: BenchTwilio, pageHtml: st
   return call('code', 'POST', codeForm.action, { csrf: codeForm.csrf, code });
 }
 
+/** An OIDC client of the benchmark: confidential, one redirect URI. */
+interface RelyingPartyClient {
+  clientId: string;
+  secret: string;
+  redirectUri: string;
+}
+
+/**
+ * The relying party once the login has sent the browser back: the redirect must lead to its
+ * redirect URI with its state and a code; its backend exchanges the code (steps `token`, HTTP
+ * Basic, and `userinfo`, on the flow's connection: its own would do as well). Returns the ID
+ * token and UserInfo's claims, which each scenario checks its own way. `endedAt` says where the
+ * login ended, for the error when that is not the redirect URI.
+ */
+function relyingParty(server: RunningServer, client: RelyingPartyClient) {
+  const target: Target = { host: HOST, port: server.port };
+  const auth = basicAuth(client.clientId, client.secret);
+  return async (loop: FlowLoop, times: StepTimes, callback: URL | undefined, state: string, endedAt: string) => {
+    if (!callback || `${callback.origin}${callback.pathname}` !== client.redirectUri) throw new Error(`callback: the login ended at ${endedAt}`);
+    if (callback.searchParams.get('state') !== state) throw new Error('callback: state mismatch');
+    const authCode = callback.searchParams.get('code');
+    if (!authCode) throw new Error(`callback: no code (${callback.searchParams.get('error') ?? '?'}: ${callback.searchParams.get('error_description') ?? ''})`);
+
+    const token = await send(
+      loop.agent,
+      target,
+      'POST',
+      `${server.oidcBase}/connect/token`,
+      { authorization: auth, 'content-type': FORM, accept: 'application/json' },
+      new URLSearchParams({ grant_type: 'authorization_code', code: authCode, redirect_uri: client.redirectUri }).toString(),
+    );
+    times.record('token', token.ms);
+    expect('token', token, [200]);
+    const { access_token: accessToken, id_token: idToken } = jsonOf<{ access_token?: string; id_token?: string }>('token', token);
+    if (!accessToken || !idToken) throw new Error('token: no access_token or id_token');
+
+    const userinfo = await send(loop.agent, target, 'GET', `${server.oidcBase}/connect/userinfo`, { authorization: `Bearer ${accessToken}`, accept: 'application/json' });
+    times.record('userinfo', userinfo.ms);
+    expect('userinfo', userinfo, [200]);
+    return { idToken, userinfo: jsonOf<Record<string, unknown>>('userinfo', userinfo), userinfoBody: userinfo.body };
+  };
+}
+
 /** One complete login; each HTTP request is a step named by what it is in the flow. */
 export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
   const target: Target = { host: HOST, port: server.port };
   const origin = `http://${HOST}:${server.port}`;
-  const rpAuth = basicAuth(OIDC_CLIENT.clientId, OIDC_CLIENT.secret);
+  const redeem = relyingParty(server, OIDC_CLIENT);
 
   return async (loop: FlowLoop, times: StepTimes) => {
     const call = personBrowser(loop, times, target);
@@ -151,33 +199,8 @@ export function loginFlow({ server, twilio, phones }: LoginDeps): Flow {
       const afterCode = await phoneAndCode(call, twilio, landing.answer.body, phone);
       expect('code', afterCode, [302, 303]);
       const done = await follow(afterCode);
-      const callback = done.leftTo;
-      if (!callback || `${callback.origin}${callback.pathname}` !== OIDC_CLIENT.redirectUri) {
-        throw new Error(`callback: the login ended at ${done.answer.status} ${callback?.href ?? ''}`);
-      }
-      if (callback.searchParams.get('state') !== state) throw new Error('callback: state mismatch');
-      const authCode = callback.searchParams.get('code');
-      if (!authCode) throw new Error(`callback: no code (${callback.searchParams.get('error') ?? '?'})`);
-
-      // The relying party's backend: its own connection would do as well; this one is open.
-      const token = await send(
-        loop.agent,
-        target,
-        'POST',
-        `${server.oidcBase}/connect/token`,
-        { authorization: rpAuth, 'content-type': FORM, accept: 'application/json' },
-        new URLSearchParams({ grant_type: 'authorization_code', code: authCode, redirect_uri: OIDC_CLIENT.redirectUri }).toString(),
-      );
-      times.record('token', token.ms);
-      expect('token', token, [200]);
-      const { access_token: accessToken, id_token: idToken } = JSON.parse(token.body) as { access_token?: string; id_token?: string };
-      if (!accessToken || !idToken) throw new Error('token: no access_token or id_token');
-
-      const userinfo = await send(loop.agent, target, 'GET', `${server.oidcBase}/connect/userinfo`, { authorization: `Bearer ${accessToken}`, accept: 'application/json' });
-      times.record('userinfo', userinfo.ms);
-      expect('userinfo', userinfo, [200]);
-      const claims = JSON.parse(userinfo.body) as { phone_number?: string; sub?: string };
-      if (claims.phone_number !== phone || !claims.sub) throw new Error(`userinfo: wrong claims ${userinfo.body.slice(0, 120)}`);
+      const { userinfo, userinfoBody } = await redeem(loop, times, done.leftTo, state, `${done.answer.status} ${done.leftTo?.href ?? ''}`);
+      if (userinfo.phone_number !== phone || !userinfo.sub) throw new Error(`userinfo: wrong claims ${userinfoBody.slice(0, 120)}`);
     } finally {
       phones.give(phone);
     }
@@ -312,6 +335,103 @@ export function cibaFlow({ server, twilio, phones }: LoginDeps): Flow {
   };
 }
 
+/** The JSON payload of a compact JWS (not verified: the tests check signatures, the bench what the RP is told). */
+function jwtPayload(step: string, jwt: string): Record<string, unknown> {
+  try {
+    return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${step}: the ID token is not a JWT`);
+  }
+}
+
+const unescapeHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** The consent page's confirm form and its test identities (form value and the name shown). */
+function consentOf(html: string): { confirm: string; identities: { value: string; name: string }[] } {
+  const confirm = /<form method="post" action="([^"]*\/confirm)"/.exec(html)?.[1];
+  if (!confirm) throw new Error(`consent: no confirm form on the page: ${html.replace(/\s+/g, ' ').slice(0, 160)}`);
+  const identities = [...html.matchAll(/<input type="radio" name="identity" id="([^"]+)" value="([^"]+)"[^>]*>\s*<label for="\1"><span class="name">([^<]+)<\/span>/g)].map((m) => ({
+    value: unescapeHtml(m[2]!),
+    name: unescapeHtml(m[3]!),
+  }));
+  if (identities.length === 0) throw new Error('consent: no test identity on the page');
+  return { confirm: unescapeHtml(confirm), identities };
+}
+
+/** A login's test identities in turn, so that the name checked at the end is the one confirmed. */
+let itsmeLogins = 0;
+
+/**
+ * One itsme® login (eidhub in sandbox mode only), as seed 002's Authentication: a relying party
+ * sends the person to eidhub with `acr_values=idp:itsme` and `scope=openid name`; eidhub, which is
+ * also the upstream here (its simulator at /sandbox/itsme), does the rest. Each request is a step:
+ * `authorize` (→ the login page) → `enter` (eidhub's redirect to the simulator with a signed request
+ * object and PKCE) → `itsme authorize` (the simulator's authorization endpoint, → its consent page)
+ * → `consent` (the page, with the test identities) → `confirm` (POST the chosen identity) → `itsme
+ * resume` (the simulator's answer, a code, to eidhub's fixed redirect URI) → `upstream callback`
+ * (`/auth/upstream/itsme/callback`, → the login's callback) → `login callback` (eidhub redeems the
+ * upstream code: client assertion, token, encrypted ID token and UserInfo, all from itself over
+ * loopback, inside this step) → `callback` (oidc-provider's resume, → the relying party with a code)
+ * → `token` (client secret) → `userinfo`. The ID token's `name` must be the confirmed identity's and
+ * its `amr` `["external"]`; UserInfo's `name` the same. A fresh cookie jar and client address per
+ * login, as for the OTP login.
+ */
+export function itsmeLoginFlow(server: RunningServer): Flow {
+  if (!server.itsme) throw new Error(`${server.kind} was not started in sandbox mode with the itsme client`);
+  const target: Target = { host: HOST, port: server.port };
+  const origin = `http://${HOST}:${server.port}`;
+  const redeem = relyingParty(server, ITSME_CLIENT);
+
+  return async (loop: FlowLoop, times: StepTimes) => {
+    const call = personBrowser(loop, times, target);
+    /** The redirect of `answer`, which must stay on eidhub and lead to a path `to` matches. */
+    const redirect = (step: string, answer: HttpAnswer, to: RegExp): string => {
+      expect(step, answer, [302, 303]);
+      const next = new URL(answer.headers.location ?? '', origin);
+      if (next.origin !== origin || !to.test(next.pathname)) throw new Error(`${step}: redirected to ${next.origin}${next.pathname}, not ${to.source}`);
+      return `${next.pathname}${next.search}`;
+    };
+
+    const state = randomBytes(12).toString('base64url');
+    const query = new URLSearchParams({
+      client_id: ITSME_CLIENT.clientId,
+      response_type: 'code',
+      redirect_uri: ITSME_CLIENT.redirectUri,
+      scope: ITSME_CLIENT.scopes.join(' '),
+      acr_values: 'idp:itsme',
+      state,
+      nonce: randomBytes(12).toString('base64url'),
+    });
+    const authorize = await call('authorize', 'GET', `${server.oidcBase}/connect/authorize?${query.toString()}`);
+    const loginPage = redirect('authorize', authorize, /^\/login\/[^/]+$/);
+    const enter = await call('enter', 'GET', loginPage);
+    const upstream = redirect('enter', enter, /^\/sandbox\/itsme\/oidc\/authorization$/);
+    const upstreamAuthorize = await call('itsme authorize', 'GET', upstream);
+    const consentPath = redirect('itsme authorize', upstreamAuthorize, /^\/sandbox\/itsme\/interaction\/[^/]+$/);
+    const consent = await call('consent', 'GET', consentPath);
+    expect('consent', consent, [200]);
+    const { confirm, identities } = consentOf(consent.body);
+    const person = identities[itsmeLogins++ % identities.length]!;
+    const confirmed = await call('confirm', 'POST', confirm, { identity: person.value });
+    const resume = redirect('confirm', confirmed, /^\/sandbox\/itsme\/oidc\/authorization\/[^/]+$/);
+    const upstreamAnswer = await call('itsme resume', 'GET', resume);
+    const fixedCallback = redirect('itsme resume', upstreamAnswer, /^\/auth\/upstream\/itsme\/callback$/);
+    const returned = await call('upstream callback', 'GET', fixedCallback);
+    const loginCallback = redirect('upstream callback', returned, /^\/login\/[^/]+\/callback$/);
+    const ended = await call('login callback', 'GET', loginCallback);
+    const oidcResume = redirect('login callback', ended, /\/connect\/authorize\/[^/]+$/);
+    const resumed = await call('callback', 'GET', oidcResume);
+    expect('callback', resumed, [302, 303]);
+    const callback = new URL(resumed.headers.location ?? '', origin);
+    const redeemed = await redeem(loop, times, callback, state, callback.href);
+    const { userinfo, userinfoBody } = redeemed;
+    const idToken = jwtPayload('token', redeemed.idToken);
+    if (idToken.name !== person.name) throw new Error(`token: the ID token's name is ${JSON.stringify(idToken.name)}, not ${person.name}, who was confirmed`);
+    if (JSON.stringify(idToken.amr) !== '["external"]') throw new Error(`token: the ID token's amr is ${JSON.stringify(idToken.amr)}, not ["external"]`);
+    if (!idToken.sub || userinfo.sub !== idToken.sub || userinfo.name !== person.name) throw new Error(`userinfo: wrong claims ${userinfoBody.slice(0, 120)}`);
+  };
+}
+
 function hopName(path: string, answer: HttpAnswer): string {
   if (answer.status === 200) return 'page';
   if (/\/connect\/authorize\/[^/?]+/.test(path)) return 'callback';
@@ -324,6 +444,8 @@ export const LOGIN_STEPS = ['authorize', 'page', 'phone', 'code', 'callback', 't
 export const SAML_LOGIN_STEPS = ['authnrequest', 'page', 'phone', 'code'] as const;
 /** CIBA verification steps in flow order (`sms` only when eidhub answered `auth` before sending it). */
 export const CIBA_STEPS = ['auth', 'sms', 'callback', 'token', 'userinfo'] as const;
+/** itsme® login steps in flow order. */
+export const ITSME_STEPS = ['authorize', 'enter', 'itsme authorize', 'consent', 'confirm', 'itsme resume', 'upstream callback', 'login callback', 'callback', 'token', 'userinfo'] as const;
 
 export async function apiToken(server: RunningServer): Promise<string> {
   const agent = keepAliveAgent();

@@ -73,6 +73,17 @@ const SAML_SP_METADATA = [
 export const CIBA_REALM = 'ipification';
 export const CIBA_CLIENT = { clientId: 'bench-ciba', secret: 'bench-ciba-secret-0000001', scopes: ['openid', 'ip:phone_verify'] } as const;
 
+/**
+ * The relying party of the itsme® login (CONTRACT §8, seed 002's Authentication): a confidential
+ * client that asks for `openid name` and has the name in its ID tokens, as the seed's client does.
+ */
+export const ITSME_CLIENT = {
+  clientId: 'bench-itsme-rp',
+  secret: 'bench-itsme-rp-secret-0001',
+  redirectUri: 'http://127.0.0.1:9/itsme-callback',
+  scopes: ['openid', 'name'],
+} as const;
+
 export type ServerKind = 'peer' | 'sqlite' | 'postgres';
 
 export interface RunningServer {
@@ -85,6 +96,8 @@ export interface RunningServer {
   samlBase: string | undefined;
   /** The CIBA realm's routes (`/auth/realms/ipification`, with CIBA_CLIENT configured); undefined for the peer and eidhub without the realm. */
   cibaBase: string | undefined;
+  /** Whether eidhub runs in sandbox mode with ITSME_CLIENT, its itsme being the simulator it serves itself; false for the peer and other eidhub processes. */
+  itsme: boolean;
   /** Milliseconds from spawn to the ready line. */
   startMs: number;
   /** SIGTERM (so `--cpu-prof` can write its profile), SIGKILL after `timeoutMs`. */
@@ -100,6 +113,13 @@ export interface EidhubExtras {
   saml?: boolean;
   /** Configure the benchmark's CIBA realm and client; only the CIBA scenario's process has it, as for `saml`. */
   ciba?: boolean;
+  /**
+   * Sandbox mode and ITSME_CLIENT: eidhub then serves the itsme simulator at
+   * `{publicUrl}/sandbox/itsme` and logs people in with itsme through it, as an upstream on the
+   * same process. Sandbox mode also adds its demo clients and demo realm; only the itsme
+   * scenario's process has any of it, as for `saml`.
+   */
+  itsme?: boolean;
 }
 
 export interface StartOptions extends EidhubExtras {
@@ -131,6 +151,18 @@ export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir:
     otp: { maxSendsPerNumberPerHour: 1000 },
     oidcClients: [
       { clientId: OIDC_CLIENT.clientId, clientName: 'Benchmark RP', secrets: [OIDC_CLIENT.secret], redirectUris: [OIDC_CLIENT.redirectUri], scopes: ['openid', 'idp-id', 'phone'] },
+      ...(extras.itsme
+        ? [
+            {
+              clientId: ITSME_CLIENT.clientId,
+              clientName: 'Benchmark itsme RP',
+              secrets: [ITSME_CLIENT.secret],
+              redirectUris: [ITSME_CLIENT.redirectUri],
+              scopes: [...ITSME_CLIENT.scopes],
+              idTokenClaims: ['name' as const],
+            },
+          ]
+        : []),
     ],
     apiClients: [{ clientId: API_CLIENT.clientId, secrets: [API_CLIENT.secret], permissions: ['authentication-rest-api'] }],
     samlServiceProviders: extras.saml ? [{ entityId: SAML_SP.entityId, metadata: SAML_SP_METADATA }] : [],
@@ -144,6 +176,7 @@ export function eidhubConfig(kind: 'sqlite' | 'postgres', port: number, workDir:
           ],
         }
       : {}),
+    ...(extras.itsme ? { sandbox: true } : {}),
   };
 }
 
@@ -163,7 +196,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     args = [await compilePeer(), '--config', configFile];
   } else {
     if (!opts.eidhub) throw new Error(`${opts.kind}: how to run eidhub (StartOptions.eidhub) is missing`);
-    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl, { saml: opts.saml === true, ciba: opts.ciba === true }));
+    const configFile = writeConfigFile(opts.workDir, `${opts.kind}.json`, eidhubConfig(opts.kind, port, opts.workDir, opts.twilioUrl, opts.databaseUrl, { saml: opts.saml === true, ciba: opts.ciba === true, itsme: opts.itsme === true }));
     args = [...opts.eidhub.nodeOptions, opts.eidhub.entry, '--config', configFile];
   }
   if (opts.cpuProfDir) {
@@ -189,6 +222,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     oidcBase: opts.kind === 'peer' ? '' : '/auth/open',
     samlBase: opts.kind !== 'peer' && opts.saml ? '/auth/saml' : undefined,
     cibaBase: opts.kind !== 'peer' && opts.ciba ? `/auth/realms/${CIBA_REALM}` : undefined,
+    itsme: opts.kind !== 'peer' && opts.itsme === true,
     startMs: Date.now() - started,
     stop: (timeoutMs = 10_000) => stopChild(child, timeoutMs),
   };
