@@ -18,6 +18,7 @@ import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
 import { smsCodeOf } from './support/http-login.js';
 import { OpenApiValidator } from './support/openapi.js';
+import { sessionCalls } from './support/rest-api.js';
 
 const skip = browserSkipReason();
 const API_CLIENT_ID = 'rest-integrator-01';
@@ -137,29 +138,7 @@ describe('Authentication REST API with SMS OTP, in Chromium', { skip }, () => {
     return body.access_token;
   }
 
-  async function createSession(request: Record<string, unknown>): Promise<Session> {
-    const res = await fetch(`${eidhub.url}/auth/rest/sessions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-      signal: AbortSignal.timeout(WAIT),
-    });
-    const body = (await openapi.check('post', '/auth/rest/sessions', res)) as Session;
-    assert.equal(res.status, 201, JSON.stringify(body));
-    assert.equal(body.status, 'CREATED');
-    return body;
-  }
-
-  async function getSession(id: string, sessionNonce?: string): Promise<Session> {
-    const query = sessionNonce === undefined ? '' : `?${new URLSearchParams({ sessionNonce })}`;
-    const res = await fetch(`${eidhub.url}/auth/rest/sessions/${id}${query}`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(WAIT),
-    });
-    const body = (await openapi.check('get', '/auth/rest/sessions/{id}', res)) as Session;
-    assert.equal(res.status, 200, JSON.stringify(body));
-    return body;
-  }
+  const { createSession, getSession } = sessionCalls<Session>(() => ({ origin: eidhub.url, token, openapi }), WAIT);
 
   function embeddedRequest(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return {
