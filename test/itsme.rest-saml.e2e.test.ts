@@ -15,7 +15,6 @@ import { after, before, describe, it } from 'node:test';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ConfigError, parseConfig } from '../src/config/load.js';
 import { subjectOf, TEST_IDENTITIES } from '../src/sandbox/itsme/index.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
@@ -403,11 +402,4 @@ describe('itsme® over the REST API and SAML, in Chromium through the sandbox si
     assert.doesNotMatch(xml, /Assertion/);
     await assert.rejects(saml.validatePostResponseAsync({ SAMLResponse: hit.fields.SAMLResponse! }), /Responder|AuthnFailed/);
   });
-});
-
-it("an upstream's displayName, which the chooser shows as a message text, may not hold placeholder braces", () => {
-  assert.throws(
-    () => parseConfig({ sandbox: true, upstreamProviders: [{ id: 'itsme', simulator: true, displayName: 'itsme {beta}' }] }, 'test'),
-    (err: unknown) => err instanceof ConfigError && /upstreamProviders\[0\]\.displayName: must not contain \{ or \}/.test(err.message),
-  );
 });
