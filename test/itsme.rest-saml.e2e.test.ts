@@ -279,6 +279,23 @@ describe('itsme® over the REST API and SAML, in Chromium through the sandbox si
     assert.deepEqual(session.subject, { id: await maxenceOidcSub(), firstName: 'Maxence', dateOfBirth: '1981-04-24' });
   });
 
+  it('REST embedded flow: itsme (whose pages refuse frames) is left out of the default providers and refused when named', { timeout: TEST_TIMEOUT }, async () => {
+    const embedded = { flow: 'embedded', returnUrl: `${site.url}/rest/return`, embeddedParentDomains: ['127.0.0.1'] };
+    const refused = await fetch(`${eidhub.url}/auth/rest/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...embedded, allowedProviders: ['otp-sms', 'itsme'] }),
+      signal: AbortSignal.timeout(WAIT),
+    });
+    const problem = (await openapi.check('post', '/auth/rest/sessions', refused)) as { code: string; field: string; detail?: string };
+    assert.equal(refused.status, 400);
+    assert.deepEqual([problem.code, problem.field], ['provider_not_embeddable', 'allowedProviders[1]']);
+    const byDefault = await createSession(embedded);
+    assert.deepEqual(byDefault.allowedProviders, ['otp-sms'], 'every enabled provider that can run in a frame');
+    const redirect = await createSession({ flow: 'redirect', callbackUrls: callbackUrls() });
+    assert.deepEqual([...redirect.allowedProviders].sort(), ['itsme', 'otp-sms'], 'the redirect flow keeps every provider');
+  });
+
   it('REST with allowedProviders ["otp-sms", "itsme"]: the chooser shows both; choosing itsme leads to the simulator and to SUCCESS', { timeout: TEST_TIMEOUT }, async () => {
     const created = await createSession({
       flow: 'redirect',

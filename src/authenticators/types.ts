@@ -155,6 +155,12 @@ export interface Authenticator<V extends StepView = StepView> {
    * name for an upstream), shown as is; it wins over displayName.
    */
   readonly displayText?: string | undefined;
+  /**
+   * False when its login cannot run inside a frame (it sends the browser to an upstream whose
+   * pages refuse to be framed, as itsme's do): the REST API's embedded flow leaves it out of its
+   * default providers and refuses it when named.
+   */
+  readonly framable?: boolean | undefined;
   /** The level of assurance a successful login reaches. */
   readonly loa: LevelOfAssurance;
   /** The OIDC `amr` values of a login by this authenticator (RFC 8176). */

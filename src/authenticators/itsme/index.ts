@@ -204,6 +204,8 @@ export function createUpstreamAuthenticator(
     loa: settings.loa,
     amr: ['external'],
     displayText: settings.displayName,
+    // The upstream's pages (itsme's, the simulator's) refuse to be framed.
+    framable: false,
     issuer: settings.issuer,
     attributes: ['idpId', 'name', 'firstName', 'lastName', 'dateOfBirth', 'gender'],
     oidcScopes: OIDC_SCOPES,

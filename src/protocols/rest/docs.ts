@@ -43,6 +43,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   invalid_field: 'A field does not apply to the chosen flow.',
   unsupported_language: 'The language is not one the pages speak.',
   unknown_provider: 'allowedProviders names a provider that is not enabled.',
+  provider_not_embeddable: 'allowedProviders names a provider whose login cannot run inside a frame (itsme®) for the embedded flow; use the redirect flow for it.',
   unknown_attribute: 'requestedAttributes names an attribute no allowed provider gives.',
   loa_not_available: 'No allowed provider reaches the requested level of assurance.',
   invalid_parameter: 'A provider parameter or prefilled value is invalid; `field` names it.',

@@ -189,12 +189,20 @@ export class RestProtocol implements ProtocolAdapter {
     if (body.language !== undefined && !(LANGUAGES as readonly string[]).includes(body.language.toLowerCase().split('-')[0]!)) {
       throw badRequest('unsupported_language', `language must be one of ${LANGUAGES.join(', ')}`, 'language');
     }
-    const providers = body.allowedProviders ?? [...this.deps.authenticators.keys()];
+    const embedded = body.flow === 'embedded' || body.flow === 'iframe';
+    // The embedded flow runs in the integrator's frame: a provider that cannot (framable false) is
+    // left out of the default and refused when named.
+    const framable = (id: string) => this.deps.authenticators.get(id)?.framable !== false;
+    const providers = body.allowedProviders ?? [...this.deps.authenticators.keys()].filter((id) => !embedded || framable(id));
     for (const [i, p] of providers.entries()) {
       if (!this.deps.authenticators.has(p)) {
         throw badRequest('unknown_provider', `unknown provider "${p}"; available: ${[...this.deps.authenticators.keys()].join(', ')}`, `allowedProviders[${i}]`);
       }
+      if (embedded && !framable(p)) {
+        throw badRequest('provider_not_embeddable', `provider "${p}" cannot run inside a frame (its login page refuses to be framed); use the redirect flow for it`, `allowedProviders[${i}]`);
+      }
     }
+    if (providers.length === 0) throw badRequest('unknown_provider', 'no enabled provider can run this flow', 'allowedProviders');
     const authenticators = providers.map((p) => this.deps.authenticators.get(p)!);
     const available = new Set(authenticators.flatMap((a) => a.attributes));
     for (const [i, a] of (body.requestedAttributes ?? []).entries()) {
@@ -203,7 +211,6 @@ export class RestProtocol implements ProtocolAdapter {
     if (body.requestedLoa && !authenticators.some((a) => meetsLoa(a.loa, body.requestedLoa))) {
       throw badRequest('loa_not_available', `no allowed provider reaches loa ${body.requestedLoa}`, 'requestedLoa');
     }
-    const embedded = body.flow === 'embedded' || body.flow === 'iframe';
     if (embedded) {
       if (!body.returnUrl) throw badRequest('missing_field', 'returnUrl is required for the embedded flow', 'returnUrl');
       const e = urlError('returnUrl', body.returnUrl);
