@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { upstreamPlugins } from './authenticators/itsme/index.js';
+import { ensureRpKeys, rotateRpKeys } from './authenticators/itsme/rp-keys.js';
 import { sandboxItsme, withSandboxItsme } from './authenticators/itsme/sandbox.js';
 import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
 import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.js';
@@ -274,7 +275,12 @@ usage:
                               add new signing keys; the old ones stay published until
                               what they signed has expired. The new SAML certificate is
                               published at once but signs only after saml.keyRolloverSeconds
-                              (default 7 days): SPs must load the new IdP metadata before then
+                              (default 7 days): SPs must load the new IdP metadata before then.
+                              The new keys eidhub uses with upstream providers (itsme) are
+                              in {publicUrl}/auth/upstream/jwks at once; the new signing key
+                              signs after upstreamKeyRolloverSeconds (default 1 day), the new
+                              encryption key is offered first at once, and the old one still
+                              decrypts until the upstreams have read the JWKS again
   eidhub config check --config FILE
                               validate a config file and exit
   eidhub --help
@@ -315,6 +321,9 @@ async function run(args: string[]): Promise<number> {
       const samlPublishFor = rollover + (config.saml.assertionLifetimeSeconds + 3600) * 1000;
       const saml = await rotateSamlSigningKey(store.keys, now, rollover, samlPublishFor, subject);
       const switchAt = new Date(now + rollover).toISOString();
+      await ensureRpKeys(store, now);
+      const rpRollover = config.upstreamKeyRolloverSeconds * 1000;
+      const rp = await rotateRpKeys(store.keys, now, rpRollover);
       process.stdout.write(
         `new signing keys: ${added.map((k) => `${k.alg} ${k.kid}`).join(', ')}\n` +
           `running servers switch to them within ${KEY_CHECK_INTERVAL_MS / 1000} s; the old keys stay in the JWKS until ${new Date(now + publishFor).toISOString()}\n` +
@@ -322,7 +331,9 @@ async function run(args: string[]): Promise<number> {
           (rollover === 0
             ? 'signing at once: SPs that have not loaded it will refuse assertions until they do\n'
             : `signing from ${switchAt}: every SP must load the new metadata before then\n`) +
-          `the old SAML certificate signs until ${switchAt} and stays in the metadata until ${new Date(now + rollover + samlPublishFor).toISOString()}\n`,
+          `the old SAML certificate signs until ${switchAt} and stays in the metadata until ${new Date(now + rollover + samlPublishFor).toISOString()}\n` +
+          `new upstream RP keys (${config.publicUrl}/auth/upstream/jwks): signing ${rp.signing.kid}, encryption ${rp.encryption.kid}; ` +
+          `the new encryption key is offered first now, the new signing key signs from ${new Date(now + rpRollover).toISOString()}; the old encryption key leaves the JWKS then\n`,
       );
     } finally {
       await store.close();

@@ -3,7 +3,6 @@
  * running servers switch to them, and the old keys stay in the JWKS until what they signed expired.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { ensureSigningKeys } from '../src/keys/signing-keys.js';
 import { openStore } from '../src/store/index.js';
 import { freePort } from './support/eidhub.js';
 import { CapturingSms, loginOverHttp } from './support/http-login.js';
+import { keysRotate } from './support/key-stores.js';
 
 const SECRET = 'a-long-client-secret-0001';
 
@@ -84,9 +84,7 @@ describe('signing keys', () => {
     const oldRs = before.find((k) => k.alg === 'RS256')!.kid;
     assert.equal(await idTokenKid(), oldRs);
 
-    // The config file names the store; an EIDHUB_DATABASE_URL in the environment would override it.
-    const { EIDHUB_DATABASE_URL: _ignored, ...env } = process.env;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', 'rotate', '--config', configFile], { encoding: 'utf8', timeout: 60_000, env });
+    const run = keysRotate(configFile);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /new signing keys: RS256 \S+, ES256 \S+/);
 

@@ -4,31 +4,21 @@
  * signs later), the OIDC key set that never takes a SAML key, and `eidhub keys rotate`.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, createSign, createVerify, X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ensureSigningKeys, keySetFingerprint, rotateSigningKeys, toPrivateJwks } from '../src/keys/signing-keys.js';
 import { ensureSamlSigningKey, rotateSamlSigningKey, SAML_KEY_ALG, samlCertificateSubject, samlKeyRing } from '../src/protocols/saml/keys.js';
-import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
+import { keysRotate, runScript, tempStores } from './support/key-stores.js';
 
 const SUBJECT = 'idp.example.com';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const tempDb = () => join(mkdtempSync(join(tmpdir(), 'eidhub-saml-keys-')), 'e.db');
-const opened: Store[] = [];
-async function open(path = tempDb()): Promise<Store> {
-  const store = await openStore({ driver: 'sqlite', path });
-  opened.push(store);
-  return store;
-}
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
+const { tempDb, open } = tempStores('eidhub-saml-keys-');
 
 /** The kids of a ring: who signs, and what is published in order. */
 async function ringAt(store: Store, t: number): Promise<{ signing: string; published: string[] }> {
@@ -74,17 +64,7 @@ describe('a SAML signing key', () => {
       "process.stdout.write((await store.keys.list(Date.now())).map((k) => k.kid).join(','));",
       'await store.close();',
     ].join('\n');
-    const processes = [0, 1].map(
-      () =>
-        new Promise<string>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-          let out = '';
-          let err = '';
-          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-          child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
-        }),
-    );
+    const processes = [0, 1].map(() => runScript(script, path));
     const [a, b] = await Promise.all(processes);
     assert.ok(a && !a.includes(','), `one key: ${a}`);
     assert.equal(b, a, 'both processes ended up with the same key');
@@ -180,9 +160,8 @@ describe('eidhub keys rotate', () => {
     const db = join(dir, 'eidhub.db');
     const configFile = join(dir, 'eidhub.json');
     writeFileSync(configFile, JSON.stringify({ publicUrl: 'https://idp.example.com', storage: { driver: 'sqlite', path: db }, saml: { keyRolloverSeconds: 3600 } }));
-    const { EIDHUB_DATABASE_URL: _ignored, ...env } = process.env;
     const started = Date.now();
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', 'rotate', '--config', configFile], { encoding: 'utf8', timeout: 60_000, env });
+    const run = keysRotate(configFile);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /new signing keys: RS256 \S+, ES256 \S+/);
     const said = /new SAML signing certificate (\S+): in the IdP metadata \(https:\/\/idp\.example\.com\/auth\/saml\/metadata\) now, signing from (\S+): every SP must load the new metadata before then/.exec(run.stdout);

@@ -369,6 +369,15 @@ export const configSchema = z
     samlServiceProviders: z.array(samlServiceProviderSchema).default([]).describe('SAML 2.0 service providers.'),
     saml: samlSchema.prefault({}).describe('SAML 2.0 identity provider rules.'),
     realms: z.array(realmSchema).default([]).describe('Realms at Keycloak\'s paths, `{publicUrl}/auth/realms/{name}`, for phone number verification by CIBA over SMS.'),
+    upstreamKeyRolloverSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(2_592_000)
+      .default(86_400)
+      .describe(
+        'After `eidhub keys rotate`, how long eidhub\'s old and new keys as a relying party of upstream providers (`{publicUrl}/auth/upstream/jwks`) overlap: the new signing key is published this long before it signs, the old encryption key stays published this long beside the new one (the upstreams read the JWKS again meanwhile); 0 signs with the new key at once.',
+      ),
     upstreamProviders: z
       .array(upstreamProviderSchema)
       .default([])

@@ -101,7 +101,7 @@ export function createUpstreamAuthenticator(
   options: { bringsMessages: boolean } = { bringsMessages: true },
 ): Authenticator<UpstreamView> {
   const { transactions, logger } = context;
-  const keys = () => rpKeysOf(context.store.secrets);
+  const keys = () => rpKeysOf(context.store, context.now());
   const client = new UpstreamClient(settings, keys);
   const redirectOrigins = [new URL(settings.issuer).origin];
 

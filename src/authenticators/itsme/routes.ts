@@ -1,9 +1,9 @@
 /**
  * The routes an upstream login needs outside the hosted pages (registered by the authenticator's
  * `register`):
- * - `GET /auth/upstream/jwks`: eidhub's public RP keys (sig and enc), which the upstreams read to
- *   check its client assertions and request objects and to encrypt to it. Shared by every
- *   upstream, so registered once.
+ * - `GET /auth/upstream/jwks`: eidhub's public RP keys (sig and enc; during a rollover old and
+ *   new), which the upstreams read to check its client assertions and request objects and to
+ *   encrypt to it. Shared by every upstream, so registered once.
  * - `GET /auth/upstream/{id}/callback`: the one redirect URI registered at upstream `id`. The
  *   `state` names the login (`{transactionId}.{random}.{mac}`); the browser is sent on, with the same
  *   query, to that login's hosted-page callback (`/login/{transactionId}/callback`, the

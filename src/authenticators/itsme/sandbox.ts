@@ -56,7 +56,7 @@ export async function sandboxItsme(
   const clients: SimulatorClient[] = simulated.map((s) => ({
     clientId: s.clientId,
     redirectUris: [s.redirectUri],
-    jwks: async () => (await rpKeysOf(store.secrets)).publicJwks,
+    jwks: async () => (await rpKeysOf(store, deps.now())).publicJwks,
     ...(s.encryption ? { encryption: s.encryption } : {}),
   }));
   const { issuer } = await register(app, {

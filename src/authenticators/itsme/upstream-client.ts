@@ -8,7 +8,8 @@
  * Every request to the upstream is bounded by `timeoutMs` (openid-client's timeout, an
  * AbortSignal on each fetch), so an upstream that is down or silent becomes an
  * UpstreamUnavailable within that time, never a hang. The upstream's metadata is read once and
- * kept while it works; a failure forgets it, so the next attempt reads it again.
+ * kept while it works; a failure forgets it, so the next attempt reads it again. eidhub's own keys
+ * are asked for at every request (rp-keys.ts), so a rotation is followed at once.
  */
 import * as oidc from 'openid-client';
 import type { RpKeys } from './rp-keys.js';
@@ -94,8 +95,11 @@ export function classify(err: unknown): UpstreamUnavailable | UpstreamRefused {
 }
 
 export class UpstreamClient {
-  private configuration: Promise<oidc.Configuration> | undefined;
+  private server: Promise<oidc.ServerMetadata> | undefined;
+  /** The configuration for the last keys seen, rebuilt when they change (a rotation, a switch of signing key). */
+  private built: { server: oidc.ServerMetadata; keys: string; config: oidc.Configuration } | undefined;
 
+  /** `keys` gives eidhub's RP keys as they are now; it is asked at every request. */
   constructor(
     readonly settings: UpstreamSettings,
     private readonly keys: () => Promise<RpKeys>,
@@ -121,17 +125,38 @@ export class UpstreamClient {
     };
   }
 
-  private async discover(): Promise<oidc.Configuration> {
+  private async discover(): Promise<oidc.ServerMetadata> {
     const s = this.settings;
-    const keys = await this.keys();
-    const auth = s.clientAuth.method === 'private_key_jwt' ? oidc.PrivateKeyJwt(keys.signing) : oidc.ClientSecretBasic(s.clientAuth.secret);
     const issuer = new URL(s.issuer);
-    const config = await oidc.discovery(issuer, s.clientId, this.clientMetadata(), auth, {
+    const config = await oidc.discovery(issuer, s.clientId, undefined, undefined, {
       timeout: s.timeoutMs / 1000,
       // The schema lets http through for loopback hosts only; the simulator is eidhub itself.
       ...(issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
-    if (s.encryption) oidc.enableDecryptingResponses(config, [s.encryption], keys.decryption);
+    return config.serverMetadata();
+  }
+
+  /** The upstream's metadata, read once; a failed read is forgotten so the next call tries again. */
+  private serverMetadata(): Promise<oidc.ServerMetadata> {
+    if (!this.server) {
+      const pending = this.discover();
+      this.server = pending;
+      pending.catch(() => {
+        if (this.server === pending) this.server = undefined;
+      });
+    }
+    return this.server;
+  }
+
+  /** A configuration that signs with `keys`' signing key and decrypts with every one of its decryption keys. */
+  private configure(server: oidc.ServerMetadata, keys: RpKeys): oidc.Configuration {
+    const s = this.settings;
+    const auth = s.clientAuth.method === 'private_key_jwt' ? oidc.PrivateKeyJwt(keys.signing) : oidc.ClientSecretBasic(s.clientAuth.secret);
+    const config = new oidc.Configuration(server, s.clientId, this.clientMetadata(), auth);
+    config.timeout = s.timeoutMs / 1000;
+    if (new URL(s.issuer).protocol === 'http:') oidc.allowInsecureRequests(config);
+    // Each JWE is decrypted with the key its kid names: upstreams may still encrypt to an older key.
+    if (s.encryption) oidc.enableDecryptingResponses(config, [s.encryption], ...keys.decryption);
     // OIDC lets a client trust an ID token from the token endpoint on the strength of TLS alone;
     // eidhub checks its signature too, against the upstream's JWKS, so that a token is only
     // accepted when the upstream signed it (and the simulator and loopback tests use plain http).
@@ -139,22 +164,17 @@ export class UpstreamClient {
     return config;
   }
 
-  /** The upstream's configuration, read once; a failed read is forgotten so the next call tries again. */
-  private config(): Promise<oidc.Configuration> {
-    if (!this.configuration) {
-      const pending = this.discover();
-      this.configuration = pending;
-      pending.catch(() => {
-        if (this.configuration === pending) this.configuration = undefined;
-      });
-    }
-    return this.configuration;
+  /** The upstream's configuration with eidhub's keys as they are now, and those keys. */
+  private async config(): Promise<{ config: oidc.Configuration; keys: RpKeys }> {
+    const [server, keys] = await Promise.all([this.serverMetadata(), this.keys()]);
+    if (this.built?.server !== server || this.built.keys !== keys.id) this.built = { server, keys: keys.id, config: this.configure(server, keys) };
+    return { config: this.built.config, keys };
   }
 
   /** The URL that sends the person to the upstream, for a request committed to `pending`. */
   async authorizationUrl(pending: PendingRequest): Promise<string> {
     try {
-      const config = await this.config();
+      const { config, keys } = await this.config();
       const params: Record<string, string> = {
         redirect_uri: this.settings.redirectUri,
         response_type: 'code',
@@ -165,7 +185,7 @@ export class UpstreamClient {
         code_challenge_method: 'S256',
       };
       const url = this.settings.requestObject
-        ? await oidc.buildAuthorizationUrlWithJAR(config, params, (await this.keys()).signing)
+        ? await oidc.buildAuthorizationUrlWithJAR(config, params, keys.signing)
         : oidc.buildAuthorizationUrl(config, params);
       return url.href;
     } catch (err) {
@@ -179,7 +199,7 @@ export class UpstreamClient {
    */
   async exchange(query: Record<string, string>, pending: PendingRequest): Promise<UpstreamIdentity> {
     try {
-      const config = await this.config();
+      const { config } = await this.config();
       const current = new URL(this.settings.redirectUri);
       for (const [k, v] of Object.entries(query)) current.searchParams.set(k, v);
       const tokens = await oidc.authorizationCodeGrant(config, current, {

@@ -14,6 +14,7 @@
  */
 import { createHash, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { rolloverOrder, signsAt } from '../../keys/rollover.js';
 import { insertFirstKey } from '../../keys/signing-keys.js';
 import type { KeyStore, SecretStore, StoredKey } from '../../store/types.js';
 import type { SamlSigningKey } from './model.js';
@@ -123,9 +124,6 @@ async function generateSamlKey(now: number, subject: string): Promise<StoredKey>
   return { kid, alg: SAML_KEY_ALG, privateJwk: JSON.stringify(stored), createdAt: now, retiredAt: null, removeAfter: null };
 }
 
-/** Whether the key may sign at `now`: nothing retired it, or its retirement is still ahead. */
-const signsAt = (k: StoredKey, now: number) => k.retiredAt === null || k.retiredAt > now;
-
 /**
  * Makes sure a SAML signing key exists. Processes that start together on an empty store agree on
  * the first key (insertFirstKey, as for the OIDC keys).
@@ -161,23 +159,14 @@ function toSigningKey(stored: StoredKey): SamlSigningKey {
   };
 }
 
-const oldestFirst = (a: StoredKey, b: StoredKey) => a.createdAt - b.createdAt || a.kid.localeCompare(b.kid);
-/** The order in which keys sign: the one retiring soonest first, the unretired last; by age among equals. */
-const bySigningTurn = (a: StoredKey, b: StoredKey) => (a.retiredAt ?? Number.MAX_SAFE_INTEGER) - (b.retiredAt ?? Number.MAX_SAFE_INTEGER) || oldestFirst(a, b);
-
 /**
  * The SAML keys at `now`, from the store's key list (other algorithms are ignored). `signing` is
- * the key whose turn it is: of those not yet retired, the one retiring soonest, which is the
- * oldest (a rotation retires every older key), so during a rollover the old key signs while the
- * next one is already published. Ordering by retirement rather than by age alone also holds when
- * a first key and its successor are made in the same millisecond (`eidhub keys rotate` on an
- * empty store). `published` is what the IdP metadata lists: the signer, then the keys that sign
- * after it in turn, then retired keys still published, newest first.
+ * the key whose turn it is (see rolloverOrder), so during a rollover the old key signs while the
+ * next one is already published. `published` is what the IdP metadata lists: the signer, then
+ * the keys that sign after it in turn, then retired keys still published, newest first.
  */
 export function samlKeyRing(stored: StoredKey[], now: number): { signing: SamlSigningKey; published: SamlSigningKey[] } {
-  const listed = stored.filter((k) => k.alg === SAML_KEY_ALG && (k.removeAfter === null || k.removeAfter > now));
-  const upcoming = listed.filter((k) => signsAt(k, now)).sort(bySigningTurn);
-  const retired = listed.filter((k) => !signsAt(k, now)).sort((a, b) => oldestFirst(b, a));
+  const { upcoming, retired } = rolloverOrder(stored, SAML_KEY_ALG, now);
   const [signing] = upcoming;
   if (!signing) throw new Error('no SAML signing key in the store (ensureSamlSigningKey makes one)');
   return { signing: toSigningKey(signing), published: [...upcoming, ...retired].map(toSigningKey) };
