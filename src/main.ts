@@ -9,7 +9,6 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { upstreamPlugins } from './authenticators/itsme/index.js';
 import { ensureRpKeys, rotateRpKeys } from './authenticators/itsme/rp-keys.js';
 import { sandboxItsme, withSandboxItsme } from './authenticators/itsme/sandbox.js';
 import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
@@ -49,10 +48,17 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { loadLocales, mergeCatalogs } from './ui/i18n.js';
 import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-pages.js';
-import { registerItsmeSimulator } from './sandbox/itsme/index.js';
 
-/** The authenticators eidhub has: SMS OTP, and one per configured upstream OpenID Provider (itsme). */
-const AUTHENTICATORS = (config: Config): readonly AuthenticatorPlugin[] => [otpSmsPlugin, ...upstreamPlugins(config)];
+/**
+ * The authenticators eidhub has: SMS OTP, and one per configured upstream OpenID Provider (itsme).
+ * The upstream authenticator (with openid-client) is loaded only when an upstream is configured,
+ * and the sandbox's itsme simulator only when it is one.
+ */
+async function authenticatorPlugins(config: Config): Promise<readonly AuthenticatorPlugin[]> {
+  if (config.upstreamProviders.length === 0) return [otpSmsPlugin];
+  const { upstreamPlugins } = await import('./authenticators/itsme/index.js');
+  return [otpSmsPlugin, ...upstreamPlugins(config)];
+}
 
 /** The protocols eidhub speaks, each registering its own routes. */
 const PROTOCOLS: readonly ProtocolPlugin[] = [oidcPlugin, restPlugin, samlPlugin, cibaPlugin];
@@ -160,7 +166,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   const transactions = new TransactionService(store, now, (err, tx) => logger.error({ err, tx: tx.id }, 'a listener of finished transactions failed'));
 
   const authenticators = new Map<string, Authenticator>();
-  for (const plugin of [...AUTHENTICATORS(config), ...(options.authenticators ?? [])]) {
+  for (const plugin of [...(await authenticatorPlugins(config)), ...(options.authenticators ?? [])]) {
     if (authenticators.has(plugin.id)) throw new Error(`two authenticators are called ${plugin.id}`);
     const authenticator = await plugin.create({
       config,
@@ -219,8 +225,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
-  // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`.
-  await sandboxItsme(app, registerItsmeSimulator, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
+  // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
+  // loaded only then.
+  if (config.upstreamProviders.some((p) => p.simulator)) {
+    const { registerItsmeSimulator } = await import('./sandbox/itsme/index.js');
+    await sandboxItsme(app, registerItsmeSimulator, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
+  }
 
   let fingerprint = keySetFingerprint(keys);
   const reloadKeys = async () => {
