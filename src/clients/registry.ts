@@ -12,7 +12,7 @@
  * Protocol-neutral: how a protocol presents clients to its library (oidc-provider's client
  * metadata) stays in that protocol's folder.
  */
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -25,16 +25,27 @@ import {
   REALM_NAME_PATTERN,
   type ApiClientConfig,
   type ApiClientSettings,
+  type ApiPermission,
   type OidcClientConfig,
   type OidcClientSettings,
   type RealmClientSettings,
   type RealmConfig,
 } from '../config/schema.js';
-import { badRequest, conflict } from '../core/errors.js';
-import type { ClientStore, StoredClient } from '../store/types.js';
+import { badRequest, conflict, EidhubError } from '../core/errors.js';
+import type { ClientStore, StoredClient, StoredClientSecret } from '../store/types.js';
 
 /** The scopes of an API client's access tokens; either one lets it call the REST API. */
 export const API_SCOPES = ['signicat-api', 'auth-rest-api'] as const;
+/** The scope of an access token for the Admin API. */
+export const ADMIN_SCOPE = 'eidhub-admin';
+
+/** The scopes each permission lets an API client ask a token for. */
+const PERMISSION_SCOPES: Record<ApiPermission, readonly string[]> = { 'authentication-rest-api': API_SCOPES, admin: [ADMIN_SCOPE] };
+
+/** The scopes an API client may ask a token for: those of its permissions (none without one). */
+export function apiClientScopes(settings: ApiClientSettings): string[] {
+  return settings.permissions.flatMap((p) => PERMISSION_SCOPES[p]);
+}
 
 const DEFAULT_REFRESH_MS = 500;
 
@@ -67,7 +78,8 @@ export type NewClient =
   | { kind: 'api'; settings: ApiClientSettings; secrets: string[] }
   | { kind: 'realm'; realm: string; settings: RealmClientSettings; secrets: string[] };
 
-type ClientSettings =
+/** A client's settings without its secrets (update keeps a stored client's). */
+export type ClientSettings =
   | { kind: 'oidc'; settings: OidcClientSettings }
   | { kind: 'api'; settings: ApiClientSettings }
   | { kind: 'realm'; realm: string; settings: RealmClientSettings };
@@ -293,35 +305,109 @@ export class ClientRegistry {
    * promise resolves.
    */
   async add(input: NewClient): Promise<RegisteredClient> {
-    const parsed = parseClient(input.kind, input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.secrets);
+    const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, input.secrets);
+    return this.exclusive(async () => {
+      const at = this.now();
+      const secrets = input.secrets.map((value, i) => ({ name: `secret-${i + 1}`, sha256: sha256(value).toString('base64url'), createdAt: at }));
+      return this.write(parsed, secrets, (await this.store.get(keyOf(parsed)))?.createdAt ?? at, at);
+    });
+  }
+
+  /**
+   * Replaces the settings of a stored client, keeping its secrets; validated as add validates.
+   * EidhubError 404 when there is no such stored client, 409 for a config client.
+   */
+  async update(input: ClientSettings): Promise<RegisteredClient> {
+    const key = input.kind === 'realm' ? realmClientKey(input.realm, input.settings.clientId) : input.settings.clientId;
+    this.refuseConfigClient(key, 'replaced');
+    return this.exclusive(async () => {
+      const prior = await this.storedOf(key, input.kind);
+      const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, prior.secrets.map((s) => s.sha256));
+      return this.write(parsed, prior.secrets, prior.createdAt, this.now());
+    });
+  }
+
+  /** The names and creation times of a client's secrets (a config client's are `secret-N`, of unknown time); undefined when there is no such client. */
+  async secretsOf(key: string, kind: StoredClient['kind']): Promise<{ name: string; createdAt: number | undefined }[] | undefined> {
+    const config = this.config.get(key);
+    if (config) return config.kind === kind ? config.secretHashes.map((_h, i) => ({ name: `secret-${i + 1}`, createdAt: undefined })) : undefined;
+    const stored = await this.store.get(key);
+    return stored?.kind === kind ? stored.secrets.map((s) => ({ name: s.name, createdAt: s.createdAt })) : undefined;
+  }
+
+  /**
+   * Adds a new random secret named `name` to a stored client and returns its value, which is
+   * kept only as its hash. EidhubError 404 without such a client, 409 for a config client or a
+   * name in use, 400 when the client would have too many secrets.
+   */
+  async addSecret(key: string, kind: StoredClient['kind'], name: string): Promise<{ name: string; createdAt: number; value: string }> {
+    this.refuseConfigClient(key, 'changed');
+    return this.exclusive(async () => {
+      const prior = await this.storedOf(key, kind);
+      if (prior.secrets.some((s) => s.name === name)) throw conflict('secret_name_taken', `${describeKey(key)} has a secret named ${name} already`);
+      const value = randomBytes(32).toString('base64url');
+      const at = this.now();
+      const secrets = [...prior.secrets, { name, sha256: sha256(value).toString('base64url'), createdAt: at }];
+      await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, at);
+      return { name, createdAt: at, value };
+    });
+  }
+
+  /**
+   * Revokes a stored client's secret by name: it fails at once, on every process. False when the
+   * client has no secret of that name; EidhubError 404 without such a client, 409 for a config
+   * client, 400 when the client may not be left without it (an API or realm client's last
+   * secret; a confidential client with `pkce: optional` would become public).
+   */
+  async revokeSecret(key: string, kind: StoredClient['kind'], name: string): Promise<boolean> {
+    this.refuseConfigClient(key, 'changed');
+    return this.exclusive(async () => {
+      const prior = await this.storedOf(key, kind);
+      const secrets = prior.secrets.filter((s) => s.name !== name);
+      if (secrets.length === prior.secrets.length) return false;
+      await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, this.now());
+      return true;
+    });
+  }
+
+  /** Validates a client's settings with the config file's schema (EidhubError 400 naming the field); a realm client's realm must be configured. */
+  private parseNew(settings: object, kind: StoredClient['kind'], secrets: string[]): ClientSettings {
+    const parsed = parseClient(kind, settings, secrets);
     if (parsed instanceof z.ZodError) {
       throw badRequest('invalid_client_metadata', `invalid client: ${formatIssues(parsed).join('; ')}`, formatPath(parsed.issues[0]?.path ?? []));
     }
     if (parsed.kind === 'realm' && !this.realms.has(parsed.realm)) {
       throw badRequest('invalid_client_metadata', `invalid client: realm: no realm "${parsed.realm}" is configured`, 'realm');
     }
+    this.refuseConfigClient(keyOf(parsed), 'replaced');
+    return parsed;
+  }
+
+  /** The stored client of `key` and `kind`; EidhubError 404 when there is none. */
+  private async storedOf(key: string, kind: StoredClient['kind']): Promise<StoredClient> {
+    const stored = await this.store.get(key);
+    if (!stored || stored.kind !== kind) throw new EidhubError(404, 'client_not_found', `there is no ${describeKey(key)}`);
+    return stored;
+  }
+
+  /** Stores the client (run inside exclusive); it is in the snapshot when this resolves. */
+  private async write(parsed: ClientSettings, secrets: StoredClientSecret[], createdAt: number, at: number): Promise<RegisteredClient> {
     const key = keyOf(parsed);
-    this.refuseConfigClient(key, 'replaced');
-    return this.exclusive(async () => {
-      const at = this.now();
-      const prior = await this.store.get(key);
-      const secretHashes = input.secrets.map(sha256);
-      const stored: StoredClient = {
-        clientId: key,
-        kind: parsed.kind,
-        // As the store will give it back (JSON has no undefined), so a later refresh finds it unchanged.
-        settings: JSON.parse(JSON.stringify(storedSettings(parsed))) as Record<string, unknown>,
-        secrets: secretHashes.map((h, i) => ({ name: `secret-${i + 1}`, sha256: h.toString('base64url'), createdAt: at })),
-        createdAt: prior?.createdAt ?? at,
-        updatedAt: at,
-      };
-      await this.store.put(stored);
-      const client = register(parsed, secretHashes, false, this.internalSecretKey);
-      this.stored.set(key, { stored, client });
-      this.generation++;
-      this.emit([key]);
-      return client;
-    });
+    const stored: StoredClient = {
+      clientId: key,
+      kind: parsed.kind,
+      // As the store will give it back (JSON has no undefined), so a later refresh finds it unchanged.
+      settings: JSON.parse(JSON.stringify(storedSettings(parsed))) as Record<string, unknown>,
+      secrets,
+      createdAt,
+      updatedAt: at,
+    };
+    await this.store.put(stored);
+    const client = register(parsed, secrets.map((s) => Buffer.from(s.sha256, 'base64url')), false, this.internalSecretKey);
+    this.stored.set(key, { stored, client });
+    this.generation++;
+    this.emit([key]);
+    return client;
   }
 
   /**
@@ -438,7 +524,7 @@ export class ClientRegistry {
     return register(parsed, secretHashes, false, this.internalSecretKey);
   }
 
-  private refuseConfigClient(key: string, change: 'replaced' | 'removed'): void {
+  private refuseConfigClient(key: string, change: 'replaced' | 'removed' | 'changed'): void {
     if (this.config.has(key)) throw conflict('client_read_only', `${describeKey(key)} comes from the config file and cannot be ${change} at run time`);
   }
 

@@ -117,11 +117,18 @@ export type OidcClientConfig = z.infer<typeof oidcClientSchema>;
 /** An OIDC client's settings without its secrets: what the registry keeps, since it keeps secrets only as hashes. */
 export type OidcClientSettings = Omit<OidcClientConfig, 'secrets'>;
 
+/** What an API client may be allowed to call. */
+export const API_PERMISSIONS = ['authentication-rest-api', 'admin'] as const;
+export type ApiPermission = (typeof API_PERMISSIONS)[number];
+
 /** One REST API client, as the config file and the client registry take it. */
 export const apiClientSchema = z.object({
   clientId: clientId.describe('The API client_id.'),
   secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once.'),
-  permissions: z.array(z.enum(['authentication-rest-api'])).default([]).describe('What the client may call.'),
+  permissions: z
+    .array(z.enum(API_PERMISSIONS))
+    .default([])
+    .describe('What the client may call: `authentication-rest-api` the REST API (scopes `auth-rest-api`, `signicat-api`), `admin` the Admin API under /admin/api (scope `eidhub-admin`).'),
 });
 export type ApiClientConfig = z.infer<typeof apiClientSchema>;
 export type ApiClientSettings = Omit<ApiClientConfig, 'secrets'>;

@@ -24,7 +24,7 @@ export interface ServerOptions {
 }
 
 function wantsProblemJson(req: FastifyRequest): boolean {
-  return req.url.startsWith('/auth/rest') || req.url.startsWith('/healthz') || req.url.startsWith('/readyz');
+  return req.url.startsWith('/auth/rest') || req.url.startsWith('/admin/api') || req.url.startsWith('/healthz') || req.url.startsWith('/readyz');
 }
 
 /** A dotted path (`callbackUrls.success`, `allowedProviders[0]`) from a JSON Schema validation error. */

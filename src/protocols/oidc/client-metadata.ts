@@ -6,7 +6,7 @@
  * Each client's secret here is its internal secret (see client-auth.ts), never a real one.
  */
 import type { ClientMetadata } from 'oidc-provider';
-import { API_SCOPES, type RegisteredClient } from '../../clients/registry.js';
+import { apiClientScopes, type RegisteredClient } from '../../clients/registry.js';
 
 /** `build` made once per registered client (a changed client is a new object). */
 export function memoizedMetadata(build: (client: RegisteredClient) => ClientMetadata | null): (client: RegisteredClient) => ClientMetadata | null {
@@ -32,7 +32,8 @@ function build(c: RegisteredClient): ClientMetadata | null {
   // A realm's client is a client of that realm's OpenID Provider only (src/protocols/ciba/clients.ts).
   if (c.kind === 'realm') return null;
   if (c.kind === 'api') {
-    if (!c.api?.permissions.includes('authentication-rest-api')) return null;
+    const scopes = c.api ? apiClientScopes(c.api) : [];
+    if (scopes.length === 0) return null;
     return {
       client_id: c.clientId,
       client_secret: c.internalSecret,
@@ -40,7 +41,7 @@ function build(c: RegisteredClient): ClientMetadata | null {
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: API_SCOPES.join(' '),
+      scope: scopes.join(' '),
     };
   }
   const o = c.oidc;

@@ -6,7 +6,7 @@
  * never patch it.
  */
 import Provider, { type Configuration, type KoaContextWithOIDC, type Account, type Grant, type Interaction } from 'oidc-provider';
-import { API_SCOPES, type ClientRegistry } from '../../clients/registry.js';
+import { ADMIN_SCOPE, API_SCOPES, type ClientRegistry } from '../../clients/registry.js';
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
@@ -149,7 +149,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     routes: OIDC_ROUTES,
-    scopes: [...new Set(['openid', 'offline_access', ...Object.keys(deps.scopeClaims), ...API_SCOPES])],
+    scopes: [...new Set(['openid', 'offline_access', ...Object.keys(deps.scopeClaims), ...API_SCOPES, ADMIN_SCOPE])],
     // acr, amr, auth_time and the login's own claims come from the login, not the account, so
     // they reach the ID token only (claimsForUse keeps the login's out of UserInfo).
     claims: {

@@ -79,6 +79,8 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string) {
       },
     },
     hideUntagged: true,
+    // Other APIs (the Admin API) publish their own documents.
+    transform: ({ schema, url }) => ({ schema: url.startsWith(REST_BASE) ? schema : { ...schema, hide: true }, url }),
     // Components are named after the schemas' $id (Session, Problem, …).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });

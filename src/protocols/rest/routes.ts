@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator, HeadlessStep } from '../../authenticators/types.js';
 import { API_SCOPES, type ClientRegistry } from '../../clients/registry.js';
+import { authenticateApiClient, type ApiAccess } from '../api-client-auth.js';
 import { isAllowedRedirectUri } from '../../config/schema.js';
 import { badRequest, EidhubError } from '../../core/errors.js';
 import { timeOrderedUuid } from '../../core/ids.js';
@@ -31,6 +32,8 @@ import {
 } from './schemas.js';
 
 export const REST_BASE = '/auth/rest';
+
+const REST_ACCESS: ApiAccess = { api: 'Authentication REST API', scopes: API_SCOPES, permission: 'authentication-rest-api' };
 
 type Flow = 'redirect' | 'embedded' | 'iframe' | 'headless';
 
@@ -165,21 +168,8 @@ export class RestProtocol implements ProtocolAdapter {
   }
 
   /** The API client behind the bearer token, after checking the token, its scope and the permission. */
-  async authenticate(req: FastifyRequest): Promise<string> {
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization ?? '');
-    if (!match) throw new EidhubError(401, 'invalid_token', 'send an access token: Authorization: Bearer <token> (from POST /auth/open/connect/token, grant_type=client_credentials)');
-    const token = await this.deps.apiTokens.verify(match[1]!);
-    if (!token) throw new EidhubError(401, 'invalid_token', 'the access token is invalid or has expired');
-    const client = await this.deps.registry.find(token.clientId);
-    const scopes = token.scopes;
-    if (!client || client.kind !== 'api') throw new EidhubError(403, 'insufficient_permission', 'this client may not use the Authentication REST API');
-    if (!API_SCOPES.some((s) => scopes.has(s))) {
-      throw new EidhubError(403, 'insufficient_scope', `the access token needs the scope ${API_SCOPES.join(' or ')}`);
-    }
-    if (!client.api?.permissions.includes('authentication-rest-api')) {
-      throw new EidhubError(403, 'insufficient_permission', 'this client lacks the authentication-rest-api permission');
-    }
-    return client.clientId;
+  authenticate(req: FastifyRequest): Promise<string> {
+    return authenticateApiClient(req, { apiTokens: this.deps.apiTokens, registry: this.deps.registry }, REST_ACCESS);
   }
 
   /** Checks what JSON Schema cannot: URLs, providers, attributes, language, parameters. */

@@ -1,0 +1,249 @@
+/**
+ * The Admin API over plain HTTP: tokens and access rules, each kind of client and its secrets,
+ * config clients read-only, bad input refused with the field at fault and nothing changed, a
+ * created client usable at once and a revoked secret refused at once. Every answer is checked
+ * against the Admin API's own OpenAPI document.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { CapturingSms, loginOverHttp } from './support/http-login.js';
+import { OpenApiValidator } from './support/openapi.js';
+
+const ADMIN = { id: 'admin-client', secret: 'admin-client-secret-0001' };
+const REST = { id: 'rest-client', secret: 'rest-client-secret-0001' };
+const CONFIG_OIDC = { clientId: 'config-shop', secrets: ['config-shop-secret-0001'], redirectUris: ['https://shop.example.com/cb'] };
+const REALM = 'phones';
+const CONFIG_REALM_CLIENT = { clientId: 'config-verifier', secrets: ['config-verifier-secret-01'] };
+const REDIRECT = 'http://127.0.0.1:5999/callback';
+
+const OIDC = '/admin/api/oidc-clients';
+const OIDC_ITEM = '/admin/api/oidc-clients/{clientId}';
+const OIDC_SECRETS = '/admin/api/oidc-clients/{clientId}/secrets';
+const API = '/admin/api/api-clients';
+const API_ITEM = '/admin/api/api-clients/{clientId}';
+const API_SECRETS = '/admin/api/api-clients/{clientId}/secrets';
+const API_SECRET = '/admin/api/api-clients/{clientId}/secrets/{name}';
+const REALM_CLIENTS = '/admin/api/realms/{realm}/clients';
+const REALM_ITEM = '/admin/api/realms/{realm}/clients/{clientId}';
+const REALM_SECRETS = '/admin/api/realms/{realm}/clients/{clientId}/secrets';
+
+type Json = Record<string, unknown>;
+
+describe('Admin API', () => {
+  let eidhub: RunningEidhub;
+  let openapi: OpenApiValidator;
+  let token: string;
+  const sms = new CapturingSms();
+
+  const getToken = (client: { id: string; secret: string }, scope: string) =>
+    fetch(`${eidhub.issuer}/connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
+    });
+  const tokenOf = async (client: { id: string; secret: string }, scope: string) => ((await (await getToken(client, scope)).json()) as { access_token: string }).access_token;
+
+  const fill = (template: string, params: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(params[k]!));
+  const send = (method: string, path: string, body?: unknown, bearer: string | null = token) =>
+    fetch(`${eidhub.url}${path}`, {
+      method,
+      headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
+  /** Calls `method template` and checks the answer against the document; returns its body (undefined for 204). */
+  async function call(method: string, template: string, params: Record<string, string> = {}, body?: unknown, bearer: string | null = token): Promise<{ status: number; body: Json & Json[] }> {
+    const res = await send(method.toUpperCase(), fill(template, params), body, bearer);
+    const text = await res.clone().text();
+    assert.ok(!/sha256/i.test(text), 'no answer holds a secret hash');
+    if (res.status === 204) {
+      assert.equal(text, '');
+      return { status: 204, body: undefined as unknown as Json & Json[] };
+    }
+    return { status: res.status, body: (await openapi.check(method, template, res)) as Json & Json[] };
+  }
+
+  const auditTypes = async () => (await eidhub.store.audit.recent(200)).filter((e) => e.type.startsWith('admin.'));
+
+  before(async () => {
+    eidhub = await startEidhub({
+      accountId: 'a-test-0001',
+      apiClients: [
+        { clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin'] },
+        { clientId: REST.id, secrets: [REST.secret], permissions: ['authentication-rest-api'] },
+      ],
+      oidcClients: [CONFIG_OIDC],
+      realms: [{ name: REALM, clients: [CONFIG_REALM_CLIENT] }],
+      smsProvider: sms,
+    });
+    const doc = await fetch(`${eidhub.url}/admin/api/openapi.json`);
+    assert.equal(doc.status, 200);
+    openapi = new OpenApiValidator((await doc.json()) as ConstructorParameters<typeof OpenApiValidator>[0]);
+    token = await tokenOf(ADMIN, 'eidhub-admin');
+  });
+  after(async () => {
+    await eidhub?.close();
+  });
+
+  it('serves its own OpenAPI 3.1 document, apart from the REST API\'s', async () => {
+    const doc = (await (await fetch(`${eidhub.url}/admin/api/openapi.json`)).json()) as { openapi: string; paths: Json };
+    assert.equal(doc.openapi, '3.1.0');
+    for (const path of [OIDC, OIDC_ITEM, OIDC_SECRETS, `${OIDC_SECRETS}/{name}`, API, API_ITEM, API_SECRETS, API_SECRET, REALM_CLIENTS, REALM_ITEM, REALM_SECRETS]) assert.ok(doc.paths[path], path);
+    assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/auth/')));
+    const rest = (await (await fetch(`${eidhub.url}/auth/rest/openapi.json`)).json()) as { paths: Json };
+    assert.ok(!Object.keys(rest.paths).some((p) => p.startsWith('/admin/')), 'the REST API\'s document has no admin path');
+  });
+
+  it('gives the scope eidhub-admin only to a client with the permission admin; 401 without a token, 403 without admin', async () => {
+    assert.equal((await getToken(ADMIN, 'eidhub-admin')).status, 200);
+    const refused = await getToken(REST, 'eidhub-admin');
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_scope');
+    const none = await call('get', OIDC, {}, undefined, null);
+    assert.equal(none.status, 401);
+    assert.equal(none.body.code, 'invalid_token');
+    assert.equal((await call('get', OIDC, {}, undefined, 'not-a-token')).status, 401);
+    const rest = await call('get', OIDC, {}, undefined, await tokenOf(REST, 'auth-rest-api'));
+    assert.equal(rest.status, 403);
+    assert.equal(rest.body.code, 'insufficient_scope');
+    const noAuthWrite = await call('post', OIDC, {}, { clientId: 'x', redirectUris: [REDIRECT] }, null);
+    assert.equal(noAuthWrite.status, 401, 'the token is checked before the body');
+  });
+
+  it('creates an OIDC client that logs a person in at once, changes it, and deletes it', async () => {
+    const created = await call('post', OIDC, {}, { clientId: 'new-shop', clientName: 'New shop', redirectUris: [REDIRECT], scopes: ['openid', 'phone'] });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.readOnly, false);
+    assert.equal(created.body.secret, undefined, 'an OIDC client is created public');
+
+    const config = await oidc.discovery(new URL(eidhub.issuer), 'new-shop', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const authorizeUrl = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid phone', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const back = await loginOverHttp({ origin: eidhub.url, authorizeUrl: authorizeUrl.href, redirectUri: REDIRECT, phone: '+447700900501', sms });
+    const tokens = await oidc.authorizationCodeGrant(config, back, { expectedState: state, pkceCodeVerifier: verifier });
+    assert.ok(tokens.claims()?.sub);
+
+    const got = await call('get', OIDC_ITEM, { clientId: 'new-shop' });
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.body.scopes, ['openid', 'phone']);
+    const list = await call('get', OIDC);
+    assert.deepEqual(
+      list.body.map((c) => [c.clientId, c.readOnly]),
+      [
+        ['config-shop', true],
+        ['new-shop', false],
+      ],
+    );
+    const changed = await call('put', OIDC_ITEM, { clientId: 'new-shop' }, { clientId: 'new-shop', clientName: 'Renamed shop', redirectUris: [REDIRECT] });
+    assert.equal(changed.status, 200);
+    assert.equal(changed.body.clientName, 'Renamed shop');
+    assert.equal((await call('put', OIDC_ITEM, { clientId: 'new-shop' }, { clientId: 'other', redirectUris: [REDIRECT] })).body.field, 'clientId');
+
+    const secret = await call('post', OIDC_SECRETS, { clientId: 'new-shop' }, { name: 'first' });
+    assert.equal(secret.status, 201);
+    assert.equal(secret.body.name, 'first');
+    assert.equal(typeof secret.body.value, 'string');
+    const secrets = await call('get', OIDC_SECRETS, { clientId: 'new-shop' });
+    assert.deepEqual(secrets.body.map((s) => s.name), ['first']);
+    assert.equal(secrets.body[0]!.value, undefined, 'a secret\'s value is shown once only');
+    assert.equal((await call('post', OIDC_SECRETS, { clientId: 'new-shop' }, { name: 'first' })).status, 409);
+
+    assert.equal((await call('delete', OIDC_ITEM, { clientId: 'new-shop' })).status, 204);
+    assert.equal((await call('get', OIDC_ITEM, { clientId: 'new-shop' })).status, 404);
+    assert.equal((await call('delete', OIDC_ITEM, { clientId: 'new-shop' })).status, 404);
+    const events = await auditTypes();
+    for (const type of ['admin.client.created', 'admin.client.updated', 'admin.client.secret.created', 'admin.client.deleted']) {
+      const event = events.find((e) => e.type === type && e.clientId === 'new-shop');
+      assert.ok(event, type);
+      assert.equal(event.data?.actor, ADMIN.id);
+    }
+  });
+
+  it('refuses bad input with the field at fault and changes nothing', async () => {
+    const before = (await call('get', OIDC)).body.length;
+    const eventsBefore = (await auditTypes()).length;
+    const unknownScope = await call('post', OIDC, {}, { clientId: 'bad-shop', redirectUris: [REDIRECT], scopes: ['openid', 'admin'] });
+    assert.equal(unknownScope.status, 400);
+    assert.match(String(unknownScope.body.field), /^scopes/);
+    const httpRedirect = await call('post', OIDC, {}, { clientId: 'bad-shop', redirectUris: [REDIRECT, 'http://shop.example.com/cb'] });
+    assert.equal(httpRedirect.status, 400);
+    assert.equal(httpRedirect.body.field, 'redirectUris[1]');
+    const badPermission = await call('post', API, {}, { clientId: 'bad-api', permissions: ['root'] });
+    assert.equal(badPermission.status, 400);
+    assert.match(String(badPermission.body.field), /^permissions/);
+    const publicOptional = await call('post', OIDC, {}, { clientId: 'bad-shop', redirectUris: [REDIRECT], pkce: 'optional' });
+    assert.equal(publicOptional.status, 400);
+    assert.equal(publicOptional.body.field, 'pkce');
+    assert.equal((await call('get', OIDC)).body.length, before);
+    assert.equal((await call('get', OIDC_ITEM, { clientId: 'bad-shop' })).status, 404);
+    assert.equal((await auditTypes()).length, eventsBefore, 'no audit event for a refused change');
+  });
+
+  it('shows config clients read-only and refuses to change them', async () => {
+    const shop = await call('get', OIDC_ITEM, { clientId: CONFIG_OIDC.clientId });
+    assert.equal(shop.body.readOnly, true);
+    assert.equal((await call('put', OIDC_ITEM, { clientId: CONFIG_OIDC.clientId }, { clientId: CONFIG_OIDC.clientId, redirectUris: [REDIRECT] })).body.code, 'client_read_only');
+    assert.equal((await call('delete', OIDC_ITEM, { clientId: CONFIG_OIDC.clientId })).status, 409);
+    assert.equal((await call('post', OIDC, {}, { clientId: CONFIG_OIDC.clientId, redirectUris: [REDIRECT] })).status, 409);
+    assert.equal((await call('post', OIDC_SECRETS, { clientId: CONFIG_OIDC.clientId }, { name: 'more' })).status, 409);
+    assert.deepEqual((await call('get', OIDC_SECRETS, { clientId: CONFIG_OIDC.clientId })).body, [{ name: 'secret-1' }]);
+    const admin = await call('get', API_ITEM, { clientId: ADMIN.id });
+    assert.deepEqual(admin.body, { clientId: ADMIN.id, permissions: ['admin'], readOnly: true });
+    assert.equal((await call('delete', `${API_SECRETS}/{name}`, { clientId: ADMIN.id, name: 'secret-1' })).status, 409);
+    // An API client is no OIDC client.
+    assert.equal((await call('get', OIDC_ITEM, { clientId: ADMIN.id })).status, 404);
+  });
+
+  it('creates an API client with one secret shown once; a revoked secret fails at once', async () => {
+    const created = await call('post', API, {}, { clientId: 'partner-api', permissions: ['authentication-rest-api'] });
+    assert.equal(created.status, 201);
+    const first = created.body.secret as Json;
+    assert.equal(first.name, 'secret-1');
+    const partner = { id: 'partner-api', secret: String(first.value) };
+    assert.equal((await getToken(partner, 'auth-rest-api')).status, 200);
+
+    const next = await call('post', API_SECRETS, { clientId: 'partner-api' }, { name: 'next' });
+    assert.equal((await call('delete', API_SECRET, { clientId: 'partner-api', name: 'secret-1' })).status, 204);
+    assert.equal((await getToken(partner, 'auth-rest-api')).status, 401, 'the revoked secret fails at once');
+    assert.equal((await getToken({ id: 'partner-api', secret: String(next.body.value) }, 'auth-rest-api')).status, 200);
+    assert.equal((await call('delete', API_SECRET, { clientId: 'partner-api', name: 'secret-1' })).status, 404);
+    const last = await call('delete', API_SECRET, { clientId: 'partner-api', name: 'next' });
+    assert.equal(last.status, 400, 'an API client keeps at least one secret');
+    assert.deepEqual((await call('get', API_SECRETS, { clientId: 'partner-api' })).body.map((s) => s.name), ['next']);
+
+    const promoted = await call('put', API_ITEM, { clientId: 'partner-api' }, { clientId: 'partner-api', permissions: ['admin'] });
+    assert.deepEqual(promoted.body.permissions, ['admin']);
+    const adminToken = await tokenOf({ id: 'partner-api', secret: String(next.body.value) }, 'eidhub-admin');
+    assert.equal((await call('get', API, {}, undefined, adminToken)).status, 200, 'a client given admin uses the Admin API at once');
+    assert.equal((await call('delete', API_ITEM, { clientId: 'partner-api' })).status, 204);
+    assert.equal((await call('get', API, {}, undefined, adminToken)).status, 403, 'a deleted client\'s token is refused');
+  });
+
+  it('manages a realm\'s clients', async () => {
+    const created = await call('post', REALM_CLIENTS, { realm: REALM }, { clientId: 'verifier' });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body.scopes, ['openid', 'ip:phone_verify']);
+    assert.equal((created.body.secret as Json).name, 'secret-1');
+    const list = await call('get', REALM_CLIENTS, { realm: REALM });
+    assert.deepEqual(
+      list.body.map((c) => [c.clientId, c.readOnly]),
+      [
+        [CONFIG_REALM_CLIENT.clientId, true],
+        ['verifier', false],
+      ],
+    );
+    assert.equal((await call('get', REALM_ITEM, { realm: REALM, clientId: 'verifier' })).body.deliveryMode, 'poll');
+    const ping = await call('put', REALM_ITEM, { realm: REALM, clientId: 'verifier' }, { clientId: 'verifier', deliveryMode: 'ping' });
+    assert.equal(ping.status, 400);
+    assert.equal(ping.body.field, 'notificationEndpoint');
+    assert.equal((await call('get', REALM_SECRETS, { realm: REALM, clientId: 'verifier' })).body.length, 1);
+    assert.equal((await call('get', REALM_CLIENTS, { realm: 'nowhere' })).status, 404);
+    assert.equal((await call('get', OIDC_ITEM, { clientId: 'verifier' })).status, 404, 'a realm client is no /auth/open client');
+    assert.equal((await call('delete', REALM_ITEM, { realm: REALM, clientId: 'verifier' })).status, 204);
+    assert.equal((await call('get', REALM_ITEM, { realm: REALM, clientId: 'verifier' })).status, 404);
+    assert.ok(openapi.checked > 40);
+  });
+});
