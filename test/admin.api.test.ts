@@ -151,6 +151,17 @@ describe('Admin API', () => {
     assert.equal(secrets.body[0]!.value, undefined, 'a secret\'s value is shown once only');
     assert.equal((await call('post', OIDC_SECRETS, { clientId: 'new-shop' }, { name: 'first' })).status, 409);
 
+    const confidential = await call('post', OIDC, {}, { clientId: 'confidential-shop', redirectUris: [REDIRECT], confidential: true });
+    assert.equal(confidential.status, 201);
+    const firstSecret = confidential.body.secret as Json;
+    assert.equal(firstSecret.name, 'secret-1');
+    assert.equal(confidential.body.confidential, undefined);
+    const confidentialConfig = await oidc.discovery(new URL(eidhub.issuer), 'confidential-shop', String(firstSecret.value), undefined, { execute: [oidc.allowInsecureRequests] });
+    const state2 = oidc.randomState();
+    const back2 = await loginOverHttp({ origin: eidhub.url, authorizeUrl: oidc.buildAuthorizationUrl(confidentialConfig, { redirect_uri: REDIRECT, scope: 'openid', state: state2 }).href, redirectUri: REDIRECT, phone: '+447700900502', sms });
+    assert.ok((await oidc.authorizationCodeGrant(confidentialConfig, back2, { expectedState: state2 })).claims()?.sub, 'a confidential client without PKCE');
+    assert.equal((await call('delete', OIDC_ITEM, { clientId: 'confidential-shop' })).status, 204);
+
     assert.equal((await call('delete', OIDC_ITEM, { clientId: 'new-shop' })).status, 204);
     assert.equal((await call('get', OIDC_ITEM, { clientId: 'new-shop' })).status, 404);
     assert.equal((await call('delete', OIDC_ITEM, { clientId: 'new-shop' })).status, 404);

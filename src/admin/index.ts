@@ -30,7 +30,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminDeps & {
       hideUntagged: true,
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     });
-    for (const schema of [problemSchema, secretSchema, newSecretSchema, ...Object.values(CLIENT_SCHEMAS).flatMap((s) => [s.body, s.answer])]) scope.addSchema(schema);
+    for (const schema of [problemSchema, secretSchema, newSecretSchema, ...Object.values(CLIENT_SCHEMAS).flatMap((s) => [s.body, s.answer, ...('create' in s ? [s.create] : [])])]) scope.addSchema(schema);
     registerAdminRoutes(scope, deps);
     scope.get(`${ADMIN_BASE}/openapi.json`, async () => scope.swagger());
   });

@@ -4,9 +4,8 @@
  * made through the client registry (so it reaches every process) and written as an audit event
  * naming that client as the actor.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ADMIN_SCOPE, realmClientKey, type ClientRegistry, type ClientSettings, type RegisteredClient } from '../clients/registry.js';
+import { ADMIN_SCOPE, newSecretValue, realmClientKey, type ClientRegistry, type ClientSettings, type RegisteredClient } from '../clients/registry.js';
 import { badRequest, conflict, EidhubError } from '../core/errors.js';
 import { authenticateApiClient, type ApiAccess } from '../protocols/api-client-auth.js';
 import type { ApiTokenVerifier } from '../protocols/types.js';
@@ -66,6 +65,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const secretParams = { ...itemParams, required: [...itemParams.required, 'name'], properties: { ...itemParams.properties, name: secretNameParam } };
     const answer = { $ref: `${schemas.answer.$id as string}#` };
     const body = { $ref: `${schemas.body.$id as string}#` };
+    const createBody = { $ref: `${('create' in schemas ? schemas.create : schemas.body).$id as string}#` };
 
     /** The registry's key of the client the path names; 404 for a realm that is not configured. */
     const keyOf = (params: Params, clientId = params.clientId!): string => {
@@ -101,21 +101,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       {
         onRequest,
         schema: {
-          summary: kind === 'oidc' ? `Create an ${noun} (public until a secret is added)` : `Create an ${noun} with one secret, shown once`,
+          summary: kind === 'oidc' ? `Create an ${noun}: confidential with one secret, shown once, or public` : `Create an ${noun} with one secret, shown once`,
           tags: [tag],
           security,
           ...(listParams ? { params: listParams } : {}),
-          body: body,
-          response: { 201: { description: `The ${noun}${kind === 'oidc' ? '' : ' and its first secret'}.`, ...answer }, ...errorResponses },
+          body: createBody,
+          response: { 201: { description: `The ${noun} and, if it has one, its first secret.`, ...answer }, ...errorResponses },
         },
       },
       async (req: Req, reply) => {
-        const clientId = String(req.body.clientId);
+        const { confidential, ...settings } = req.body;
+        const clientId = String(settings.clientId);
         const key = keyOf(req.params, clientId);
         const exists = kind === 'realm' ? await deps.registry.findRealm(req.params.realm!, clientId) : await deps.registry.find(clientId);
         if (exists) throw conflict(exists.readOnly ? 'client_read_only' : 'client_exists', `a client ${clientId} exists already${exists.readOnly ? ' (in the config file)' : ''}`);
-        const value = kind === 'oidc' ? undefined : randomBytes(32).toString('base64url');
-        const client = await deps.registry.add({ ...settingsOf(req.params, req.body), secrets: value === undefined ? [] : [value] } as Parameters<ClientRegistry['add']>[0]);
+        const value = kind !== 'oidc' || confidential === true ? newSecretValue() : undefined;
+        const client = await deps.registry.add({ ...settingsOf(req.params, settings), secrets: value === undefined ? [] : [value] } as Parameters<ClientRegistry['add']>[0]);
         await audit(req, 'admin.client.created', key, { kind });
         const secrets = value === undefined ? [] : ((await deps.registry.secretsOf(key, kind)) ?? []);
         const first = secrets[0];
@@ -133,7 +134,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       item,
       {
         onRequest,
-        schema: { summary: `Replace an ${noun}'s settings (its secrets stay)`, tags: [tag], security, params: itemParams, body: body, response: { 200: { description: `The ${noun}.`, ...answer }, ...errorResponses } },
+        schema: { summary: `Replace an ${noun}'s settings (its secrets stay)`, tags: [tag], security, params: itemParams, body, response: { 200: { description: `The ${noun}.`, ...answer }, ...errorResponses } },
       },
       async (req: Req) => {
         if (req.body.clientId !== req.params.clientId) throw badRequest('invalid_request', 'clientId must be the client_id of the path', 'clientId');

@@ -28,14 +28,21 @@ const readOnly = { readOnly: { type: 'boolean', description: 'A client of the co
 
 /** The client's answer; the answer to its creation carries its first secret too (API and realm clients). */
 function withFirstSecret(schema: JsonSchema): JsonSchema {
-  return { ...schema, properties: { ...schema.properties, secret: { $ref: 'NewSecret#', description: 'Only in the answer to POST: the client\'s first secret, shown this once.' } } };
+  return { ...schema, properties: { ...schema.properties, secret: { $ref: 'NewSecret#', description: 'Only in the answer to POST of a client created with a secret: that secret, shown this once.' } } };
 }
 
 /** Each kind of client: its body and answer schemas, and what a new one gets. */
 export const CLIENT_SCHEMAS = {
   oidc: {
-    body: clientJsonSchema(oidcClientSchema, 'input', 'OidcClientRequest', 'An OIDC client of /auth/open. Created without secrets: a public client (PKCE always); add a secret to make it confidential.'),
-    answer: clientJsonSchema(oidcClientSchema, 'output', 'OidcClient', 'An OIDC client of /auth/open.', readOnly),
+    body: clientJsonSchema(oidcClientSchema, 'input', 'OidcClientRequest', 'An OIDC client of /auth/open (its secrets stay as they are).'),
+    create: clientJsonSchema(oidcClientSchema, 'input', 'NewOidcClientRequest', 'A new OIDC client of /auth/open.', {
+      confidential: {
+        type: 'boolean',
+        default: false,
+        description: '`true`: created with one secret, returned once in the answer. `false`: a public client (PKCE always) until a secret is added.',
+      },
+    }),
+    answer: withFirstSecret(clientJsonSchema(oidcClientSchema, 'output', 'OidcClient', 'An OIDC client of /auth/open.', readOnly)),
   },
   api: {
     body: clientJsonSchema(apiClientSchema, 'input', 'ApiClientRequest', 'An API client. Created with one secret, returned once in the answer.'),

@@ -121,6 +121,9 @@ export interface ClientRegistryOptions {
 }
 
 const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
+
+/** A new client secret: 256 random bits, base64url. */
+export const newSecretValue = (): string => randomBytes(32).toString('base64url');
 const SHA256_BYTES = 32;
 
 /** A realm client's stored settings carry the realm's name beside the config file's settings. */
@@ -345,7 +348,7 @@ export class ClientRegistry {
     return this.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
       if (prior.secrets.some((s) => s.name === name)) throw conflict('secret_name_taken', `${describeKey(key)} has a secret named ${name} already`);
-      const value = randomBytes(32).toString('base64url');
+      const value = newSecretValue();
       const at = this.now();
       const secrets = [...prior.secrets, { name, sha256: sha256(value).toString('base64url'), createdAt: at }];
       await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, at);

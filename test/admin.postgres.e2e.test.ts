@@ -1,0 +1,116 @@
+/**
+ * The Admin API on two eidhub processes (real OS processes) sharing PostgreSQL: a client created
+ * on one logs a person in on the other at once, and a secret revoked on one fails on it at once
+ * and on the other within its registry's refresh (500 ms).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
+import { startChildEidhub, writeConfigFile, type ChildEidhub } from './support/child-eidhub.js';
+import { Browserless, csrfOf, smsCodeOf } from './support/http-login.js';
+import { freePort } from './support/net.js';
+import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
+
+const TWILIO = { accountSid: 'AC778', authToken: 'twilio-secret-778' };
+const ADMIN = { id: 'admin-client', secret: 'admin-client-secret-0001' };
+const REDIRECT = 'https://shop.example/callback';
+
+const databaseUrl = await getTestPostgresUrl();
+
+describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUrl === null ? 'no PostgreSQL (set EIDHUB_DATABASE_URL or install the server)' : false }, () => {
+  let twilio: FakeTwilio;
+  const processes: ChildEidhub[] = [];
+
+  before(async () => {
+    twilio = await startFakeTwilio(TWILIO);
+    const dir = mkdtempSync(join(tmpdir(), 'eidhub-admin-'));
+    for (const name of ['a', 'b']) {
+      const port = await freePort();
+      const file = writeConfigFile(dir, `${name}.json`, {
+        publicUrl: `http://127.0.0.1:${port}`,
+        port,
+        host: '127.0.0.1',
+        storage: { driver: 'postgres', url: databaseUrl! },
+        sms: { provider: 'twilio', ...TWILIO, from: 'eidhub', baseUrl: twilio.url },
+        apiClients: [{ clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin'] }],
+      });
+      processes.push(await startChildEidhub(file));
+    }
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
+    await twilio?.close();
+    if (databaseUrl) await dropTestDatabase(databaseUrl);
+  });
+
+  const token = (publicUrl: string, client: { id: string; secret: string }, scope: string) =>
+    fetch(`${publicUrl}/auth/open/connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
+    });
+
+  async function admin(publicUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const { access_token: bearer } = (await (await token(publicUrl, ADMIN, 'eidhub-admin')).json()) as { access_token: string };
+    const res = await fetch(`${publicUrl}/admin/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>) };
+  }
+
+  async function login(publicUrl: string, clientId: string, secret: string, phone: string) {
+    const config = await oidc.discovery(new URL(`${publicUrl}/auth/open`), clientId, secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid idp-id phone', state });
+    const agent = new Browserless(publicUrl);
+    const page = await agent.get(url.href);
+    assert.equal(page.res.status, 200, `the hosted page on ${publicUrl}`);
+    const since = Date.now();
+    const codeStep = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone });
+    const sms = await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000);
+    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(codeStep.body), code: smsCodeOf(sms.body)! }, REDIRECT);
+    assert.ok(done.url.startsWith(REDIRECT), `back at the relying party: ${done.url}`);
+    return (await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state })).claims()!;
+  }
+
+  it('logs a person in on the other process at once with an OIDC client created over the API', async () => {
+    const [a, b] = processes;
+    const created = await admin(a!.publicUrl, 'POST', '/oidc-clients', { clientId: 'shop', redirectUris: [REDIRECT], idTokenClaims: ['phone_number'], confidential: true });
+    assert.equal(created.status, 201);
+    const secret = created.body.secret as { value: string };
+    const claims = await login(b!.publicUrl, 'shop', secret.value, '+447700900711');
+    assert.equal(claims.aud, 'shop');
+    assert.equal(claims.phone_number, '+447700900711');
+    const onB = await admin(b!.publicUrl, 'GET', '/oidc-clients/shop');
+    assert.equal(onB.body.readOnly, false);
+    assert.equal(onB.body.secret, undefined, 'the secret is shown once only');
+  });
+
+  it('refuses a revoked secret at once on the process that revoked it, and within the refresh on the other', async () => {
+    const [a, b] = processes;
+    const created = await admin(a!.publicUrl, 'POST', '/api-clients', { clientId: 'partner', permissions: ['authentication-rest-api'] });
+    assert.equal(created.status, 201);
+    const first = { id: 'partner', secret: String((created.body.secret as { value: string }).value) };
+    assert.equal((await token(b!.publicUrl, first, 'auth-rest-api')).status, 200, 'the new client gets a token on the other process at once');
+    const next = await admin(b!.publicUrl, 'POST', '/api-clients/partner/secrets', { name: 'next' });
+    assert.equal((await admin(a!.publicUrl, 'DELETE', '/api-clients/partner/secrets/secret-1')).status, 204);
+    const revokedAt = Date.now();
+    assert.equal((await token(a!.publicUrl, first, 'auth-rest-api')).status, 401, 'at once where it was revoked');
+    let status = 0;
+    while (Date.now() - revokedAt < 2000) {
+      status = (await token(b!.publicUrl, first, 'auth-rest-api')).status;
+      if (status === 401) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 401);
+    assert.ok(Date.now() - revokedAt < 1500, `within a second and a half: ${Date.now() - revokedAt} ms`);
+    assert.equal((await token(b!.publicUrl, { id: 'partner', secret: String(next.body.value) }, 'auth-rest-api')).status, 200);
+  });
+});
