@@ -4,16 +4,11 @@
  * and on the other within its registry's refresh (500 ms).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as oidc from 'openid-client';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
-import { startChildEidhub, writeConfigFile, type ChildEidhub } from './support/child-eidhub.js';
-import { Browserless, csrfOf, smsCodeOf } from './support/http-login.js';
-import { freePort } from './support/net.js';
+import type { ChildEidhub } from './support/child-eidhub.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
+import { loginWithTwilio, startPostgresPair } from './support/postgres-pair.js';
 
 const TWILIO = { accountSid: 'AC778', authToken: 'twilio-secret-778' };
 const ADMIN = { id: 'admin-client', secret: 'admin-client-secret-0001' };
@@ -27,19 +22,7 @@ describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUr
 
   before(async () => {
     twilio = await startFakeTwilio(TWILIO);
-    const dir = mkdtempSync(join(tmpdir(), 'eidhub-admin-'));
-    for (const name of ['a', 'b']) {
-      const port = await freePort();
-      const file = writeConfigFile(dir, `${name}.json`, {
-        publicUrl: `http://127.0.0.1:${port}`,
-        port,
-        host: '127.0.0.1',
-        storage: { driver: 'postgres', url: databaseUrl! },
-        sms: { provider: 'twilio', ...TWILIO, from: 'eidhub', baseUrl: twilio.url },
-        apiClients: [{ clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin'] }],
-      });
-      processes.push(await startChildEidhub(file));
-    }
+    processes.push(...(await startPostgresPair(databaseUrl!, twilio, TWILIO, { apiClients: [{ clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin'] }] })));
   });
 
   after(async () => {
@@ -65,27 +48,12 @@ describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUr
     return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>) };
   }
 
-  async function login(publicUrl: string, clientId: string, secret: string, phone: string) {
-    const config = await oidc.discovery(new URL(`${publicUrl}/auth/open`), clientId, secret, undefined, { execute: [oidc.allowInsecureRequests] });
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid idp-id phone', state });
-    const agent = new Browserless(publicUrl);
-    const page = await agent.get(url.href);
-    assert.equal(page.res.status, 200, `the hosted page on ${publicUrl}`);
-    const since = Date.now();
-    const codeStep = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone });
-    const sms = await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000);
-    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(codeStep.body), code: smsCodeOf(sms.body)! }, REDIRECT);
-    assert.ok(done.url.startsWith(REDIRECT), `back at the relying party: ${done.url}`);
-    return (await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state })).claims()!;
-  }
-
   it('logs a person in on the other process at once with an OIDC client created over the API', async () => {
     const [a, b] = processes;
     const created = await admin(a!.publicUrl, 'POST', '/oidc-clients', { clientId: 'shop', redirectUris: [REDIRECT], idTokenClaims: ['phone_number'], confidential: true });
     assert.equal(created.status, 201);
     const secret = created.body.secret as { value: string };
-    const claims = await login(b!.publicUrl, 'shop', secret.value, '+447700900711');
+    const claims = await loginWithTwilio({ publicUrl: b!.publicUrl, clientId: 'shop', secret: secret.value, redirectUri: REDIRECT, phone: '+447700900711', twilio });
     assert.equal(claims.aud, 'shop');
     assert.equal(claims.phone_number, '+447700900711');
     const onB = await admin(b!.publicUrl, 'GET', '/oidc-clients/shop');

@@ -5,20 +5,15 @@
  * person in with them at once, without a restart. A removal is seen by both within a second.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as oidc from 'openid-client';
 import { ClientRegistry } from '../src/clients/registry.js';
 import { createLogger } from '../src/http/logger.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
-import { startChildEidhub, writeConfigFile, type ChildEidhub } from './support/child-eidhub.js';
-import { Browserless, csrfOf, smsCodeOf } from './support/http-login.js';
-import { freePort } from './support/net.js';
+import type { ChildEidhub } from './support/child-eidhub.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
+import { loginWithTwilio, startPostgresPair } from './support/postgres-pair.js';
 
 const TWILIO = { accountSid: 'AC777', authToken: 'twilio-secret-777' };
 const REDIRECT = 'https://shop.example/callback';
@@ -39,18 +34,7 @@ describe('clients added at run time, on two processes sharing PostgreSQL', { ski
 
   before(async () => {
     twilio = await startFakeTwilio(TWILIO);
-    const dir = mkdtempSync(join(tmpdir(), 'eidhub-clients-'));
-    for (const name of ['a', 'b']) {
-      const port = await freePort();
-      const file = writeConfigFile(dir, `${name}.json`, {
-        publicUrl: `http://127.0.0.1:${port}`,
-        port,
-        host: '127.0.0.1',
-        storage: { driver: 'postgres', url: databaseUrl! },
-        sms: { provider: 'twilio', ...TWILIO, from: 'eidhub', baseUrl: twilio.url },
-      });
-      processes.push(await startChildEidhub(file));
-    }
+    processes.push(...(await startPostgresPair(databaseUrl!, twilio, TWILIO)));
     store = await openStore({ driver: 'postgres', url: databaseUrl!, poolSize: 2 });
     // The processes made the server key the internal secrets derive from; the administrator uses it too.
     const key = Buffer.from(await store.secrets.getOrCreate('client-secret', 'unused'), 'base64url');
@@ -66,21 +50,7 @@ describe('clients added at run time, on two processes sharing PostgreSQL', { ski
   });
 
   /** A full OIDC login at `publicUrl` with the run-time client; returns the ID token's claims. */
-  async function login(publicUrl: string, phone: string) {
-    const config = await oidc.discovery(new URL(`${publicUrl}/auth/open`), CLIENT_ID, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid idp-id phone', state });
-    const agent = new Browserless(publicUrl);
-    const page = await agent.get(url.href);
-    assert.equal(page.res.status, 200, `the hosted page on ${publicUrl}`);
-    const since = Date.now();
-    const codeStep = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone });
-    const sms = await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000);
-    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(codeStep.body), code: smsCodeOf(sms.body)! }, REDIRECT);
-    assert.ok(done.url.startsWith(REDIRECT), `back at the relying party: ${done.url}`);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state });
-    return tokens.claims()!;
-  }
+  const login = (publicUrl: string, phone: string) => loginWithTwilio({ publicUrl, clientId: CLIENT_ID, secret: SECRET, redirectUri: REDIRECT, phone, twilio });
 
   async function apiToken(publicUrl: string): Promise<Response> {
     return fetch(`${publicUrl}/auth/open/connect/token`, {
