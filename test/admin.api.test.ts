@@ -126,6 +126,8 @@ describe('Admin API', () => {
     const tokens = await oidc.authorizationCodeGrant(config, back, { expectedState: state, pkceCodeVerifier: verifier });
     assert.ok(tokens.claims()?.sub);
 
+    assert.equal((await call('post', OIDC, {}, { clientId: 'new-shop', redirectUris: [REDIRECT] })).body.code, 'client_exists');
+    assert.equal((await call('post', API, {}, { clientId: 'new-shop', permissions: [] })).body.code, 'client_exists', 'an id is one client\'s, whatever its kind');
     const got = await call('get', OIDC_ITEM, { clientId: 'new-shop' });
     assert.equal(got.status, 200);
     assert.deepEqual(got.body.scopes, ['openid', 'phone']);

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ADMIN_SCOPE, newSecretValue, realmClientKey, type ClientRegistry, type ClientSettings, type RegisteredClient } from '../clients/registry.js';
-import { badRequest, conflict, EidhubError } from '../core/errors.js';
+import { badRequest, EidhubError } from '../core/errors.js';
 import { authenticateApiClient, type ApiAccess } from '../protocols/api-client-auth.js';
 import type { ApiTokenVerifier } from '../protocols/types.js';
 import type { AuditStore, StoredClient } from '../store/types.js';
@@ -113,10 +113,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         const { confidential, ...settings } = req.body;
         const clientId = String(settings.clientId);
         const key = keyOf(req.params, clientId);
-        const exists = kind === 'realm' ? await deps.registry.findRealm(req.params.realm!, clientId) : await deps.registry.find(clientId);
-        if (exists) throw conflict(exists.readOnly ? 'client_read_only' : 'client_exists', `a client ${clientId} exists already${exists.readOnly ? ' (in the config file)' : ''}`);
         const value = kind !== 'oidc' || confidential === true ? newSecretValue() : undefined;
-        const client = await deps.registry.add({ ...settingsOf(req.params, settings), secrets: value === undefined ? [] : [value] } as Parameters<ClientRegistry['add']>[0]);
+        const client = await deps.registry.add({ ...settingsOf(req.params, settings), secrets: value === undefined ? [] : [value] } as Parameters<ClientRegistry['add']>[0], { onlyNew: true });
         await audit(req, 'admin.client.created', key, { kind });
         const secrets = value === undefined ? [] : ((await deps.registry.secretsOf(key, kind)) ?? []);
         const first = secrets[0];

@@ -304,15 +304,18 @@ export class ClientRegistry {
    * Validates the client with the config file's schema (EidhubError 400 naming the field; a realm
    * client's realm must be configured), refuses the id of a config client (409), and stores it: a
    * stored client of the same id (in the same realm) is replaced, keeping when it was created,
-   * which is how a client's settings or secrets change. The client is in the snapshot when the
-   * promise resolves.
+   * which is how a client's settings or secrets change, unless `onlyNew` (then 409; checked in
+   * this process's order of changes, not across processes, since the store has no insert-if-absent).
+   * The client is in the snapshot when the promise resolves.
    */
-  async add(input: NewClient): Promise<RegisteredClient> {
+  async add(input: NewClient, opts: { onlyNew?: boolean } = {}): Promise<RegisteredClient> {
     const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, input.secrets);
     return this.exclusive(async () => {
       const at = this.now();
+      const prior = await this.store.get(keyOf(parsed));
+      if (prior && opts.onlyNew) throw conflict('client_exists', `${describeKey(keyOf(parsed))} exists already`);
       const secrets = input.secrets.map((value, i) => ({ name: `secret-${i + 1}`, sha256: sha256(value).toString('base64url'), createdAt: at }));
-      return this.write(parsed, secrets, (await this.store.get(keyOf(parsed)))?.createdAt ?? at, at);
+      return this.write(parsed, secrets, prior?.createdAt ?? at, at);
     });
   }
 
