@@ -31,6 +31,17 @@ export class OpenApiValidator {
     return new OpenApiValidator((await res.json()) as Doc);
   }
 
+  /** Checks that an answer without a body (204) is documented for `method pathTemplate` as one without content. */
+  async checkEmpty(method: string, pathTemplate: string, res: Response): Promise<void> {
+    const operation = this.doc.paths[pathTemplate]?.[method];
+    assert.ok(operation, `${method} ${pathTemplate} is not in the OpenAPI document`);
+    const response = operation.responses[String(res.status)];
+    assert.ok(response, `status ${res.status} of ${method} ${pathTemplate} is not documented`);
+    assert.equal(response.content, undefined, `${res.status} of ${method} ${pathTemplate} is documented with content`);
+    assert.equal(await res.text(), '');
+    this.checked++;
+  }
+
   /** Validates a response to `method pathTemplate` (e.g. `get`, `/auth/rest/sessions/{id}`). */
   async check(method: string, pathTemplate: string, res: Response): Promise<unknown> {
     const status = String(res.status);
