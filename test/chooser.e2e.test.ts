@@ -131,6 +131,9 @@ describe('the provider chooser', () => {
     const afterPhone = await agent.post(`${page.url}/phone`, { csrf: csrfOf(chosen.body), phone: PHONE });
     assert.match(afterPhone.body, /autocomplete="one-time-code"/);
     assert.equal(sms.sent.at(-1)?.from, 'Signicat AS');
+    const issued = (await eidhub.store.audit.recent(20)).find((e) => e.type === 'otp.issued' && e.transactionId === txId);
+    assert.deepEqual(issued?.data, { to: '+44 ••••••0777', send: 1, country: 'GB', provider: sms.name }, 'the country and provider, the number masked');
+    assert.ok(!JSON.stringify(issued).includes(PHONE.slice(1)) && !JSON.stringify(issued).includes(sms.lastCodeFor(PHONE)), 'neither the number nor the code');
     const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(afterPhone.body), code: sms.lastCodeFor(PHONE) }, REDIRECT);
     assert.ok(done.url.startsWith(REDIRECT), done.url);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state });

@@ -236,7 +236,9 @@ export interface SmsCountRow {
   country: string | null;
   /** The SMS provider's name, or null when the event did not record one. */
   provider: string | null;
+  /** Codes handed to the provider (`otp.issued`, written just before the SMS leaves). */
   sent: number;
+  /** Of those, the ones the provider refused (`otp.send_failed`). */
   failed: number;
 }
 
