@@ -139,6 +139,8 @@ describe('the provider chooser', () => {
     const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state });
     assert.equal(tokens.claims()?.idp_id, PHONE);
     assert.deepEqual(tokens.claims()?.amr, ['sms', 'otp']);
+    const success = (await eidhub.store.audit.recent(20)).find((e) => e.type === 'transaction.success' && e.transactionId === txId);
+    assert.deepEqual(success?.data, { from: 'WAITING_FOR_USER', provider: 'otp-sms', country: 'GB' }, "the login's country, for the logins per country");
   });
 
   it('a sender otp-sms cannot carry does not fail the login chosen on the chooser: the configured sender is used', async () => {

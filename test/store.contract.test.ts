@@ -866,6 +866,37 @@ function contract(backend: Backend): void {
       assert.deepEqual(await s.audit.smsCounts({ from: day + 72 * HOUR, to: day + 96 * HOUR }), []);
       });
     });
+
+    it('loginCounts counts successful logins per UTC day, country and provider within the range', async () => {
+      await withOwnStore(async (s) => {
+        const day = Date.UTC(2026, 2, 1);
+        const success = (at: number, provider: string, country?: string): AuditEvent => ({
+          type: 'transaction.success',
+          at,
+          transactionId: `tx-${at}`,
+          data: { from: 'WAITING_FOR_USER', provider, ...(country ? { country } : {}) },
+        });
+        for (const e of [
+          success(day - 1, 'otp-sms', 'GB'), // the day before: outside the range
+          success(day, 'otp-sms', 'GB'),
+          success(day + HOUR, 'otp-sms', 'GB'),
+          success(day + 2 * HOUR, 'otp-sms', 'BE'),
+          success(day + 3 * HOUR, 'itsme'),
+          { type: 'transaction.error', at: day + 4 * HOUR, data: { from: 'WAITING_FOR_USER', provider: 'otp-sms', country: 'GB' } },
+          { type: 'otp.issued', at: day + 4 * HOUR, data: { country: 'GB', provider: 'twilio' } },
+          success(day + 24 * HOUR, 'otp-sms', 'GB'),
+          success(day + 48 * HOUR, 'otp-sms', 'GB'), // at the range's end: outside
+        ]) {
+          await s.audit.append(e);
+        }
+        assert.deepEqual(await s.audit.loginCounts({ from: day, to: day + 48 * HOUR }), [
+          { day: '2026-03-01', country: null, provider: 'itsme', succeeded: 1 },
+          { day: '2026-03-01', country: 'BE', provider: 'otp-sms', succeeded: 1 },
+          { day: '2026-03-01', country: 'GB', provider: 'otp-sms', succeeded: 2 },
+          { day: '2026-03-02', country: 'GB', provider: 'otp-sms', succeeded: 1 },
+        ]);
+      });
+    });
   });
 
   describe('clients', () => {

@@ -18,7 +18,7 @@ import {
   type TransactionSubject,
 } from '../core/transaction.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditEvent, AuditPage, AuditQuery, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, SubjectRecord } from './types.js';
+import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
 
@@ -483,6 +483,18 @@ export interface SmsCountSqlRow {
 
 export function rowToSmsCount(r: SmsCountSqlRow): SmsCountRow {
   return { day: r.day, country: r.country, provider: r.provider, sent: Number(r.sent), failed: Number(r.failed) };
+}
+
+/** A row of the loginCounts statements, the count as the driver returns it. */
+export interface LoginCountSqlRow {
+  day: string;
+  country: string | null;
+  provider: string | null;
+  succeeded: number | string;
+}
+
+export function rowToLoginCount(r: LoginCountSqlRow): LoginCountRow {
+  return { day: r.day, country: r.country, provider: r.provider, succeeded: Number(r.succeeded) };
 }
 
 export interface ProtocolStateRow {

@@ -201,6 +201,8 @@ export interface AuditStore {
   purgeOlderThan(at: number): Promise<number>;
   /** SMS sends (`otp.issued`) and failures (`otp.send_failed`) in [from, to), per UTC day, country and provider. */
   smsCounts(range: { from: number; to: number }): Promise<SmsCountRow[]>;
+  /** Successful logins (`transaction.success`) in [from, to), per UTC day, the person's country (SMS logins) and provider. */
+  loginCounts(range: { from: number; to: number }): Promise<LoginCountRow[]>;
 }
 
 export interface AuditQuery {
@@ -227,6 +229,16 @@ export interface AuditPage {
   events: AuditEvent[];
   /** Present when more events may follow. */
   next?: AuditCursor | undefined;
+}
+
+export interface LoginCountRow {
+  /** UTC, YYYY-MM-DD. */
+  day: string;
+  /** The country of the number an SMS login verified; null for other logins. */
+  country: string | null;
+  /** The authenticator that logged the person in (otp-sms, itsme, …), or null when not recorded. */
+  provider: string | null;
+  succeeded: number;
 }
 
 export interface SmsCountRow {

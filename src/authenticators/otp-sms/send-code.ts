@@ -15,6 +15,11 @@ export type SendResult = { tx: Transaction; challenge: OtpChallenge; masked: str
 
 const HOUR_MS = 3_600_000;
 
+/** The state without the country of an earlier number, which a new number must not inherit. */
+function withoutCountry({ country: _, ...rest }: OtpState): OtpState {
+  return rest;
+}
+
 /**
  * Sends a new code to `phone`. One atomic store write comes first: the per-number counter's hit,
  * the send recorded on the transaction (compare-and-set, so concurrent submissions cannot exceed
@@ -61,7 +66,7 @@ export async function sendCode(
     counter: { key: rt.numberKey(phone), windowMs: HOUR_MS, limit: options.maxSendsPerNumberPerHour },
     change: rt.transactions.prepareWaiting(
       tx,
-      { authState: { ...state, phone, sends: send, lastSentAt: t } satisfies OtpState },
+      { authState: { ...withoutCountry(state), phone, sends: send, lastSentAt: t, ...(known.country ? { country: known.country } : {}) } satisfies OtpState },
       { type: 'otp.issued', at: t, transactionId: tx.id, clientId: tx.clientId, data: { to: masked, send, ...destination } },
     ),
     challenge,

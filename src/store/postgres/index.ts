@@ -18,7 +18,9 @@ import {
   AUDIT_PURGE_BATCH,
   auditPage,
   auditQuerySql,
+  rowToLoginCount,
   rowToSmsCount,
+  type LoginCountSqlRow,
   type AuditPageRow,
   type SmsCountSqlRow,
   CLIENT_COLUMNS,
@@ -291,6 +293,10 @@ const SQL = {
       count(*) FILTER (WHERE type = 'otp.issued') AS sent, count(*) FILTER (WHERE type = 'otp.send_failed') AS failed
     FROM audit_events WHERE type IN ('otp.issued', 'otp.send_failed') AND at >= $1 AND at < $2
     GROUP BY 1, 2, 3 ORDER BY 1, (data->>'country') COLLATE "C" NULLS FIRST, (data->>'provider') COLLATE "C" NULLS FIRST`,
+  loginCounts: `SELECT to_char(to_timestamp(at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+      data->>'country' AS country, data->>'provider' AS provider, count(*) AS succeeded
+    FROM audit_events WHERE type = 'transaction.success' AND at >= $1 AND at < $2
+    GROUP BY 1, 2, 3 ORDER BY 1, (data->>'country') COLLATE "C" NULLS FIRST, (data->>'provider') COLLATE "C" NULLS FIRST`,
 
   protocolStateInsert: insertSql('protocol_state', PROTOCOL_STATE_COLUMNS),
   protocolStateGet: `SELECT ${PROTOCOL_STATE_COLUMNS.join(', ')} FROM protocol_state WHERE protocol = $1 AND ref = $2`,
@@ -520,6 +526,9 @@ function createStore(pool: Pool): Store {
       },
       async smsCounts({ from, to }) {
         return (await run<SmsCountSqlRow>(pool, 'smsCounts', [from, to])).rows.map(rowToSmsCount);
+      },
+      async loginCounts({ from, to }) {
+        return (await run<LoginCountSqlRow>(pool, 'loginCounts', [from, to])).rows.map(rowToLoginCount);
       },
     },
 

@@ -22,7 +22,9 @@ import {
   AUDIT_PURGE_BATCH,
   auditPage,
   auditQuerySql,
+  rowToLoginCount,
   rowToSmsCount,
+  type LoginCountSqlRow,
   type AuditPageRow,
   type SmsCountSqlRow,
   CLIENT_COLUMNS,
@@ -246,6 +248,12 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
          json_extract(data, '$.country') AS country, json_extract(data, '$.provider') AS provider,
          sum(type = 'otp.issued') AS sent, sum(type = 'otp.send_failed') AS failed
        FROM audit_events WHERE type IN ('otp.issued', 'otp.send_failed') AND at >= ? AND at < ?
+       GROUP BY day, country, provider ORDER BY day, country NULLS FIRST, provider NULLS FIRST`,
+    ),
+    loginCounts: db.prepare<[number, number], LoginCountSqlRow>(
+      `SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day,
+         json_extract(data, '$.country') AS country, json_extract(data, '$.provider') AS provider, count(*) AS succeeded
+       FROM audit_events WHERE type = 'transaction.success' AND at >= ? AND at < ?
        GROUP BY day, country, provider ORDER BY day, country NULLS FIRST, provider NULLS FIRST`,
     ),
 
@@ -540,6 +548,9 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       },
       async smsCounts({ from, to }) {
         return (await batch.read(key.audit, () => s.smsCounts.all(from, to))).map(rowToSmsCount);
+      },
+      async loginCounts({ from, to }) {
+        return (await batch.read(key.audit, () => s.loginCounts.all(from, to))).map(rowToLoginCount);
       },
     },
 
