@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { auditCsv, auditCsvLine, csvCell, csvLine } from '../src/audit/csv.js';
-import { AUDIT_LIMIT_DEFAULT, auditQueryFromParams, encodeAuditCursor, smsCountsRangeFromParams, type QueryParams } from '../src/audit/query-params.js';
+import { AUDIT_LIMIT_DEFAULT, auditQueryFromParams, encodeAuditCursor, countsRangeFromParams, type QueryParams } from '../src/audit/query-params.js';
 import { auditCutoff, purgeStore } from '../src/audit/retention.js';
 import { EidhubError } from '../src/core/errors.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
@@ -138,9 +138,9 @@ describe('audit query parameters', () => {
     refusal({ clientId: ['a', 'b'] }, 'clientId');
   });
 
-  it('make the SMS counts range: 30 days before now by default, at most 366 days', () => {
+  it('make the range of the counts: 30 days before now by default, at most 366 days', () => {
     const now = T0;
-    const counts = (p: QueryParams) => smsCountsRangeFromParams(p, now);
+    const counts = (p: QueryParams) => countsRangeFromParams(p, now);
     assert.deepEqual(counts({}), { from: now - 30 * DAY, to: now });
     assert.deepEqual(counts({ from: '2026-01-01' }), { from: Date.UTC(2026, 0, 1), to: now });
     assert.deepEqual(counts({ to: '2026-02-01' }), { from: Date.UTC(2026, 1, 1) - 30 * DAY, to: Date.UTC(2026, 1, 1) });

@@ -25,9 +25,9 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const CURSOR = /^(\d{1,15})\.(\d{1,15})$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** The widest range of SMS counts one request may ask for, and the one given when none is asked for. */
-export const SMS_COUNTS_MAX_DAYS = 366;
-export const SMS_COUNTS_DEFAULT_DAYS = 30;
+/** The widest range of counts (SMS, logins) one request may ask for, and the one given when none is asked for. */
+export const COUNTS_MAX_DAYS = 366;
+export const COUNTS_DEFAULT_DAYS = 30;
 
 const invalid = (field: string, message: string) => badRequest('invalid_request', `${field}: ${message}`, field);
 
@@ -111,14 +111,14 @@ export function auditQueryFromParams(params: QueryParams): AuditQuery {
 }
 
 /**
- * The range of the SMS counts' parameters (`from`, `to` as above): by default the
- * SMS_COUNTS_DEFAULT_DAYS days before `now` (or before `to`), at most SMS_COUNTS_MAX_DAYS days.
+ * The range of the counts' parameters (AuditStore.smsCounts, loginCounts; `from`, `to` as above): by default the
+ * COUNTS_DEFAULT_DAYS days before `now` (or before `to`), at most COUNTS_MAX_DAYS days.
  */
-export function smsCountsRangeFromParams(params: QueryParams, now: number): { from: number; to: number } {
+export function countsRangeFromParams(params: QueryParams, now: number): { from: number; to: number } {
   const given = range(params);
   const to = given.to ?? now;
-  const from = given.from ?? to - SMS_COUNTS_DEFAULT_DAYS * DAY_MS;
+  const from = given.from ?? to - COUNTS_DEFAULT_DAYS * DAY_MS;
   if (given.to === undefined && from >= to) throw invalid('from', 'must be before now when to is not given');
-  if (to - from > SMS_COUNTS_MAX_DAYS * DAY_MS) throw invalid('from', `the range may span at most ${SMS_COUNTS_MAX_DAYS} days`);
+  if (to - from > COUNTS_MAX_DAYS * DAY_MS) throw invalid('from', `the range may span at most ${COUNTS_MAX_DAYS} days`);
   return { from, to };
 }
