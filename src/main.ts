@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { purgeStore } from './audit/retention.js';
 import { ensureRpKeys, rotateRpKeys } from './authenticators/itsme/rp-keys.js';
 import { sandboxItsme, withSandboxItsme } from './authenticators/itsme/sandbox.js';
 import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
@@ -254,10 +255,9 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
         reloadKeys().catch((err: unknown) => logger.error({ err }, 'could not reload signing keys'));
       }, KEY_CHECK_INTERVAL_MS).unref(),
       setInterval(() => {
-        store
-          .purgeExpired(now())
-          .then((n) => n > 0 && logger.debug({ removed: n }, 'purged expired rows'))
-          .catch((err: unknown) => logger.error({ err }, 'could not purge expired rows'));
+        purgeStore(store, now(), config.audit.retentionDays)
+          .then((n) => (n.expired > 0 || n.auditEvents > 0) && logger.debug({ removed: n.expired, auditEvents: n.auditEvents }, 'purged expired rows and old audit events'))
+          .catch((err: unknown) => logger.error({ err }, 'could not purge expired rows or old audit events'));
       }, PURGE_INTERVAL_MS).unref(),
     );
   }

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { ConfigError } from '../src/config/load.js';
+import { SmsSendError, type SmsMessage } from '../src/sms/types.js';
 import { APPROVE, APPROVED_PERSON, approveGoingStraightTo } from './authenticators/approve/index.js';
 import { startApproveUpstream, type ApproveUpstream } from './authenticators/approve/upstream.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
@@ -37,12 +38,21 @@ function offered(html: string): string[] {
   return Array.from(html.matchAll(/<form method="post" action="\/login\/[0-9a-f-]{36}\/choose">.*?<button type="submit" [^>]*name="provider" value="([^"]+)"/g), (m) => m[1]!);
 }
 
+/** CapturingSms that refuses every message while `failing` is set. */
+class FailingSms extends CapturingSms {
+  failing = false;
+  override async send(message: SmsMessage) {
+    if (this.failing) throw new SmsSendError('refused by the test', this.name, false);
+    return super.send(message);
+  }
+}
+
 describe('the provider chooser', () => {
   let eidhub: RunningEidhub;
   let config: oidc.Configuration;
   let limited: oidc.Configuration;
   let token: string;
-  const sms = new CapturingSms();
+  const sms = new FailingSms();
   /** Sends the browser back to the `return` URL it was given, with `answer=yes`. */
   let upstream: ApproveUpstream;
   let upstreamUrl: string;
@@ -131,11 +141,30 @@ describe('the provider chooser', () => {
     const afterPhone = await agent.post(`${page.url}/phone`, { csrf: csrfOf(chosen.body), phone: PHONE });
     assert.match(afterPhone.body, /autocomplete="one-time-code"/);
     assert.equal(sms.sent.at(-1)?.from, 'Signicat AS');
+    const issued = (await eidhub.store.audit.recent(20)).find((e) => e.type === 'otp.issued' && e.transactionId === txId);
+    assert.deepEqual(issued?.data, { to: '+44 ••••••0777', send: 1, country: 'GB', provider: sms.name }, 'the country and provider, the number masked');
+    assert.ok(!JSON.stringify(issued).includes(PHONE.slice(1)) && !JSON.stringify(issued).includes(sms.lastCodeFor(PHONE)), 'neither the number nor the code');
     const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(afterPhone.body), code: sms.lastCodeFor(PHONE) }, REDIRECT);
     assert.ok(done.url.startsWith(REDIRECT), done.url);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), { expectedState: state });
     assert.equal(tokens.claims()?.idp_id, PHONE);
     assert.deepEqual(tokens.claims()?.amr, ['sms', 'otp']);
+    const success = (await eidhub.store.audit.recent(20)).find((e) => e.type === 'transaction.success' && e.transactionId === txId);
+    assert.deepEqual(success?.data, { from: 'WAITING_FOR_USER', provider: 'otp-sms', country: 'GB' }, "the login's country, for the logins per country");
+  });
+
+  it('a send the SMS provider refuses is audited with the country and the provider, never the number', async () => {
+    const { agent, page, txId } = await open();
+    const chosen = await agent.post(`${page.url}/choose`, { csrf: csrfOf(page.body), provider: 'otp-sms' });
+    sms.failing = true;
+    try {
+      const afterPhone = await agent.post(`${page.url}/phone`, { csrf: csrfOf(chosen.body), phone: PHONE });
+      assert.match(afterPhone.body, /We couldn&#39;t send the text message/, 'the send failed');
+    } finally {
+      sms.failing = false;
+    }
+    const failed = (await eidhub.store.audit.recent(20)).find((e) => e.type === 'otp.send_failed' && e.transactionId === txId);
+    assert.deepEqual(failed?.data, { country: 'GB', provider: sms.name });
   });
 
   it('a sender otp-sms cannot carry does not fail the login chosen on the chooser: the configured sender is used', async () => {

@@ -50,6 +50,14 @@ describe('config', () => {
     assert.equal(config.otp.codeTtlSeconds, 180);
     assert.equal(config.tokens.authorizationCodeTtlSeconds, 60);
     assert.equal(config.publicUrl, 'http://127.0.0.1:4010');
+    assert.equal(config.audit.retentionDays, 90);
+  });
+
+  it('bounds the audit retention to 1–3650 whole days', () => {
+    assert.equal(parseConfig({ audit: { retentionDays: 3650 } }, 'test', {}).audit.retentionDays, 3650);
+    for (const retentionDays of [0, 3651, 1.5]) {
+      assert.ok(problemsOf({ audit: { retentionDays } }).some((p) => p.startsWith('audit.retentionDays:')), String(retentionDays));
+    }
   });
 
   it('names the path of every problem', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePhoneNumber } from '../src/authenticators/otp-sms/phone.js';
+import { parsePhoneNumber, phoneForRecords } from '../src/authenticators/otp-sms/phone.js';
 import { parseLoginHint } from '../src/protocols/oidc/login-hint.js';
 import { maskPhoneNumber } from '../src/sms/phone-mask.js';
 import { normalizeSender } from '../src/authenticators/otp-sms/sender.js';
@@ -58,6 +58,17 @@ describe('parsePhoneNumber', () => {
     assert.equal(parsePhoneNumber('+46701234567', nordic).ok, true);
     assert.deepEqual(parsePhoneNumber('+31612345678', nordic), { ok: false, reason: 'countryNotAllowed' });
     assert.deepEqual(parsePhoneNumber('+4915112345678', { allowedCountries: ['NO'] }), { ok: false, reason: 'countryNotAllowed' });
+  });
+});
+
+describe('phoneForRecords', () => {
+  it('gives the masked number and its country, never the number', () => {
+    assert.deepEqual(phoneForRecords('+447700900123'), { masked: '+44 ••••••0123', country: 'GB' });
+    assert.deepEqual(phoneForRecords('+32470123456'), { masked: '+32 •••••3456', country: 'BE' });
+  });
+
+  it('has no country for a number it cannot place, and masks it all the same', () => {
+    assert.deepEqual(phoneForRecords('+999123456789'), { masked: maskPhoneNumber('+999123456789'), country: undefined });
   });
 });
 

@@ -19,6 +19,7 @@ import type { Transaction } from '../src/core/transaction.js';
 import { TransactionService } from '../src/core/transactions.js';
 import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
+import { AUDIT_PURGE_BATCH } from '../src/store/rows.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { EVERY_KEY, GroupCommit } from '../src/store/sqlite/group-commit.js';
 import { openSqliteDatabase, openSqliteStore } from '../src/store/sqlite/index.js';
@@ -27,6 +28,7 @@ import { createTouchCheck } from '../src/store/sqlite/touch-check.js';
 import {
   StoreConflictError,
   type AuditEvent,
+  type AuditQuery,
   type OtpChallenge,
   type OtpIssue,
   type OtpVerify,
@@ -745,6 +747,155 @@ function contract(backend: Backend): void {
       for (const e of events) await store.audit.append(e);
       assert.deepEqual(await store.audit.recent(2), [events[2], events[1]], 'same time: the later append first');
       assert.deepEqual(await store.audit.recent(3), [events[2], events[1], events[0]]);
+    });
+
+    /** Every page of `q`, following `next` until there is none. */
+    async function allPages(s: Store, q: AuditQuery): Promise<AuditEvent[][]> {
+      const pages: AuditEvent[][] = [];
+      let before: AuditQuery['before'];
+      for (;;) {
+        const page = await s.audit.query({ ...q, before });
+        pages.push(page.events);
+        if (!page.next) return pages;
+        assert.ok(pages.length < 100, 'paging ends');
+        before = page.next;
+      }
+    }
+
+    /** Runs `work` on a store of its own, so what it reads is exactly what it wrote. */
+    async function withOwnStore(work: (s: Store) => Promise<void>): Promise<void> {
+      const where = await backend.create();
+      const s = await backend.open(where);
+      try {
+        await work(s);
+      } finally {
+        await s.close();
+        await backend.remove(where);
+      }
+    }
+
+    it('query filters by time, client and type, newest first', async () => {
+      await withOwnStore(async (s) => {
+      const e = (type: string, at: number, clientId?: string): AuditEvent => ({ type, at, transactionId: `tx-${at}`, ...(clientId ? { clientId } : {}) });
+      const events = [
+        e('transaction.created', T0, 'a'),
+        e('otp.issued', T0 + 1, 'a'),
+        e('transaction.created', T0 + 2, 'b'),
+        e('transaction.success', T0 + 3, 'a'),
+        e('server.started', T0 + 4),
+      ];
+      for (const ev of events) await s.audit.append(ev);
+      const [e0, e1, e2, e3, e4] = events;
+      assert.deepEqual(await s.audit.query({ limit: 10 }), { events: [e4, e3, e2, e1, e0] });
+      assert.deepEqual((await s.audit.query({ from: T0 + 1, to: T0 + 3, limit: 10 })).events, [e2, e1], 'from inclusive, to exclusive');
+      assert.deepEqual((await s.audit.query({ clientId: 'a', limit: 10 })).events, [e3, e1, e0]);
+      assert.deepEqual((await s.audit.query({ types: ['transaction.created', 'server.started'], limit: 10 })).events, [e4, e2, e0]);
+      assert.deepEqual((await s.audit.query({ types: [], limit: 10 })).events, [], 'no type asked for: nothing');
+      assert.deepEqual(
+        (await s.audit.query({ clientId: 'a', types: ['transaction.created', 'transaction.success'], from: T0, to: T0 + 4, limit: 10 })).events,
+        [e3, e0],
+        'every filter at once',
+      );
+      assert.deepEqual(await s.audit.query({ clientId: 'nobody', limit: 10 }), { events: [] });
+      });
+    });
+
+    it('query pages by limit, across pages of equal times, without gaps or repeats', async () => {
+      await withOwnStore(async (s) => {
+      const events: AuditEvent[] = [];
+      // Seven events at one time, between others: a page boundary falls inside the tie.
+      for (let i = 0; i < 11; i++) events.push({ type: 'transaction.created', at: i < 2 ? T0 + i : i < 9 ? T0 + 5 : T0 + i, clientId: 'c', data: { i } });
+      for (const ev of events) await s.audit.append(ev);
+      const newestFirst = [...events].reverse();
+      for (const limit of [1, 3, 4, 11, 12]) {
+        const pages = await allPages(s, { clientId: 'c', limit });
+        assert.deepEqual(pages.flat(), newestFirst, `limit ${limit}: every event once, in order`);
+        assert.ok(pages.every((p) => p.length <= limit), `limit ${limit}: no page is longer`);
+        assert.equal(pages.length, Math.max(1, Math.ceil(events.length / limit)), `limit ${limit}: no empty page at the end but for an exact fit`);
+      }
+      const first = await s.audit.query({ limit: 4 });
+      assert.ok(first.next);
+      // An event appended after the first page does not shift the next one.
+      await s.audit.append({ type: 'transaction.created', at: T0 + 5, clientId: 'c', data: { i: 'late' } });
+      assert.deepEqual((await s.audit.query({ limit: 4, before: first.next })).events, newestFirst.slice(4, 8));
+      });
+    });
+
+    it('purgeOlderThan deletes the events before the time, all of them past one batch, and counts them', async () => {
+      await withOwnStore(async (s) => {
+      const old = AUDIT_PURGE_BATCH + 3;
+      for (let i = 0; i < old; i++) await s.audit.append({ type: 'otp.issued', at: T0 + (i % 7), data: { i } });
+      const kept = [
+        { type: 'transaction.created', at: T0 + HOUR },
+        { type: 'transaction.success', at: T0 + HOUR + 1 },
+      ];
+      for (const e of kept) await s.audit.append(e);
+      assert.equal(await s.audit.purgeOlderThan(T0 + HOUR), old);
+      assert.equal(await s.audit.purgeOlderThan(T0 + HOUR), 0, 'nothing left to purge');
+      assert.deepEqual((await s.audit.query({ limit: 10 })).events, [...kept].reverse());
+      });
+    });
+
+    it('smsCounts counts sends and failures per UTC day, country and provider within the range', async () => {
+      await withOwnStore(async (s) => {
+      const day = Date.UTC(2026, 2, 1);
+      const sent = (at: number, country: string, provider: string): AuditEvent => ({ type: 'otp.issued', at, data: { to: '+44 ••••••0000', send: 1, country, provider } });
+      const failed = (at: number, country: string, provider: string): AuditEvent => ({ type: 'otp.send_failed', at, data: { country, provider } });
+      for (const e of [
+        sent(day - 1, 'GB', 'twilio'), // the day before: outside the range
+        sent(day, 'GB', 'twilio'),
+        sent(day + HOUR, 'GB', 'twilio'),
+        failed(day + HOUR, 'GB', 'twilio'),
+        sent(day + 2 * HOUR, 'BE', 'twilio'),
+        sent(day + 3 * HOUR, 'GB', 'webhook'),
+        sent(day + 24 * HOUR - 1, 'BE', 'twilio'),
+        failed(day + 24 * HOUR, 'BE', 'twilio'),
+        { type: 'otp.issued', at: day + 24 * HOUR + 1, data: { to: '+32 ••••••0000', send: 1 } }, // written before countries were recorded
+        { type: 'transaction.created', at: day + 5 * HOUR, data: { country: 'GB', provider: 'twilio' } }, // not an SMS
+        sent(day + 48 * HOUR, 'GB', 'twilio'), // at the range's end: outside
+      ]) {
+        await s.audit.append(e);
+      }
+      assert.deepEqual(await s.audit.smsCounts({ from: day, to: day + 48 * HOUR }), [
+        { day: '2026-03-01', country: 'BE', provider: 'twilio', sent: 2, failed: 0 },
+        { day: '2026-03-01', country: 'GB', provider: 'twilio', sent: 2, failed: 1 },
+        { day: '2026-03-01', country: 'GB', provider: 'webhook', sent: 1, failed: 0 },
+        { day: '2026-03-02', country: null, provider: null, sent: 1, failed: 0 },
+        { day: '2026-03-02', country: 'BE', provider: 'twilio', sent: 0, failed: 1 },
+      ]);
+      assert.deepEqual(await s.audit.smsCounts({ from: day + 72 * HOUR, to: day + 96 * HOUR }), []);
+      });
+    });
+
+    it('loginCounts counts successful logins per UTC day, country and provider within the range', async () => {
+      await withOwnStore(async (s) => {
+        const day = Date.UTC(2026, 2, 1);
+        const success = (at: number, provider: string, country?: string): AuditEvent => ({
+          type: 'transaction.success',
+          at,
+          transactionId: `tx-${at}`,
+          data: { from: 'WAITING_FOR_USER', provider, ...(country ? { country } : {}) },
+        });
+        for (const e of [
+          success(day - 1, 'otp-sms', 'GB'), // the day before: outside the range
+          success(day, 'otp-sms', 'GB'),
+          success(day + HOUR, 'otp-sms', 'GB'),
+          success(day + 2 * HOUR, 'otp-sms', 'BE'),
+          success(day + 3 * HOUR, 'itsme'),
+          { type: 'transaction.error', at: day + 4 * HOUR, data: { from: 'WAITING_FOR_USER', provider: 'otp-sms', country: 'GB' } },
+          { type: 'otp.issued', at: day + 4 * HOUR, data: { country: 'GB', provider: 'twilio' } },
+          success(day + 24 * HOUR, 'otp-sms', 'GB'),
+          success(day + 48 * HOUR, 'otp-sms', 'GB'), // at the range's end: outside
+        ]) {
+          await s.audit.append(e);
+        }
+        assert.deepEqual(await s.audit.loginCounts({ from: day, to: day + 48 * HOUR }), [
+          { day: '2026-03-01', country: null, provider: 'itsme', succeeded: 1 },
+          { day: '2026-03-01', country: 'BE', provider: 'otp-sms', succeeded: 1 },
+          { day: '2026-03-01', country: 'GB', provider: 'otp-sms', succeeded: 2 },
+          { day: '2026-03-02', country: 'GB', provider: 'otp-sms', succeeded: 1 },
+        ]);
+      });
     });
   });
 

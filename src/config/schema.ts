@@ -146,6 +146,16 @@ const otpSchema = z.object({
     .describe('ISO 3166 country codes numbers may belong to; empty allows every country.'),
 });
 
+const auditSchema = z.object({
+  retentionDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(90)
+    .describe('How long audit events are kept; older ones are removed by the purge that runs every 10 minutes.'),
+});
+
 const tokensSchema = z.object({
   authorizationCodeTtlSeconds: z.number().int().min(10).max(600).default(60).describe('Authorization code lifetime.'),
   accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(600).describe('Access token lifetime.'),
@@ -364,6 +374,7 @@ export const configSchema = z
     sms: smsSchema.default({ provider: 'console', from: 'eidhub' }).describe('How SMS are sent.'),
     otp: otpSchema.prefault({}).describe('SMS one-time code rules.'),
     tokens: tokensSchema.prefault({}).describe('Token lifetimes.'),
+    audit: auditSchema.prefault({}).describe('The audit log.'),
     oidcFastPaths: z
       .boolean()
       .default(true)

@@ -18,7 +18,7 @@ import {
   type TransactionSubject,
 } from '../core/transaction.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditEvent, OidcModelStore, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, SubjectRecord } from './types.js';
+import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
 
@@ -434,6 +434,67 @@ export function rowToAudit(r: AuditRow): AuditEvent {
   if (r.client_id !== null) event.clientId = r.client_id;
   if (r.data !== null) event.data = parseJson<Record<string, unknown>>(r.data);
   return event;
+}
+
+/** An audit row as a page reads it: with its sequence number, the tie-breaker of equal times. */
+export type AuditPageRow = AuditRow & { id: number };
+
+/** How many events purgeOlderThan deletes per statement, so a large backlog never holds the store for long. */
+export const AUDIT_PURGE_BATCH = 5000;
+
+/**
+ * The SELECT of AuditStore.query in either dialect (`param(n)` writes the n-th placeholder,
+ * from 1), and its values. It asks for one row more than the limit, to tell whether a next page
+ * exists (auditPage).
+ */
+export function auditQuerySql(q: AuditQuery, param: (n: number) => string): { sql: string; values: SqlValue[] } {
+  const values: SqlValue[] = [];
+  const p = (v: SqlValue) => {
+    values.push(v);
+    return param(values.length);
+  };
+  const where: string[] = [];
+  if (q.from !== undefined) where.push(`at >= ${p(q.from)}`);
+  if (q.to !== undefined) where.push(`at < ${p(q.to)}`);
+  if (q.clientId !== undefined) where.push(`client_id = ${p(q.clientId)}`);
+  if (q.types !== undefined) where.push(q.types.length === 0 ? 'FALSE' : `type IN (${q.types.map((t) => p(t)).join(', ')})`);
+  if (q.before !== undefined) where.push(`(at, id) < (${p(q.before.at)}, ${p(q.before.seq)})`);
+  const sql = `SELECT id, ${AUDIT_COLUMNS.join(', ')} FROM audit_events${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY at DESC, id DESC LIMIT ${p(q.limit + 1)}`;
+  return { sql, values };
+}
+
+/** The page of auditQuerySql's rows (at most limit + 1 of them). */
+export function auditPage(rows: readonly AuditPageRow[], limit: number): AuditPage {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const events = page.map(({ id: _, ...row }) => rowToAudit(row));
+  return rows.length > limit && last ? { events, next: { at: last.at, seq: last.id } } : { events };
+}
+
+/** A row of the smsCounts statements, counts as the driver returns them. */
+export interface SmsCountSqlRow {
+  day: string;
+  country: string | null;
+  provider: string | null;
+  sent: number | string;
+  failed: number | string;
+}
+
+export function rowToSmsCount(r: SmsCountSqlRow): SmsCountRow {
+  return { day: r.day, country: r.country, provider: r.provider, sent: Number(r.sent), failed: Number(r.failed) };
+}
+
+/** A row of the loginCounts statements, the count as the driver returns it. */
+export interface LoginCountSqlRow {
+  day: string;
+  country: string | null;
+  provider: string | null;
+  succeeded: number | string;
+}
+
+export function rowToLoginCount(r: LoginCountSqlRow): LoginCountRow {
+  return { day: r.day, country: r.country, provider: r.provider, succeeded: Number(r.succeeded) };
 }
 
 export interface ProtocolStateRow {

@@ -191,6 +191,67 @@ export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
   /** Most recent first. For tests (checks) and operators; eidhub's own flows never read events back. */
   recent(limit: number): Promise<AuditEvent[]>;
+  /**
+   * One page of events matching every filter given, newest first (by time, then by order of
+   * append). `next` continues after the page's last event; events appended meanwhile never shift
+   * a page, as it is keyed on (time, sequence) rather than an offset.
+   */
+  query(q: AuditQuery): Promise<AuditPage>;
+  /** Deletes the events before `at` (epoch ms), a bounded batch at a time; returns how many. */
+  purgeOlderThan(at: number): Promise<number>;
+  /** SMS sends (`otp.issued`) and failures (`otp.send_failed`) in [from, to), per UTC day, country and provider. */
+  smsCounts(range: { from: number; to: number }): Promise<SmsCountRow[]>;
+  /** Successful logins (`transaction.success`) in [from, to), per UTC day, the person's country (SMS logins) and provider. */
+  loginCounts(range: { from: number; to: number }): Promise<LoginCountRow[]>;
+}
+
+export interface AuditQuery {
+  /** Epoch ms, inclusive. */
+  from?: number | undefined;
+  /** Epoch ms, exclusive. */
+  to?: number | undefined;
+  clientId?: string | undefined;
+  /** Any of these types; absent means every type. */
+  types?: readonly string[] | undefined;
+  /** A page's `next`: only events after it (older). */
+  before?: AuditCursor | undefined;
+  /** At least 1. */
+  limit: number;
+}
+
+/** Where a page ended: the last event's time and its sequence number in the store. */
+export interface AuditCursor {
+  at: number;
+  seq: number;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Present when more events may follow. */
+  next?: AuditCursor | undefined;
+}
+
+export interface LoginCountRow {
+  /** UTC, YYYY-MM-DD. */
+  day: string;
+  /** The country of the number an SMS login verified; null for other logins. */
+  country: string | null;
+  /** The authenticator that logged the person in (otp-sms, itsme, …), or null when not recorded. */
+  provider: string | null;
+  succeeded: number;
+}
+
+export interface SmsCountRow {
+  /** UTC, YYYY-MM-DD. */
+  day: string;
+  /** The destination's ISO 3166-1 alpha-2 code, or null when the event did not record one. */
+  country: string | null;
+  /** The SMS provider's name, or null when the event did not record one. */
+  provider: string | null;
+  /** Codes handed to the provider (`otp.issued`, written just before the SMS leaves). */
+  sent: number;
+  /** Of those, the ones the provider refused (`otp.send_failed`). */
+  failed: number;
 }
 
 /** Protocol-specific state of a transaction (REST session options, SAML request data, …), kept apart from the transaction. */

@@ -57,7 +57,7 @@ export function backchannelApi(rt: OtpSmsRuntime): BackchannelApi {
       if (!parsed.ok) return { ok: false, tx, refusal: refusalOf(PHONE_ERRORS[parsed.reason]) };
       // The relying party's text is the whole SMS: the person types the code into its app, not
       // into eidhub's pages, so the hosted pages' origin-bound last line has no place in it.
-      const sent = await sendCode(rt, tx, parsed.e164, 'en', parsed.masked, (code) => fillTemplate(template, code, bindingMessage));
+      const sent = await sendCode(rt, tx, parsed.e164, 'en', parsed, (code) => fillTemplate(template, code, bindingMessage));
       return 'error' in sent ? { ok: false, tx: sent.tx, refusal: refusalOf(sent.error) } : { ok: true, tx: sent.tx };
     },
 

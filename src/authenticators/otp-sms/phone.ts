@@ -5,7 +5,7 @@
  */
 // The `max` metadata is the one that tells mobile from fixed-line numbers; `min` only checks length.
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
-import { maskNationalNumber } from '../../sms/phone-mask.js';
+import { maskNationalNumber, maskPhoneNumber } from '../../sms/phone-mask.js';
 
 export type PhoneNumberRefusal = 'required' | 'invalid' | 'notMobile' | 'premium' | 'countryNotAllowed';
 
@@ -62,4 +62,17 @@ export function parsePhoneNumber(input: string, opts: { allowedCountries: readon
   // Fixed line, VoIP, pager, personal and universal access numbers cannot be relied on for SMS.
   if (type === undefined || !MOBILE_TYPES.has(type)) return { ok: false, reason: 'notMobile' };
   return { ok: true, e164: parsed.number, country, masked: maskNationalNumber(parsed.countryCallingCode, parsed.nationalNumber) };
+}
+
+/** What audit records and pages may say of a number already accepted: masked, and its country. */
+export interface PhoneForRecords {
+  masked: string;
+  /** ISO 3166-1 alpha-2; undefined for numbers of no one country (e.g. +800). */
+  country: string | undefined;
+}
+
+/** PhoneForRecords of an E.164 number parsePhoneNumber accepted earlier (e.g. the one a login keeps for a resend). */
+export function phoneForRecords(e164: string): PhoneForRecords {
+  const parsed = parsePhoneNumber(e164, { allowedCountries: [] });
+  return parsed.ok ? { masked: parsed.masked, country: parsed.country } : { masked: maskPhoneNumber(e164), country: undefined };
 }

@@ -30,6 +30,8 @@ export interface OtpState {
   /** Codes sent in this login. */
   sends?: number;
   lastSentAt?: number;
+  /** ISO 3166-1 alpha-2 country of `phone`, when it has one: the success audit event names it. */
+  country?: string;
 }
 
 export const stateOf = (tx: Transaction): OtpState => tx.authState as OtpState;

@@ -4,8 +4,8 @@
 import { randomInt } from 'node:crypto';
 import { timeOrderedUuid } from '../../core/ids.js';
 import type { Transaction } from '../../core/transaction.js';
-import { maskPhoneNumber } from '../../sms/phone-mask.js';
 import type { OtpChallenge } from '../../store/types.js';
+import { phoneForRecords, type PhoneForRecords } from './phone.js';
 import { stateOf, type OtpSmsRuntime, type OtpState } from './runtime.js';
 import { smsText } from './sms-text.js';
 import type { OtpErrorKey } from './views.js';
@@ -15,12 +15,19 @@ export type SendResult = { tx: Transaction; challenge: OtpChallenge; masked: str
 
 const HOUR_MS = 3_600_000;
 
+/** The state without the country of an earlier number, which a new number must not inherit. */
+function withoutCountry({ country: _, ...rest }: OtpState): OtpState {
+  return rest;
+}
+
 /**
  * Sends a new code to `phone`. One atomic store write comes first: the per-number counter's hit,
  * the send recorded on the transaction (compare-and-set, so concurrent submissions cannot exceed
  * the limits), the challenge and the `otp.issued` audit event. So the challenge exists before the
- * SMS leaves, and a code a person receives always exists. `masked` is maskPhoneNumber(phone),
- * when the caller has it already. `text` makes the SMS body from the code; by default it is the
+ * SMS leaves, and a code a person receives always exists. `known` is phoneForRecords(phone),
+ * when the caller has it already from parsing the number. The audit events of a send name the
+ * destination's country and the SMS provider (for the SMS counts per country and provider), and
+ * the number only masked. `text` makes the SMS body from the code; by default it is the
  * hosted pages' text in `lang`, with its origin-bound last line.
  */
 export async function sendCode(
@@ -28,10 +35,12 @@ export async function sendCode(
   tx: Transaction,
   phone: string,
   lang: string,
-  masked = maskPhoneNumber(phone),
+  known: PhoneForRecords = phoneForRecords(phone),
   text: (code: string) => string = (code) => smsText(lang, code, rt.options.codeTtlSeconds, rt.options.publicHost),
 ): Promise<SendResult> {
   const { options } = rt;
+  const { masked } = known;
+  const destination = { ...(known.country ? { country: known.country } : {}), provider: rt.sms.name };
   const state = stateOf(tx);
   const t = rt.now();
   if ((state.sends ?? 0) >= options.maxSends) return { tx, error: 'code.error.tooManySends' };
@@ -57,8 +66,8 @@ export async function sendCode(
     counter: { key: rt.numberKey(phone), windowMs: HOUR_MS, limit: options.maxSendsPerNumberPerHour },
     change: rt.transactions.prepareWaiting(
       tx,
-      { authState: { ...state, phone, sends: send, lastSentAt: t } satisfies OtpState },
-      { type: 'otp.issued', at: t, transactionId: tx.id, clientId: tx.clientId, data: { to: masked, send } },
+      { authState: { ...withoutCountry(state), phone, sends: send, lastSentAt: t, ...(known.country ? { country: known.country } : {}) } satisfies OtpState },
+      { type: 'otp.issued', at: t, transactionId: tx.id, clientId: tx.clientId, data: { to: masked, send, ...destination } },
     ),
     challenge,
   });
@@ -73,7 +82,7 @@ export async function sendCode(
     await rt.sms.send({ to: phone, from, body: text(code) });
   } catch (err) {
     rt.logger.error({ tx: tx.id, to: masked, provider: rt.sms.name, err: (err as Error).message }, 'otp-sms: could not send the code');
-    await rt.store.audit.append({ type: 'otp.send_failed', at: rt.now(), transactionId: tx.id, clientId: tx.clientId, data: { provider: rt.sms.name } });
+    await rt.store.audit.append({ type: 'otp.send_failed', at: rt.now(), transactionId: tx.id, clientId: tx.clientId, data: destination });
     return { tx: updated, error: 'sms.error.sendFailed' };
   }
   if (rt.logger.isLevelEnabled('info')) rt.logger.info({ tx: tx.id, to: masked, send }, 'otp-sms: code sent');

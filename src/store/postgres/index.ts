@@ -15,6 +15,14 @@ import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
+  AUDIT_PURGE_BATCH,
+  auditPage,
+  auditQuerySql,
+  rowToLoginCount,
+  rowToSmsCount,
+  type LoginCountSqlRow,
+  type AuditPageRow,
+  type SmsCountSqlRow,
   CLIENT_COLUMNS,
   KEY_COLUMNS,
   OIDC_MODEL_COLUMNS,
@@ -278,6 +286,17 @@ const SQL = {
 
   auditInsert: insertSql('audit_events', AUDIT_COLUMNS),
   auditRecent: `SELECT ${AUDIT_COLUMNS.join(', ')} FROM audit_events ORDER BY at DESC, id DESC LIMIT $1`,
+  auditPurge: 'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 ORDER BY at, id LIMIT $2)',
+  // COLLATE "C": the same order as SQLite's, whatever collation the database was created with.
+  smsCounts: `SELECT to_char(to_timestamp(at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+      data->>'country' AS country, data->>'provider' AS provider,
+      count(*) FILTER (WHERE type = 'otp.issued') AS sent, count(*) FILTER (WHERE type = 'otp.send_failed') AS failed
+    FROM audit_events WHERE type IN ('otp.issued', 'otp.send_failed') AND at >= $1 AND at < $2
+    GROUP BY 1, 2, 3 ORDER BY 1, (data->>'country') COLLATE "C" NULLS FIRST, (data->>'provider') COLLATE "C" NULLS FIRST`,
+  loginCounts: `SELECT to_char(to_timestamp(at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+      data->>'country' AS country, data->>'provider' AS provider, count(*) AS succeeded
+    FROM audit_events WHERE type = 'transaction.success' AND at >= $1 AND at < $2
+    GROUP BY 1, 2, 3 ORDER BY 1, (data->>'country') COLLATE "C" NULLS FIRST, (data->>'provider') COLLATE "C" NULLS FIRST`,
 
   protocolStateInsert: insertSql('protocol_state', PROTOCOL_STATE_COLUMNS),
   protocolStateGet: `SELECT ${PROTOCOL_STATE_COLUMNS.join(', ')} FROM protocol_state WHERE protocol = $1 AND ref = $2`,
@@ -490,6 +509,26 @@ function createStore(pool: Pool): Store {
       },
       async recent(limit) {
         return (await run<AuditRow>(pool, 'auditRecent', [limit])).rows.map(rowToAudit);
+      },
+      async query(q) {
+        // Unnamed: the filters make many shapes, and a page is read rarely.
+        const { sql, values } = auditQuerySql(q, (n) => `$${n}`);
+        return auditPage((await pool.query<AuditPageRow>(sql, values)).rows, q.limit);
+      },
+      async purgeOlderThan(at) {
+        // One statement per batch, each its own transaction, so no lock is held for long.
+        let removed = 0;
+        for (;;) {
+          const n = (await run(pool, 'auditPurge', [at, AUDIT_PURGE_BATCH])).rowCount ?? 0;
+          removed += n;
+          if (n < AUDIT_PURGE_BATCH) return removed;
+        }
+      },
+      async smsCounts({ from, to }) {
+        return (await run<SmsCountSqlRow>(pool, 'smsCounts', [from, to])).rows.map(rowToSmsCount);
+      },
+      async loginCounts({ from, to }) {
+        return (await run<LoginCountSqlRow>(pool, 'loginCounts', [from, to])).rows.map(rowToLoginCount);
       },
     },
 

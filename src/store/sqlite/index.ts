@@ -19,6 +19,14 @@ import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
 import {
   AUDIT_COLUMNS,
+  AUDIT_PURGE_BATCH,
+  auditPage,
+  auditQuerySql,
+  rowToLoginCount,
+  rowToSmsCount,
+  type LoginCountSqlRow,
+  type AuditPageRow,
+  type SmsCountSqlRow,
   CLIENT_COLUMNS,
   KEY_COLUMNS,
   OIDC_MODEL_COLUMNS,
@@ -232,6 +240,22 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     auditRecent: db.prepare<[number], AuditRow>(
       `SELECT ${AUDIT_COLUMNS.join(', ')} FROM audit_events ORDER BY at DESC, id DESC LIMIT ?`,
     ),
+    auditPurge: db.prepare<[number, number]>(
+      'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?)',
+    ),
+    smsCounts: db.prepare<[number, number], SmsCountSqlRow>(
+      `SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day,
+         json_extract(data, '$.country') AS country, json_extract(data, '$.provider') AS provider,
+         sum(type = 'otp.issued') AS sent, sum(type = 'otp.send_failed') AS failed
+       FROM audit_events WHERE type IN ('otp.issued', 'otp.send_failed') AND at >= ? AND at < ?
+       GROUP BY day, country, provider ORDER BY day, country NULLS FIRST, provider NULLS FIRST`,
+    ),
+    loginCounts: db.prepare<[number, number], LoginCountSqlRow>(
+      `SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day,
+         json_extract(data, '$.country') AS country, json_extract(data, '$.provider') AS provider, count(*) AS succeeded
+       FROM audit_events WHERE type = 'transaction.success' AND at >= ? AND at < ?
+       GROUP BY day, country, provider ORDER BY day, country NULLS FIRST, provider NULLS FIRST`,
+    ),
 
     protocolStateInsert: db.prepare<[ProtocolStateRow]>(insertSql('protocol_state', PROTOCOL_STATE_COLUMNS)),
     protocolStateGet: db.prepare<[string, string], ProtocolStateRow>('SELECT * FROM protocol_state WHERE protocol = ? AND ref = ?'),
@@ -260,6 +284,17 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     ),
     purgeTransactions: db.prepare<[number]>('DELETE FROM transactions WHERE expires_at < ?'),
   };
+
+  /** AuditStore.query's statements, one per shape of filter (few: the types' count is bounded by the caller). */
+  const auditQueries = new Map<string, Database.Statement<SqlValue[], AuditPageRow>>();
+  function auditQueryStatement(sql: string): Database.Statement<SqlValue[], AuditPageRow> {
+    let statement = auditQueries.get(sql);
+    if (!statement) {
+      statement = db.prepare<SqlValue[], AuditPageRow>(sql);
+      auditQueries.set(sql, statement);
+    }
+    return statement;
+  }
 
   const purge = db.transaction((now: number): number => {
     let removed = 0;
@@ -494,6 +529,28 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       },
       async recent(limit) {
         return (await batch.read(key.audit, () => s.auditRecent.all(limit))).map(rowToAudit);
+      },
+      async query(q) {
+        const { sql, values } = auditQuerySql(q, () => '?');
+        return auditPage(await batch.read(key.audit, () => auditQueryStatement(sql).all(...values)), q.limit);
+      },
+      async purgeOlderThan(at) {
+        // One batch per write, so reads and other writes get in between the batches.
+        let removed = 0;
+        for (;;) {
+          const n = await batch.write('audit.purgeOlderThan', (touch) => {
+            touch(key.audit);
+            return s.auditPurge.run(at, AUDIT_PURGE_BATCH).changes;
+          });
+          removed += n;
+          if (n < AUDIT_PURGE_BATCH) return removed;
+        }
+      },
+      async smsCounts({ from, to }) {
+        return (await batch.read(key.audit, () => s.smsCounts.all(from, to))).map(rowToSmsCount);
+      },
+      async loginCounts({ from, to }) {
+        return (await batch.read(key.audit, () => s.loginCounts.all(from, to))).map(rowToLoginCount);
       },
     },
 

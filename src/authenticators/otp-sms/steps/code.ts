@@ -21,14 +21,18 @@ export async function submitCode(rt: OtpSmsRuntime, tx: Transaction, form: Recor
   if (challenge.expiresAt <= t) return view(challenge, 'code.error.expired');
 
   const phone = challenge.phoneNumber;
+  const success = rt.transactions.prepareTransition(tx, 'SUCCESS', {
+    subject: { id: rt.subjectOf(phone), idpId: phone, attributes: { idpId: phone, phoneNumber: phone } },
+    loa: 'low',
+  });
+  // The number's country, for the logins per country (stateOf(tx).phone is the challenge's number).
+  const { country } = stateOf(tx);
+  if (country) success.audit = { ...success.audit, data: { ...success.audit.data, country } };
   const result = await rt.store.otp.verify({
     id: challenge.id,
     now: t,
     codeHash: rt.hashCode(challenge.id, code),
-    onMatch: rt.transactions.prepareTransition(tx, 'SUCCESS', {
-      subject: { id: rt.subjectOf(phone), idpId: phone, attributes: { idpId: phone, phoneNumber: phone } },
-      loa: 'low',
-    }),
+    onMatch: success,
     onWrong: { type: 'otp.wrong', at: t, transactionId: tx.id, clientId: tx.clientId },
   });
   switch (result.kind) {

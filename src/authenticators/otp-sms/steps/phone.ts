@@ -19,7 +19,7 @@ export async function submitPhone(rt: OtpSmsRuntime, tx: Transaction, form: Reco
   const typed = (form.phone ?? '').trim().slice(0, 64);
   const parsed = parsePhoneNumber(typed, { allowedCountries: rt.options.allowedCountries });
   if (!parsed.ok) return { kind: 'view', view: phoneView(typed, PHONE_ERRORS[parsed.reason]) };
-  const sent = await sendCode(rt, tx, parsed.e164, lang, parsed.masked);
+  const sent = await sendCode(rt, tx, parsed.e164, lang, parsed);
   if ('error' in sent) {
     // A failed send keeps the person on the step where they can try again.
     const challenge = stateOf(sent.tx).phone === parsed.e164 ? await rt.store.otp.latest(tx.id) : null;
