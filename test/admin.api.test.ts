@@ -71,6 +71,13 @@ describe('Admin API', () => {
     return { status: res.status, body: answer };
   }
 
+  /** GET `path` with a query, checked against the document's entry for `path`. */
+  async function query(path: string, params: Record<string, string>, bearer: string | null = token): Promise<{ status: number; body: Json & Json[] }> {
+    const res = await send('GET', `${path}?${new URLSearchParams(params)}`, undefined, bearer);
+    answers.push(await res.clone().text());
+    return { status: res.status, body: (await openapi.check('get', path, res)) as Json & Json[] };
+  }
+
   const auditTypes = async () => (await eidhub.store.audit.recent(200)).filter((e) => e.type.startsWith('admin.'));
 
   before(async () => {
@@ -264,6 +271,48 @@ describe('Admin API', () => {
     assert.equal((await call('delete', REALM_ITEM, { realm: REALM, clientId: 'verifier' })).status, 204);
     assert.equal((await call('get', REALM_ITEM, { realm: REALM, clientId: 'verifier' })).status, 404);
     assert.ok(openapi.checked > 40);
+  });
+
+  it('reads the audit log a page at a time, filtered, and as CSV; counts SMS and logins per day, country and provider', async () => {
+    const created = await query('/admin/api/audit-events', {});
+    assert.equal(created.status, 200);
+    const first = await query('/admin/api/audit-events', { type: 'admin.client.created', limit: '2' });
+    assert.equal(first.status, 200);
+    const page1 = first.body.events as unknown as Json[];
+    assert.equal(page1.length, 2);
+    assert.ok(page1.every((e) => e.type === 'admin.client.created' && (e.data as Json).actor === ADMIN.id), 'the actor is named');
+    assert.ok(Date.parse(String(page1[0]!.at)) >= Date.parse(String(page1[1]!.at)), 'newest first');
+    assert.equal(typeof first.body.next, 'string');
+    const second = await query('/admin/api/audit-events', { type: 'admin.client.created', limit: '2', cursor: String(first.body.next) });
+    const page2 = second.body.events as unknown as Json[];
+    assert.ok(page2.length >= 1);
+    assert.equal(page2.filter((e) => page1.some((p) => p.at === e.at && p.clientId === e.clientId)).length, 0, 'the next page starts after the first');
+
+    const stored = (await eidhub.store.audit.recent(500)).filter((e) => e.type === 'admin.client.created');
+    const byClient = await query('/admin/api/audit-events', { clientId: stored[0]!.clientId! });
+    assert.ok((byClient.body.events as unknown as Json[]).every((e) => e.clientId === stored[0]!.clientId));
+
+    const bad = await query('/admin/api/audit-events', { from: 'yesterday' });
+    assert.deepEqual([bad.status, bad.body.code, bad.body.field], [400, 'invalid_request', 'from']);
+    assert.equal((await query('/admin/api/audit-events', {}, null)).status, 401);
+
+    const csv = await send('GET', '/admin/api/audit-events.csv?type=admin.client.created');
+    assert.equal(csv.status, 200);
+    assert.match(String(csv.headers.get('content-type')), /^text\/csv/);
+    assert.match(String(csv.headers.get('content-disposition')), /^attachment; filename="eidhub-audit-\d{4}-\d{2}-\d{2}\.csv"$/);
+    const lines = (await csv.text()).split('\r\n').filter(Boolean);
+    assert.equal(lines[0], 'at,type,clientId,transactionId,data');
+    assert.equal(lines.length - 1, stored.length, 'every matching event, one line each');
+    assert.equal((await send('GET', '/admin/api/audit-events.csv', undefined, null)).status, 401);
+
+    const smsStats = await query('/admin/api/stats/sms', {});
+    assert.equal(smsStats.status, 200);
+    const smsRows = smsStats.body.rows as unknown as Json[];
+    assert.ok(smsRows.some((r) => Number(r.sent) >= 1 && r.country === 'GB'), JSON.stringify(smsRows));
+    const loginStats = await query('/admin/api/stats/logins', { from: new Date(Date.now() - 86_400_000).toISOString().slice(0, 10) });
+    assert.ok((loginStats.body.rows as unknown as Json[]).some((r) => Number(r.succeeded) >= 1 && r.provider === 'otp-sms'), JSON.stringify(loginStats.body));
+    const tooLong = await query('/admin/api/stats/sms', { from: '2020-01-01' });
+    assert.deepEqual([tooLong.status, tooLong.body.field], [400, 'from']);
   });
 
   it('never answers with a secret\'s hash, nor a value after the answer that created it', () => {

@@ -1,7 +1,7 @@
 /**
  * The Admin API under /admin/api: clients and their secrets, changed at run time on every
- * process, with its own OpenAPI 3.1 document at /admin/api/openapi.json made from the route
- * schemas. Registered in a scope of its own, so its document holds only its routes.
+ * process, and the audit log with its daily counts (audit-routes.ts), with its own OpenAPI 3.1
+ * document at /admin/api/openapi.json made from the route schemas. Registered in a scope of its own, so its document holds only its routes.
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +15,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminDeps & {
     await scope.register(swagger, {
       openapi: {
         openapi: '3.1.0',
-        info: { title: 'eidhub Admin API', version: '1', description: 'Clients and their secrets. Changes apply at once on every process; config-file clients are read-only.' },
+        info: { title: 'eidhub Admin API', version: '1', description: 'Clients and their secrets, the audit log, and the daily SMS and login counts. Changes apply at once on every process; config-file clients are read-only.' },
         servers: [{ url: deps.publicUrl }],
         components: {
           securitySchemes: {

@@ -10,6 +10,7 @@ import { badRequest, EidhubError } from '../core/errors.js';
 import { authenticateApiClient, type ApiAccess } from '../protocols/api-client-auth.js';
 import type { ApiTokenVerifier } from '../protocols/types.js';
 import type { AuditStore, StoredClient } from '../store/types.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { CLIENT_SCHEMAS, clientIdParam, errorResponses, newSecretBody, realmParam, secretNameParam } from './schemas.js';
 
 export const ADMIN_BASE = '/admin/api';
@@ -202,4 +203,6 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       },
     );
   }
+
+  registerAuditRoutes(app, ADMIN_BASE, { audit: deps.audit, onRequest, now: deps.now });
 }

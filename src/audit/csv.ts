@@ -36,7 +36,7 @@ export function auditCsvLine(e: AuditEvent): string {
  * through the store itself), newest first, at most `maxRows` events, in chunks of one page so a
  * caller can stream it.
  */
-export async function* auditCsv(store: Store, query: Omit<AuditQuery, 'limit'>, maxRows: number): AsyncGenerator<string> {
+export async function* auditCsv(store: Pick<Store, 'audit'>, query: Omit<AuditQuery, 'limit'>, maxRows: number): AsyncGenerator<string> {
   yield csvLine(AUDIT_CSV_COLUMNS);
   let left = maxRows;
   let before = query.before;
