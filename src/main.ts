@@ -49,6 +49,7 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { loadLocales, mergeCatalogs } from './ui/i18n.js';
 import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-pages.js';
+import { CLI_HELP, runClientsCli } from './admin/cli.js';
 import { registerAdminApi } from './admin/index.js';
 
 /**
@@ -293,6 +294,7 @@ usage:
                               signs after upstreamKeyRolloverSeconds (default 1 day), the new
                               encryption key is offered first at once, and the old one still
                               decrypts until the upstreams have read the JWKS again
+${CLI_HELP}
   eidhub config check --config FILE
                               validate a config file and exit
   eidhub --help
@@ -319,6 +321,25 @@ async function run(args: string[]): Promise<number> {
   if (positional[0] === 'config' && positional[1] === 'check') {
     process.stdout.write('configuration is valid\n');
     return 0;
+  }
+  if (positional[0] === 'clients' || positional[0] === 'secrets') {
+    const group = positional[0];
+    const store = await openStore(config.storage);
+    try {
+      return await runClientsCli(group, args.slice(args.indexOf(group) + 1), {
+        config,
+        store,
+        internalSecretKey: await serverKey(store, 'client-secret'),
+        logger: createLogger('warn'),
+        out: (line) => process.stdout.write(`${line}\n`),
+      });
+    } catch (err) {
+      if (!(err instanceof EidhubError)) throw err;
+      process.stderr.write(`eidhub: ${err.message}\n`);
+      return err.status >= 500 ? 1 : 2;
+    } finally {
+      await store.close();
+    }
   }
   if (positional[0] === 'keys' && positional[1] === 'rotate') {
     const store = await openStore(config.storage);
