@@ -293,7 +293,7 @@ describe('Admin API', () => {
     assert.ok((byClient.body.events as unknown as Json[]).every((e) => e.clientId === stored[0]!.clientId));
 
     const bad = await query('/admin/api/audit-events', { from: 'yesterday' });
-    assert.deepEqual([bad.status, bad.body.code, bad.body.field], [400, 'invalid_request', 'from']);
+    assert.deepEqual([bad.status, bad.body.type, bad.body.code, bad.body.field], [400, 'about:blank', 'invalid_request', 'from'], 'no link into the REST API\'s reference');
     assert.equal((await query('/admin/api/audit-events', {}, null)).status, 401);
 
     const csv = await send('GET', '/admin/api/audit-events.csv?type=admin.client.created');

@@ -72,10 +72,13 @@ export function toEidhubError(err: FastifyError | Error): EidhubError {
   return new EidhubError(500, 'internal', 'something went wrong on our side; try again', { cause: err });
 }
 
-/** RFC 9457 problem details; `type` points at the code's entry in the API reference. */
-export function problem(e: EidhubError): Record<string, unknown> {
+/**
+ * RFC 9457 problem details; `type` points at the code's entry in the REST API's reference, and is
+ * `about:blank` for the Admin API's (its codes are in its OpenAPI document, which has no anchors).
+ */
+export function problem(e: EidhubError, url = ''): Record<string, unknown> {
   return {
-    type: `/auth/rest/docs#problem-${e.code}`,
+    type: url.startsWith('/admin/api') ? 'about:blank' : `/auth/rest/docs#problem-${e.code}`,
     title: e.code.replace(/_/g, ' '),
     status: e.status,
     detail: e.message,
@@ -225,14 +228,14 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     else req.log.info({ code: e.code, status: e.status, url: redactUrl(req.url) }, 'request refused');
     if (wantsProblemJson(req)) {
       if (e.status === 401) reply.header('www-authenticate', `Bearer realm="eidhub", error="${e.code}"`);
-      return reply.code(e.status).type('application/problem+json').send(problem(e));
+      return reply.code(e.status).type('application/problem+json').send(problem(e, req.url));
     }
     return opts.renderHtmlError(req, reply, e);
   });
   app.setNotFoundHandler(async (req, reply) => {
     const e = new EidhubError(404, 'not_found', `no such page: ${req.method} ${redactUrl(req.url).split('?')[0]}`);
     if (wantsProblemJson(req)) {
-      return reply.code(404).type('application/problem+json').send(problem(e));
+      return reply.code(404).type('application/problem+json').send(problem(e, req.url));
     }
     return opts.renderHtmlError(req, reply, e);
   });
