@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { purgeStore } from './audit/retention.js';
 import { ensureRpKeys, rotateRpKeys } from './authenticators/itsme/rp-keys.js';
-import { sandboxItsme, withSandboxItsme } from './authenticators/itsme/sandbox.js';
+import { withSandboxItsme } from './authenticators/itsme/sandbox.js';
 import { otpSmsPlugin } from './authenticators/otp-sms/index.js';
 import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.js';
 import { ClientRegistry } from './clients/registry.js';
@@ -232,8 +232,8 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
   // loaded only then.
   if (config.upstreamProviders.some((p) => p.simulator)) {
-    const { registerItsmeSimulator } = await import('./sandbox/itsme/index.js');
-    await sandboxItsme(app, registerItsmeSimulator, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
+    const { registerSandboxItsme } = await import('./sandbox/itsme/index.js');
+    await registerSandboxItsme(app, { config, store, logger: logger.child({ module: 'itsme-simulator' }), now, cookieKey: await keyOf('itsme-simulator-cookies') });
   }
 
   let fingerprint = keySetFingerprint(keys);

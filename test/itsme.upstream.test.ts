@@ -247,11 +247,6 @@ describe('itsme® through an upstream OpenID Provider', () => {
     return { agent, done, verifier, state, nonce };
   }
 
-  /** Where the browser ended after the upstream: the relying party, or eidhub's page saying what went wrong. */
-  async function continueAt(login: Awaited<ReturnType<typeof startLogin>>) {
-    return login.done;
-  }
-
   async function tokensFor(login: Awaited<ReturnType<typeof startLogin>>, callbackUrl: string) {
     const error = new URL(callbackUrl).searchParams.get('error');
     if (error) assert.fail(`the relying party got ${error}: ${new URL(callbackUrl).searchParams.get('error_description')}\n${eidhub.logText().split('\n').filter((l) => /warn|error/i.test(l)).slice(-5).join('\n')}`);
@@ -271,7 +266,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
 
   it('Authentication (openid name): ID token and UserInfo as the seed\'s first example', async () => {
     const login = await startLogin('openid name');
-    const done = await continueAt(login);
+    const done = login.done;
     assert.ok(done.url.startsWith(redirectUri), `ended at ${done.url} (${done.res.status})\n${eidhub.logText().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-5).join('\n')}`);
     const tokens = await tokensFor(login, done.url);
     const claims = tokens.claims()!;
@@ -300,14 +295,14 @@ describe('itsme® through an upstream OpenID Provider', () => {
 
     // The same person gets the same sub on the next login.
     const again = await startLogin('openid name');
-    const second = await tokensFor(again, (await continueAt(again)).url);
+    const second = await tokensFor(again, again.done.url);
     assert.equal(second.claims()!.sub, claims.sub);
     assert.notEqual(second.claims()!.transaction_id, claims.transaction_id, 'each login its own transaction');
   });
 
   it('Identification (openid profile): adds gender and birthdate', async () => {
     const login = await startLogin('openid profile');
-    const done = await continueAt(login);
+    const done = login.done;
     const tokens = await tokensFor(login, done.url);
     const claims = tokens.claims()!;
     assert.equal(claims.gender, 'female');
@@ -324,7 +319,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
     itsme.decision = 'reject';
     try {
       const login = await startLogin('openid name');
-      const done = await continueAt(login);
+      const done = login.done;
       const answer = new URL(done.url);
       assert.ok(done.url.startsWith(redirectUri), done.url);
       assert.equal(answer.searchParams.get('error'), 'access_denied');
@@ -350,7 +345,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
     let failed;
     try {
       login = await startLogin('openid name');
-      failed = await continueAt(login);
+      failed = login.done;
     } finally {
       itsme.failToken = false;
     }
@@ -363,7 +358,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
   it('an upstream that accepts and never answers: the timeout page within the configured timeout', async () => {
     const started = Date.now();
     const login = await startLogin('openid name', 'hanging');
-    const page = await continueAt(login);
+    const page = login.done;
     const took = Date.now() - started;
     assertRetryPage(page, /did not answer in time/);
     assert.ok(took >= 700 && took < 2500, `answered after ${took} ms (timeout 800 ms)`);
@@ -387,7 +382,7 @@ describe('itsme® through an upstream OpenID Provider', () => {
     const from = eidhub.logText().length;
     try {
       const login = await startLogin('openid name');
-      const page = await continueAt(login);
+      const page = login.done;
       return { login, page, log: logSince(from) };
     } finally {
       itsme.tamper = undefined;

@@ -6,7 +6,7 @@
  * ever prints a secret.
  */
 import { readFileSync } from 'node:fs';
-import { ClientRegistry, newSecretValue, realmClientKey, type NewClient, type RegisteredClient } from '../clients/registry.js';
+import { ClientRegistry, newSecretValue, type NewClient, type RegisteredClient } from '../clients/registry.js';
 import type { Config } from '../config/schema.js';
 import { EidhubError } from '../core/errors.js';
 import type { Store } from '../store/types.js';
@@ -69,7 +69,6 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
   try {
     const [action, ...rest] = operands(args, ['--kind', '--realm', '--name', '--config']);
     const realm = option(args, '--realm');
-    const keyOf = (clientId: string) => (realm === undefined ? clientId : realmClientKey(realm, clientId));
     /** The client the command names: a realm's with --realm, else an /auth/open one. */
     const clientOf = async (clientId: string | undefined): Promise<RegisteredClient> => {
       if (!clientId) throw new EidhubError(400, 'invalid_request', 'name the client: CLIENT_ID');
@@ -115,7 +114,7 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
       const client = await clientOf(rest[0]);
       const name = option(args, '--name');
       if (!name) throw new EidhubError(400, 'invalid_request', 'name the secret: --name NAME');
-      const secret = await registry.addSecret(keyOf(client.clientId), client.kind, name);
+      const secret = await registry.addSecret(client.key, client.kind, name);
       await audit('admin.client.secret.created', client.key, { kind: client.kind, secret: secret.name });
       out(`secret ${secret.name}: ${secret.value}   (shown this once)`);
       return 0;
@@ -124,7 +123,7 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
       const client = await clientOf(rest[0]);
       const name = rest[1];
       if (!name) throw new EidhubError(400, 'invalid_request', 'name the secret to revoke: CLIENT_ID NAME');
-      if (!(await registry.revokeSecret(keyOf(client.clientId), client.kind, name))) throw new EidhubError(404, 'secret_not_found', `${client.key} has no secret named ${name}`);
+      if (!(await registry.revokeSecret(client.key, client.kind, name))) throw new EidhubError(404, 'secret_not_found', `${client.key} has no secret named ${name}`);
       await audit('admin.client.secret.revoked', client.key, { kind: client.kind, secret: name });
       out(`revoked ${name} of ${client.key}`);
       return 0;

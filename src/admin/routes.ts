@@ -68,15 +68,18 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const body = { $ref: `${schemas.body.$id as string}#` };
     const createBody = { $ref: `${('create' in schemas ? schemas.create : schemas.body).$id as string}#` };
 
-    /** The registry's key of the client the path names; 404 for a realm that is not configured. */
+    /** 404 for a realm the path names that is not configured. */
+    const checkRealm = (params: Params): void => {
+      if (kind === 'realm' && !deps.realms.includes(params.realm!)) throw new EidhubError(404, 'realm_not_found', `there is no realm ${params.realm}`);
+    };
+    /** The registry's key of the client the path names (checkRealm first). */
     const keyOf = (params: Params, clientId = params.clientId!): string => {
-      if (kind !== 'realm') return clientId;
-      if (!deps.realms.includes(params.realm!)) throw new EidhubError(404, 'realm_not_found', `there is no realm ${params.realm}`);
-      return realmClientKey(params.realm!, clientId);
+      checkRealm(params);
+      return kind === 'realm' ? realmClientKey(params.realm!, clientId) : clientId;
     };
     /** The client the path names, of this kind; 404 when there is none. */
     const clientOf = async (params: Params): Promise<RegisteredClient> => {
-      keyOf(params);
+      checkRealm(params);
       const client = kind === 'realm' ? await deps.registry.findRealm(params.realm!, params.clientId!) : await deps.registry.find(params.clientId!);
       if (client?.kind !== kind) throw new EidhubError(404, 'client_not_found', `there is no ${noun} ${params.clientId}`);
       return client;
@@ -92,7 +95,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         schema: { summary: `List the ${noun}s, the config file's (read-only) first`, tags: [tag], security, ...(listParams ? { params: listParams } : {}), response: { 200: { description: `The ${noun}s.`, type: 'array', items: answer }, ...errorResponses } },
       },
       async (req) => {
-        keyOf(req.params, '-');
+        checkRealm(req.params);
         return deps.registry.list().filter((c) => c.kind === kind && (kind !== 'realm' || c.realm?.name === req.params.realm)).map(present);
       },
     );

@@ -125,9 +125,12 @@ export function createUpstreamAuthenticator(
     createHmac('sha256', await requestKey).update(`${settings.id}:${use}:${value}`).digest('base64url');
 
   /** A request for the login: `{transactionId}.{random}.{mac}`, with its nonce and verifier derived from that. */
+  /** The MAC a state carries after its last dot: 128 bits of the HMAC of what precedes it. */
+  const stateMac = async (named: string) => (await derive('state', named)).slice(0, 22);
+
   async function newRequest(tx: Transaction): Promise<PendingRequest> {
     const named = `${tx.id}.${randomBytes(18).toString('base64url')}`;
-    return requestOf(`${named}.${(await derive('state', named)).slice(0, 22)}`);
+    return requestOf(`${named}.${await stateMac(named)}`);
   }
 
   async function requestOf(state: string): Promise<PendingRequest> {
@@ -138,7 +141,7 @@ export function createUpstreamAuthenticator(
   async function isOurs(tx: Transaction, state: string | undefined): Promise<boolean> {
     if (!state?.startsWith(`${tx.id}.`)) return false;
     const cut = state.lastIndexOf('.');
-    return sameString(state.slice(cut + 1), (await derive('state', state.slice(0, cut))).slice(0, 22));
+    return sameString(state.slice(cut + 1), await stateMac(state.slice(0, cut)));
   }
 
   /** Sends the browser to the upstream with a new request (nothing is written: see the header). */

@@ -11,6 +11,9 @@ import type { errors, KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { addRawRoute } from '../../http/server.js';
 import { mountHandler } from '../../protocols/oidc/mount.js';
+import { rpKeysOf } from '../../authenticators/itsme/rp-keys.js';
+import { resolveSettings } from '../../authenticators/itsme/settings.js';
+import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import { providerErrorPage, registerConsentRoutes } from './consent.js';
 import { INTERACTION_PREFIX, ITSME_SIMULATOR_MOUNT } from './paths.js';
@@ -70,4 +73,31 @@ export async function registerItsmeSimulator(app: FastifyInstance, deps: ItsmeSi
     handle: mountHandler({ mount: ITSME_SIMULATOR_MOUNT, provider: () => provider, registry: NO_SECRET_CLIENTS, fastPaths: false, clientAuthPaths: new Set() }),
   });
   return { issuer: provider.issuer };
+}
+
+/**
+ * Registers the simulator with eidhub's upstream client of each provider configured with
+ * `simulator: true` as its clients (their keys read from the store at each look-up, so a
+ * rotation is seen at once).
+ */
+export async function registerSandboxItsme(app: FastifyInstance, deps: { config: Config; store: Store; logger: Logger; now: () => number; cookieKey: Buffer }): Promise<void> {
+  const { config, store } = deps;
+  const clients: SimulatorClient[] = config.upstreamProviders
+    .filter((p) => p.simulator)
+    .map((p) => resolveSettings(p, config.publicUrl))
+    .map((s) => ({
+      clientId: s.clientId,
+      redirectUris: [s.redirectUri],
+      jwks: async () => (await rpKeysOf(store, deps.now())).publicJwks,
+      ...(s.encryption ? { encryption: s.encryption } : {}),
+    }));
+  await registerItsmeSimulator(app, {
+    publicUrl: config.publicUrl,
+    store,
+    trustProxy: config.trustProxy,
+    logger: deps.logger,
+    now: deps.now,
+    clients,
+    cookieKeys: [deps.cookieKey.toString('base64url')],
+  });
 }
