@@ -52,6 +52,9 @@ import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-
 import { CLI_HELP, runClientsCli } from './admin/cli.js';
 import { registerAdminApi } from './admin/index.js';
 import { AdminService } from './admin/service.js';
+import { registerConsole } from './admin/console/index.js';
+import { cookiesCanBeSecure } from './http/security.js';
+import { consoleClient, consoleClientSecret } from './admin/console/login.js';
 
 /**
  * The authenticators eidhub has: SMS OTP, and one per configured upstream OpenID Provider (itsme).
@@ -188,8 +191,10 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     { source: 'the hosted pages', locales: loadLocales() },
     ...[...authenticators.values()].map((a) => ({ source: `authenticator ${a.id}`, locales: a.messages })),
   ]);
+  // The admin console's own OIDC client, when someone may open the console.
+  const consoleKey = config.admins.length > 0 ? await keyOf('admin-console') : undefined;
   const clients = await ClientRegistry.open({
-    oidcClients: config.oidcClients,
+    oidcClients: consoleKey ? [...config.oidcClients, consoleClient(config.publicUrl, consoleKey)] : config.oidcClients,
     apiClients: config.apiClients,
     realms: config.realms,
     internalSecretKey: clientSecretKey,
@@ -229,7 +234,20 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
   const admin = new AdminService({ registry: clients, audit: store.audit, realms: config.realms.map((r) => r.name), now });
-  await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, publicUrl: config.publicUrl, now });
+  const consoleAuth = registerConsole(app, {
+    service: admin,
+    registry: clients,
+    audit: store.audit,
+    sessions: store.oidc,
+    admins: config.admins,
+    publicUrl: config.publicUrl,
+    secureCookies: cookiesCanBeSecure(config.publicUrl),
+    clientSecret: consoleKey ? consoleClientSecret(consoleKey) : '',
+    providers: [...authenticators.keys()],
+    logger: logger.child({ module: 'console' }),
+    now,
+  });
+  await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, consoleAuth, publicUrl: config.publicUrl, now });
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
   // loaded only then.

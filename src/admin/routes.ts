@@ -1,6 +1,7 @@
 /**
  * The Admin API's routes: the clients of each kind (OIDC, API, realm) and their secrets. Every
- * request needs a bearer token of an API client with the permission `admin`; the changes are
+ * request needs a bearer token of an API client with the permission `admin`, or the admin
+ * console's session (a change then needs its CSRF token too); the changes are
  * made by the AdminService (service.ts), which the console uses too, naming that client as the
  * actor of each audit event.
  */
@@ -23,6 +24,8 @@ export interface AdminDeps {
   registry: ClientRegistry;
   apiTokens: ApiTokenVerifier;
   audit: AuditStore;
+  /** Who a request with the console's session (and no bearer token) is: its actor, or undefined. */
+  consoleAuth?: ((req: FastifyRequest) => Promise<string | undefined>) | undefined;
   now: () => number;
 }
 
@@ -47,7 +50,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   const actors = new WeakMap<FastifyRequest, string>();
   const actorOf = (req: FastifyRequest) => actors.get(req)!;
   const onRequest = async (req: FastifyRequest) => {
-    actors.set(req, await authenticateApiClient(req, deps, ADMIN_ACCESS));
+    // A request with no bearer token may be the console's, by its session cookie (console/index.ts).
+    const consoleActor = req.headers.authorization === undefined ? await deps.consoleAuth?.(req) : undefined;
+    actors.set(req, consoleActor ?? (await authenticateApiClient(req, deps, ADMIN_ACCESS)));
   };
   const security = [{ bearerAuth: [] }];
 

@@ -380,7 +380,8 @@ export class ClientRegistry {
   private parseNew(settings: object, kind: StoredClient['kind'], secrets: string[]): ClientSettings {
     const parsed = parseClient(kind, settings, secrets);
     if (parsed instanceof z.ZodError) {
-      throw badRequest('invalid_client_metadata', `invalid client: ${formatIssues(parsed).join('; ')}`, formatPath(parsed.issues[0]?.path ?? []));
+      const issues = parsed.issues.map((issue) => ({ field: formatPath(issue.path), message: issue.message }));
+      throw new EidhubError(400, 'invalid_client_metadata', `invalid client: ${formatIssues(parsed).join('; ')}`, { field: issues[0]?.field, issues });
     }
     if (parsed.kind === 'realm' && !this.realms.has(parsed.realm)) {
       throw badRequest('invalid_client_metadata', `invalid client: realm: no realm "${parsed.realm}" is configured`, 'realm');

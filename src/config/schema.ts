@@ -226,6 +226,11 @@ function flagDuplicates<K extends string, T extends Record<K, string>>(ctx: z.Re
   });
 }
 
+/** A phone number in E.164 form: +, a country code, at most 15 digits in all. */
+const E164_PATTERN = /^\+[1-9][0-9]{6,14}$/;
+/** The client_id of the admin console's own OIDC client (src/admin/console/login.ts), which no config client may take. */
+export const CONSOLE_CLIENT_ID = 'eidhub-console';
+
 /** What a realm's name may be: it is a path segment of the realm's issuer, `{publicUrl}/auth/realms/{name}`. */
 export const REALM_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -396,6 +401,11 @@ export const configSchema = z
       .describe(
         'After `eidhub keys rotate`, how long eidhub\'s old and new keys as a relying party of upstream providers (`{publicUrl}/auth/upstream/jwks`) overlap: the new signing key is published this long before it signs, the old encryption key stays published this long beside the new one (the upstreams read the JWKS again meanwhile); 0 signs with the new key at once.',
       ),
+    admins: z
+      .array(z.string().regex(E164_PATTERN, { message: 'must be a phone number in E.164 form, e.g. +447700900123' }))
+      .max(100)
+      .default([])
+      .describe('Phone numbers (E.164) of the people who may open the admin console at /admin; they log in with an SMS code. Empty: the console is off (the Admin API still takes API clients with the permission admin).'),
     upstreamProviders: z
       .array(upstreamProviderSchema)
       .default([])
@@ -410,6 +420,12 @@ export const configSchema = z
       else seen.set(id, path.join('.'));
     };
     c.oidcClients.forEach((cl, i) => check(cl.clientId, ['oidcClients', i, 'clientId']));
+    c.oidcClients.forEach((cl, i) => {
+      if (cl.clientId === CONSOLE_CLIENT_ID) ctx.addIssue({ code: 'custom', path: ['oidcClients', i, 'clientId'], message: `"${CONSOLE_CLIENT_ID}" is the admin console's own client; choose another` });
+    });
+    c.admins.forEach((phone, i) => {
+      if (c.admins.indexOf(phone) < i) ctx.addIssue({ code: 'custom', path: ['admins', i], message: `duplicate number (also at admins[${c.admins.indexOf(phone)}])` });
+    });
     c.apiClients.forEach((cl, i) => check(cl.clientId, ['apiClients', i, 'clientId']));
     flagDuplicates(ctx, c.realms, 'realms', 'name');
     flagDuplicates(ctx, c.samlServiceProviders, 'samlServiceProviders', 'entityId');

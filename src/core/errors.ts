@@ -3,18 +3,27 @@
  * machine-readable code, a message safe to show, and (for request validation) the field at fault.
  * http/error-handler.ts is the one place that turns it into an answer.
  */
+/** One field at fault: its path (`redirectUris[1]`) and what is wrong with it. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
 export class EidhubError extends Error {
   override name = 'EidhubError';
   readonly status: number;
   readonly code: string;
   /** The request field at fault (JSON pointer or parameter name), when there is one. */
   readonly field: string | undefined;
+  /** Every field at fault with what is wrong with it, when a validation found several (a form shows each beside its field). */
+  readonly issues: readonly FieldIssue[];
 
-  constructor(status: number, code: string, message: string, options?: { field?: string | undefined; cause?: unknown }) {
+  constructor(status: number, code: string, message: string, options?: { field?: string | undefined; cause?: unknown; issues?: readonly FieldIssue[] }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.code = code;
     this.field = options?.field;
+    this.issues = options?.issues ?? (options?.field === undefined ? [] : [{ field: options.field, message }]);
   }
 }
 

@@ -130,6 +130,24 @@ function stepContent(model: PageModel, t: Translate): StepContent {
   }
 }
 
+/**
+ * The start of an HTML5 document of eidhub's pages, up to `</head>`: no external resources, the
+ * styles inline under the CSP's nonce, kept out of search engines. `titleHtml` is HTML (escaped).
+ */
+export function documentHead(options: { lang: string; titleHtml: string; nonce: string; styles: string }): string {
+  return `<!doctype html>
+<html lang="${escapeHtml(options.lang)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="robots" content="noindex, nofollow">
+<title>${options.titleHtml}</title>
+<link rel="icon" href="data:,">
+<style nonce="${escapeHtml(options.nonce)}">${options.styles}</style>
+</head>`;
+}
+
 /** A complete HTML5 document for one step of the hosted login. */
 export function renderPage(model: PageModel, t: Translate): string {
   const content = stepContent(model, t);
@@ -148,17 +166,7 @@ export function renderPage(model: PageModel, t: Translate): string {
   const footer = model.embedded
     ? ''
     : `<footer class="footer">${icon('lock', 'footer-icon')}<span>${t('page.poweredBy', { product: PRODUCT_NAME })}</span></footer>`;
-  return `<!doctype html>
-<html lang="${model.lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="robots" content="noindex, nofollow">
-<title>${content.heading} · ${context}</title>
-<link rel="icon" href="data:,">
-<style nonce="${nonce}">${STYLES}</style>
-</head>
+  return `${documentHead({ lang: model.lang, titleHtml: `${content.heading} · ${context}`, nonce: model.cspNonce, styles: PAGE_STYLES })}
 <body class="${model.embedded ? 'embedded' : 'standalone'}">
 <div class="page">
 <main class="card" aria-labelledby="heading">
@@ -205,9 +213,10 @@ export function renderErrorPage(
 
 /*
  * Colours are chosen for WCAG AA: body and muted text ≥ 4.5:1 on their surface, field borders
- * and focus rings ≥ 3:1 (checked for both schemes).
+ * and focus rings ≥ 3:1 (checked for both schemes). The admin console builds on these too, so it
+ * has the hosted pages' look.
  */
-const STYLES = `
+export const PAGE_STYLES = `
 :root{--bg:#eef1f5;--surface:#fff;--text:#111827;--muted:#4b5563;--line:#e3e7ee;--field:#fff;--field-line:#6b7280;
 --primary:#1d4ed8;--primary-hover:#1e40af;--on-primary:#fff;--link:#1d4ed8;--focus:#1d4ed8;
 --brand-soft:#e8efff;--danger:#b91c1c;--danger-soft:#fdeeee;--success:#047857;--success-soft:#e3f6ee;--neutral-soft:#eef0f3;

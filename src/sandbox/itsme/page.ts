@@ -6,6 +6,7 @@
  */
 import { contentSecurityPolicy, newNonce } from '../../http/security.js';
 import { escapeHtml } from '../../ui/i18n.js';
+import { documentHead } from '../../ui/templates.js';
 import { fullName, TEST_IDENTITIES, type TestIdentity } from './identities.js';
 import { interactionPath } from './paths.js';
 
@@ -17,17 +18,7 @@ export interface SimulatorPage {
 /** Where a page's forms may lead: the simulator itself, and the client the answer goes back to (form-action holds for the redirects after a post). */
 function page(title: string, body: string, formActionOrigins: string[]): SimulatorPage {
   const nonce = newNonce();
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="robots" content="noindex, nofollow">
-<title>${escapeHtml(title)} · itsme® sandbox</title>
-<link rel="icon" href="data:,">
-<style nonce="${nonce}">${STYLES}</style>
-</head>
+  const html = `${documentHead({ lang: 'en', titleHtml: `${escapeHtml(title)} · itsme® sandbox`, nonce, styles: STYLES })}
 <body>
 <main class="card" aria-labelledby="heading">
 <p class="banner">itsme® sandbox: a simulator with test identities, for development only</p>
