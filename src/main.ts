@@ -30,6 +30,7 @@ import { restPlugin } from './protocols/rest/index.js';
 import { samlPlugin } from './protocols/saml/index.js';
 import { ensureSamlSigningKey, rotateSamlSigningKey, samlCertificateSubject } from './protocols/saml/keys.js';
 import { parseSpMetadata } from './protocols/saml/metadata.js';
+import { SamlServiceProviderRegistry } from './protocols/saml/service-providers.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
 import {
   registerSandbox,
@@ -75,6 +76,8 @@ export interface Eidhub {
   store: Store;
   /** The OIDC and API clients: the config file's and those added at run time. */
   clients: ClientRegistry;
+  /** The SAML service providers: the config file's and those added at run time. */
+  samlServiceProviders: SamlServiceProviderRegistry;
   inbox: SandboxInbox | undefined;
   /** Re-reads signing keys from the store and rebuilds the OpenID Provider if they changed. */
   reloadKeys(): Promise<boolean>;
@@ -196,6 +199,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     logger: logger.child({ module: 'clients' }),
     now,
   });
+  const samlServiceProviders = await SamlServiceProviderRegistry.open({
+    config: config.samlServiceProviders,
+    store: store.samlServiceProviders,
+    logger: logger.child({ module: 'saml' }),
+    now,
+  });
   const protocols = new Map<Protocol, ProtocolInstance>();
   const pages = new HostedPages({ transactions, authenticators, protocols, locales, publicUrl: config.publicUrl, defaultLanguage: config.defaultLanguage, logger });
   // Each protocol hears of the transactions of its own that this process ends.
@@ -207,6 +216,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     transactions,
     authenticators,
     clients,
+    samlServiceProviders,
     apiTokens: createApiTokenVerifier(store.oidc, now),
     serverKey: keyOf,
     jwks: toPrivateJwks(keys),
@@ -268,11 +278,13 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     config,
     store,
     clients,
+    samlServiceProviders,
     inbox,
     reloadKeys,
     async close() {
       for (const t of timers) clearInterval(t);
       clients.close();
+      samlServiceProviders.close();
       await app.close();
       await store.close();
     },

@@ -32,6 +32,7 @@ import {
   type RealmConfig,
 } from '../config/schema.js';
 import { badRequest, conflict, EidhubError } from '../core/errors.js';
+import { RefreshLoop } from '../core/refresh-loop.js';
 import type { ClientStore, StoredClient, StoredClientSecret } from '../store/types.js';
 
 /** The scopes of an API client's access tokens; either one lets it call the REST API. */
@@ -221,15 +222,11 @@ export class ClientRegistry {
   private readonly listeners = new Set<(clientIds: string[]) => void>();
   /** Advanced by every change of `stored` that add, remove and refresh make (see find). */
   private generation = 0;
-  /**
-   * Work that reads the store and then changes `stored` runs one at a time: otherwise a refresh
-   * that listed the clients just before an add could replace the snapshot without the client
-   * the add had put in.
-   */
-  private queue: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  /** A timer tick's refresh is still running: a slow store must not pile refreshes up. */
-  private ticking = false;
+  /** Work that reads the store and then changes `stored` runs one at a time (see RefreshLoop). */
+  private readonly loop = new RefreshLoop(
+    () => this.refresh(),
+    (err: unknown) => this.logger.error({ err }, 'clients: reading the stored clients failed; the last ones read stay in use'),
+  );
   private readonly store: ClientStore;
   private readonly logger: Logger;
   private readonly internalSecretKey: Buffer;
@@ -248,9 +245,7 @@ export class ClientRegistry {
   static async open(opts: ClientRegistryOptions): Promise<ClientRegistry> {
     const registry = new ClientRegistry(opts);
     await registry.refresh();
-    registry.timer = setInterval(() => registry.tick(), opts.refreshMs ?? DEFAULT_REFRESH_MS);
-    // The registry never keeps a process alive by itself.
-    registry.timer.unref();
+    registry.loop.start(opts.refreshMs ?? DEFAULT_REFRESH_MS);
     return registry;
   }
 
@@ -310,7 +305,7 @@ export class ClientRegistry {
    */
   async add(input: NewClient, opts: { onlyNew?: boolean } = {}): Promise<RegisteredClient> {
     const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, input.secrets);
-    return this.exclusive(async () => {
+    return this.loop.exclusive(async () => {
       const at = this.now();
       const prior = await this.store.get(keyOf(parsed));
       if (prior && opts.onlyNew) throw conflict('client_exists', `${describeKey(keyOf(parsed))} exists already`);
@@ -326,7 +321,7 @@ export class ClientRegistry {
   async update(input: ClientSettings): Promise<RegisteredClient> {
     const key = input.kind === 'realm' ? realmClientKey(input.realm, input.settings.clientId) : input.settings.clientId;
     this.refuseConfigClient(key, 'replaced');
-    return this.exclusive(async () => {
+    return this.loop.exclusive(async () => {
       const prior = await this.storedOf(key, input.kind);
       const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, prior.secrets.map((s) => s.sha256));
       return this.write(parsed, prior.secrets, prior.createdAt, this.now());
@@ -348,7 +343,7 @@ export class ClientRegistry {
    */
   async addSecret(key: string, kind: StoredClient['kind'], name: string): Promise<{ name: string; createdAt: number; value: string }> {
     this.refuseConfigClient(key, 'changed');
-    return this.exclusive(async () => {
+    return this.loop.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
       if (prior.secrets.some((s) => s.name === name)) throw conflict('secret_name_taken', `${describeKey(key)} has a secret named ${name} already`);
       const value = newSecretValue();
@@ -367,7 +362,7 @@ export class ClientRegistry {
    */
   async revokeSecret(key: string, kind: StoredClient['kind'], name: string): Promise<boolean> {
     this.refuseConfigClient(key, 'changed');
-    return this.exclusive(async () => {
+    return this.loop.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
       const secrets = prior.secrets.filter((s) => s.name !== name);
       if (secrets.length === prior.secrets.length) return false;
@@ -423,7 +418,7 @@ export class ClientRegistry {
   async remove(clientId: string, realm?: string): Promise<boolean> {
     const key = realm === undefined ? clientId : realmClientKey(realm, clientId);
     this.refuseConfigClient(key, 'removed');
-    return this.exclusive(async () => {
+    return this.loop.exclusive(async () => {
       const removed = await this.store.remove(key);
       const prior = this.stored.get(key);
       this.stored.delete(key);
@@ -435,7 +430,7 @@ export class ClientRegistry {
 
   /** Re-reads the stored clients if the store's clients version changed; true when the snapshot changed. */
   refresh(): Promise<boolean> {
-    return this.exclusive(async () => {
+    return this.loop.exclusive(async () => {
       const version = await this.store.version();
       if (version === this.version) return false;
       // Listed after reading the version: a change in between is in the list, and read again at the next version.
@@ -459,7 +454,7 @@ export class ClientRegistry {
 
   /** Stops the refresh timer. */
   close(): void {
-    clearInterval(this.timer);
+    this.loop.stop();
   }
 
   private snapshot(key: string): RegisteredClient | undefined {
@@ -479,22 +474,6 @@ export class ClientRegistry {
       if (admission.client) this.emit([key]);
     }
     return admission.client;
-  }
-
-  private tick(): void {
-    if (this.ticking) return;
-    this.ticking = true;
-    this.refresh()
-      .catch((err: unknown) => this.logger.error({ err }, 'clients: reading the stored clients failed; the last ones read stay in use'))
-      .finally(() => {
-        this.ticking = false;
-      });
-  }
-
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   /** The stored client's admission: the one it had if it is unchanged, so it is neither registered nor warned about twice. */
