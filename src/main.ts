@@ -52,6 +52,7 @@ import { loadLocales, mergeCatalogs } from './ui/i18n.js';
 import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-pages.js';
 import { CLI_HELP, runClientsCli } from './admin/cli.js';
 import { registerAdminApi } from './admin/index.js';
+import { AdminService } from './admin/service.js';
 
 /**
  * The authenticators eidhub has: SMS OTP, and one per configured upstream OpenID Provider (itsme).
@@ -237,7 +238,8 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const protocol of protocols.values()) await protocol.register(app);
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
-  await registerAdminApi(app, { registry: clients, apiTokens: context.apiTokens, audit: store.audit, realms: config.realms.map((r) => r.name), publicUrl: config.publicUrl, now });
+  const admin = new AdminService({ registry: clients, audit: store.audit, realms: config.realms.map((r) => r.name), now });
+  await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, publicUrl: config.publicUrl, now });
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
   // loaded only then.

@@ -6,11 +6,12 @@
  * ever prints a secret.
  */
 import { readFileSync } from 'node:fs';
-import { ClientRegistry, newSecretValue, type NewClient, type RegisteredClient } from '../clients/registry.js';
+import { ClientRegistry, type RegisteredClient } from '../clients/registry.js';
 import type { Config } from '../config/schema.js';
 import { EidhubError } from '../core/errors.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from 'pino';
+import { AdminService, type ClientRef } from './service.js';
 
 export const CLI_HELP = `  eidhub clients list [--config FILE]
                               every client: kind, id (a realm's as realm/id), name, read-only, secrets
@@ -65,16 +66,16 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
     logger: deps.logger,
     now,
   });
-  const audit = (type: string, key: string, data: Record<string, unknown>) => store.audit.append({ type, at: now(), clientId: key, data: { actor: ACTOR, ...data } });
+  const service = new AdminService({ registry, audit: store.audit, realms: config.realms.map((r) => r.name), now });
   try {
     const [action, ...rest] = operands(args, ['--kind', '--realm', '--name', '--config']);
     const realm = option(args, '--realm');
     /** The client the command names: a realm's with --realm, else an /auth/open one. */
-    const clientOf = async (clientId: string | undefined): Promise<RegisteredClient> => {
+    const clientOf = async (clientId: string | undefined): Promise<RegisteredClient & { ref: ClientRef }> => {
       if (!clientId) throw new EidhubError(400, 'invalid_request', 'name the client: CLIENT_ID');
       const client = realm === undefined ? await registry.find(clientId) : await registry.findRealm(realm, clientId);
       if (!client) throw new EidhubError(404, 'client_not_found', `there is no client ${clientId}${realm === undefined ? '' : ` in realm ${realm}`}`);
-      return client;
+      return { ...client, ref: { kind: client.kind, clientId, realm } };
     };
 
     if (group === 'clients' && action === 'list') {
@@ -94,19 +95,14 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
         throw new EidhubError(400, 'invalid_request', `${file}: not a JSON file (${err instanceof Error ? err.message : String(err)})`);
       }
       if ('secrets' in settings) throw new EidhubError(400, 'invalid_request', 'secrets: leave them out; eidhub makes the first one and prints it once', { field: 'secrets' });
-      const value = kind !== 'oidc' || args.includes('--confidential') ? newSecretValue() : undefined;
-      const secrets = value === undefined ? [] : [value];
-      const input = (kind === 'realm' ? { kind, realm, settings, secrets } : { kind, settings, secrets }) as NewClient;
-      const client = await registry.add(input, { onlyNew: true });
-      await audit('admin.client.created', client.key, { kind });
+      const { client, secret } = await service.create(kind, realm, settings, { withSecret: args.includes('--confidential') }, ACTOR);
       out(`created ${describe(client)}`);
-      if (value !== undefined) out(`secret secret-1: ${value}   (shown this once)`);
+      if (secret !== undefined) out(`secret ${secret.name}: ${secret.value}   (shown this once)`);
       return 0;
     }
     if (group === 'clients' && action === 'remove') {
       const client = await clientOf(rest[0]);
-      await registry.remove(client.clientId, realm);
-      await audit('admin.client.deleted', client.key, { kind: client.kind });
+      await service.remove(client.ref, ACTOR);
       out(`removed ${client.key}`);
       return 0;
     }
@@ -114,8 +110,7 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
       const client = await clientOf(rest[0]);
       const name = option(args, '--name');
       if (!name) throw new EidhubError(400, 'invalid_request', 'name the secret: --name NAME');
-      const secret = await registry.addSecret(client.key, client.kind, name);
-      await audit('admin.client.secret.created', client.key, { kind: client.kind, secret: secret.name });
+      const secret = await service.addSecret(client.ref, name, ACTOR);
       out(`secret ${secret.name}: ${secret.value}   (shown this once)`);
       return 0;
     }
@@ -123,8 +118,7 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
       const client = await clientOf(rest[0]);
       const name = rest[1];
       if (!name) throw new EidhubError(400, 'invalid_request', 'name the secret to revoke: CLIENT_ID NAME');
-      if (!(await registry.revokeSecret(client.key, client.kind, name))) throw new EidhubError(404, 'secret_not_found', `${client.key} has no secret named ${name}`);
-      await audit('admin.client.secret.revoked', client.key, { kind: client.kind, secret: name });
+      await service.revokeSecret(client.ref, name, ACTOR);
       out(`revoked ${name} of ${client.key}`);
       return 0;
     }

@@ -1,0 +1,146 @@
+/**
+ * What an administrator can do to the clients, whichever way they came: the Admin API (routes.ts,
+ * for an API client with the permission admin) and the console (console/, for a person whose
+ * number is in config `admins`) both call these, so a change is made, checked and audited one
+ * way. Every change goes through the client registry, so it reaches every process, and is written
+ * as an audit event `admin.client.*` naming who made it (`data.actor`).
+ */
+import { newSecretValue, realmClientKey, type ClientRegistry, type ClientSettings, type NewClient, type RegisteredClient } from '../clients/registry.js';
+import { EidhubError } from '../core/errors.js';
+import type { AuditStore, StoredClient } from '../store/types.js';
+
+export type ClientKind = StoredClient['kind'];
+
+/** A client named by its kind, its id and, for a realm's client, its realm. */
+export interface ClientRef {
+  kind: ClientKind;
+  clientId: string;
+  realm?: string | undefined;
+}
+
+/** How each kind of client is named in messages. */
+export const CLIENT_NOUNS: Readonly<Record<ClientKind, string>> = { oidc: 'OIDC client', api: 'API client', realm: 'realm client' };
+
+/** A secret as an administrator sees it: a name and dates, never a value. */
+export interface SecretInfo {
+  name: string;
+  createdAt: number | undefined;
+}
+
+/** A secret just made: its value is shown this once. */
+export interface NewSecret {
+  name: string;
+  createdAt: number;
+  value: string;
+}
+
+export interface AdminServiceDeps {
+  registry: ClientRegistry;
+  audit: AuditStore;
+  /** The configured realms' names: realm clients exist only in them. */
+  realms: readonly string[];
+  now: () => number;
+}
+
+/** A client's settings as an administrator sees them: never a secret nor a hash. */
+export function clientSettings(client: RegisteredClient): Record<string, unknown> {
+  return { ...(client.oidc ?? client.api ?? client.realm?.settings) };
+}
+
+export class AdminService {
+  constructor(private readonly deps: AdminServiceDeps) {}
+
+  get realms(): readonly string[] {
+    return this.deps.realms;
+  }
+
+  /** 404 for a realm that is not configured. */
+  checkRealm(kind: ClientKind, realm: string | undefined): void {
+    if (kind === 'realm' && !this.deps.realms.includes(realm ?? '')) throw new EidhubError(404, 'realm_not_found', `there is no realm ${realm}`);
+  }
+
+  /** The clients of a kind (of one realm for realm clients), the config file's first. */
+  list(kind: ClientKind, realm?: string): RegisteredClient[] {
+    this.checkRealm(kind, realm);
+    return this.deps.registry.list().filter((c) => c.kind === kind && (kind !== 'realm' || c.realm?.name === realm));
+  }
+
+  /** The client named; EidhubError 404 when there is none of that kind. */
+  async get(ref: ClientRef): Promise<RegisteredClient> {
+    this.checkRealm(ref.kind, ref.realm);
+    const client = ref.kind === 'realm' ? await this.deps.registry.findRealm(ref.realm!, ref.clientId) : await this.deps.registry.find(ref.clientId);
+    if (client?.kind !== ref.kind) throw notFound(ref);
+    return client;
+  }
+
+  /**
+   * Creates a client (400 naming the field when its settings are refused, 409 when its id is in
+   * use) with one secret, returned this once, unless it is an OIDC client created public.
+   */
+  async create(kind: ClientKind, realm: string | undefined, settings: Record<string, unknown>, options: { withSecret: boolean }, actor: string): Promise<{ client: RegisteredClient; secret: NewSecret | undefined }> {
+    this.checkRealm(kind, realm);
+    const value = kind !== 'oidc' || options.withSecret ? newSecretValue() : undefined;
+    const input = { ...toSettings(kind, realm, settings), secrets: value === undefined ? [] : [value] } as NewClient;
+    const client = await this.deps.registry.add(input, { onlyNew: true });
+    await this.audit('admin.client.created', client.key, actor, { kind });
+    if (value === undefined) return { client, secret: undefined };
+    const first = (await this.deps.registry.secretsOf(client.key, kind))?.[0];
+    return { client, secret: { name: first?.name ?? 'secret-1', createdAt: first?.createdAt ?? this.deps.now(), value } };
+  }
+
+  /** Replaces a stored client's settings (its secrets stay); 409 for a config client. */
+  async update(kind: ClientKind, realm: string | undefined, settings: Record<string, unknown>, actor: string): Promise<RegisteredClient> {
+    this.checkRealm(kind, realm);
+    const client = await this.deps.registry.update(toSettings(kind, realm, settings));
+    await this.audit('admin.client.updated', client.key, actor, { kind });
+    return client;
+  }
+
+  /** Deletes a stored client; 404 when there is none, 409 for a config client. */
+  async remove(ref: ClientRef, actor: string): Promise<void> {
+    const client = await this.get(ref);
+    if (!(await this.deps.registry.remove(ref.clientId, ref.kind === 'realm' ? ref.realm : undefined))) throw notFound(ref);
+    await this.audit('admin.client.deleted', client.key, actor, { kind: ref.kind });
+  }
+
+  /** A client's secrets, names and dates only; 404 when there is no such client. */
+  async secrets(ref: ClientRef): Promise<SecretInfo[]> {
+    const secrets = await this.deps.registry.secretsOf(this.keyOf(ref), ref.kind);
+    if (!secrets) throw notFound(ref);
+    return secrets;
+  }
+
+  /** Adds a new random secret; its value is returned this once. */
+  async addSecret(ref: ClientRef, name: string, actor: string): Promise<NewSecret> {
+    const key = this.keyOf(ref);
+    const secret = await this.deps.registry.addSecret(key, ref.kind, name);
+    await this.audit('admin.client.secret.created', key, actor, { kind: ref.kind, secret: secret.name });
+    return secret;
+  }
+
+  /** Revokes a secret by name: it fails at once, on every process. 404 when there is none of that name. */
+  async revokeSecret(ref: ClientRef, name: string, actor: string): Promise<void> {
+    const key = this.keyOf(ref);
+    if (!(await this.deps.registry.revokeSecret(key, ref.kind, name))) throw new EidhubError(404, 'secret_not_found', `the ${CLIENT_NOUNS[ref.kind]} ${ref.clientId} has no secret named ${name}`);
+    await this.audit('admin.client.secret.revoked', key, actor, { kind: ref.kind, secret: name });
+  }
+
+  /** The registry's key of the client named (its realm checked first). */
+  private keyOf(ref: ClientRef): string {
+    this.checkRealm(ref.kind, ref.realm);
+    return ref.kind === 'realm' ? realmClientKey(ref.realm!, ref.clientId) : ref.clientId;
+  }
+
+  private audit(type: string, key: string, actor: string, data: Record<string, unknown>): Promise<void> {
+    return this.deps.audit.append({ type, at: this.deps.now(), clientId: key, data: { actor, ...data } });
+  }
+}
+
+function notFound(ref: ClientRef): EidhubError {
+  return new EidhubError(404, 'client_not_found', `there is no ${CLIENT_NOUNS[ref.kind]} ${ref.clientId}`);
+}
+
+/** Settings as the registry takes a client of this kind. */
+function toSettings(kind: ClientKind, realm: string | undefined, settings: Record<string, unknown>): ClientSettings {
+  return (kind === 'realm' ? { kind, realm: realm!, settings } : { kind, settings }) as ClientSettings;
+}
