@@ -239,7 +239,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
   const admin = new AdminService({ registry: clients, audit: store.audit, realms: config.realms.map((r) => r.name), now });
-  await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, publicUrl: config.publicUrl, now });
+  await registerAdminApi(app, { service: admin, registry: clients, samlServiceProviders, apiTokens: context.apiTokens, audit: store.audit, publicUrl: config.publicUrl, now });
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
   // loaded only then.
