@@ -10,7 +10,7 @@ import { Browserless, csrfOf } from './http-login.js';
 export async function samlLoginOverHttp(opts: { origin: string; authorizeUrl: string; phone: string; codeFor: (since: number) => Promise<string> }): Promise<string> {
   const agent = new Browserless(opts.origin);
   const page = await agent.get(opts.authorizeUrl);
-  assert.equal(page.res.status, 200, `the hosted page: ${page.body.slice(0, 300)}`);
+  assert.equal(page.res.status, 200, `the hosted page, not an error page: ${/<p class="technical">([^<]*)</.exec(page.body)?.[1] ?? page.body.slice(0, 300)}`);
   const since = Date.now();
   const afterPhone = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone: opts.phone });
   const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(afterPhone.body), code: await opts.codeFor(since) });
