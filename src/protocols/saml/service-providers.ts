@@ -1,20 +1,19 @@
 /**
  * The SAML service providers the IdP answers: those of the config file (`samlServiceProviders`),
  * read-only, and those added at run time (the Admin API), kept in the Store and so shared by every
- * process. As the client registry (src/clients/registry.ts): the snapshot in memory follows the
- * store, a timer re-reading the stored SPs whenever the store's version changed, so another
- * process's change is seen within `refreshMs`; and find() reads the store for an entityID the
- * snapshot lacks, so an SP another process just added answers at once.
+ * process. As the client registry (src/clients/registry.ts), its snapshot in memory follows the
+ * store (src/store/entry-snapshot.ts): another process's change is seen within `refreshMs`, and
+ * find() reads the store for an entityID the snapshot lacks, so an SP another process just added
+ * answers at once.
  *
  * Every SP is checked as the config file's are (src/config/load.ts): the config entry's schema,
  * its metadata read by parseSpMetadata, and the metadata's entityID equal to `entityId`.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { formatIssues, formatPath } from '../../config/load.js';
 import { samlServiceProviderEntrySchema, type SamlServiceProviderConfig, type SamlServiceProviderEntry } from '../../config/schema.js';
 import { badRequest, conflict, EidhubError } from '../../core/errors.js';
-import { RefreshLoop } from '../../core/refresh-loop.js';
+import { EntrySnapshot } from '../../store/entry-snapshot.js';
 import type { SamlServiceProviderStore, StoredSamlServiceProvider } from '../../store/types.js';
 import { parseSpMetadata, type SpOptions } from './metadata.js';
 import { SamlError, type ServiceProvider } from './model.js';
@@ -86,12 +85,6 @@ function configServiceProviders(sps: readonly SamlServiceProviderConfig[]): Map<
   return config;
 }
 
-/** What a stored SP became when last read: registered, or skipped (`registered` undefined). Kept to tell a change from a re-read. */
-interface Admission {
-  stored: StoredSamlServiceProvider;
-  registered: RegisteredServiceProvider | undefined;
-}
-
 export interface SamlServiceProviderRegistryOptions {
   config: readonly SamlServiceProviderConfig[];
   store: SamlServiceProviderStore;
@@ -103,17 +96,8 @@ export interface SamlServiceProviderRegistryOptions {
 
 export class SamlServiceProviderRegistry {
   private readonly config: ReadonlyMap<string, RegisteredServiceProvider>;
-  /** Every stored SP as last read, by entityId, the skipped ones too. */
-  private stored = new Map<string, Admission>();
-  /** The store's version `stored` was read at; undefined before the first read. */
-  private version: number | undefined;
-  /** Advanced by every change of `stored` (see find). */
-  private generation = 0;
-  /** Work that reads the store and then changes `stored` runs one at a time (see RefreshLoop). */
-  private readonly loop = new RefreshLoop(
-    () => this.refresh(),
-    (err: unknown) => this.logger.error({ err }, 'saml: reading the stored service providers failed; the last ones read stay in use'),
-  );
+  /** Every stored SP as last read, by entityId, and what it became (registered, or skipped). */
+  private readonly stored: EntrySnapshot<StoredSamlServiceProvider, RegisteredServiceProvider>;
   private readonly store: SamlServiceProviderStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -123,36 +107,32 @@ export class SamlServiceProviderRegistry {
     this.store = opts.store;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.stored = new EntrySnapshot({
+      store: opts.store,
+      keyOf: (sp) => sp.entityId,
+      admit: (sp) => this.registerStored(sp),
+      onRefreshError: (err) => this.logger.error({ err }, 'saml: reading the stored service providers failed; the last ones read stay in use'),
+    });
   }
 
   /** The config's SPs and the store's; rejects on a bad config SP or an unreadable store, so a start fails rather than run without them. */
   static async open(opts: SamlServiceProviderRegistryOptions): Promise<SamlServiceProviderRegistry> {
     const registry = new SamlServiceProviderRegistry(opts);
     await registry.refresh();
-    registry.loop.start(opts.refreshMs ?? DEFAULT_REFRESH_MS);
+    registry.stored.start(opts.refreshMs ?? DEFAULT_REFRESH_MS);
     return registry;
   }
 
   /** Every SP: the config's, then the stored ones by entityId. */
   list(): RegisteredServiceProvider[] {
-    const stored = [...this.stored.values()].flatMap((a) => (a.registered ? [a.registered] : []));
-    return [...this.config.values(), ...stored.sort((a, b) => (a.entry.entityId < b.entry.entityId ? -1 : 1))];
+    return [...this.config.values(), ...this.stored.entries().sort((a, b) => (a.entry.entityId < b.entry.entityId ? -1 : 1))];
   }
 
-  /**
-   * The SP of `entityId`: from the snapshot, else from the store (then kept in the snapshot). The
-   * look-up is not queued behind changes, so requests naming made-up SPs cannot hold those up;
-   * what it read is kept only if the snapshot did not change meanwhile, and returned either way.
-   */
+  /** The SP of `entityId`: from the snapshot, else from the store (see EntrySnapshot.find). */
   async find(entityId: string): Promise<RegisteredServiceProvider | undefined> {
-    const known = this.config.get(entityId) ?? this.stored.get(entityId)?.registered;
+    const known = this.config.get(entityId) ?? this.stored.get(entityId);
     if (known || !mayBeEntityId(entityId)) return known;
-    const generation = this.generation;
-    const stored = await this.store.get(entityId);
-    if (!stored) return undefined;
-    const admission = this.admit(stored);
-    if (generation === this.generation && !this.stored.has(entityId)) this.stored.set(entityId, admission);
-    return admission.registered;
+    return (await this.stored.find(entityId)).entry;
   }
 
   /**
@@ -163,7 +143,7 @@ export class SamlServiceProviderRegistry {
    */
   async add(input: unknown, opts: { onlyNew?: boolean } = {}): Promise<RegisteredServiceProvider> {
     const read = this.check(input);
-    return this.loop.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const prior = await this.store.get(read.entry.entityId);
       if (prior && opts.onlyNew) throw conflict('saml_sp_exists', `SAML service provider ${read.entry.entityId} exists already`);
       return this.write(read, prior?.createdAt);
@@ -173,7 +153,7 @@ export class SamlServiceProviderRegistry {
   /** Replaces a stored SP's settings, checked as add checks them; EidhubError 404 without such a stored SP, 409 for a config SP. */
   async update(input: unknown): Promise<RegisteredServiceProvider> {
     const read = this.check(input);
-    return this.loop.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const prior = await this.store.get(read.entry.entityId);
       if (!prior) throw spNotFound(read.entry.entityId);
       return this.write(read, prior.createdAt);
@@ -183,32 +163,21 @@ export class SamlServiceProviderRegistry {
   /** Removes a stored SP: its requests are refused at once here, and within the refresh on other processes. False when there was none; 409 for a config SP. */
   async remove(entityId: string): Promise<boolean> {
     this.refuseConfig(entityId, 'removed');
-    return this.loop.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const removed = await this.store.remove(entityId);
       this.stored.delete(entityId);
-      this.generation++;
       return removed;
     });
   }
 
-  /** Re-reads the stored SPs if the store's version changed; true when it had. */
-  refresh(): Promise<boolean> {
-    return this.loop.exclusive(async () => {
-      const version = await this.store.version();
-      if (version === this.version) return false;
-      // Listed after reading the version: a change in between is in the list, and read again at the next version.
-      const next = new Map<string, Admission>();
-      for (const stored of await this.store.list()) next.set(stored.entityId, this.admit(stored));
-      this.stored = next;
-      this.generation++;
-      this.version = version;
-      return true;
-    });
+  /** Re-reads the stored SPs if the store's version changed. */
+  async refresh(): Promise<void> {
+    await this.stored.refresh();
   }
 
   /** Stops the refresh timer. */
   close(): void {
-    this.loop.stop();
+    this.stored.stop();
   }
 
   private check(input: unknown): { entry: SamlServiceProviderEntry; sp: ServiceProvider } {
@@ -232,16 +201,8 @@ export class SamlServiceProviderRegistry {
     };
     await this.store.put(stored);
     const registered = { ...read, readOnly: false, createdAt: stored.createdAt, updatedAt: at };
-    this.stored.set(entityId, { stored, registered });
-    this.generation++;
+    this.stored.set(stored, registered);
     return registered;
-  }
-
-  /** The stored SP's admission: the one it had if it is unchanged, so it is neither read nor warned about twice. */
-  private admit(stored: StoredSamlServiceProvider): Admission {
-    const prior = this.stored.get(stored.entityId);
-    if (prior && isDeepStrictEqual(prior.stored, stored)) return prior;
-    return { stored, registered: this.registerStored(stored) };
   }
 
   /** The stored SP registered, or undefined (with a warning) when a config SP has its entityID or it is not valid (any more). */
