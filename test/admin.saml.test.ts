@@ -3,12 +3,14 @@
  * with its answer checked against the Admin API's OpenAPI document, config SPs read-only, bad
  * metadata refused with the field at fault and nothing stored, and an SP added over the API
  * logging a person in at once through the IdP (@node-saml/node-saml as the SP), then refused at
- * once when removed.
+ * once when removed; and SPs already stored when eidhub starts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SAML } from '@node-saml/node-saml';
-import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { SAML_KEY_ALG } from '../src/protocols/saml/keys.js';
+import { openStore } from '../src/store/index.js';
+import { startEidhub, tempSqlitePath, type RunningEidhub } from './support/eidhub.js';
 import { CapturingSms } from './support/http-login.js';
 import { OpenApiValidator } from './support/openapi.js';
 import { makePemPair, type PemPair } from './support/saml-certs.js';
@@ -195,5 +197,33 @@ describe('Admin API: SAML service providers', () => {
     assert.equal((await call('delete', ITEM, { entityId: CONFIG_SP })).status, 409);
     assert.equal((await call('post', LIST, {}, { entityId: CONFIG_SP, metadata })).status, 409);
     assert.ok(openapi.checked > 20);
+  });
+});
+
+describe('SAML service providers kept in the store, at start', () => {
+  it('make the IdP load at start with no SP in the config; a stored SP that is not valid is skipped with a warning', async () => {
+    const hasSamlKey = async (eidhub: RunningEidhub) => (await eidhub.store.keys.list(Date.now())).some((k) => k.alg === SAML_KEY_ALG);
+    const without = await startEidhub({});
+    try {
+      assert.equal(await hasSamlKey(without), false, 'without SPs the IdP waits for its first request');
+    } finally {
+      await without.close();
+    }
+
+    const path = tempSqlitePath();
+    const store = await openStore({ driver: 'sqlite', path });
+    const good = 'https://stored-sp.example.test/saml';
+    const bad = 'https://broken-sp.example.test/saml';
+    await store.samlServiceProviders.put({ entityId: good, metadata: spMetadata(good, await makePemPair('stored sp')), settings: {}, createdAt: 1, updatedAt: 1 });
+    await store.samlServiceProviders.put({ entityId: bad, metadata: '<not-metadata/>', settings: {}, createdAt: 1, updatedAt: 1 });
+    await store.close();
+    const eidhub = await startEidhub({ storage: { driver: 'sqlite', path } });
+    try {
+      assert.equal(await hasSamlKey(eidhub), true, 'the IdP loaded at start: its signing key is made');
+      assert.deepEqual(eidhub.samlServiceProviders.list().map((r) => [r.entry.entityId, r.readOnly]), [[good, false]]);
+      assert.match(eidhub.logText(), /a stored service provider is not valid and is skipped/);
+    } finally {
+      await eidhub.close();
+    }
   });
 });
