@@ -30,6 +30,7 @@ import { restPlugin } from './protocols/rest/index.js';
 import { samlPlugin } from './protocols/saml/index.js';
 import { ensureSamlSigningKey, rotateSamlSigningKey, samlCertificateSubject } from './protocols/saml/keys.js';
 import { parseSpMetadata } from './protocols/saml/metadata.js';
+import { SamlServiceProviderRegistry } from './protocols/saml/service-providers.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from './protocols/types.js';
 import {
   registerSandbox,
@@ -79,6 +80,8 @@ export interface Eidhub {
   store: Store;
   /** The OIDC and API clients: the config file's and those added at run time. */
   clients: ClientRegistry;
+  /** The SAML service providers: the config file's and those added at run time. */
+  samlServiceProviders: SamlServiceProviderRegistry;
   inbox: SandboxInbox | undefined;
   /** Re-reads signing keys from the store and rebuilds the OpenID Provider if they changed. */
   reloadKeys(): Promise<boolean>;
@@ -202,6 +205,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     logger: logger.child({ module: 'clients' }),
     now,
   });
+  const samlServiceProviders = await SamlServiceProviderRegistry.open({
+    config: config.samlServiceProviders,
+    store: store.samlServiceProviders,
+    logger: logger.child({ module: 'saml' }),
+    now,
+  });
   const protocols = new Map<Protocol, ProtocolInstance>();
   const pages = new HostedPages({ transactions, authenticators, protocols, locales, publicUrl: config.publicUrl, defaultLanguage: config.defaultLanguage, logger });
   // Each protocol hears of the transactions of its own that this process ends.
@@ -213,6 +222,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     transactions,
     authenticators,
     clients,
+    samlServiceProviders,
     apiTokens: createApiTokenVerifier(store.oidc, now),
     serverKey: keyOf,
     jwks: toPrivateJwks(keys),
@@ -247,7 +257,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     logger: logger.child({ module: 'console' }),
     now,
   });
-  await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, consoleAuth, publicUrl: config.publicUrl, now });
+  await registerAdminApi(app, { service: admin, registry: clients, samlServiceProviders, apiTokens: context.apiTokens, audit: store.audit, consoleAuth, publicUrl: config.publicUrl, now });
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
   // loaded only then.
@@ -288,11 +298,13 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     config,
     store,
     clients,
+    samlServiceProviders,
     inbox,
     reloadKeys,
     async close() {
       for (const t of timers) clearInterval(t);
       clients.close();
+      samlServiceProviders.close();
       await app.close();
       await store.close();
     },

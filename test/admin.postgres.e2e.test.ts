@@ -1,14 +1,19 @@
 /**
  * The Admin API on two eidhub processes (real OS processes) sharing PostgreSQL: a client created
  * on one logs a person in on the other at once, and a secret revoked on one fails on it at once
- * and on the other within its registry's refresh (500 ms).
+ * and on the other within its registry's refresh (500 ms); the same for a SAML service provider,
+ * on processes whose config has none.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SAML } from '@node-saml/node-saml';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
 import type { ChildEidhub } from './support/child-eidhub.js';
+import { smsCodeOf } from './support/http-login.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
 import { loginWithTwilio, startPostgresPair } from './support/postgres-pair.js';
+import { makePemPair } from './support/saml-certs.js';
+import { samlLoginOverHttp } from './support/saml-http-login.js';
 
 const TWILIO = { accountSid: 'AC778', authToken: 'twilio-secret-778' };
 const ADMIN = { id: 'admin-client', secret: 'admin-client-secret-0001' };
@@ -80,5 +85,44 @@ describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUr
     assert.equal(status, 401);
     assert.ok(Date.now() - revokedAt < 1500, `within a second and a half: ${Date.now() - revokedAt} ms`);
     assert.equal((await token(b!.publicUrl, { id: 'partner', secret: String(next.body.value) }, 'auth-rest-api')).status, 200);
+  });
+
+  it('logs a person in through the SAML IdP of the other process at once with an SP added over the API, and refuses it once removed', async () => {
+    const [a, b] = processes;
+    const entityId = 'https://sp.example.test/pair';
+    const acs = 'http://127.0.0.1:5997/acs';
+    const phone = '+447700900712';
+    const keys = await makePemPair('pair sp');
+    const sp = (idpCert: string) =>
+      new SAML({ entryPoint: `${b!.publicUrl}/auth/saml/login`, issuer: entityId, callbackUrl: acs, idpCert, audience: entityId, privateKey: keys.privateKeyPem, signatureAlgorithm: 'sha256', identifierFormat: null, disableRequestedAuthnContext: true, wantAuthnResponseSigned: false });
+    const metadata = sp('unused').generateServiceProviderMetadata(null, keys.certificatePem);
+    const created = await admin(a!.publicUrl, 'POST', '/saml-service-providers', { entityId, metadata, requireSignedRequests: true });
+    assert.equal(created.status, 201);
+
+    // B has no SP in its config and has not loaded its IdP yet: the AuthnRequest loads it.
+    const response = await samlLoginOverHttp({
+      origin: b!.publicUrl,
+      authorizeUrl: await sp('unused').getAuthorizeUrlAsync('pair', undefined, {}),
+      phone,
+      codeFor: async (since) => smsCodeOf((await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000)).body)!,
+    });
+    const idpMetadata = await (await fetch(`${b!.publicUrl}/auth/saml/metadata`)).text();
+    const cert = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(idpMetadata)![1]!;
+    const { profile } = await sp(`-----BEGIN CERTIFICATE-----\n${cert.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`).validatePostResponseAsync({ SAMLResponse: response });
+    assert.equal(profile?.phoneNumber, phone);
+    assert.equal((await admin(b!.publicUrl, 'GET', `/saml-service-providers/${encodeURIComponent(entityId)}`)).body.readOnly, false);
+
+    assert.equal((await admin(a!.publicUrl, 'DELETE', `/saml-service-providers/${encodeURIComponent(entityId)}`)).status, 204);
+    const removedAt = Date.now();
+    const loginStatus = async (publicUrl: string) => (await fetch((await sp('unused').getAuthorizeUrlAsync('pair', undefined, {})).replace(b!.publicUrl, publicUrl), { redirect: 'manual' })).status;
+    assert.equal(await loginStatus(a!.publicUrl), 400, 'at once where it was removed');
+    let status = 0;
+    while (Date.now() - removedAt < 2000) {
+      status = await loginStatus(b!.publicUrl);
+      if (status === 400) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 400);
+    assert.ok(Date.now() - removedAt < 1500, `within a second and a half: ${Date.now() - removedAt} ms`);
   });
 });

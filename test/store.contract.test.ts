@@ -36,6 +36,7 @@ import {
   type Store,
   type StoredClient,
   type StoredKey,
+  type StoredSamlServiceProvider,
   type TransactionChange,
 } from '../src/store/types.js';
 import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
@@ -999,6 +1000,88 @@ function contract(backend: Backend): void {
         assert.equal(await other.clients.remove(client.clientId), true);
         assert.equal(await store.clients.get(client.clientId), null);
         assert.notEqual(await store.clients.version(), afterPut);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('saml service providers', () => {
+    /** An entityID is a URI, mostly a URL: '/' and ':' in the key must be fine. */
+    function makeSp(entityId: string, over: Partial<StoredSamlServiceProvider> = {}): StoredSamlServiceProvider {
+      return {
+        entityId,
+        metadata: `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${entityId}">Ελληνικά 😀</md:EntityDescriptor>`,
+        settings: { requireSignedRequests: true, signResponse: false, extra: TRICKY_JSON },
+        createdAt: T0,
+        updatedAt: T0 + 2,
+        ...over,
+      };
+    }
+    const listed = async (tag: string) => (await store.samlServiceProviders.list()).filter((sp) => sp.entityId.startsWith(tag));
+
+    it('put then get returns exactly what was written; null when unknown; put replaces every field', async () => {
+      const sp = makeSp(`https://sp.example/${randomUUID()}/metadata`);
+      await store.samlServiceProviders.put(sp);
+      assert.deepEqual(await store.samlServiceProviders.get(sp.entityId), sp);
+      assert.equal(await store.samlServiceProviders.get('https://sp.example/none'), null);
+      const replaced = { ...sp, metadata: '<other/>', settings: { signResponse: true }, createdAt: T0 + 5, updatedAt: T0 + 10 };
+      await store.samlServiceProviders.put(replaced);
+      assert.deepEqual(await store.samlServiceProviders.get(sp.entityId), replaced);
+      assert.deepEqual(await listed(sp.entityId), [replaced]);
+    });
+
+    it('is apart from the clients: an SP and a client may share a key', async () => {
+      const id = `shared-key-${randomUUID()}`;
+      await store.samlServiceProviders.put(makeSp(id));
+      assert.equal(await store.clients.get(id), null);
+      assert.equal(await store.clients.remove(id), false);
+      assert.equal((await store.samlServiceProviders.get(id))?.entityId, id);
+    });
+
+    it('list orders by entityId by code point; remove says whether there was one', async () => {
+      const tag = `urn:list:${randomUUID()}`;
+      const ids = [`${tag}/b`, `${tag}/B`, `${tag}:a`, `${tag}/a10`, `${tag}/a9`, `${tag}~`];
+      for (const id of ids) await store.samlServiceProviders.put(makeSp(id));
+      assert.deepEqual((await listed(tag)).map((sp) => sp.entityId), [...ids].sort());
+      assert.equal(await store.samlServiceProviders.remove(ids[0]!), true);
+      assert.equal(await store.samlServiceProviders.get(ids[0]!), null);
+      assert.equal(await store.samlServiceProviders.remove(ids[0]!), false);
+    });
+
+    it('the version changes on every put and remove, not on reads, removing nothing, or a client change', async () => {
+      const sp = makeSp(`https://version.example/${randomUUID()}`);
+      const v0 = await store.samlServiceProviders.version();
+      await store.samlServiceProviders.put(sp);
+      const v1 = await store.samlServiceProviders.version();
+      assert.notEqual(v1, v0, 'changed by a put');
+      await store.samlServiceProviders.get(sp.entityId);
+      await store.samlServiceProviders.list();
+      await store.clients.put({ clientId: `other-${randomUUID()}`, kind: 'api', settings: {}, secrets: [], createdAt: T0, updatedAt: T0 });
+      assert.equal(await store.samlServiceProviders.version(), v1, 'not changed by reads nor by a client');
+      await store.samlServiceProviders.put({ ...sp, updatedAt: sp.updatedAt + 1 });
+      const v2 = await store.samlServiceProviders.version();
+      assert.ok(![v0, v1].includes(v2), 'changed by a replacing put');
+      assert.equal(await store.samlServiceProviders.remove(sp.entityId), true);
+      const v3 = await store.samlServiceProviders.version();
+      assert.ok(![v0, v1, v2].includes(v3), 'changed by a remove');
+      assert.equal(await store.samlServiceProviders.remove(sp.entityId), false);
+      assert.equal(await store.samlServiceProviders.version(), v3, 'not changed by removing nothing');
+    });
+
+    it('a second store on the same database sees a put, a remove and each new version', async () => {
+      const other = await backend.open(location);
+      try {
+        const sp = makeSp(`https://shared.example/${randomUUID()}`);
+        const before = await other.samlServiceProviders.version();
+        await store.samlServiceProviders.put(sp);
+        assert.deepEqual(await other.samlServiceProviders.get(sp.entityId), sp);
+        const afterPut = await other.samlServiceProviders.version();
+        assert.notEqual(afterPut, before);
+        assert.equal(afterPut, await store.samlServiceProviders.version(), 'both stores read one version');
+        assert.equal(await other.samlServiceProviders.remove(sp.entityId), true);
+        assert.equal(await store.samlServiceProviders.get(sp.entityId), null);
+        assert.notEqual(await store.samlServiceProviders.version(), afterPut);
       } finally {
         await other.close();
       }

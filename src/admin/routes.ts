@@ -29,6 +29,19 @@ export interface AdminDeps {
   now: () => number;
 }
 
+/** The bearer check of the Admin API's routes (their onRequest), and the admin client it found for a request. */
+export function adminAccessCheck(deps: Pick<AdminDeps, 'apiTokens' | 'registry' | 'consoleAuth'>): { onRequest: (req: FastifyRequest) => Promise<void>; actorOf: (req: FastifyRequest) => string } {
+  const actors = new WeakMap<FastifyRequest, string>();
+  return {
+    onRequest: async (req) => {
+      // A request with no bearer token may be the console's, by its session cookie (console/index.ts).
+      const consoleActor = req.headers.authorization === undefined ? await deps.consoleAuth?.(req) : undefined;
+      actors.set(req, consoleActor ?? (await authenticateApiClient(req, deps, ADMIN_ACCESS)));
+    },
+    actorOf: (req) => actors.get(req)!,
+  };
+}
+
 const RESOURCES: readonly { kind: ClientKind; path: string; tag: string }[] = [
   { kind: 'oidc', path: `${ADMIN_BASE}/oidc-clients`, tag: 'OIDC clients' },
   { kind: 'api', path: `${ADMIN_BASE}/api-clients`, tag: 'API clients' },
@@ -46,14 +59,7 @@ const presentSecret = (secret: NewSecret) => ({ ...secret, createdAt: iso(secret
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { service } = deps;
-  /** The admin client behind each request, set by the onRequest check. */
-  const actors = new WeakMap<FastifyRequest, string>();
-  const actorOf = (req: FastifyRequest) => actors.get(req)!;
-  const onRequest = async (req: FastifyRequest) => {
-    // A request with no bearer token may be the console's, by its session cookie (console/index.ts).
-    const consoleActor = req.headers.authorization === undefined ? await deps.consoleAuth?.(req) : undefined;
-    actors.set(req, consoleActor ?? (await authenticateApiClient(req, deps, ADMIN_ACCESS)));
-  };
+  const { onRequest, actorOf } = adminAccessCheck(deps);
   const security = [{ bearerAuth: [] }];
 
   for (const resource of RESOURCES) {

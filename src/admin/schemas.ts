@@ -93,8 +93,8 @@ export const errorResponses = {
   400: problem('The request is malformed; `field` names the part at fault. Nothing was changed.'),
   401: problem('No valid access token.'),
   403: problem('The token lacks the scope eidhub-admin, or its client the permission admin.'),
-  404: problem('No such client, realm or secret.'),
-  409: problem('A config client (read-only), an id or a secret name in use.'),
+  404: problem('No such client, realm, secret or SAML service provider.'),
+  409: problem('A config client or SP (read-only), an id, entityID or secret name in use.'),
 } as const;
 
 export const clientIdParam = { type: 'string', pattern: CLIENT_ID_PATTERN.source, description: 'The client_id.' } as const;

@@ -13,7 +13,6 @@
  * metadata) stays in that protocol's folder.
  */
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatIssues, formatPath } from '../config/load.js';
@@ -32,6 +31,7 @@ import {
   type RealmConfig,
 } from '../config/schema.js';
 import { badRequest, conflict, EidhubError } from '../core/errors.js';
+import { EntrySnapshot } from '../store/entry-snapshot.js';
 import type { ClientStore, StoredClient, StoredClientSecret } from '../store/types.js';
 
 /** The scopes of an API client's access tokens; either one lets it call the REST API. */
@@ -98,12 +98,6 @@ const keyOf = (client: ClientSettings): string => (client.kind === 'realm' ? rea
 function describeKey(key: string): string {
   const slash = key.indexOf('/');
   return slash < 0 ? `client ${key}` : `client ${key.slice(slash + 1)} of realm ${key.slice(0, slash)}`;
-}
-
-/** What a stored client became when last read: registered, or skipped (`client` undefined). Kept to tell a change from a re-read. */
-interface Admission {
-  stored: StoredClient;
-  client: RegisteredClient | undefined;
 }
 
 export interface ClientRegistryOptions {
@@ -214,22 +208,9 @@ export class ClientRegistry {
   private readonly config: ReadonlyMap<string, RegisteredClient>;
   /** The names of the configured realms. */
   private readonly realms: ReadonlySet<string>;
-  /** Every stored client as last read, by key, the skipped ones too. */
-  private stored = new Map<string, Admission>();
-  /** The store's clients version `stored` was read at; undefined before the first read. */
-  private version: number | undefined;
+  /** Every stored client as last read, by key, and what it became (registered, or skipped). */
+  private readonly stored: EntrySnapshot<StoredClient, RegisteredClient>;
   private readonly listeners = new Set<(clientIds: string[]) => void>();
-  /** Advanced by every change of `stored` that add, remove and refresh make (see find). */
-  private generation = 0;
-  /**
-   * Work that reads the store and then changes `stored` runs one at a time: otherwise a refresh
-   * that listed the clients just before an add could replace the snapshot without the client
-   * the add had put in.
-   */
-  private queue: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  /** A timer tick's refresh is still running: a slow store must not pile refreshes up. */
-  private ticking = false;
   private readonly store: ClientStore;
   private readonly logger: Logger;
   private readonly internalSecretKey: Buffer;
@@ -242,28 +223,33 @@ export class ClientRegistry {
     this.logger = opts.logger;
     this.internalSecretKey = opts.internalSecretKey;
     this.now = opts.now ?? Date.now;
+    this.stored = new EntrySnapshot({
+      store: opts.store,
+      keyOf: (c) => c.clientId,
+      admit: (c) => this.registerStored(c),
+      onRefreshed: (changed) => this.emit(changed),
+      onRefreshError: (err) => this.logger.error({ err }, 'clients: reading the stored clients failed; the last ones read stay in use'),
+    });
   }
 
   /** The config's clients and the store's; rejects if the store cannot be read, so a start fails rather than run without its clients. */
   static async open(opts: ClientRegistryOptions): Promise<ClientRegistry> {
     const registry = new ClientRegistry(opts);
     await registry.refresh();
-    registry.timer = setInterval(() => registry.tick(), opts.refreshMs ?? DEFAULT_REFRESH_MS);
-    // The registry never keeps a process alive by itself.
-    registry.timer.unref();
+    registry.stored.start(opts.refreshMs ?? DEFAULT_REFRESH_MS);
     return registry;
   }
 
   /** An `/auth/open` client from the snapshot: a config client, or a stored client as of the last refresh, add or find. */
   get(clientId: string): RegisteredClient | undefined {
-    const client = this.snapshot(clientId);
+    const client = this.known(clientId);
     // A realm's key (it holds a '/') presented as a client_id is no client of this issuer.
     return client?.kind === 'realm' ? undefined : client;
   }
 
   /** A realm's client from the snapshot. */
   getRealm(realm: string, clientId: string): RegisteredClient | undefined {
-    const client = this.snapshot(realmClientKey(realm, clientId));
+    const client = this.known(realmClientKey(realm, clientId));
     return client?.kind === 'realm' ? client : undefined;
   }
 
@@ -288,8 +274,7 @@ export class ClientRegistry {
 
   /** Every client: the config's, then the stored ones by key. */
   list(): RegisteredClient[] {
-    const stored = [...this.stored.values()].flatMap((a) => (a.client ? [a.client] : []));
-    return [...this.config.values(), ...stored.sort((a, b) => (a.key < b.key ? -1 : 1))];
+    return [...this.config.values(), ...this.stored.entries().sort((a, b) => (a.key < b.key ? -1 : 1))];
   }
 
   verifySecret(client: RegisteredClient, presented: string): boolean {
@@ -310,7 +295,7 @@ export class ClientRegistry {
    */
   async add(input: NewClient, opts: { onlyNew?: boolean } = {}): Promise<RegisteredClient> {
     const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, input.secrets);
-    return this.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const at = this.now();
       const prior = await this.store.get(keyOf(parsed));
       if (prior && opts.onlyNew) throw conflict('client_exists', `${describeKey(keyOf(parsed))} exists already`);
@@ -326,7 +311,7 @@ export class ClientRegistry {
   async update(input: ClientSettings): Promise<RegisteredClient> {
     const key = input.kind === 'realm' ? realmClientKey(input.realm, input.settings.clientId) : input.settings.clientId;
     this.refuseConfigClient(key, 'replaced');
-    return this.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const prior = await this.storedOf(key, input.kind);
       const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, prior.secrets.map((s) => s.sha256));
       return this.write(parsed, prior.secrets, prior.createdAt, this.now());
@@ -348,7 +333,7 @@ export class ClientRegistry {
    */
   async addSecret(key: string, kind: StoredClient['kind'], name: string): Promise<{ name: string; createdAt: number; value: string }> {
     this.refuseConfigClient(key, 'changed');
-    return this.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
       if (prior.secrets.some((s) => s.name === name)) throw conflict('secret_name_taken', `${describeKey(key)} has a secret named ${name} already`);
       const value = newSecretValue();
@@ -367,7 +352,7 @@ export class ClientRegistry {
    */
   async revokeSecret(key: string, kind: StoredClient['kind'], name: string): Promise<boolean> {
     this.refuseConfigClient(key, 'changed');
-    return this.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
       const secrets = prior.secrets.filter((s) => s.name !== name);
       if (secrets.length === prior.secrets.length) return false;
@@ -411,8 +396,7 @@ export class ClientRegistry {
     };
     await this.store.put(stored);
     const client = register(parsed, secrets.map((s) => Buffer.from(s.sha256, 'base64url')), false, this.internalSecretKey);
-    this.stored.set(key, { stored, client });
-    this.generation++;
+    this.stored.set(stored, client);
     this.emit([key]);
     return client;
   }
@@ -424,32 +408,16 @@ export class ClientRegistry {
   async remove(clientId: string, realm?: string): Promise<boolean> {
     const key = realm === undefined ? clientId : realmClientKey(realm, clientId);
     this.refuseConfigClient(key, 'removed');
-    return this.exclusive(async () => {
+    return this.stored.exclusive(async () => {
       const removed = await this.store.remove(key);
-      const prior = this.stored.get(key);
-      this.stored.delete(key);
-      this.generation++;
-      if (prior?.client) this.emit([key]);
+      if (this.stored.delete(key)) this.emit([key]);
       return removed;
     });
   }
 
   /** Re-reads the stored clients if the store's clients version changed; true when the snapshot changed. */
-  refresh(): Promise<boolean> {
-    return this.exclusive(async () => {
-      const version = await this.store.version();
-      if (version === this.version) return false;
-      // Listed after reading the version: a change in between is in the list, and read again at the next version.
-      const next = new Map<string, Admission>();
-      for (const stored of await this.store.list()) next.set(stored.clientId, this.admit(stored));
-      const ids = new Set([...this.stored.keys(), ...next.keys()]);
-      const changed = [...ids].filter((id) => this.stored.get(id)?.client !== next.get(id)?.client);
-      this.stored = next;
-      this.generation++;
-      this.version = version;
-      this.emit(changed);
-      return changed.length > 0;
-    });
+  async refresh(): Promise<boolean> {
+    return ((await this.stored.refresh())?.length ?? 0) > 0;
   }
 
   /** Calls `listener` with the keys of the clients that were added, replaced or removed in the snapshot; returns the unsubscribe. */
@@ -460,49 +428,21 @@ export class ClientRegistry {
 
   /** Stops the refresh timer. */
   close(): void {
-    clearInterval(this.timer);
+    this.stored.stop();
   }
 
-  private snapshot(key: string): RegisteredClient | undefined {
-    return this.config.get(key) ?? this.stored.get(key)?.client;
+  /** The client of `key` in the snapshot: a config client, or a stored client as of the last refresh, add or find. */
+  private known(key: string): RegisteredClient | undefined {
+    return this.config.get(key) ?? this.stored.get(key);
   }
 
   /** The client of `key` from the snapshot, else from the store when the key is one a client can have (`valid`). */
   private async findKey(key: string, valid: boolean): Promise<RegisteredClient | undefined> {
-    const known = this.snapshot(key);
+    const known = this.known(key);
     if (known || !valid) return known;
-    const generation = this.generation;
-    const stored = await this.store.get(key);
-    if (!stored) return undefined;
-    const admission = this.admit(stored);
-    if (generation === this.generation && !this.stored.has(key)) {
-      this.stored.set(key, admission);
-      if (admission.client) this.emit([key]);
-    }
-    return admission.client;
-  }
-
-  private tick(): void {
-    if (this.ticking) return;
-    this.ticking = true;
-    this.refresh()
-      .catch((err: unknown) => this.logger.error({ err }, 'clients: reading the stored clients failed; the last ones read stay in use'))
-      .finally(() => {
-        this.ticking = false;
-      });
-  }
-
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  /** The stored client's admission: the one it had if it is unchanged, so it is neither registered nor warned about twice. */
-  private admit(stored: StoredClient): Admission {
-    const prior = this.stored.get(stored.clientId);
-    if (prior && isDeepStrictEqual(prior.stored, stored)) return prior;
-    return { stored, client: this.registerStored(stored) };
+    const { entry, kept } = await this.stored.find(key);
+    if (kept && entry) this.emit([key]);
+    return entry;
   }
 
   /**

@@ -192,6 +192,14 @@ const samlServiceProviderSchema = z.strictObject({
     .describe('Encrypt assertions to the SP\'s encryption certificate (RSA). Default: when its metadata has one; `true` without one is an error.'),
 });
 export type SamlServiceProviderInput = z.output<typeof samlServiceProviderSchema>;
+/**
+ * A service provider with its metadata's text: what the Admin API takes and the Store keeps. No
+ * `metadataFile`: eidhub reads no file (nor URL) that a request names.
+ */
+export const samlServiceProviderEntrySchema = samlServiceProviderSchema
+  .omit({ metadataFile: true })
+  .extend({ metadata: z.string().min(1).describe('The SP\'s metadata XML: an md:EntityDescriptor, or an md:EntitiesDescriptor holding exactly one.') });
+export type SamlServiceProviderEntry = z.output<typeof samlServiceProviderEntrySchema>;
 /** A service provider after loading: `metadata` is the metadata text, read from `metadataFile` (then an absolute path) when given that way. */
 export type SamlServiceProviderConfig = Omit<SamlServiceProviderInput, 'metadata'> & { metadata: string };
 

@@ -179,6 +179,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   let closing = false;
   const raw: RawRoutes = { routes: [], serve: (route, req, res) => serveRaw(route, req, res, opts.logger, () => closing) };
   const app = Fastify({
+    // A path parameter may be a SAML entityID (Admin API): a URI of up to 1024 characters, each up
+    // to 3 once URL-encoded. Fastify's default, 100, would answer 404 for most of them.
+    routerOptions: { maxParamLength: 3 * 1024 },
     // The HTTP server Fastify would make (fastify/lib/server.js, getServerInstance), with the raw
     // routes looked at before Fastify's handler. A factory rather than a dispatcher put on the
     // server Fastify makes: listening on 'localhost', Fastify would bind further servers of its

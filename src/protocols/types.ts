@@ -14,6 +14,7 @@ import type { Protocol, Transaction } from '../core/transaction.js';
 import type { TransactionService } from '../core/transactions.js';
 import type { PrivateJwk } from '../keys/signing-keys.js';
 import type { Store } from '../store/types.js';
+import type { SamlServiceProviderRegistry } from './saml/service-providers.js';
 
 /** The hosted page's request and response, as Node.js gives them. */
 export interface BrowserExchange {
@@ -92,6 +93,8 @@ export interface ProtocolContext {
   /** The enabled authenticators, by provider id. */
   authenticators: ReadonlyMap<string, Authenticator>;
   clients: ClientRegistry;
+  /** The SAML service providers: the config file's and those added at run time. */
+  samlServiceProviders: SamlServiceProviderRegistry;
   apiTokens: ApiTokenVerifier;
   /** A server key kept in the store, created on first use and shared by every process. */
   serverKey(name: string): Promise<Buffer>;

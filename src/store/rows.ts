@@ -18,7 +18,7 @@ import {
   type TransactionSubject,
 } from '../core/transaction.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, SubjectRecord } from './types.js';
+import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, StoredSamlServiceProvider, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
 
@@ -582,6 +582,30 @@ export function rowToClient(r: ClientRow): StoredClient {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+export interface SamlServiceProviderRow {
+  entity_id: string;
+  metadata: string;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const SAML_SP_COLUMNS = columnsOf<SamlServiceProviderRow>({
+  entity_id: true,
+  metadata: true,
+  settings: true,
+  created_at: true,
+  updated_at: true,
+});
+
+export function samlSpToRow(sp: StoredSamlServiceProvider): SamlServiceProviderRow {
+  return { entity_id: sp.entityId, metadata: sp.metadata, settings: JSON.stringify(sp.settings), created_at: sp.createdAt, updated_at: sp.updatedAt };
+}
+
+export function rowToSamlSp(r: SamlServiceProviderRow): StoredSamlServiceProvider {
+  return { entityId: r.entity_id, metadata: r.metadata, settings: parseJson<Record<string, unknown>>(r.settings), createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
 /** The counters row a hit at `now` counts in: its fixed window of `windowMs` starts here. */

@@ -300,21 +300,43 @@ export interface StoredClient {
   updatedAt: number;
 }
 
-export interface ClientStore {
-  /** Every stored client, ordered by clientId compared by code point (not by a locale's collation). */
-  list(): Promise<StoredClient[]>;
-  get(clientId: string): Promise<StoredClient | null>;
-  /** Inserts or replaces the client, and advances the clients' version in the same atomic unit. */
-  put(client: StoredClient): Promise<void>;
+/**
+ * Entries added at run time and shared by every process (clients, SAML service providers), each
+ * under its key, with a version of their own.
+ */
+export interface VersionedEntryStore<T> {
+  /** Every stored entry, ordered by key compared by code point (not by a locale's collation). */
+  list(): Promise<T[]>;
+  get(key: string): Promise<T | null>;
+  /** Inserts or replaces the entry, and advances the version in the same atomic unit. */
+  put(entry: T): Promise<void>;
   /** Removes it (advancing the version in the same atomic unit); false when there was none, and then the version stays. */
-  remove(clientId: string): Promise<boolean>;
+  remove(key: string): Promise<boolean>;
   /**
-   * A number that changes whenever any process puts or removes a client; cheap (one tiny read).
-   * It changes in the same commit as the client, so whoever reads a new version and then the
-   * clients sees that change.
+   * A number that changes whenever any process puts or removes an entry; cheap (one tiny read).
+   * It changes in the same commit as the entry, so whoever reads a new version and then the
+   * entries sees that change.
    */
   version(): Promise<number>;
 }
+
+/** The clients, keyed by clientId. */
+export type ClientStore = VersionedEntryStore<StoredClient>;
+
+/** A SAML service provider added at run time (src/protocols/saml/service-providers.ts); those of the config file are never stored. */
+export interface StoredSamlServiceProvider {
+  /** The SP's entityID, which its metadata's must equal. */
+  entityId: string;
+  /** The SP's metadata, XML text as it was given. */
+  metadata: string;
+  /** Its options in the config file's shape (requireSignedRequests, signResponse, encryptAssertions), as JSON. */
+  settings: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The run-time SAML service providers, keyed by entityId. */
+export type SamlServiceProviderStore = VersionedEntryStore<StoredSamlServiceProvider>;
 
 export interface Store {
   readonly driver: 'sqlite' | 'postgres';
@@ -328,6 +350,7 @@ export interface Store {
   audit: AuditStore;
   protocolState: ProtocolStateStore;
   clients: ClientStore;
+  samlServiceProviders: SamlServiceProviderStore;
   /** Throws if the database cannot be reached. */
   ping(): Promise<void>;
   /** Deletes expired rows; returns how many were removed. */

@@ -1,15 +1,15 @@
 /**
  * The SAML 2.0 identity provider itself, loaded by index.ts when it is first needed: the service
- * providers of the config (`samlServiceProviders`), the signing key of the store (keys.ts) that is
- * current at the moment it signs, the IdP metadata, and the adapter the hosted pages use.
+ * providers of the registry (service-providers.ts: the config's and those added at run time), the
+ * signing key of the store (keys.ts) that is current at the moment it signs, the IdP metadata,
+ * and the adapter the hosted pages use.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cookiesCanBeSecure } from '../../http/security.js';
 import { escapeHtml } from '../../ui/i18n.js';
 import type { ProtocolContext } from '../types.js';
 import { ensureSamlSigningKey, samlKeyRing } from './keys.js';
-import { buildIdpMetadata, parseSpMetadata } from './metadata.js';
-import type { ServiceProvider } from './model.js';
+import { buildIdpMetadata } from './metadata.js';
 import { SamlProtocol, type PostAnswer } from './protocol.js';
 import { signMetadata } from './sign.js';
 
@@ -27,19 +27,6 @@ export interface SamlIdp {
 export async function createSamlIdp(context: ProtocolContext): Promise<SamlIdp> {
   const { config, store, logger: parentLogger, now } = context;
   const logger = parentLogger.child({ module: 'saml' });
-  const serviceProviders = new Map<string, ServiceProvider>();
-  config.samlServiceProviders.forEach((sp, i) => {
-    // parseConfig checked this already when eidhub was started from a config file; a config built in code is checked here.
-    const where = `samlServiceProviders[${i}] ("${sp.entityId}")`;
-    let parsed: ServiceProvider;
-    try {
-      parsed = parseSpMetadata(sp.metadata, { requireSignedRequests: sp.requireSignedRequests, signResponse: sp.signResponse, encryptAssertions: sp.encryptAssertions });
-    } catch (err) {
-      throw new Error(`${where}: metadata: ${(err as Error).message}`, { cause: err });
-    }
-    if (parsed.entityId !== sp.entityId) throw new Error(`${where}: the metadata's entityID is "${parsed.entityId}", not the configured entityId`);
-    serviceProviders.set(sp.entityId, parsed);
-  });
   const publicUrl = new URL(config.publicUrl);
   const certificateSubject = publicUrl.hostname;
   await ensureSamlSigningKey(store.keys, store.secrets, now(), certificateSubject);
@@ -71,7 +58,7 @@ export async function createSamlIdp(context: ProtocolContext): Promise<SamlIdp> 
   const saml = new SamlProtocol({
     publicUrl: config.publicUrl,
     accountId: config.accountId,
-    serviceProviders,
+    serviceProviders: context.samlServiceProviders,
     transactions: context.transactions,
     authenticators: context.authenticators,
     store,

@@ -1,9 +1,10 @@
 /**
  * The SAML 2.0 identity provider (CONTRACT §6): its metadata, single sign-on and single logout
  * endpoints below `/auth/saml`. The IdP itself (idp.ts, with the XML-security libraries) is
- * loaded at start when the config has service providers, so a bad metadata stops the start; with
- * none, on the first request to these endpoints (an operator fetching the IdP metadata to give
- * an SP), so a server without SAML does not carry those libraries.
+ * loaded at start when there are service providers (of the config, or stored ones added at run
+ * time); with none, on the first request to these endpoints (an operator fetching the IdP
+ * metadata to give an SP, or an SP added since sending its first request), so a server without
+ * SAML does not carry those libraries.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from '../../core/transaction.js';
@@ -20,7 +21,7 @@ export const samlPlugin: ProtocolPlugin = {
   async create(context: ProtocolContext): Promise<ProtocolInstance> {
     let loading: Promise<SamlIdp> | undefined;
     const idp = () => (loading ??= import('./idp.js').then((m) => m.createSamlIdp(context)));
-    if (context.config.samlServiceProviders.length > 0) await idp();
+    if (context.samlServiceProviders.list().length > 0) await idp();
 
     return {
       protocol: 'saml',
@@ -56,7 +57,7 @@ export const samlPlugin: ProtocolPlugin = {
           );
           scope.post<Form>(`${SAML_MOUNT}/logout`, limited, async (req, reply) => (await idp()).protocol.logoutPost(req, reply));
         });
-        context.logger.info({ serviceProviders: context.config.samlServiceProviders.length }, 'saml: identity provider routes ready');
+        context.logger.info({ serviceProviders: context.samlServiceProviders.list().length }, 'saml: identity provider routes ready');
       },
     };
   },

@@ -25,6 +25,7 @@ import { buildLogoutRequest, buildLogoutResponse, buildStatusResponse, buildSucc
 import { BINDINGS, NAMEID_UNSPECIFIED, NS, SamlError, STATUS, type SamlSigningKey, type ServiceProvider, type SpEndpoint } from './model.js';
 import { readAuthnRequest, readLogoutRequest, readLogoutResponse, type AuthnRequestInfo } from './request.js';
 import { SAML_MOUNT } from './paths.js';
+import type { SamlServiceProviderRegistry } from './service-providers.js';
 import { SessionStore, withParticipant, type SamlSession } from './session.js';
 import { signRedirectQuery } from './sign.js';
 import { verifyDetachedSignature, verifyEmbeddedSignature } from './verify.js';
@@ -63,7 +64,8 @@ export interface PostAnswer {
 export interface SamlDeps {
   publicUrl: string;
   accountId: string;
-  serviceProviders: ReadonlyMap<string, ServiceProvider>;
+  /** The SPs (service-providers.ts): those of the config file and those added at run time, which may change at any moment. */
+  serviceProviders: Pick<SamlServiceProviderRegistry, 'find'>;
   transactions: TransactionService;
   authenticators: ReadonlyMap<string, Authenticator>;
   store: Store;
@@ -145,7 +147,7 @@ export class SamlProtocol implements ProtocolAdapter {
     try {
       message = decode();
       if (message.parameter !== 'SAMLRequest') throw new SamlError('malformed', 'the single sign-on endpoint takes a SAMLRequest');
-      sp = this.serviceProviderOf(message, 'the AuthnRequest');
+      sp = await this.serviceProviderOf(message, 'the AuthnRequest');
       const root = this.verified(message, sp, 'AuthnRequest', sp.requireSignedRequests);
       request = readAuthnRequest(root.element);
       this.checkHeader(request, sp, this.ssoUrl, root.signed);
@@ -204,7 +206,7 @@ export class SamlProtocol implements ProtocolAdapter {
         // Single sign-on: the person logged in here before; the transaction records this login too.
         const waiting = await this.deps.transactions.transition(tx, 'WAITING_FOR_USER', { provider: session.provider });
         const done = await this.deps.transactions.transition(waiting, 'SUCCESS', { subject: session.subject, loa: session.loa, provider: session.provider });
-        const answer = await this.successAnswer(done, state, { req: req.raw, res: reply.raw }, session);
+        const answer = await this.successAnswer(done, sp, state, { req: req.raw, res: reply.raw }, session);
         this.deps.logger.info({ sp: sp.entityId, tx: done.id }, 'saml: answered from the single sign-on session');
         return this.deps.postPage(req, reply, answer, 'success');
       }
@@ -319,9 +321,9 @@ export class SamlProtocol implements ProtocolAdapter {
 
   async finish(tx: Transaction, browser: BrowserExchange): Promise<FinishAnswer> {
     const state = await this.stateOf(tx);
-    const sp = this.deps.serviceProviders.get(state.sp);
+    const sp = (await this.deps.serviceProviders.find(state.sp))?.sp;
     if (!sp) throw new SamlError('unknown_sp', 'the service provider of this login is no longer configured');
-    if (tx.status === 'SUCCESS') return { kind: 'form', ...(await this.successAnswer(tx, state, browser, undefined)) };
+    if (tx.status === 'SUCCESS') return { kind: 'form', ...(await this.successAnswer(tx, sp, state, browser, undefined)) };
     const message = tx.status === 'ERROR' ? (tx.error?.message ?? 'the login failed') : 'the person cancelled the login';
     return { kind: 'form', ...this.statusAnswer(state, STATUS.responder, STATUS.authnFailed, message) };
   }
@@ -330,8 +332,7 @@ export class SamlProtocol implements ProtocolAdapter {
    * The Response of a successful login, and the session it joins: the browser's own when it is the
    * same person's, else a new one (its cookie set on the browser's response).
    */
-  private async successAnswer(tx: Transaction, state: SamlRequestState, browser: BrowserExchange, reused: SamlSession | undefined): Promise<PostAnswer> {
-    const sp = this.deps.serviceProviders.get(state.sp)!;
+  private async successAnswer(tx: Transaction, sp: ServiceProvider, state: SamlRequestState, browser: BrowserExchange, reused: SamlSession | undefined): Promise<PostAnswer> {
     const authenticator = tx.provider ? this.deps.authenticators.get(tx.provider) : undefined;
     const subject = tx.subject;
     if (!authenticator || !subject) throw new Error(`a successful SAML login without ${authenticator ? 'subject' : 'authenticator'}`);
@@ -437,7 +438,7 @@ export class SamlProtocol implements ProtocolAdapter {
     try {
       const message = decode();
       const what = message.parameter === 'SAMLRequest' ? 'the LogoutRequest' : 'the LogoutResponse';
-      sp = this.serviceProviderOf(message, what);
+      sp = await this.serviceProviderOf(message, what);
       if (!this.sloEndpoint(sp)) throw new SamlError('unsupported', `the metadata of ${sp.entityId} lists no SingleLogoutService eidhub can answer (HTTP-Redirect or HTTP-POST)`);
       // Logout messages must be authenticated: signed, whenever the SP's metadata has a signing key.
       const mustSign = sp.requireSignedRequests || sp.signingCertificates.length > 0;
@@ -457,7 +458,8 @@ export class SamlProtocol implements ProtocolAdapter {
         if (!participant || participant.nameId !== request.nameId || !indexOk) {
           return this.answerInitiator(req, reply, sp, request.id, message.relayState, STATUS.requester, STATUS.unknownPrincipal);
         }
-        const others = session.participants.filter((p) => p.sp !== sp!.entityId && this.sloEndpointOf(p.sp)).map((p) => p.sp);
+        const others: string[] = [];
+        for (const p of session.participants) if (p.sp !== sp.entityId && (await this.sloEndpointOf(p.sp))) others.push(p.sp);
         const next: SamlSession = {
           ...session,
           logout: { initiator: { sp: sp.entityId, requestId: request.id, relayState: message.relayState }, pending: others, awaiting: undefined, partial: false },
@@ -482,11 +484,17 @@ export class SamlProtocol implements ProtocolAdapter {
 
   /** Tells the next participant, or, when none is left, ends the session and answers the initiator. */
   private async continueLogout(req: FastifyRequest, reply: FastifyReply, cookie: string, session: SamlSession) {
-    const logout = session.logout!;
-    const [nextSp, ...rest] = logout.pending;
-    if (nextSp) {
+    let logout = session.logout!;
+    for (;;) {
+      const [nextSp, ...rest] = logout.pending;
+      if (nextSp === undefined) break;
+      const endpoint = await this.sloEndpointOf(nextSp);
+      // An SP removed since the logout began is told nothing, and the logout is then partial.
+      if (!endpoint) {
+        logout = { ...logout, pending: rest, partial: true };
+        continue;
+      }
       const participant = session.participants.find((p) => p.sp === nextSp)!;
-      const endpoint = this.sloEndpointOf(nextSp)!;
       const sign = endpoint.binding === BINDINGS.post;
       const { id, xml } = buildLogoutRequest(
         {
@@ -508,7 +516,8 @@ export class SamlProtocol implements ProtocolAdapter {
     this.clearSessionCookie(reply);
     this.deps.logger.info({ participants: session.participants.length, partial: logout.partial }, 'saml: single logout ended a session');
     const initiator = logout.initiator;
-    const sp = this.deps.serviceProviders.get(initiator.sp)!;
+    const sp = (await this.deps.serviceProviders.find(initiator.sp))?.sp;
+    if (!sp) throw new SamlError('unknown_sp', 'the service provider that asked for this logout is no longer configured');
     return this.answerInitiator(req, reply, sp, initiator.requestId, initiator.relayState, STATUS.success, logout.partial ? STATUS.partialLogout : undefined);
   }
 
@@ -553,20 +562,20 @@ export class SamlProtocol implements ProtocolAdapter {
     return sp.singleLogoutServices.find((e) => e.binding === BINDINGS.redirect || e.binding === BINDINGS.post);
   }
 
-  private sloEndpointOf(entityId: string): SpEndpoint | undefined {
-    const sp = this.deps.serviceProviders.get(entityId);
+  private async sloEndpointOf(entityId: string): Promise<SpEndpoint | undefined> {
+    const sp = (await this.deps.serviceProviders.find(entityId))?.sp;
     return sp ? this.sloEndpoint(sp) : undefined;
   }
 
   // ---------------------------------------------------------------- shared checks
 
   /** The configured SP that the message's Issuer names (read before the signature is checked, to know whose keys check it). */
-  private serviceProviderOf(message: InboundMessage, what: string): ServiceProvider {
+  private async serviceProviderOf(message: InboundMessage, what: string): Promise<ServiceProvider> {
     const root = parseXml(message.xml, what).documentElement!;
     const issuerEl = onlyChild(root as unknown as Element, NS.assertion, 'Issuer', what);
     const issuer = issuerEl ? textOf(issuerEl) : '';
     if (!issuer) throw new SamlError('malformed', `${what}: Issuer is missing (it names the service provider)`);
-    const sp = this.deps.serviceProviders.get(issuer);
+    const sp = (await this.deps.serviceProviders.find(issuer))?.sp;
     if (!sp) throw new SamlError('unknown_sp', `${what} comes from "${issuer.slice(0, 200)}", which is not a configured service provider`);
     return sp;
   }

@@ -47,14 +47,16 @@ import {
   rowToKey,
   rowToOtp,
   rowToProtocolState,
+  rowToSamlSp,
   rowToSubject,
   rowToTransaction,
+  SAML_SP_COLUMNS,
+  samlSpToRow,
   subjectToRow,
   transactionToRow,
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
-  type ClientRow,
   type ColumnKind,
   type KeyRow,
   type OidcPayloadRow,
@@ -64,7 +66,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store, type VersionedEntryStore } from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Advisory lock key serialising migrations of one database; any constant works, this is "eidh" in ASCII. */
@@ -314,6 +316,17 @@ const SQL = {
     UPDATE clients_version SET version = version + 1 WHERE EXISTS (SELECT 1 FROM d)`,
   clientsVersion: 'SELECT version FROM clients_version',
 
+  // As the clients' statements, on the SAML service providers and their own version.
+  samlSpList: `SELECT ${SAML_SP_COLUMNS.join(', ')} FROM saml_service_providers ORDER BY entity_id COLLATE "C"`,
+  samlSpGet: `SELECT ${SAML_SP_COLUMNS.join(', ')} FROM saml_service_providers WHERE entity_id = $1`,
+  samlSpPut: `WITH p AS (${insertSql('saml_service_providers', SAML_SP_COLUMNS)}
+      ON CONFLICT (entity_id) DO UPDATE SET metadata = excluded.metadata, settings = excluded.settings,
+        created_at = excluded.created_at, updated_at = excluded.updated_at)
+    UPDATE saml_service_providers_version SET version = version + 1`,
+  samlSpRemove: `WITH d AS (DELETE FROM saml_service_providers WHERE entity_id = $1 RETURNING entity_id)
+    UPDATE saml_service_providers_version SET version = version + 1 WHERE EXISTS (SELECT 1 FROM d)`,
+  samlSpsVersion: 'SELECT version FROM saml_service_providers_version',
+
   ping: 'SELECT 1',
   // What these delete, and in which order, is purgePlan's (../rows.ts).
   purgeOidc: 'DELETE FROM oidc_models WHERE expires_at <= $1',
@@ -350,6 +363,38 @@ async function insertOrConflict<T>(insert: Promise<T>, what: string | ((err: Dat
     }
     throw err;
   }
+}
+
+/**
+ * A table of entries added at run time with its one-row version table (clients, SAML SPs), through
+ * the statements `{prefix}List`, `Get`, `Put`, `Remove` and `{prefix}sVersion`; Put and Remove
+ * advance the version in their own statement, so in the change's commit.
+ */
+function versionedEntries<T, R extends QueryResultRow & { [K in keyof R]: SqlValue }>(
+  pool: Pool,
+  prefix: 'client' | 'samlSp',
+  rows: { toRow(entry: T): R; fromRow(row: R): T; columns: readonly (keyof R)[] },
+): VersionedEntryStore<T> {
+  return {
+    async list() {
+      return (await run<R>(pool, `${prefix}List`, [])).rows.map(rows.fromRow);
+    },
+    async get(key) {
+      const row = await first<R>(pool, `${prefix}Get`, [key]);
+      return row ? rows.fromRow(row) : null;
+    },
+    async put(entry) {
+      await run(pool, `${prefix}Put`, valuesOf(rows.toRow(entry), rows.columns));
+    },
+    async remove(key) {
+      return (await run(pool, `${prefix}Remove`, [key])).rowCount === 1;
+    },
+    async version() {
+      const row = await first<{ version: number }>(pool, `${prefix}sVersion`, []);
+      if (!row) throw new Error(`the version table of ${prefix}s has no row`);
+      return row.version;
+    },
+  };
 }
 
 function createStore(pool: Pool): Store {
@@ -545,26 +590,8 @@ function createStore(pool: Pool): Store {
       },
     },
 
-    clients: {
-      async list() {
-        return (await run<ClientRow>(pool, 'clientList', [])).rows.map(rowToClient);
-      },
-      async get(clientId) {
-        const row = await first<ClientRow>(pool, 'clientGet', [clientId]);
-        return row ? rowToClient(row) : null;
-      },
-      async put(c) {
-        await run(pool, 'clientPut', valuesOf(clientToRow(c), CLIENT_COLUMNS));
-      },
-      async remove(clientId) {
-        return (await run(pool, 'clientRemove', [clientId])).rowCount === 1;
-      },
-      async version() {
-        const row = await first<{ version: number }>(pool, 'clientsVersion', []);
-        if (!row) throw new Error('clients_version has no row');
-        return row.version;
-      },
-    },
+    clients: versionedEntries(pool, 'client', { toRow: clientToRow, fromRow: rowToClient, columns: CLIENT_COLUMNS }),
+    samlServiceProviders: versionedEntries(pool, 'samlSp', { toRow: samlSpToRow, fromRow: rowToSamlSp, columns: SAML_SP_COLUMNS }),
 
     async ping() {
       await run(pool, 'ping', []);

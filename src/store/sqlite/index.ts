@@ -50,8 +50,11 @@ import {
   rowToKey,
   rowToOtp,
   rowToProtocolState,
+  rowToSamlSp,
   rowToSubject,
   rowToTransaction,
+  SAML_SP_COLUMNS,
+  samlSpToRow,
   subjectToRow,
   transactionToRow,
   windowStartOf,
@@ -63,13 +66,14 @@ import {
   type OidcPayloadRow,
   type OtpChallengeRow,
   type ProtocolStateRow,
+  type SamlServiceProviderRow,
   type SqlValue,
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
+import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type VersionedEntryStore } from '../types.js';
 import { EVERY_KEY, GroupCommit, type Touch } from './group-commit.js';
-import { key, touchClient, touchOidc } from './read-keys.js';
+import { key, touchClient, touchOidc, touchSamlSp } from './read-keys.js';
 import { createTouchCheck } from './touch-check.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
@@ -271,6 +275,17 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     clientsVersion: db.prepare<[], { version: number }>('SELECT version FROM clients_version'),
     clientsAdvance: db.prepare('UPDATE clients_version SET version = version + 1'),
 
+    samlSpList: db.prepare<[], SamlServiceProviderRow>('SELECT * FROM saml_service_providers ORDER BY entity_id'),
+    samlSpGet: db.prepare<[string], SamlServiceProviderRow>('SELECT * FROM saml_service_providers WHERE entity_id = ?'),
+    samlSpPut: db.prepare<[SamlServiceProviderRow]>(
+      `${insertSql('saml_service_providers', SAML_SP_COLUMNS)}
+       ON CONFLICT (entity_id) DO UPDATE SET metadata = excluded.metadata, settings = excluded.settings,
+         created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    ),
+    samlSpRemove: db.prepare<[string]>('DELETE FROM saml_service_providers WHERE entity_id = ?'),
+    samlSpsVersion: db.prepare<[], { version: number }>('SELECT version FROM saml_service_providers_version'),
+    samlSpsAdvance: db.prepare('UPDATE saml_service_providers_version SET version = version + 1'),
+
     ping: db.prepare('SELECT 1'),
     // What these delete, and in which order, is purgePlan's (../rows.ts).
     purgeOidc: db.prepare<[number]>('DELETE FROM oidc_models WHERE expires_at <= ?'),
@@ -352,6 +367,43 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
   function insertChallenge(touch: Touch, c: OtpChallenge): void {
     insertOrConflict(() => s.otpInsert.run(otpToRow(c)), `OTP challenge ${c.id}`);
     touch(key.otp(c.transactionId));
+  }
+
+  /**
+   * A table of entries added at run time with its one-row version table (clients, SAML SPs): a put
+   * or remove advances the version in the same atomic op, and touches the entry's key and the
+   * key of the list and version.
+   */
+  function versionedEntries<T, R>(name: string, t: VersionedTable<T, R>): VersionedEntryStore<T> {
+    return {
+      async list() {
+        return (await batch.read(t.listKey, () => t.list.all())).map(t.fromRow);
+      },
+      async get(entryKey) {
+        const row = await batch.read(t.itemKey(entryKey), () => t.get.get(entryKey));
+        return row ? t.fromRow(row) : null;
+      },
+      async put(entry) {
+        await batch.writeAtomic(`${name}.put`, (touch) => {
+          t.put.run(t.toRow(entry));
+          t.advance.run();
+          t.touchEntry(touch, t.keyOf(entry));
+        });
+      },
+      async remove(entryKey) {
+        return batch.writeAtomic(`${name}.remove`, (touch) => {
+          if (t.remove.run(entryKey).changes === 0) return false;
+          t.advance.run();
+          t.touchEntry(touch, entryKey);
+          return true;
+        });
+      },
+      async version() {
+        const row = await batch.read(t.listKey, () => t.version.get());
+        if (!row) throw new Error(`the version table of ${name} has no row`);
+        return row.version;
+      },
+    };
   }
 
   return {
@@ -564,35 +616,15 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       },
     },
 
-    clients: {
-      async list() {
-        return (await batch.read(key.clients, () => s.clientList.all())).map(rowToClient);
-      },
-      async get(clientId) {
-        const row = await batch.read(key.client(clientId), () => s.clientGet.get(clientId));
-        return row ? rowToClient(row) : null;
-      },
-      async put(c) {
-        await batch.writeAtomic('clients.put', (touch) => {
-          s.clientPut.run(clientToRow(c));
-          s.clientsAdvance.run();
-          touchClient(touch, c.clientId);
-        });
-      },
-      async remove(clientId) {
-        return batch.writeAtomic('clients.remove', (touch) => {
-          if (s.clientRemove.run(clientId).changes === 0) return false;
-          s.clientsAdvance.run();
-          touchClient(touch, clientId);
-          return true;
-        });
-      },
-      async version() {
-        const row = await batch.read(key.clients, () => s.clientsVersion.get());
-        if (!row) throw new Error('clients_version has no row');
-        return row.version;
-      },
-    },
+    clients: versionedEntries('clients', {
+      list: s.clientList, get: s.clientGet, put: s.clientPut, remove: s.clientRemove, version: s.clientsVersion, advance: s.clientsAdvance,
+      toRow: clientToRow, fromRow: rowToClient, keyOf: (c) => c.clientId, listKey: key.clients, itemKey: key.client, touchEntry: touchClient,
+    }),
+
+    samlServiceProviders: versionedEntries('samlServiceProviders', {
+      list: s.samlSpList, get: s.samlSpGet, put: s.samlSpPut, remove: s.samlSpRemove, version: s.samlSpsVersion, advance: s.samlSpsAdvance,
+      toRow: samlSpToRow, fromRow: rowToSamlSp, keyOf: (sp) => sp.entityId, listKey: key.samlSps, itemKey: key.samlSp, touchEntry: touchSamlSp,
+    }),
 
     async ping() {
       s.ping.get();
@@ -609,6 +641,22 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       db.close();
     },
   };
+}
+
+/** The statements, row mapping and read keys of a table versionedEntries serves. */
+interface VersionedTable<T, R> {
+  list: Database.Statement<[], R>;
+  get: Database.Statement<[string], R>;
+  put: Database.Statement<[R]>;
+  remove: Database.Statement<[string]>;
+  version: Database.Statement<[], { version: number }>;
+  advance: Database.Statement;
+  toRow(entry: T): R;
+  fromRow(row: R): T;
+  keyOf(entry: T): string;
+  listKey: string;
+  itemKey(entryKey: string): string;
+  touchEntry(touch: Touch, entryKey: string): void;
 }
 
 /** What the oidc_models statements that change a row return: the references it is read by. */

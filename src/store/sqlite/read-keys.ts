@@ -22,6 +22,9 @@ export const key = {
   client: (clientId: string) => `client:${clientId}`,
   /** The list of clients and their version: both change with any client. */
   clients: 'clients',
+  samlSp: (entityId: string) => `samlsp:${entityId}`,
+  /** The list of SAML service providers and their version: both change with any of them. */
+  samlSps: 'samlsps',
 };
 
 /** Touches the keys an oidc_models row is read by. */
@@ -35,6 +38,12 @@ export function touchOidc(touch: Touch, model: string, row: { id: string; uid: s
 export function touchClient(touch: Touch, clientId: string): void {
   touch(key.client(clientId));
   touch(key.clients);
+}
+
+/** Touches the keys a saml_service_providers row is read by: the SP itself, and the list and version of all of them. */
+export function touchSamlSp(touch: Touch, entityId: string): void {
+  touch(key.samlSp(entityId));
+  touch(key.samlSps);
 }
 
 /** The keys a touching function touches. */
@@ -85,4 +94,6 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   protocol_state: { columns: ['protocol', 'ref'], keysOf: (r) => [key.protocolState(text(r, 'protocol'), text(r, 'ref'))] },
   clients: { columns: ['client_id'], keysOf: (r) => touchedBy((touch) => touchClient(touch, text(r, 'client_id'))) },
   clients_version: { columns: [], keysOf: () => [key.clients] },
+  saml_service_providers: { columns: ['entity_id'], keysOf: (r) => touchedBy((touch) => touchSamlSp(touch, text(r, 'entity_id'))) },
+  saml_service_providers_version: { columns: [], keysOf: () => [key.samlSps] },
 };
