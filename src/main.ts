@@ -243,7 +243,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const protocol of protocols.values()) await protocol.register(app);
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
-  const admin = new AdminService({ registry: clients, audit: store.audit, realms: config.realms.map((r) => r.name), now });
+  const admin = new AdminService({ registry: clients, samlServiceProviders, audit: store.audit, realms: config.realms.map((r) => r.name), now });
   const consoleAuth = registerConsole(app, {
     service: admin,
     registry: clients,
@@ -257,7 +257,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     logger: logger.child({ module: 'console' }),
     now,
   });
-  await registerAdminApi(app, { service: admin, registry: clients, samlServiceProviders, apiTokens: context.apiTokens, audit: store.audit, consoleAuth, publicUrl: config.publicUrl, now });
+  await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, consoleAuth, publicUrl: config.publicUrl, now });
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
   // loaded only then.

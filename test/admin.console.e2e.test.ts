@@ -11,13 +11,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SAML } from '@node-saml/node-saml';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
 import { CapturingSms } from './support/http-login.js';
+import { makePemPair } from './support/saml-certs.js';
 
 const ADMIN = '+447700900123';
 const STRANGER = '+447700900999';
+const SP = 'https://sp.example.test/saml/metadata';
 const SCREENSHOTS = process.env.EIDHUB_CONSOLE_SCREENSHOTS;
 
 describe('the admin console', { skip: browserSkipReason() }, () => {
@@ -190,6 +193,35 @@ describe('the admin console', { skip: browserSkipReason() }, () => {
     assert.equal(made.status, 201);
     const events = await eidhub.store.audit.query({ clientId: 'console-made', types: ['admin.client.secret.created'], limit: 1 });
     assert.equal(events.events[0]?.data?.actor, 'console +44 ••••••0123');
+  });
+
+  it('adds a SAML service provider from a metadata file, after refusing metadata that is not SAML, and removes it', async () => {
+    const spKeys = await makePemPair('console SP');
+    const metadata = new SAML({ issuer: SP, callbackUrl: 'https://sp.example.test/acs', idpCert: 'unused', privateKey: spKeys.privateKeyPem }).generateServiceProviderMetadata(null, spKeys.certificatePem);
+    await page.getByRole('link', { name: 'SAML SPs' }).click();
+    await page.getByRole('link', { name: 'New service provider' }).click();
+    await page.fill('#f-entityId', SP);
+    await page.fill('#f-metadata', '<html><body>not metadata</body></html>');
+    await page.getByRole('button', { name: 'Add' }).click();
+    assert.match((await page.textContent('.has-error .field-error')) ?? '', /./, 'an error beside the metadata');
+    assert.equal(await page.locator('.has-error #f-metadata').count(), 1);
+    assert.equal(eidhub.samlServiceProviders.list().length, 0, 'nothing was added');
+
+    await page.setInputFiles('input[type=file][data-into=f-metadata]', { name: 'sp.xml', mimeType: 'application/xml', buffer: Buffer.from(metadata) });
+    await page.waitForFunction((text) => (document.getElementById('f-metadata') as HTMLTextAreaElement).value === text, metadata);
+    await page.getByRole('button', { name: 'Add' }).click();
+    assert.equal(await page.textContent('h1'), SP);
+    assert.match((await page.textContent('main')) ?? '', /https:\/\/sp\.example\.test\/acs/, 'the ACS its metadata names');
+    assert.match((await page.textContent('main')) ?? '', /console SP/, 'its signing certificate');
+    await shoot(page, 'saml-sp');
+    assert.ok(await eidhub.samlServiceProviders.find(SP));
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Remove' }).click();
+    await page.waitForURL(/\/admin\/saml\?done=deleted$/);
+    assert.equal(await eidhub.samlServiceProviders.find(SP), undefined);
+    const events = await eidhub.store.audit.query({ clientId: SP, limit: 5 });
+    assert.deepEqual(events.events.map((e) => e.type), ['admin.saml_sp.deleted', 'admin.saml_sp.created']);
   });
 
   it('deletes a client after asking', async () => {

@@ -6,14 +6,13 @@
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import type { SamlServiceProviderRegistry } from '../protocols/saml/service-providers.js';
 import { ADMIN_BASE, adminAccessCheck, registerAdminRoutes, type AdminDeps } from './routes.js';
 import { registerSamlServiceProviderRoutes } from './saml-routes.js';
 import { CLIENT_SCHEMAS, newSecretSchema, problemSchema, secretSchema } from './schemas.js';
 
 export { ADMIN_BASE, type AdminDeps };
 
-export async function registerAdminApi(app: FastifyInstance, deps: AdminDeps & { publicUrl: string; samlServiceProviders: SamlServiceProviderRegistry }): Promise<void> {
+export async function registerAdminApi(app: FastifyInstance, deps: AdminDeps & { publicUrl: string }): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(swagger, {
       openapi: {
@@ -35,7 +34,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminDeps & {
     });
     for (const schema of [problemSchema, secretSchema, newSecretSchema, ...Object.values(CLIENT_SCHEMAS).flatMap((s) => [s.body, s.answer, ...('create' in s ? [s.create] : [])])]) scope.addSchema(schema);
     registerAdminRoutes(scope, deps);
-    registerSamlServiceProviderRoutes(scope, { registry: deps.samlServiceProviders, audit: deps.audit, now: deps.now, ...adminAccessCheck(deps) });
+    registerSamlServiceProviderRoutes(scope, { service: deps.service, ...adminAccessCheck(deps) });
     scope.get(`${ADMIN_BASE}/openapi.json`, async () => scope.swagger());
   });
 }

@@ -10,24 +10,53 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { samlServiceProviderEntrySchema } from '../config/schema.js';
 import { badRequest } from '../core/errors.js';
-import { spNotFound, type RegisteredServiceProvider, type SamlServiceProviderRegistry } from '../protocols/saml/service-providers.js';
+import type { RegisteredServiceProvider } from '../protocols/saml/service-providers.js';
 import type { SpEndpoint } from '../protocols/saml/model.js';
-import type { AuditStore } from '../store/types.js';
 import { errorResponses } from './schemas.js';
+import type { AdminService } from './service.js';
 
 export interface SamlSpRouteDeps {
-  registry: SamlServiceProviderRegistry;
-  audit: AuditStore;
+  service: AdminService;
   /** The bearer check of every Admin API route, and the admin client it found. */
   onRequest: (req: FastifyRequest) => Promise<void>;
   actorOf: (req: FastifyRequest) => string;
-  now: () => number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+export interface CertificateView {
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  sha256Fingerprint: string;
+}
+
+export interface EndpointView {
+  binding: string;
+  location: string;
+  responseLocation?: string;
+  index?: number;
+  isDefault?: boolean;
+}
+
+/** A SAML service provider as the Admin API and the console show it. */
+export interface ServiceProviderView {
+  entityId: string;
+  metadata: string;
+  requireSignedRequests: boolean;
+  signResponse: boolean;
+  encryptAssertions: boolean;
+  readOnly: boolean;
+  createdAt?: string;
+  updatedAt?: string;
+  assertionConsumerServices: EndpointView[];
+  singleLogoutServices: EndpointView[];
+  signingCertificates: CertificateView[];
+  encryptionCertificates: CertificateView[];
+}
+
 /** What an admin wants to know of a certificate: whose it is and until when it is valid; it is public, but only its fingerprint is shown. */
-function describeCertificate(pem: string): Record<string, unknown> {
+function describeCertificate(pem: string): CertificateView {
   const cert = new X509Certificate(pem);
   return {
     subject: cert.subject,
@@ -37,7 +66,7 @@ function describeCertificate(pem: string): Record<string, unknown> {
   };
 }
 
-const endpoint = (e: SpEndpoint) => ({
+const endpoint = (e: SpEndpoint): EndpointView => ({
   binding: e.binding,
   location: e.location,
   ...(e.responseLocation === undefined ? {} : { responseLocation: e.responseLocation }),
@@ -45,8 +74,8 @@ const endpoint = (e: SpEndpoint) => ({
   ...(e.isDefault === undefined ? {} : { isDefault: e.isDefault }),
 });
 
-/** An SP as the API shows it: its settings (the options as they apply) and what eidhub read from its metadata. */
-function present(registered: RegisteredServiceProvider): Record<string, unknown> {
+/** An SP as the API (and the console) shows it: its settings (the options as they apply) and what eidhub read from its metadata. */
+export function presentServiceProvider(registered: RegisteredServiceProvider): ServiceProviderView {
   const { entry, sp } = registered;
   return {
     entityId: entry.entityId,
@@ -66,7 +95,7 @@ function present(registered: RegisteredServiceProvider): Record<string, unknown>
 
 /** The body: the config file's SP entry (`metadata` as text), as JSON Schema. */
 const { $schema: _draft, ...requestSchema } = z.toJSONSchema(samlServiceProviderEntrySchema, { io: 'input' }) as Record<string, unknown>;
-const bodySchema = { ...requestSchema, $id: 'SamlServiceProviderRequest', description: 'A SAML service provider: its metadata and options, as in the config file\'s `samlServiceProviders`.' };
+export const SAML_SP_REQUEST_SCHEMA = { ...requestSchema, $id: 'SamlServiceProviderRequest', description: 'A SAML service provider: its metadata and options, as in the config file\'s `samlServiceProviders`.' };
 
 const text = (description: string) => ({ type: 'string', description });
 const dateTime = (description: string) => ({ type: 'string', format: 'date-time', description });
@@ -110,39 +139,30 @@ const body = { $ref: 'SamlServiceProviderRequest#' };
 type Item = { Params: { entityId: string } };
 
 export function registerSamlServiceProviderRoutes(app: FastifyInstance, deps: SamlSpRouteDeps): void {
-  const { registry, onRequest, actorOf } = deps;
-  app.addSchema(bodySchema);
+  const { service, onRequest, actorOf } = deps;
+  app.addSchema(SAML_SP_REQUEST_SCHEMA);
   app.addSchema(answerSchema);
   const security = [{ bearerAuth: [] }];
   const tags = ['SAML service providers'];
-  const audit = (req: FastifyRequest, what: 'created' | 'updated' | 'deleted', entityId: string) =>
-    deps.audit.append({ type: `admin.saml_sp.${what}`, at: deps.now(), clientId: entityId, data: { actor: actorOf(req) } });
-  const found = async (entityId: string) => {
-    const registered = await registry.find(entityId);
-    if (!registered) throw spNotFound(entityId);
-    return registered;
-  };
 
   app.get(
     BASE,
     { onRequest, schema: { summary: 'List the SAML service providers, the config file\'s (read-only) first', tags, security, response: { 200: { description: 'The SPs.', type: 'array', items: answer }, ...errorResponses } } },
-    async () => registry.list().map(present),
+    async () => service.serviceProviders().map(presentServiceProvider),
   );
 
   app.post<{ Body: Record<string, unknown> }>(
     BASE,
     { onRequest, schema: { summary: 'Add a SAML service provider by its metadata', tags, security, body, response: { 201: { description: 'The SP.', ...answer }, ...errorResponses } } },
     async (req, reply) => {
-      const registered = await registry.add(req.body, { onlyNew: true });
-      await audit(req, 'created', registered.entry.entityId);
-      return reply.code(201).send(present(registered));
+      return reply.code(201).send(presentServiceProvider(await service.addServiceProvider(req.body, actorOf(req))));
     },
   );
 
   app.get<Item>(
     ITEM,
     { onRequest, schema: { summary: 'Get a SAML service provider', tags, security, params: itemParams, response: { 200: { description: 'The SP.', ...answer }, ...errorResponses } } },
-    async (req) => present(await found(req.params.entityId)),
+    async (req) => presentServiceProvider(await service.serviceProvider(req.params.entityId)),
   );
 
   app.put<Item & { Body: Record<string, unknown> }>(
@@ -150,9 +170,7 @@ export function registerSamlServiceProviderRoutes(app: FastifyInstance, deps: Sa
     { onRequest, schema: { summary: 'Replace a SAML service provider\'s metadata and options', tags, security, params: itemParams, body, response: { 200: { description: 'The SP.', ...answer }, ...errorResponses } } },
     async (req) => {
       if (req.body.entityId !== req.params.entityId) throw badRequest('invalid_request', 'entityId must be the entityID of the path', 'entityId');
-      const registered = await registry.update(req.body);
-      await audit(req, 'updated', registered.entry.entityId);
-      return present(registered);
+      return presentServiceProvider(await service.updateServiceProvider(req.body, actorOf(req)));
     },
   );
 
@@ -160,8 +178,7 @@ export function registerSamlServiceProviderRoutes(app: FastifyInstance, deps: Sa
     ITEM,
     { onRequest, schema: { summary: 'Remove a SAML service provider: its requests are refused at once', tags, security, params: itemParams, response: { 204: { description: 'Removed.', type: 'null' }, ...errorResponses } } },
     async (req, reply) => {
-      if (!(await registry.remove(req.params.entityId))) throw spNotFound(req.params.entityId);
-      await audit(req, 'deleted', req.params.entityId);
+      await service.removeServiceProvider(req.params.entityId, actorOf(req));
       return reply.code(204).send();
     },
   );

@@ -1,12 +1,14 @@
 /**
- * What an administrator can do to the clients, whichever way they came: the Admin API (routes.ts,
- * for an API client with the permission admin) and the console (console/, for a person whose
- * number is in config `admins`) both call these, so a change is made, checked and audited one
- * way. Every change goes through the client registry, so it reaches every process, and is written
- * as an audit event `admin.client.*` naming who made it (`data.actor`).
+ * What an administrator can do to the clients and the SAML service providers, whichever way they
+ * came: the Admin API (routes.ts and saml-routes.ts, for an API client with the permission admin),
+ * the console (console/, for a person whose number is in config `admins`) and the CLI all call
+ * these, so a change is made, checked and audited one way. Every change goes through a registry,
+ * so it reaches every process, and is written as an audit event (`admin.client.*`,
+ * `admin.saml_sp.*`) naming who made it (`data.actor`).
  */
 import { newSecretValue, realmClientKey, type ClientRegistry, type ClientSettings, type NewClient, type RegisteredClient } from '../clients/registry.js';
 import { EidhubError } from '../core/errors.js';
+import { spNotFound, type RegisteredServiceProvider, type SamlServiceProviderRegistry } from '../protocols/saml/service-providers.js';
 import type { AuditStore, StoredClient } from '../store/types.js';
 
 export type ClientKind = StoredClient['kind'];
@@ -36,6 +38,8 @@ export interface NewSecret {
 
 export interface AdminServiceDeps {
   registry: ClientRegistry;
+  /** Absent where only clients are managed (the CLI). */
+  samlServiceProviders?: SamlServiceProviderRegistry | undefined;
   audit: AuditStore;
   /** The configured realms' names: realm clients exist only in them. */
   realms: readonly string[];
@@ -123,6 +127,43 @@ export class AdminService {
     const key = this.keyOf(ref);
     if (!(await this.deps.registry.revokeSecret(key, ref.kind, name))) throw new EidhubError(404, 'secret_not_found', `the ${CLIENT_NOUNS[ref.kind]} ${ref.clientId} has no secret named ${name}`);
     await this.audit('admin.client.secret.revoked', key, actor, { kind: ref.kind, secret: name });
+  }
+
+  /** Every SAML service provider, the config file's first. */
+  serviceProviders(): RegisteredServiceProvider[] {
+    return this.sps().list();
+  }
+
+  /** The SAML service provider of `entityId`; EidhubError 404 when there is none. */
+  async serviceProvider(entityId: string): Promise<RegisteredServiceProvider> {
+    const found = await this.sps().find(entityId);
+    if (!found) throw spNotFound(entityId);
+    return found;
+  }
+
+  /** Adds a SAML service provider by its metadata and options, checked as the config file's are (400 naming the field; 409 when its entityID is in use). */
+  async addServiceProvider(input: Record<string, unknown>, actor: string): Promise<RegisteredServiceProvider> {
+    const registered = await this.sps().add(input, { onlyNew: true });
+    await this.audit('admin.saml_sp.created', registered.entry.entityId, actor, {});
+    return registered;
+  }
+
+  /** Replaces a stored SP's metadata and options; 404 when there is none, 409 for a config SP. */
+  async updateServiceProvider(input: Record<string, unknown>, actor: string): Promise<RegisteredServiceProvider> {
+    const registered = await this.sps().update(input);
+    await this.audit('admin.saml_sp.updated', registered.entry.entityId, actor, {});
+    return registered;
+  }
+
+  /** Removes a stored SP: its requests are refused at once. 404 when there is none, 409 for a config SP. */
+  async removeServiceProvider(entityId: string, actor: string): Promise<void> {
+    if (!(await this.sps().remove(entityId))) throw spNotFound(entityId);
+    await this.audit('admin.saml_sp.deleted', entityId, actor, {});
+  }
+
+  private sps(): SamlServiceProviderRegistry {
+    if (!this.deps.samlServiceProviders) throw new Error('this AdminService was made without the SAML service provider registry');
+    return this.deps.samlServiceProviders;
   }
 
   /** The registry's key of the client named (its realm checked first). */

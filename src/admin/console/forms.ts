@@ -18,7 +18,7 @@ interface PropertySchema {
   description?: string;
 }
 
-type Control = 'text' | 'select' | 'checkbox' | 'checkboxes' | 'lines';
+type Control = 'text' | 'select' | 'checkbox' | 'tristate' | 'checkboxes' | 'lines' | 'document';
 
 interface FormField {
   name: string;
@@ -27,25 +27,49 @@ interface FormField {
   options: readonly string[];
   defaultValue: unknown;
   description: string;
+  /** Shown, never changed once the thing exists (its id). */
+  fixed: boolean;
+}
+
+interface ObjectSchema {
+  properties: Record<string, PropertySchema>;
+  required?: readonly string[];
 }
 
 /** Form values as @fastify/formbody parses them: a repeated name gives an array. */
 export type PostedForm = Readonly<Record<string, string | string[] | undefined>>;
 
-/** Names of the fields whose values the console chooses for the person, or that only the new-client form has. */
-const CREATE_ONLY = new Set(['clientId', 'confidential']);
+/**
+ * The fields of a form made from an object's JSON Schema: `choices` lists the options of array
+ * properties the schema leaves open (allowedProviders: the enabled authenticators), `documents`
+ * the properties that hold a whole document (SAML metadata), `fixed` those only a new thing may set.
+ */
+export function schemaFields(jsonSchema: object, options: { choices?: Readonly<Record<string, readonly string[]>>; documents?: readonly string[]; fixed?: readonly string[] } = {}): FormField[] {
+  // A JSON Schema made from a zod schema (z.toJSONSchema), whose type says nothing of its shape.
+  const schema = jsonSchema as ObjectSchema;
+  return Object.entries(schema.properties).map(([name, p]) => {
+    const itemsEnum = options.choices?.[name] ?? p.items?.enum;
+    const control: Control = options.documents?.includes(name)
+      ? 'document'
+      : p.type === 'boolean'
+        ? p.default === undefined
+          ? 'tristate'
+          : 'checkbox'
+        : p.type === 'array'
+          ? itemsEnum
+            ? 'checkboxes'
+            : 'lines'
+          : p.enum
+            ? 'select'
+            : 'text';
+    return { name, control, required: schema.required?.includes(name) ?? false, options: itemsEnum ?? p.enum ?? [], defaultValue: p.default, description: p.description ?? '', fixed: options.fixed?.includes(name) ?? false };
+  });
+}
 
-/** The fields of a kind's form; `providers` are the choices of `allowedProviders` (the enabled authenticators). */
+/** The fields of a client form of `kind`; `providers` are the choices of `allowedProviders` (the enabled authenticators). */
 export function formFields(kind: ClientKind, creating: boolean, providers: readonly string[]): FormField[] {
   const schemas = CLIENT_SCHEMAS[kind];
-  const schema = (creating && 'create' in schemas ? schemas.create : schemas.body) as { properties: Record<string, PropertySchema>; required?: readonly string[] };
-  return Object.entries(schema.properties)
-    .filter(([name]) => creating || name !== 'confidential')
-    .map(([name, p]) => {
-      const itemsEnum = name === 'allowedProviders' ? providers : p.items?.enum;
-      const control: Control = p.type === 'boolean' ? 'checkbox' : p.type === 'array' ? (itemsEnum ? 'checkboxes' : 'lines') : p.enum ? 'select' : 'text';
-      return { name, control, required: schema.required?.includes(name) ?? false, options: itemsEnum ?? p.enum ?? [], defaultValue: p.default, description: p.description ?? '' };
-    });
+  return schemaFields(creating && 'create' in schemas ? schemas.create : schemas.body, { choices: { allowedProviders: providers }, fixed: ['clientId'] });
 }
 
 /** Reads a posted form back into settings; `clientId` comes from the path when editing. */
@@ -61,6 +85,12 @@ export function readForm(fields: readonly FormField[], form: PostedForm): Record
       case 'text':
       case 'select':
         if (first.trim() !== '') out[field.name] = first.trim();
+        break;
+      case 'document':
+        if (first.trim() !== '') out[field.name] = first;
+        break;
+      case 'tristate':
+        if (first === 'true' || first === 'false') out[field.name] = first === 'true';
         break;
       case 'checkbox':
         out[field.name] = first === 'on' || first === 'true';
@@ -120,7 +150,7 @@ export function renderFields(fields: readonly FormField[], values: Record<string
     const value = values[field.name] ?? (options.creating ? field.defaultValue : undefined);
     const hint = `<p class="hint" id="${id}-hint">${describe(field.description)}</p>`;
     const error = errors ? `<p class="field-error" id="${errorId}">${errors.map(escapeHtml).join('<br>')}</p>` : '';
-    const locked = !options.creating && CREATE_ONLY.has(field.name) ? ' readonly' : '';
+    const locked = !options.creating && field.fixed ? ' readonly' : '';
     const label = `${escapeHtml(labelOf(field.name))}${field.required ? '' : ' <span class="optional">(optional)</span>'}`;
     const cls = `field${errors ? ' has-error' : ''}`;
     switch (field.control) {
@@ -130,6 +160,15 @@ export function renderFields(fields: readonly FormField[], values: Record<string
         const opts = [...(field.required || field.defaultValue !== undefined ? [] : ['']), ...field.options]
           .map((o) => `<option value="${escapeHtml(o)}"${o === (value ?? '') ? ' selected' : ''}>${o === '' ? '(default)' : escapeHtml(o)}</option>`)
           .join('');
+        return `<div class="${cls}"><label for="${id}">${label}</label>${hint}<select id="${id}" name="${field.name}" aria-describedby="${described}"${invalid}${disabled}>${opts}</select>${error}</div>`;
+      }
+      case 'document':
+        return `<div class="${cls} wide"><label for="${id}">${label}</label>${hint}<textarea id="${id}" name="${field.name}" rows="10" aria-describedby="${described}"${invalid}${field.required ? ' required' : ''}${disabled} spellcheck="false">${escapeHtml(typeof value === 'string' ? value : '')}</textarea>${
+          options.readOnly ? '' : `<p class="hint file-pick" hidden><label>Or read it from a file: <input type="file" accept=".xml,application/xml,text/xml,application/samlmetadata+xml" data-into="${id}"></label></p>`
+        }${error}</div>`;
+      case 'tristate': {
+        const current = value === true ? 'true' : value === false ? 'false' : '';
+        const opts = [['', '(default)'], ['true', 'yes'], ['false', 'no']].map(([v, l]) => `<option value="${v}"${v === current ? ' selected' : ''}>${l}</option>`).join('');
         return `<div class="${cls}"><label for="${id}">${label}</label>${hint}<select id="${id}" name="${field.name}" aria-describedby="${described}"${invalid}${disabled}>${opts}</select>${error}</div>`;
       }
       case 'checkbox':

@@ -19,11 +19,12 @@ import { maskPhoneNumber } from '../../sms/phone-mask.js';
 import { escapeHtml as escape } from '../../ui/i18n.js';
 import type { AuditEvent, AuditStore, OidcModelStore } from '../../store/types.js';
 import { ADMIN_BASE } from '../routes.js';
+import { presentServiceProvider, SAML_SP_REQUEST_SCHEMA } from '../saml-routes.js';
 import { AdminService, clientSettings, type ClientKind, type ClientRef } from '../service.js';
 import { daysBetween, stackedBarChart } from './chart.js';
-import { formFields, readForm, renderFields, type PostedForm } from './forms.js';
+import { formFields, readForm, renderFields, schemaFields, type PostedForm } from './forms.js';
 import { CALLBACK_PATH, CONSOLE_PATH, ConsoleRelyingParty, type PendingLogin } from './login.js';
-import { auditBody, clientBody, clientFormBody, clientPath, clientsBody, layout, loginBody, overviewBody, readOnlyReason, refOf, secretBody, type Frame } from './pages.js';
+import { auditBody, clientBody, clientPath, clientsBody, layout, loginBody, overviewBody, readOnlyReason, refOf, secretBody, settingsFormBody, spBody, spPath, spsBody, type Frame } from './pages.js';
 import { ConsoleSessions, LOGIN_COOKIE, type ConsoleSession } from './session.js';
 
 export interface ConsoleDeps {
@@ -199,7 +200,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       const fields = formFields(kind, true, deps.providers);
       const action = `${CONSOLE_PATH}/clients/new?kind=${kind}${realm ? `&realm=${encodeURIComponent(realm)}` : ''}`;
       const issues = err ? (err.issues.length > 0 ? err.issues : [{ field: err.field ?? 'clientId', message: err.message }]) : [];
-      const form = clientFormBody({ action, csrf: session.csrf, fields: renderFields(fields, values, issues, { readOnly: false, creating: true }), readOnly: false, submit: 'Create' });
+      const form = settingsFormBody({ action, csrf: session.csrf, fields: renderFields(fields, values, issues, { readOnly: false, creating: true }), readOnly: false, submit: 'Create' });
       return send(reply, status, frameOf(session, `New ${kind === 'realm' ? `client of realm ${realm}` : kind === 'oidc' ? 'OIDC client' : 'API client'}`, 'clients'), `<section class="panel">${form}</section>`);
     };
     const kindOf = (q: { kind?: string; realm?: string }): { kind: ClientKind; realm: string | undefined } => {
@@ -237,7 +238,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       const fields = formFields(ref.kind, false, deps.providers);
       const err = options.err;
       const issues = err ? (err.issues.length > 0 ? err.issues : [{ field: err.field ?? 'clientId', message: err.message }]) : [];
-      const form = clientFormBody({
+      const form = settingsFormBody({
         action: `${clientPath(ref)}/edit`,
         csrf: session.csrf,
         fields: renderFields(fields, options.values ?? clientSettings(client), issues, { readOnly: client.readOnly, creating: false }),
@@ -337,6 +338,92 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
         });
       });
     }
+
+    const spFields = (creating: boolean) =>
+      schemaFields(SAML_SP_REQUEST_SCHEMA, { documents: ['metadata'], fixed: creating ? [] : ['entityId'] });
+    const issuesOf = (err: EidhubError | undefined) => (err ? (err.issues.length > 0 ? err.issues : [{ field: err.field ?? 'entityId', message: err.message }]) : []);
+
+    scope.get<{ Querystring: { done?: string } }>(`${CONSOLE_PATH}/saml`, async (req, reply) => {
+      const session = await pageSession(req, reply);
+      if (!session) return reply;
+      const notice = req.query.done === 'deleted' ? 'The service provider was removed.' : undefined;
+      return send(reply, 200, frameOf(session, 'SAML service providers', 'saml', notice), spsBody(service.serviceProviders().map(presentServiceProvider), deps.now()));
+    });
+
+    /** The new-SP form, with what was posted and what was wrong with it. */
+    const newSpPage = (reply: FastifyReply, session: ConsoleSession, status: number, values: Record<string, unknown>, err?: EidhubError) => {
+      const form = settingsFormBody({ action: `${CONSOLE_PATH}/saml/new`, csrf: session.csrf, fields: renderFields(spFields(true), values, issuesOf(err), { readOnly: false, creating: true }), readOnly: false, submit: 'Add' });
+      return send(reply, status, frameOf(session, 'New SAML service provider', 'saml'), `<section class="panel">${form}</section>`);
+    };
+
+    scope.get(`${CONSOLE_PATH}/saml/new`, async (req, reply) => {
+      const session = await pageSession(req, reply);
+      if (!session) return reply;
+      return newSpPage(reply, session, 200, {});
+    });
+
+    scope.post<{ Body: PostedForm }>(`${CONSOLE_PATH}/saml/new`, async (req, reply) => {
+      const session = await changeSession(req, reply);
+      if (!session) return reply;
+      const input = readForm(spFields(true), req.body);
+      try {
+        const sp = await service.addServiceProvider(input, session.actor);
+        return reply.redirect(`${spPath(sp.entry.entityId)}&done=created`, 303);
+      } catch (err) {
+        if (!(err instanceof EidhubError) || err.status >= 500) throw err;
+        return newSpPage(reply, session, err.status, input, err);
+      }
+    });
+
+    /** An SP's page, with the settings form showing `values` (its own, or what was posted) and `err`'s issues. */
+    const spPage = async (reply: FastifyReply, session: ConsoleSession, entityId: string, options: { status?: number; values?: Record<string, unknown>; err?: EidhubError; notice?: string | undefined } = {}) => {
+      const registered = await service.serviceProvider(entityId);
+      const form = settingsFormBody({
+        action: spPath(entityId, '/edit'),
+        csrf: session.csrf,
+        fields: renderFields(spFields(false), options.values ?? { ...registered.entry }, issuesOf(options.err), { readOnly: registered.readOnly, creating: false }),
+        readOnly: registered.readOnly ? 'config' : false,
+        submit: 'Save',
+      });
+      return send(reply, options.status ?? 200, frameOf(session, entityId, 'saml', options.notice), spBody({ sp: presentServiceProvider(registered), form, csrf: session.csrf }));
+    };
+    type SpQuery = { Querystring: { entityId?: string; done?: string }; Body: PostedForm };
+    const entityIdOf = (q: { entityId?: string }) => {
+      if (!q.entityId) throw new EidhubError(404, 'saml_sp_not_found', 'name the service provider: ?entityId=');
+      return q.entityId;
+    };
+
+    scope.get<SpQuery>(`${CONSOLE_PATH}/saml/sp`, async (req, reply) => {
+      const session = await pageSession(req, reply);
+      if (!session) return reply;
+      const notice = req.query.done === 'created' ? 'The service provider was added.' : NOTICES[req.query.done ?? ''];
+      return orNotFound(reply, session, () => spPage(reply, session, entityIdOf(req.query), { notice }));
+    });
+
+    scope.post<SpQuery>(`${CONSOLE_PATH}/saml/sp/edit`, async (req, reply) => {
+      const session = await changeSession(req, reply);
+      if (!session) return reply;
+      return orNotFound(reply, session, async () => {
+        const entityId = entityIdOf(req.query);
+        const input = { ...readForm(spFields(false), req.body), entityId };
+        try {
+          await service.updateServiceProvider(input, session.actor);
+          return reply.redirect(`${spPath(entityId)}&done=saved`, 303);
+        } catch (err) {
+          if (!(err instanceof EidhubError) || err.status >= 500 || err.status === 404) throw err;
+          return spPage(reply, session, entityId, { status: err.status, values: input, err });
+        }
+      });
+    });
+
+    scope.post<SpQuery>(`${CONSOLE_PATH}/saml/sp/delete`, async (req, reply) => {
+      const session = await changeSession(req, reply);
+      if (!session) return reply;
+      return orNotFound(reply, session, async () => {
+        await service.removeServiceProvider(entityIdOf(req.query), session.actor);
+        return reply.redirect(`${CONSOLE_PATH}/saml?done=deleted`, 303);
+      });
+    });
 
     scope.get<{ Querystring: QueryParams }>(`${CONSOLE_PATH}/audit`, async (req, reply) => {
       const session = await pageSession(req, reply);

@@ -10,13 +10,14 @@ import { escapeHtml } from '../../ui/i18n.js';
 import { icon } from '../../ui/kit.js';
 import { documentHead, PAGE_STYLES } from '../../ui/templates.js';
 import type { RegisteredClient } from '../../clients/registry.js';
+import type { CertificateView, ServiceProviderView } from '../saml-routes.js';
 import { CLIENT_NOUNS, type ClientKind, type ClientRef, type NewSecret, type SecretInfo } from '../service.js';
 import { CONSOLE_CLIENT_ID, CONSOLE_PATH } from './login.js';
 
 const esc = escapeHtml;
 const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 
-export type Section = 'overview' | 'clients' | 'audit' | 'none';
+export type Section = 'overview' | 'clients' | 'saml' | 'audit' | 'none';
 
 export interface Frame {
   title: string;
@@ -47,6 +48,7 @@ export function postForm(action: string, csrf: string, content: string, attribut
 const NAV: readonly { section: Section; href: string; label: string }[] = [
   { section: 'overview', href: CONSOLE_PATH, label: 'Overview' },
   { section: 'clients', href: `${CONSOLE_PATH}/clients`, label: 'Clients' },
+  { section: 'saml', href: `${CONSOLE_PATH}/saml`, label: 'SAML SPs' },
   { section: 'audit', href: `${CONSOLE_PATH}/audit`, label: 'Audit log' },
 ];
 
@@ -115,10 +117,10 @@ ${table(['Client ID', what, 'Secrets', 'Source'], rows, 'None yet.')}</section>`
 /** The console's own OIDC client: read-only like the config file's, but made by eidhub. */
 const isConsoleClient = (c: RegisteredClient) => c.kind === 'oidc' && c.clientId === CONSOLE_CLIENT_ID;
 
-/** The form of a new client, or of a client's settings (`readOnly`: why it cannot be changed). */
-export function clientFormBody(options: { action: string; csrf: string; fields: string; readOnly: 'config' | 'built-in' | false; submit: string }): string {
+/** The form of a new client or SP, or of its settings (`readOnly`: why it cannot be changed). */
+export function settingsFormBody(options: { action: string; csrf: string; fields: string; readOnly: 'config' | 'built-in' | false; submit: string }): string {
   if (options.readOnly) {
-    const why = options.readOnly === 'built-in' ? 'This is the console\'s own client, which eidhub makes while config <code>admins</code> lists someone.' : 'This client comes from the config file: it is shown here, and changed only in the file.';
+    const why = options.readOnly === 'built-in' ? 'This is the console\'s own client, which eidhub makes while config <code>admins</code> lists someone.' : 'This comes from the config file: it is shown here, and changed only in the file.';
     return `<p class="alert">${why}</p><fieldset class="form-grid" disabled>${options.fields}</fieldset>`;
   }
   return postForm(options.action, options.csrf, `<div class="form-grid">${options.fields}</div><div class="actions"><button type="submit" class="btn btn-primary btn-inline">${esc(options.submit)}</button></div>`, ' class="main-form" novalidate');
@@ -164,6 +166,53 @@ export function secretBody(client: ClientRef, secret: NewSecret): string {
 <p class="hint" id="copy-status" role="status"></p></div>
 <p><a class="btn btn-primary btn-inline" href="${esc(clientPath(client))}">I have copied it</a></p>
 </section>`;
+}
+
+/** Where a SAML service provider's page is (its entityID, a URL itself, goes in the query). */
+export const spPath = (entityId: string, action = '') => `${CONSOLE_PATH}/saml/sp${action}?entityId=${encodeURIComponent(entityId)}`;
+
+/** When the first of an SP's certificates ends, and whether that is soon (30 days). */
+function certificateEnd(sp: ServiceProviderView, now: number): string {
+  const ends = [...sp.signingCertificates, ...sp.encryptionCertificates].map((c) => Date.parse(c.notAfter));
+  if (ends.length === 0) return '<span class="muted">none</span>';
+  const first = Math.min(...ends);
+  const text = esc(new Date(first).toISOString().slice(0, 10));
+  return first < now ? badge(`expired ${new Date(first).toISOString().slice(0, 10)}`, 'danger') : first - now < 30 * 86_400_000 ? badge(`ends ${text}`, 'danger') : text;
+}
+
+/** Every SAML service provider: the config file's marked read-only. */
+export function spsBody(sps: readonly ServiceProviderView[], now: number): string {
+  const rows = sps.map(
+    (sp) =>
+      `<tr><td><a href="${esc(spPath(sp.entityId))}"><code>${esc(sp.entityId)}</code></a></td><td>${sp.assertionConsumerServices.map((a) => `<code>${esc(a.location)}</code>`).join('<br>')}</td><td>${certificateEnd(sp, now)}</td><td>${
+        sp.readOnly ? badge('config file · read-only') : badge('stored', 'brand')
+      }</td></tr>`,
+  );
+  return `<section class="panel"><div class="panel-head"><h2>Service providers</h2><a class="btn btn-secondary" href="${CONSOLE_PATH}/saml/new">New service provider</a></div>
+${table(['Entity ID', 'Assertion consumer services', 'Certificates until', 'Source'], rows, 'None yet.')}
+<p class="hint">eidhub's own metadata, to give a service provider: <a href="/auth/saml/metadata"><code>/auth/saml/metadata</code></a></p></section>`;
+}
+
+/** A SAML SP's page: its settings form, what its metadata says, and its removal. */
+export function spBody(options: { sp: ServiceProviderView; form: string; csrf: string }): string {
+  const { sp, csrf } = options;
+  const certs = (list: readonly CertificateView[]) =>
+    list.map((c) => `<tr><td>${esc(c.subject)}</td><td>${esc(c.notAfter.slice(0, 10))}</td><td><code>${esc(c.sha256Fingerprint)}</code></td></tr>`);
+  const danger = sp.readOnly
+    ? ''
+    : `<section class="panel danger-zone"><h2>Remove this service provider</h2><p class="muted">Its requests are refused at once, on every server.</p>${postForm(
+        spPath(sp.entityId, '/delete'),
+        csrf,
+        `<button type="submit" class="btn btn-danger" data-confirm="Remove ${esc(sp.entityId)}?">Remove</button>`,
+      )}</section>`;
+  return `<section class="panel"><h2>What its metadata says</h2>
+<p><strong>Assertion consumer services</strong></p>${table(['Location'], sp.assertionConsumerServices.map((a) => `<tr><td><code>${esc(a.location)}</code></td></tr>`), 'None.')}
+<p><strong>Single logout</strong></p>${table(['Binding', 'Location'], sp.singleLogoutServices.map((l) => `<tr><td><code>${esc(l.binding.replace(/^urn:oasis:names:tc:SAML:2\.0:bindings:/, ''))}</code></td><td><code>${esc(l.location)}</code></td></tr>`), 'None.')}
+<p><strong>Signing certificates</strong></p>${table(['Subject', 'Until', 'SHA-256'], certs(sp.signingCertificates), 'None: its requests cannot be signed.')}
+<p><strong>Encryption certificates</strong></p>${table(['Subject', 'Until', 'SHA-256'], certs(sp.encryptionCertificates), 'None: assertions go unencrypted.')}
+</section>
+<section class="panel"><h2>Settings</h2>${options.form}</section>
+${danger}`;
 }
 
 /** The overview: the charts and the totals per country. */
@@ -251,6 +300,8 @@ input[type=checkbox]{width:1.125rem;height:1.125rem;min-height:0;margin:0;accent
 .alert-danger{background:var(--danger-soft);color:var(--danger);font-weight:500}
 .alert-warning{background:var(--brand-soft)}
 .notice{margin:0 0 1rem}
+.wide{grid-column:1/-1}
+.file-pick input[type=file]{min-height:0;border:0;padding:.25rem 0;background:none;font-size:.875rem}
 .filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:1rem}
 .filters .actions{grid-column:1/-1}
 .chart{margin:0}
@@ -279,6 +330,14 @@ const CONSOLE_SCRIPT = `
         function () { input.select(); status.textContent = 'Select the secret and copy it.'; });
     });
   }
+  document.querySelectorAll('input[type=file][data-into]').forEach(function (input) {
+    input.closest('.file-pick').hidden = false;
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      file.text().then(function (text) { document.getElementById(input.getAttribute('data-into')).value = text; });
+    });
+  });
   document.querySelectorAll('[data-confirm]').forEach(function (button) {
     button.addEventListener('click', function (event) { if (!window.confirm(button.getAttribute('data-confirm'))) event.preventDefault(); });
   });
