@@ -228,7 +228,7 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
   for (const protocol of protocols.values()) await protocol.register(app);
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
   registerHostedPages(app, pages);
-  const admin = new AdminService({ registry: clients, audit: store.audit, realms: config.realms.map((r) => r.name), now });
+  const admin = new AdminService({ registry: clients, realms: config.realms.map((r) => r.name), now });
   await registerAdminApi(app, { service: admin, registry: clients, apiTokens: context.apiTokens, audit: store.audit, publicUrl: config.publicUrl, now });
   if (config.sandbox) registerSandbox(app, { config, inbox: inbox!, logger });
   // The sandbox's itsme (src/sandbox/itsme/), for the providers configured with `simulator: true`;
@@ -274,8 +274,9 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     reloadKeys,
     async close() {
       for (const t of timers) clearInterval(t);
-      clients.close();
+      // After the server's last request, so the secrets' last uses are written, and before the store closes.
       await app.close();
+      await clients.close();
       await store.close();
     },
   };

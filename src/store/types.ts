@@ -300,20 +300,58 @@ export interface StoredClient {
   updatedAt: number;
 }
 
+/**
+ * A use of a client secret: it authenticated its client at `at`. Recorded coarsely (see
+ * SECRET_USE_PRECISION_MS), a batch at a time, by the registry (src/clients/secret-uses.ts).
+ */
+export interface SecretUse {
+  /** The registry's key of the client (StoredClient.clientId; a config-file client's key too). */
+  clientKey: string;
+  /** The secret's name (a config-file client's are `secret-N`, in the file's order). */
+  secretName: string;
+  at: number;
+}
+
+/**
+ * How precise a secret's last-used time is: a use less than this much newer than the one stored
+ * is not written, so a busy client's secret costs one write a minute at most.
+ */
+export const SECRET_USE_PRECISION_MS = 60_000;
+
 export interface ClientStore {
   /** Every stored client, ordered by clientId compared by code point (not by a locale's collation). */
   list(): Promise<StoredClient[]>;
   get(clientId: string): Promise<StoredClient | null>;
-  /** Inserts or replaces the client, and advances the clients' version in the same atomic unit. */
-  put(client: StoredClient): Promise<void>;
-  /** Removes it (advancing the version in the same atomic unit); false when there was none, and then the version stays. */
-  remove(clientId: string): Promise<boolean>;
+  /**
+   * Inserts the client, with `audit` when given, advancing the clients' version, all in one
+   * atomic unit; StoreConflictError (and nothing written) when a client of that clientId exists,
+   * so of two processes inserting one clientId, one wins. Uses recorded of an earlier client of
+   * that clientId are deleted.
+   */
+  insert(client: StoredClient, audit?: AuditEvent): Promise<void>;
+  /**
+   * Inserts or replaces the client, with `audit` when given, and advances the clients' version,
+   * all in one atomic unit. The recorded uses of secrets the client no longer has are deleted.
+   */
+  put(client: StoredClient, audit?: AuditEvent): Promise<void>;
+  /**
+   * Removes it with its secrets' recorded uses, and writes `audit` when given, advancing the
+   * version, in one atomic unit; false when there was none, and then nothing is written.
+   */
+  remove(clientId: string, audit?: AuditEvent): Promise<boolean>;
   /**
    * A number that changes whenever any process puts or removes a client; cheap (one tiny read).
    * It changes in the same commit as the client, so whoever reads a new version and then the
-   * clients sees that change.
+   * clients sees that change. Recording a secret's use does not change it.
    */
   version(): Promise<number>;
+  /**
+   * Records uses of secrets: for each (clientKey, secretName), the latest `at` stays. A use less
+   * than SECRET_USE_PRECISION_MS newer than the one stored is not written.
+   */
+  recordSecretUses(uses: readonly SecretUse[]): Promise<void>;
+  /** The recorded last use of each secret of a client, by the secret's name. */
+  secretUses(clientKey: string): Promise<Map<string, number>>;
 }
 
 export interface Store {

@@ -37,6 +37,8 @@ import {
   auditToRow,
   clientToRow,
   codeHashMatches,
+  latestSecretUses,
+  rowsToSecretUses,
   keyToRow,
   oidcModelToRow,
   oidcPayload,
@@ -63,11 +65,12 @@ import {
   type OidcPayloadRow,
   type OtpChallengeRow,
   type ProtocolStateRow,
+  type SecretUseRow,
   type SqlValue,
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
+import { SECRET_USE_PRECISION_MS, StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store } from '../types.js';
 import { EVERY_KEY, GroupCommit, type Touch } from './group-commit.js';
 import { key, touchClient, touchOidc } from './read-keys.js';
 import { createTouchCheck } from './touch-check.js';
@@ -267,9 +270,21 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
        ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
          created_at = excluded.created_at, updated_at = excluded.updated_at`,
     ),
+    clientInsert: db.prepare<[ClientRow]>(insertSql('clients', CLIENT_COLUMNS)),
     clientRemove: db.prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
     clientsVersion: db.prepare<[], { version: number }>('SELECT version FROM clients_version'),
     clientsAdvance: db.prepare('UPDATE clients_version SET version = version + 1'),
+    secretUsesRecord: db.prepare<[string, string, number, number]>(
+      `INSERT INTO secret_uses (client_key, secret_name, last_used_at) VALUES (?, ?, ?)
+       ON CONFLICT (client_key, secret_name) DO UPDATE SET last_used_at = excluded.last_used_at
+       WHERE excluded.last_used_at >= secret_uses.last_used_at + ?`,
+    ),
+    secretUsesOf: db.prepare<[string], SecretUseRow>('SELECT secret_name, last_used_at FROM secret_uses WHERE client_key = ?'),
+    secretUsesRemove: db.prepare<[string]>('DELETE FROM secret_uses WHERE client_key = ?'),
+    // $2: the client's secrets as JSON, whose names stay.
+    secretUsesPrune: db.prepare<[string, string]>(
+      "DELETE FROM secret_uses WHERE client_key = ? AND secret_name NOT IN (SELECT json_extract(value, '$.name') FROM json_each(?))",
+    ),
 
     ping: db.prepare('SELECT 1'),
     // What these delete, and in which order, is purgePlan's (../rows.ts).
@@ -334,6 +349,14 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
   function appendAudit(touch: Touch, event: AuditEvent): void {
     s.auditInsert.run(auditToRow(event));
     touch(key.audit);
+  }
+
+  /** What every change of a client does beside changing its row: advance the version, and write its audit event if any. */
+  function clientChanged(touch: Touch, clientId: string, audit: AuditEvent | undefined): void {
+    s.clientsAdvance.run();
+    touchClient(touch, clientId);
+    touch(key.secretUses(clientId));
+    if (audit) appendAudit(touch, audit);
   }
 
   /** One hit on a counter's current window; the window's count after it. */
@@ -572,18 +595,26 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
         const row = await batch.read(key.client(clientId), () => s.clientGet.get(clientId));
         return row ? rowToClient(row) : null;
       },
-      async put(c) {
-        await batch.writeAtomic('clients.put', (touch) => {
-          s.clientPut.run(clientToRow(c));
-          s.clientsAdvance.run();
-          touchClient(touch, c.clientId);
+      async insert(c, audit) {
+        await batch.writeAtomic('clients.insert', (touch) => {
+          insertOrConflict(() => s.clientInsert.run(clientToRow(c)), `client ${c.clientId}`);
+          s.secretUsesRemove.run(c.clientId);
+          clientChanged(touch, c.clientId, audit);
         });
       },
-      async remove(clientId) {
+      async put(c, audit) {
+        await batch.writeAtomic('clients.put', (touch) => {
+          const row = clientToRow(c);
+          s.clientPut.run(row);
+          s.secretUsesPrune.run(c.clientId, row.secrets);
+          clientChanged(touch, c.clientId, audit);
+        });
+      },
+      async remove(clientId, audit) {
         return batch.writeAtomic('clients.remove', (touch) => {
           if (s.clientRemove.run(clientId).changes === 0) return false;
-          s.clientsAdvance.run();
-          touchClient(touch, clientId);
+          s.secretUsesRemove.run(clientId);
+          clientChanged(touch, clientId, audit);
           return true;
         });
       },
@@ -591,6 +622,19 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
         const row = await batch.read(key.clients, () => s.clientsVersion.get());
         if (!row) throw new Error('clients_version has no row');
         return row.version;
+      },
+      async recordSecretUses(uses) {
+        const latest = latestSecretUses(uses);
+        if (latest.length === 0) return;
+        await batch.writeAtomic('clients.recordSecretUses', (touch) => {
+          for (const use of latest) {
+            s.secretUsesRecord.run(use.clientKey, use.secretName, use.at, SECRET_USE_PRECISION_MS);
+            touch(key.secretUses(use.clientKey));
+          }
+        });
+      },
+      async secretUses(clientKey) {
+        return rowsToSecretUses(await batch.read(key.secretUses(clientKey), () => s.secretUsesOf.all(clientKey)));
       },
     },
 

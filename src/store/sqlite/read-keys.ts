@@ -20,6 +20,8 @@ export const key = {
   audit: 'audit',
   protocolState: (protocol: string, ref: string) => `ps:${protocol}:${ref}`,
   client: (clientId: string) => `client:${clientId}`,
+  /** The recorded uses of a client's secrets (secret_uses), read as a set. */
+  secretUses: (clientKey: string) => `secretuses:${clientKey}`,
   /** The list of clients and their version: both change with any client. */
   clients: 'clients',
 };
@@ -85,4 +87,5 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   protocol_state: { columns: ['protocol', 'ref'], keysOf: (r) => [key.protocolState(text(r, 'protocol'), text(r, 'ref'))] },
   clients: { columns: ['client_id'], keysOf: (r) => touchedBy((touch) => touchClient(touch, text(r, 'client_id'))) },
   clients_version: { columns: [], keysOf: () => [key.clients] },
+  secret_uses: { columns: ['client_key'], keysOf: (r) => [key.secretUses(text(r, 'client_key'))] },
 };
