@@ -287,6 +287,7 @@ export class ClientRegistry {
     registry.timer = setInterval(() => registry.tick(), opts.refreshMs ?? DEFAULT_REFRESH_MS);
     // The registry never keeps a process alive by itself.
     registry.timer.unref();
+    registry.uses.start();
     return registry;
   }
 
@@ -383,7 +384,8 @@ export class ClientRegistry {
     const stored = config ? undefined : await this.store.get(key);
     const secrets = config ? (config.kind === kind ? config.secretNames.map((name) => ({ name, createdAt: undefined })) : undefined) : stored?.kind === kind ? stored.secrets : undefined;
     if (!secrets) return undefined;
-    const [written, unwritten] = [await this.store.secretUses(key), this.uses.unwrittenOf(key)];
+    const written = await this.store.secretUses(key);
+    const unwritten = this.uses.unwrittenOf(key);
     return secrets.map(({ name, createdAt }) => {
       const lastUsedAt = Math.max(written.get(name) ?? -Infinity, unwritten.get(name) ?? -Infinity);
       // A use from before the secret was made was of an earlier secret of that name, revoked since.

@@ -48,10 +48,13 @@ export class SecretUses {
   private readonly written = new Map<string, number>();
   /** The write in progress: writes run one at a time, so a slow store never has two batches racing. */
   private writing: Promise<void> = Promise.resolve();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: SecretUsesOptions) {
-    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? DEFAULT_FLUSH_MS);
+  constructor(private readonly opts: SecretUsesOptions) {}
+
+  /** Starts writing every `flushMs`. */
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushMs ?? DEFAULT_FLUSH_MS);
     // Recording uses never keeps a process alive by itself; close() writes what is left.
     this.timer.unref();
   }
