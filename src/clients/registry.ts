@@ -380,9 +380,7 @@ export class ClientRegistry {
    * undefined when there is no such client.
    */
   async secretsOf(key: string, kind: StoredClient['kind']): Promise<SecretInfo[] | undefined> {
-    const config = this.config.get(key);
-    const stored = config ? undefined : await this.store.get(key);
-    const secrets = config ? (config.kind === kind ? config.secretNames.map((name) => ({ name, createdAt: undefined })) : undefined) : stored?.kind === kind ? stored.secrets : undefined;
+    const secrets = await this.secretDatesOf(key, kind);
     if (!secrets) return undefined;
     const written = await this.store.secretUses(key);
     const unwritten = this.uses.unwrittenOf(key);
@@ -392,6 +390,14 @@ export class ClientRegistry {
       const used = lastUsedAt > -Infinity && lastUsedAt >= (createdAt ?? -Infinity);
       return { name, createdAt, lastUsedAt: used ? lastUsedAt : undefined };
     });
+  }
+
+  /** The names and creation times of a client's secrets; undefined when there is no such client. */
+  private async secretDatesOf(key: string, kind: StoredClient['kind']): Promise<{ name: string; createdAt: number | undefined }[] | undefined> {
+    const config = this.config.get(key);
+    if (config) return config.kind === kind ? config.secretNames.map((name) => ({ name, createdAt: undefined })) : undefined;
+    const stored = await this.store.get(key);
+    return stored?.kind === kind ? stored.secrets : undefined;
   }
 
   /**
