@@ -453,6 +453,18 @@ function suite(backend: Backend): void {
     assert.deepEqual((await again.secretsOf(added.key, 'oidc'))?.map((s) => [s.name, s.lastUsedAt]), [['secret-1', undefined], ['secret-2', undefined]]);
   });
 
+  it('purges, when it opens, the uses of secrets no client has any more', async () => {
+    const removed = `removed-${randomUUID()}`;
+    await store.clients.recordSecretUses([
+      { clientKey: 'config-rp', secretName: 'secret-1', at: T0 },
+      { clientKey: 'config-rp', secretName: 'secret-2', at: T0 },
+      { clientKey: removed, secretName: 'secret-1', at: T0 },
+    ]);
+    await openRegistry();
+    assert.deepEqual([...(await store.clients.secretUses('config-rp')).keys()], ['secret-1'], "config-rp's secret-2 left the file");
+    assert.deepEqual(await store.clients.secretUses(removed), new Map());
+  });
+
   it('of two processes adding one id as new at once, one adds it and the other gets a 409', async () => {
     const [a, b] = [await openRegistry(), await openOtherProcess()];
     const input = newOidc();

@@ -1096,6 +1096,26 @@ function contract(backend: Backend): void {
         assert.deepEqual(await store.clients.secretUses(client.clientId), new Map());
       });
 
+      it("purge deletes the uses of secrets neither a stored client's nor kept", async () => {
+        const client = makeClient(`purged-${randomUUID()}`);
+        await store.clients.put(client);
+        const configKey = `config-${randomUUID()}`;
+        const removedKey = `removed-${randomUUID()}`;
+        await store.clients.recordSecretUses([
+          use(client.clientId, 'secret-1', T0),
+          use(client.clientId, 'not-a-secret-of-it', T0),
+          use(configKey, 'secret-1', T0),
+          use(configKey, 'secret-2', T0),
+          use(removedKey, 'secret-1', T0),
+        ]);
+        const purged = await store.clients.purgeSecretUses([{ clientKey: configKey, secretName: 'secret-1' }]);
+        assert.ok(purged >= 3, `purged ${purged}`);
+        assert.deepEqual(await store.clients.secretUses(client.clientId), new Map([['secret-1', T0]]));
+        assert.deepEqual(await store.clients.secretUses(configKey), new Map([['secret-1', T0]]));
+        assert.deepEqual(await store.clients.secretUses(removedKey), new Map());
+        assert.equal(await store.clients.purgeSecretUses([{ clientKey: configKey, secretName: 'secret-1' }]), 0, 'nothing left to purge');
+      });
+
       it('a second store on the same database sees the uses', async () => {
         const other = await backend.open(location);
         try {

@@ -280,9 +280,15 @@ export class ClientRegistry {
     });
   }
 
-  /** The config's clients and the store's; rejects if the store cannot be read, so a start fails rather than run without its clients. */
+  /**
+   * The config's clients and the store's; rejects if the store cannot be read, so a start fails
+   * rather than run without its clients. The recorded uses of secrets no client has (any more)
+   * are purged first; a failure to purge is only logged, as a start does not need it.
+   */
   static async open(opts: ClientRegistryOptions): Promise<ClientRegistry> {
     const registry = new ClientRegistry(opts);
+    const configSecrets = [...registry.config.values()].flatMap((c) => c.secretNames.map((secretName) => ({ clientKey: c.key, secretName })));
+    await opts.store.purgeSecretUses(configSecrets).catch((err: unknown) => opts.logger.warn({ err }, 'clients: purging the uses of secrets no client has failed'));
     await registry.refresh();
     registry.timer = setInterval(() => registry.tick(), opts.refreshMs ?? DEFAULT_REFRESH_MS);
     // The registry never keeps a process alive by itself.

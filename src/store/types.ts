@@ -312,6 +312,9 @@ export interface SecretUse {
   at: number;
 }
 
+/** A secret, named by its client's key and its own name. */
+export type SecretRef = Pick<SecretUse, 'clientKey' | 'secretName'>;
+
 /**
  * How precise a secret's last-used time is: a use less than this much newer than the one stored
  * is not written, so a busy client's secret costs one write a minute at most.
@@ -352,6 +355,12 @@ export interface ClientStore {
   recordSecretUses(uses: readonly SecretUse[]): Promise<void>;
   /** The recorded last use of each secret of a client, by the secret's name. */
   secretUses(clientKey: string): Promise<Map<string, number>>;
+  /**
+   * Deletes the recorded uses of secrets that are neither a stored client's nor in `kept` (the
+   * config file's): those a batch wrote just after its client was removed or its secret revoked,
+   * and those of a config client's secret taken out of the file. Returns how many.
+   */
+  purgeSecretUses(kept: readonly SecretRef[]): Promise<number>;
 }
 
 export interface Store {

@@ -360,6 +360,11 @@ const SQL = {
     ON CONFLICT (client_key, secret_name) DO UPDATE SET last_used_at = excluded.last_used_at
     WHERE excluded.last_used_at >= secret_uses.last_used_at + $2`,
   secretUsesOf: 'SELECT secret_name, last_used_at FROM secret_uses WHERE client_key = $1',
+  // $1: the kept secrets as a JSON array of SecretRef.
+  secretUsesPurge: `DELETE FROM secret_uses u
+    WHERE NOT EXISTS (SELECT 1 FROM clients c
+        WHERE c.client_id = u.client_key AND c.secrets @> jsonb_build_array(jsonb_build_object('name', u.secret_name)))
+      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) k WHERE k->>'clientKey' = u.client_key AND k->>'secretName' = u.secret_name)`,
 
   ping: 'SELECT 1',
   // What these delete, and in which order, is purgePlan's (../rows.ts).
@@ -621,6 +626,9 @@ function createStore(pool: Pool): Store {
       },
       async secretUses(clientKey) {
         return rowsToSecretUses((await run<SecretUseRow>(pool, 'secretUsesOf', [clientKey])).rows);
+      },
+      async purgeSecretUses(kept) {
+        return (await run(pool, 'secretUsesPurge', [JSON.stringify(kept)])).rowCount ?? 0;
       },
     },
 

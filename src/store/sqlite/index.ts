@@ -281,6 +281,15 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     ),
     secretUsesOf: db.prepare<[string], SecretUseRow>('SELECT secret_name, last_used_at FROM secret_uses WHERE client_key = ?'),
     secretUsesRemove: db.prepare<[string]>('DELETE FROM secret_uses WHERE client_key = ?'),
+    // $1: the kept secrets as a JSON array of SecretRef.
+    secretUsesPurge: db.prepare<[string], { client_key: string }>(
+      `DELETE FROM secret_uses
+       WHERE NOT EXISTS (SELECT 1 FROM clients, json_each(clients.secrets) s
+           WHERE clients.client_id = secret_uses.client_key AND json_extract(s.value, '$.name') = secret_uses.secret_name)
+         AND NOT EXISTS (SELECT 1 FROM json_each(?) k
+           WHERE json_extract(k.value, '$.clientKey') = secret_uses.client_key AND json_extract(k.value, '$.secretName') = secret_uses.secret_name)
+       RETURNING client_key`,
+    ),
     // $2: the client's secrets as JSON, whose names stay.
     secretUsesPrune: db.prepare<[string, string]>(
       "DELETE FROM secret_uses WHERE client_key = ? AND secret_name NOT IN (SELECT json_extract(value, '$.name') FROM json_each(?))",
@@ -635,6 +644,13 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       },
       async secretUses(clientKey) {
         return rowsToSecretUses(await batch.read(key.secretUses(clientKey), () => s.secretUsesOf.all(clientKey)));
+      },
+      async purgeSecretUses(kept) {
+        return batch.write('clients.purgeSecretUses', (touch) => {
+          const gone = s.secretUsesPurge.all(JSON.stringify(kept));
+          for (const row of gone) touch(key.secretUses(row.client_key));
+          return gone.length;
+        });
       },
     },
 
