@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClientRegistry, type ClientRegistryOptions, type NewClient, type RegisteredClient } from '../src/clients/registry.js';
 import { apiClientSchema, oidcClientSchema, realmClientSchema, type RealmConfig } from '../src/config/schema.js';
 import { EidhubError } from '../src/core/errors.js';
+import { RealmClients } from '../src/protocols/ciba/clients.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store, StoredClient } from '../src/store/types.js';
@@ -399,6 +400,8 @@ function suite(backend: Backend): void {
     assert.equal(registry.verifySecret(added, SECRET_B), true);
     assert.equal(registry.verifySecret(added, 'not-a-secret-of-the-client-0123'), false);
     assert.equal(registry.verifySecret(registry.get('config-rp')!, SECRET_A), true);
+    const realmClients = new RealmClients(registry, REALM.name);
+    assert.equal(realmClients.verifySecret((await realmClients.find('config-rp'))!, SECRET_B), true, "a realm client's check, CIBA's");
     const expected = [
       { name: 'secret-1', createdAt: T0, lastUsedAt: undefined },
       { name: 'secret-2', createdAt: T0, lastUsedAt: T0 + 90_000 },
@@ -409,6 +412,7 @@ function suite(backend: Backend): void {
     assert.deepEqual(await other.secretsOf(added.key, 'oidc'), expected, 'written on close');
     assert.deepEqual(await other.secretsOf('config-rp', 'oidc'), [{ name: 'secret-1', createdAt: undefined, lastUsedAt: T0 + 90_000 }], "a config client's secret-N too");
     assert.deepEqual(await other.secretsOf('config-rp', 'realm'), undefined);
+    assert.deepEqual(await other.secretsOf(`${REALM.name}/config-rp`, 'realm'), [{ name: 'secret-1', createdAt: undefined, lastUsedAt: T0 + 90_000 }]);
   });
 
   it('writes uses every secretUseFlushMs; a failed write is logged at warn, without the secret, and tried again', async () => {
