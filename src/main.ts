@@ -303,9 +303,10 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     reloadKeys,
     async close() {
       for (const t of timers) clearInterval(t);
-      clients.close();
-      samlServiceProviders.close();
       await app.close();
+      samlServiceProviders.close();
+      // After the server's last request, so the secrets' last uses are written, and before the store closes.
+      await clients.close();
       await store.close();
     },
   };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { startEidhub, type RunningEidhub } from './support/eidhub.js';
+import { startEidhub, tempSqlitePath, type RunningEidhub } from './support/eidhub.js';
 import { CapturingSms, loginOverHttp } from './support/http-login.js';
 import { OpenApiValidator } from './support/openapi.js';
 
@@ -315,6 +315,24 @@ describe('Admin API', () => {
     assert.deepEqual([tooLong.status, tooLong.body.field], [400, 'from']);
   });
 
+  it("shows when each secret was last used: after a token request with it, and not for the client's other secret", async () => {
+    const created = await call('post', API, {}, { clientId: 'metered-api', permissions: ['authentication-rest-api'] });
+    const metered = { id: 'metered-api', secret: String((created.body.secret as Json).value) };
+    await call('post', API_SECRETS, { clientId: 'metered-api' }, { name: 'spare' });
+    const lastUses = async (clientId: string) => (await call('get', API_SECRETS, { clientId })).body.map((s) => [s.name, s.lastUsedAt]);
+    assert.deepEqual(await lastUses('metered-api'), [['secret-1', undefined], ['spare', undefined]]);
+    const before = Date.now();
+    assert.equal((await getToken(metered, 'auth-rest-api')).status, 200);
+    assert.equal((await getToken(REST, 'auth-rest-api')).status, 200);
+    const [used, spare] = await lastUses('metered-api');
+    assert.equal(used![0], 'secret-1');
+    assert.ok(Date.parse(String(used![1])) >= before && Date.parse(String(used![1])) <= Date.now(), `lastUsedAt ${String(used![1])}`);
+    assert.deepEqual(spare, ['spare', undefined]);
+    const [configUsed] = await lastUses(REST.id);
+    assert.equal(configUsed![0], 'secret-1');
+    assert.ok(Date.parse(String(configUsed![1])) >= before, "a config client's secret too");
+  });
+
   it('never answers with a secret\'s hash, nor a value after the answer that created it', () => {
     assert.ok(secretValues.length >= 4);
     for (const value of [...secretValues, ADMIN.secret, CONFIG_OIDC.secrets[0]!, CONFIG_REALM_CLIENT.secrets[0]!]) {
@@ -323,6 +341,44 @@ describe('Admin API', () => {
         for (const form of [digest.toString('base64url'), digest.toString('base64'), digest.toString('hex')]) assert.ok(!text.includes(form), 'an answer holds a secret\'s hash');
       }
       assert.ok(answers.filter((text) => text.includes(value)).length <= 1, 'a secret value is shown once only');
+    }
+  });
+});
+
+describe("Admin API: a secret's last use after a restart", () => {
+  it('is still shown by eidhub started again on the same store', async () => {
+    const config = {
+      accountId: 'a-test-0002',
+      apiClients: [
+        { clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin' as const] },
+        { clientId: REST.id, secrets: [REST.secret], permissions: ['authentication-rest-api' as const] },
+      ],
+      storage: { driver: 'sqlite' as const, path: tempSqlitePath() },
+    };
+    const token = async (eidhub: RunningEidhub, client: { id: string; secret: string }, scope: string) => {
+      const form = new URLSearchParams({ grant_type: 'client_credentials', scope, client_id: client.id, client_secret: client.secret });
+      return ((await (await fetch(`${eidhub.issuer}/connect/token`, { method: 'POST', body: form })).json()) as { access_token: string }).access_token;
+    };
+    /** When the REST client's secret was last used, as the Admin API of `eidhub` shows it. */
+    const restLastUse = async (eidhub: RunningEidhub) => {
+      const headers = { authorization: `Bearer ${await token(eidhub, ADMIN, 'eidhub-admin')}` };
+      const secrets = (await (await fetch(`${eidhub.url}${API_SECRETS.replace('{clientId}', REST.id)}`, { headers })).json()) as Json[];
+      return secrets[0]?.lastUsedAt;
+    };
+    const first = await startEidhub(config);
+    let shown: unknown;
+    try {
+      assert.equal(typeof (await token(first, REST, 'auth-rest-api')), 'string');
+      shown = await restLastUse(first);
+      assert.equal(typeof shown, 'string');
+    } finally {
+      await first.close();
+    }
+    const second = await startEidhub(config);
+    try {
+      assert.equal(await restLastUse(second), shown, 'written when the first one closed');
+    } finally {
+      await second.close();
     }
   });
 });

@@ -2,7 +2,8 @@
  * The Admin API on two eidhub processes (real OS processes) sharing PostgreSQL: a client created
  * on one logs a person in on the other at once, and a secret revoked on one fails on it at once
  * and on the other within its registry's refresh (500 ms); the same for a SAML service provider,
- * on processes whose config has none.
+ * on processes whose config has none; of two processes creating one id at once, one creates it;
+ * a secret's last use, written when a process stops, is shown by the other.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -124,5 +125,27 @@ describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUr
     }
     assert.equal(status, 400);
     assert.ok(Date.now() - removedAt < 1500, `within a second and a half: ${Date.now() - removedAt} ms`);
+  });
+
+  it('creates a client once when both processes are asked for the same id at once', async () => {
+    const [a, b] = processes;
+    const answers = await Promise.all([a!, b!].map((p) => admin(p.publicUrl, 'POST', '/api-clients', { clientId: 'twice', permissions: ['authentication-rest-api'] })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [201, 409]);
+    const events = await admin(b!.publicUrl, 'GET', '/audit-events?clientId=twice&type=admin.client.created');
+    assert.equal((events.body.events as unknown[]).length, 1, 'one creation audited');
+  });
+
+  // Last: it stops the first process.
+  it("shows on the other process when a secret was last used, once the process that saw the use has stopped", async () => {
+    const [a, b] = processes;
+    const created = await admin(a!.publicUrl, 'POST', '/api-clients', { clientId: 'metered', permissions: ['authentication-rest-api'] });
+    await admin(a!.publicUrl, 'POST', '/api-clients/metered/secrets', { name: 'spare' });
+    const usedFrom = Date.now();
+    assert.equal((await token(a!.publicUrl, { id: 'metered', secret: String((created.body.secret as { value: string }).value) }, 'auth-rest-api')).status, 200);
+    assert.deepEqual(await a!.kill('SIGTERM', 10_000), { code: 0, signal: null });
+    const secrets = (await admin(b!.publicUrl, 'GET', '/api-clients/metered/secrets')).body as unknown as { name: string; lastUsedAt?: string }[];
+    assert.deepEqual(secrets.map((s) => s.name), ['secret-1', 'spare']);
+    assert.ok(Date.parse(String(secrets[0]!.lastUsedAt)) >= usedFrom, `secret-1 last used at ${String(secrets[0]!.lastUsedAt)}`);
+    assert.equal(secrets[1]!.lastUsedAt, undefined, 'spare was never used');
   });
 });

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClientRegistry, type ClientRegistryOptions, type NewClient, type RegisteredClient } from '../src/clients/registry.js';
 import { apiClientSchema, oidcClientSchema, realmClientSchema, type RealmConfig } from '../src/config/schema.js';
 import { EidhubError } from '../src/core/errors.js';
+import { RealmClients } from '../src/protocols/ciba/clients.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store, StoredClient } from '../src/store/types.js';
@@ -83,7 +84,7 @@ function suite(backend: Backend): void {
     store = await backend.open(location);
   });
   after(async () => {
-    for (const r of registries) r.close();
+    for (const r of registries) await r.close();
     for (const s of stores) await s.close();
     await store.close();
     await backend.remove(location);
@@ -385,8 +386,101 @@ function suite(backend: Backend): void {
       if (Date.now() - start > 2000) assert.fail('the failed refresh was not logged');
       await delay(10);
     }
-    watched.close();
+    await watched.close();
     assert.equal(watched.get('config-rp')?.readOnly, true, 'the registry keeps working');
+  });
+
+  it("records a secret's use under its name: shown at once, written on close, then seen by another process", async () => {
+    let clock = T0;
+    // No timed write in between: close() is what writes.
+    const registry = await openRegistry({ secretUseFlushMs: 3_600_000, now: () => clock });
+    const other = await openOtherProcess();
+    const added = await registry.add(newOidc());
+    clock = T0 + 90_000;
+    assert.equal(registry.verifySecret(added, SECRET_B), true);
+    assert.equal(registry.verifySecret(added, 'not-a-secret-of-the-client-0123'), false);
+    assert.equal(registry.verifySecret(registry.get('config-rp')!, SECRET_A), true);
+    const realmClients = new RealmClients(registry, REALM.name);
+    assert.equal(realmClients.verifySecret((await realmClients.find('config-rp'))!, SECRET_B), true, "a realm client's check, CIBA's");
+    const expected = [
+      { name: 'secret-1', createdAt: T0, lastUsedAt: undefined },
+      { name: 'secret-2', createdAt: T0, lastUsedAt: T0 + 90_000 },
+    ];
+    assert.deepEqual(await registry.secretsOf(added.key, 'oidc'), expected, 'this process shows its uses before writing them');
+    assert.deepEqual(await other.secretsOf(added.key, 'oidc'), expected.map((s) => ({ ...s, lastUsedAt: undefined })), 'not written yet');
+    await registry.close();
+    assert.deepEqual(await other.secretsOf(added.key, 'oidc'), expected, 'written on close');
+    assert.deepEqual(await other.secretsOf('config-rp', 'oidc'), [{ name: 'secret-1', createdAt: undefined, lastUsedAt: T0 + 90_000 }], "a config client's secret-N too");
+    assert.deepEqual(await other.secretsOf('config-rp', 'realm'), undefined);
+    assert.deepEqual(await other.secretsOf(`${REALM.name}/config-rp`, 'realm'), [{ name: 'secret-1', createdAt: undefined, lastUsedAt: T0 + 90_000 }]);
+  });
+
+  it('writes uses every secretUseFlushMs; a failed write is logged at warn, without the secret, and tried again', async () => {
+    const logs = captureLogs();
+    let fail = true;
+    const flaky: Store['clients'] = {
+      ...store.clients,
+      recordSecretUses: (uses) => (fail ? Promise.reject(new Error('database went away')) : store.clients.recordSecretUses(uses)),
+    };
+    const registry = await openRegistry({ store: flaky, logger: logs.logger, secretUseFlushMs: 20 });
+    const added = await registry.add(newOidc(undefined, [SECRET_A]));
+    assert.equal(registry.verifySecret(added, SECRET_A), true);
+    const failed = () => logs.records().filter((r) => r.msg.startsWith('clients: recording when secrets were last used failed'));
+    const start = Date.now();
+    while (failed().length === 0) {
+      if (Date.now() - start > 2000) assert.fail('the failed write was not logged');
+      await delay(10);
+    }
+    assert.equal(failed()[0]!.level, 40, 'at warn');
+    assert.ok(!JSON.stringify(logs.records()).includes(SECRET_A), 'no secret in the log');
+    fail = false;
+    while ((await store.clients.secretUses(added.key)).get('secret-1') !== T0) {
+      if (Date.now() - start > 4000) assert.fail('the use was not written once the store was back');
+      await delay(10);
+    }
+  });
+
+  it("drops a revoked secret's use, and never shows a use from before a secret of that name was made", async () => {
+    let clock = T0;
+    const registry = await openRegistry({ secretUseFlushMs: 3_600_000, now: () => clock });
+    const added = await registry.add(newOidc());
+    assert.equal(registry.verifySecret(added, SECRET_B), true);
+    assert.equal(await registry.revokeSecret(added.key, 'oidc', 'secret-2'), true);
+    await registry.close();
+    assert.deepEqual(await store.clients.secretUses(added.key), new Map(), 'the revoked secret-2 left no row');
+
+    const again = await openRegistry({ now: () => clock });
+    clock = T0 + 10_000;
+    await again.addSecret(added.key, 'oidc', 'secret-2');
+    // Another process's batch, written late, of the secret-2 revoked above.
+    await store.clients.recordSecretUses([{ clientKey: added.key, secretName: 'secret-2', at: T0 + 5000 }]);
+    assert.deepEqual((await again.secretsOf(added.key, 'oidc'))?.map((s) => [s.name, s.lastUsedAt]), [['secret-1', undefined], ['secret-2', undefined]]);
+  });
+
+  it('purges, when it opens, the uses of secrets no client has any more', async () => {
+    const removed = `removed-${randomUUID()}`;
+    await store.clients.recordSecretUses([
+      { clientKey: 'config-rp', secretName: 'secret-1', at: T0 },
+      { clientKey: 'config-rp', secretName: 'secret-2', at: T0 },
+      { clientKey: removed, secretName: 'secret-1', at: T0 },
+    ]);
+    await openRegistry();
+    assert.deepEqual([...(await store.clients.secretUses('config-rp')).keys()], ['secret-1'], "config-rp's secret-2 left the file");
+    assert.deepEqual(await store.clients.secretUses(removed), new Map());
+  });
+
+  it('of two processes adding one id as new at once, one adds it and the other gets a 409', async () => {
+    const [a, b] = [await openRegistry(), await openOtherProcess()];
+    const input = newOidc();
+    const adds = [() => a.add(input, { onlyNew: true }), () => b.add(input, { onlyNew: true })];
+    // Two SQLite connections in one process cannot write at once: the second's wait for the
+    // file's lock blocks the event loop the first needs to commit. Real processes do race there.
+    const results: PromiseSettledResult<RegisteredClient>[] = [];
+    if (store.driver === 'sqlite') for (const add of adds) results.push(...(await Promise.allSettled([add()])));
+    else results.push(...(await Promise.allSettled(adds.map((add) => add()))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    assert.ok(refused[0] instanceof EidhubError && refused[0].status === 409 && refused[0].code === 'client_exists', String(refused[0]));
   });
 }
 
@@ -428,7 +522,7 @@ describe('ClientRegistry', () => {
       );
       assert.deepEqual(await store.clients.list(), [], 'nothing stored');
     } finally {
-      registry.close();
+      await registry.close();
       await store.close();
     }
   });

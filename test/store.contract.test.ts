@@ -26,6 +26,7 @@ import { openSqliteDatabase, openSqliteStore } from '../src/store/sqlite/index.j
 import { key } from '../src/store/sqlite/read-keys.js';
 import { createTouchCheck } from '../src/store/sqlite/touch-check.js';
 import {
+  SECRET_USE_PRECISION_MS,
   StoreConflictError,
   type AuditEvent,
   type AuditQuery,
@@ -1003,6 +1004,129 @@ function contract(backend: Backend): void {
       } finally {
         await other.close();
       }
+    });
+
+    /** An admin event about a client, as AdminService writes them. */
+    const clientEvent = (clientId: string, type: string): AuditEvent => ({ type, at: T0, clientId, data: { actor: 'admin-client', kind: 'oidc' } });
+    /** The store's audit events about a client, oldest first. */
+    const eventsOf = async (clientId: string) => (await store.audit.query({ clientId, limit: 100 })).events.reverse().map((e) => e.type);
+    /** An event the store cannot write (a NOT NULL column left null): its client change must not be written either. */
+    const unwritable = (clientId: string) => ({ ...clientEvent(clientId, 'x'), type: null }) as unknown as AuditEvent;
+
+    it('insert adds a new client with its audit event; an existing key is a StoreConflictError and writes nothing', async () => {
+      const client = makeClient(`insert-${randomUUID()}`);
+      const v0 = await store.clients.version();
+      await store.clients.insert(client, clientEvent(client.clientId, 'admin.client.created'));
+      assert.deepEqual(await store.clients.get(client.clientId), client);
+      assert.deepEqual(await eventsOf(client.clientId), ['admin.client.created']);
+      const v1 = await store.clients.version();
+      assert.notEqual(v1, v0);
+      await assert.rejects(store.clients.insert({ ...client, settings: { other: true } }, clientEvent(client.clientId, 'admin.client.created')), StoreConflictError);
+      await assert.rejects(store.clients.insert({ ...client, settings: { other: true } }), StoreConflictError);
+      assert.deepEqual(await store.clients.get(client.clientId), client, 'the first one stays');
+      assert.deepEqual(await eventsOf(client.clientId), ['admin.client.created'], 'no event for the refused insert');
+      assert.equal(await store.clients.version(), v1, 'the version stays');
+    });
+
+    it('of two concurrent inserts of one key, one wins and the other gets StoreConflictError', async () => {
+      const clientId = `race-${randomUUID()}`;
+      const contenders = [makeClient(clientId, { updatedAt: T0 + 1 }), makeClient(clientId, { updatedAt: T0 + 2 })];
+      const results = await Promise.allSettled(contenders.map((c) => store.clients.insert(c, clientEvent(clientId, 'admin.client.created'))));
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [contenders[i]!] : []));
+      const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      assert.equal(won.length, 1, 'exactly one insert wins');
+      assert.equal(lost.length, 1);
+      assert.ok(lost[0] instanceof StoreConflictError, `the other gets the conflict: ${String(lost[0])}`);
+      assert.deepEqual(await store.clients.get(clientId), won[0]);
+      assert.deepEqual(await eventsOf(clientId), ['admin.client.created'], "only the winner's event");
+    });
+
+    it('put and remove write their audit event with the change; remove of nothing writes none', async () => {
+      const client = makeClient(`audited-${randomUUID()}`);
+      await store.clients.put(client, clientEvent(client.clientId, 'admin.client.created'));
+      await store.clients.put({ ...client, updatedAt: T0 + 5 }, clientEvent(client.clientId, 'admin.client.updated'));
+      assert.equal(await store.clients.remove(client.clientId, clientEvent(client.clientId, 'admin.client.deleted')), true);
+      assert.equal(await store.clients.remove(client.clientId, clientEvent(client.clientId, 'admin.client.deleted')), false);
+      assert.deepEqual(await eventsOf(client.clientId), ['admin.client.created', 'admin.client.updated', 'admin.client.deleted']);
+    });
+
+    it('a change whose audit event cannot be written is not written either', async () => {
+      const client = makeClient(`unaudited-${randomUUID()}`);
+      await store.clients.put(client);
+      const version = await store.clients.version();
+      await assert.rejects(store.clients.put({ ...client, settings: { changed: true }, updatedAt: T0 + 9 }, unwritable(client.clientId)));
+      assert.deepEqual(await store.clients.get(client.clientId), client, 'put: the client is unchanged');
+      await assert.rejects(store.clients.remove(client.clientId, unwritable(client.clientId)));
+      assert.deepEqual(await store.clients.get(client.clientId), client, 'remove: the client is still there');
+      const fresh = makeClient(`unaudited-${randomUUID()}`);
+      await assert.rejects(store.clients.insert(fresh, unwritable(fresh.clientId)), (err) => !(err instanceof StoreConflictError));
+      assert.equal(await store.clients.get(fresh.clientId), null, 'insert: no client');
+      assert.equal(await store.clients.version(), version, 'the version stays');
+      assert.deepEqual([...(await eventsOf(client.clientId)), ...(await eventsOf(fresh.clientId))], []);
+    });
+
+    describe('secret uses', () => {
+      const use = (clientKey: string, secretName: string, at: number) => ({ clientKey, secretName, at });
+
+      it('keeps the latest use of each secret, to SECRET_USE_PRECISION_MS, without changing the clients version', async () => {
+        const key = `uses-${randomUUID()}`;
+        const version = await store.clients.version();
+        assert.deepEqual(await store.clients.secretUses(key), new Map());
+        await store.clients.recordSecretUses([use(key, 'secret-1', T0), use(key, 'secret-2', T0 + 5), use(key, 'secret-1', T0 + 2)]);
+        assert.deepEqual(await store.clients.secretUses(key), new Map([['secret-1', T0 + 2], ['secret-2', T0 + 5]]), 'the latest of a batch');
+        await store.clients.recordSecretUses([use(key, 'secret-1', T0 + 2 + SECRET_USE_PRECISION_MS - 1), use(key, 'secret-2', T0)]);
+        assert.deepEqual(await store.clients.secretUses(key), new Map([['secret-1', T0 + 2], ['secret-2', T0 + 5]]), 'neither a use less than the precision newer nor an older one is written');
+        await store.clients.recordSecretUses([use(key, 'secret-1', T0 + 2 + SECRET_USE_PRECISION_MS)]);
+        assert.deepEqual((await store.clients.secretUses(key)).get('secret-1'), T0 + 2 + SECRET_USE_PRECISION_MS);
+        await store.clients.recordSecretUses([]);
+        assert.equal(await store.clients.version(), version);
+        assert.deepEqual(await store.clients.secretUses(`${key}-other`), new Map(), 'by client key');
+      });
+
+      it("put deletes the uses of secrets the client no longer has; remove and insert delete the client's", async () => {
+        const client = makeClient(`pruned-${randomUUID()}`);
+        await store.clients.put(client);
+        await store.clients.recordSecretUses([use(client.clientId, 'secret-1', T0 + 10), use(client.clientId, 'secret-2', T0 + 20)]);
+        await store.clients.put({ ...client, secrets: client.secrets.slice(1) });
+        assert.deepEqual(await store.clients.secretUses(client.clientId), new Map([['secret-2', T0 + 20]]), 'the revoked secret-1 goes');
+        assert.equal(await store.clients.remove(client.clientId), true);
+        assert.deepEqual(await store.clients.secretUses(client.clientId), new Map(), 'removed with its client');
+        // A batch written late, after its client was removed, is not the next client's of that id.
+        await store.clients.recordSecretUses([use(client.clientId, 'secret-1', T0 + 30)]);
+        await store.clients.insert(client);
+        assert.deepEqual(await store.clients.secretUses(client.clientId), new Map());
+      });
+
+      it("purge deletes the uses of secrets neither a stored client's nor kept", async () => {
+        const client = makeClient(`purged-${randomUUID()}`);
+        await store.clients.put(client);
+        const configKey = `config-${randomUUID()}`;
+        const removedKey = `removed-${randomUUID()}`;
+        await store.clients.recordSecretUses([
+          use(client.clientId, 'secret-1', T0),
+          use(client.clientId, 'not-a-secret-of-it', T0),
+          use(configKey, 'secret-1', T0),
+          use(configKey, 'secret-2', T0),
+          use(removedKey, 'secret-1', T0),
+        ]);
+        const purged = await store.clients.purgeSecretUses([{ clientKey: configKey, secretName: 'secret-1' }]);
+        assert.ok(purged >= 3, `purged ${purged}`);
+        assert.deepEqual(await store.clients.secretUses(client.clientId), new Map([['secret-1', T0]]));
+        assert.deepEqual(await store.clients.secretUses(configKey), new Map([['secret-1', T0]]));
+        assert.deepEqual(await store.clients.secretUses(removedKey), new Map());
+        assert.equal(await store.clients.purgeSecretUses([{ clientKey: configKey, secretName: 'secret-1' }]), 0, 'nothing left to purge');
+      });
+
+      it('a second store on the same database sees the uses', async () => {
+        const other = await backend.open(location);
+        try {
+          const key = `shared-uses-${randomUUID()}`;
+          await store.clients.recordSecretUses([use(key, 'secret-1', T0)]);
+          assert.deepEqual(await other.clients.secretUses(key), new Map([['secret-1', T0]]));
+        } finally {
+          await other.close();
+        }
+      });
     });
   });
 

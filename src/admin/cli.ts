@@ -66,7 +66,7 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
     logger: deps.logger,
     now,
   });
-  const service = new AdminService({ registry, audit: store.audit, realms: config.realms.map((r) => r.name), now });
+  const service = new AdminService({ registry, realms: config.realms.map((r) => r.name), now });
   try {
     const [action, ...rest] = operands(args, ['--kind', '--realm', '--name', '--config']);
     const realm = option(args, '--realm');
@@ -124,6 +124,6 @@ export async function runClientsCli(group: 'clients' | 'secrets', args: readonly
     }
     throw new EidhubError(400, 'invalid_request', `unknown command: eidhub ${group} ${action ?? ''}`.trim());
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

@@ -52,6 +52,8 @@ type Params = { realm?: string; clientId?: string; name?: string };
 type Req = FastifyRequest<{ Params: Params; Body: Record<string, unknown> }>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** The dates that are known, as ISO date-times; an unknown one is left out rather than null. */
+const isoDates = (dates: Record<string, number | undefined>) => Object.fromEntries(Object.entries(dates).flatMap(([name, ms]) => (ms === undefined ? [] : [[name, iso(ms)]])));
 
 /** A client as the API shows it: its settings, never a secret nor a hash. */
 const present = (client: RegisteredClient): Record<string, unknown> => ({ ...clientSettings(client), readOnly: client.readOnly });
@@ -137,7 +139,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         onRequest,
         schema: { summary: `List an ${noun}'s secrets (names and dates, never values)`, tags: [tag], security, params: itemParams, response: { 200: { description: 'The secrets.', type: 'array', items: { $ref: 'Secret#' } }, ...errorResponses } },
       },
-      async (req) => (await service.secrets(refOf(req.params))).map((s) => ({ name: s.name, ...(s.createdAt === undefined ? {} : { createdAt: iso(s.createdAt) }) })),
+      async (req) => (await service.secrets(refOf(req.params))).map((s) => ({ name: s.name, ...isoDates({ createdAt: s.createdAt, lastUsedAt: s.lastUsedAt }) })),
     );
 
     app.post<{ Params: Params; Body: { name: string } }>(

@@ -60,10 +60,11 @@ export const secretSchema = {
   $id: 'Secret',
   type: 'object',
   required: ['name'],
-  description: 'A client secret: its name and creation date, never its value (nor its hash).',
+  description: 'A client secret: its name, creation date and last-used date, never its value (nor its hash).',
   properties: {
     name: { type: 'string' },
     createdAt: isoDate('When it was created; absent for a config client\'s secrets (named secret-1, secret-2… in the file\'s order).'),
+    lastUsedAt: isoDate('When it last authenticated its client (recorded to within a minute); absent if it never did.'),
   },
 } as const;
 

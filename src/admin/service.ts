@@ -3,13 +3,24 @@
  * came: the Admin API (routes.ts and saml-routes.ts, for an API client with the permission admin),
  * the console (console/, for a person whose number is in config `admins`) and the CLI all call
  * these, so a change is made, checked and audited one way. Every change goes through a registry,
- * so it reaches every process, and is written as an audit event (`admin.client.*`,
- * `admin.saml_sp.*`) naming who made it (`data.actor`).
+ * so it reaches every process, and is written with an audit event (`admin.client.*`,
+ * `admin.saml_sp.*`) naming who made it (`data.actor`): a client's in the same atomic unit.
  */
-import { newSecretValue, realmClientKey, type ClientRegistry, type ClientSettings, type NewClient, type RegisteredClient } from '../clients/registry.js';
+import {
+  newSecretValue,
+  realmClientKey,
+  type ChangeAudit,
+  type ClientRegistry,
+  type ClientSettings,
+  type NewClient,
+  type RegisteredClient,
+  type SecretInfo,
+} from '../clients/registry.js';
 import { EidhubError } from '../core/errors.js';
 import { spNotFound, type RegisteredServiceProvider, type SamlServiceProviderRegistry } from '../protocols/saml/service-providers.js';
 import type { AuditStore, StoredClient } from '../store/types.js';
+
+export type { SecretInfo };
 
 export type ClientKind = StoredClient['kind'];
 
@@ -23,12 +34,6 @@ export interface ClientRef {
 /** How each kind of client is named in messages. */
 export const CLIENT_NOUNS: Readonly<Record<ClientKind, string>> = { oidc: 'OIDC client', api: 'API client', realm: 'realm client' };
 
-/** A secret as an administrator sees it: a name and dates, never a value. */
-export interface SecretInfo {
-  name: string;
-  createdAt: number | undefined;
-}
-
 /** A secret just made: its value is shown this once. */
 export interface NewSecret {
   name: string;
@@ -40,7 +45,8 @@ export interface AdminServiceDeps {
   registry: ClientRegistry;
   /** Absent where only clients are managed (the CLI). */
   samlServiceProviders?: SamlServiceProviderRegistry | undefined;
-  audit: AuditStore;
+  /** Where the SAML service providers' changes are audited (a client's change has the registry write its event); absent with them. */
+  audit?: AuditStore | undefined;
   /** The configured realms' names: realm clients exist only in them. */
   realms: readonly string[];
   now: () => number;
@@ -85,8 +91,7 @@ export class AdminService {
     this.checkRealm(kind, realm);
     const value = kind !== 'oidc' || options.withSecret ? newSecretValue() : undefined;
     const input = { ...toSettings(kind, realm, settings), secrets: value === undefined ? [] : [value] } as NewClient;
-    const client = await this.deps.registry.add(input, { onlyNew: true });
-    await this.audit('admin.client.created', client.key, actor, { kind });
+    const client = await this.deps.registry.add(input, { onlyNew: true, audit: this.audit('admin.client.created', actor, { kind }) });
     if (value === undefined) return { client, secret: undefined };
     const first = (await this.deps.registry.secretsOf(client.key, kind))?.[0];
     return { client, secret: { name: first?.name ?? 'secret-1', createdAt: first?.createdAt ?? this.deps.now(), value } };
@@ -95,19 +100,17 @@ export class AdminService {
   /** Replaces a stored client's settings (its secrets stay); 409 for a config client. */
   async update(kind: ClientKind, realm: string | undefined, settings: Record<string, unknown>, actor: string): Promise<RegisteredClient> {
     this.checkRealm(kind, realm);
-    const client = await this.deps.registry.update(toSettings(kind, realm, settings));
-    await this.audit('admin.client.updated', client.key, actor, { kind });
-    return client;
+    return this.deps.registry.update(toSettings(kind, realm, settings), this.audit('admin.client.updated', actor, { kind }));
   }
 
   /** Deletes a stored client; 404 when there is none, 409 for a config client. */
   async remove(ref: ClientRef, actor: string): Promise<void> {
-    const client = await this.get(ref);
-    if (!(await this.deps.registry.remove(ref.clientId, ref.kind === 'realm' ? ref.realm : undefined))) throw notFound(ref);
-    await this.audit('admin.client.deleted', client.key, actor, { kind: ref.kind });
+    await this.get(ref);
+    const removed = await this.deps.registry.remove(ref.clientId, ref.kind === 'realm' ? ref.realm : undefined, this.audit('admin.client.deleted', actor, { kind: ref.kind }));
+    if (!removed) throw notFound(ref);
   }
 
-  /** A client's secrets, names and dates only; 404 when there is no such client. */
+  /** A client's secrets, names and dates only (their last use too); 404 when there is no such client. */
   async secrets(ref: ClientRef): Promise<SecretInfo[]> {
     const secrets = await this.deps.registry.secretsOf(this.keyOf(ref), ref.kind);
     if (!secrets) throw notFound(ref);
@@ -117,16 +120,14 @@ export class AdminService {
   /** Adds a new random secret; its value is returned this once. */
   async addSecret(ref: ClientRef, name: string, actor: string): Promise<NewSecret> {
     const key = this.keyOf(ref);
-    const secret = await this.deps.registry.addSecret(key, ref.kind, name);
-    await this.audit('admin.client.secret.created', key, actor, { kind: ref.kind, secret: secret.name });
-    return secret;
+    return this.deps.registry.addSecret(key, ref.kind, name, this.audit('admin.client.secret.created', actor, { kind: ref.kind, secret: name }));
   }
 
   /** Revokes a secret by name: it fails at once, on every process. 404 when there is none of that name. */
   async revokeSecret(ref: ClientRef, name: string, actor: string): Promise<void> {
     const key = this.keyOf(ref);
-    if (!(await this.deps.registry.revokeSecret(key, ref.kind, name))) throw new EidhubError(404, 'secret_not_found', `the ${CLIENT_NOUNS[ref.kind]} ${ref.clientId} has no secret named ${name}`);
-    await this.audit('admin.client.secret.revoked', key, actor, { kind: ref.kind, secret: name });
+    const revoked = await this.deps.registry.revokeSecret(key, ref.kind, name, this.audit('admin.client.secret.revoked', actor, { kind: ref.kind, secret: name }));
+    if (!revoked) throw new EidhubError(404, 'secret_not_found', `the ${CLIENT_NOUNS[ref.kind]} ${ref.clientId} has no secret named ${name}`);
   }
 
   /** Every SAML service provider, the config file's first. */
@@ -144,21 +145,27 @@ export class AdminService {
   /** Adds a SAML service provider by its metadata and options, checked as the config file's are (400 naming the field; 409 when its entityID is in use). */
   async addServiceProvider(input: Record<string, unknown>, actor: string): Promise<RegisteredServiceProvider> {
     const registered = await this.sps().add(input, { onlyNew: true });
-    await this.audit('admin.saml_sp.created', registered.entry.entityId, actor, {});
+    await this.auditSp('admin.saml_sp.created', registered.entry.entityId, actor);
     return registered;
   }
 
   /** Replaces a stored SP's metadata and options; 404 when there is none, 409 for a config SP. */
   async updateServiceProvider(input: Record<string, unknown>, actor: string): Promise<RegisteredServiceProvider> {
     const registered = await this.sps().update(input);
-    await this.audit('admin.saml_sp.updated', registered.entry.entityId, actor, {});
+    await this.auditSp('admin.saml_sp.updated', registered.entry.entityId, actor);
     return registered;
   }
 
   /** Removes a stored SP: its requests are refused at once. 404 when there is none, 409 for a config SP. */
   async removeServiceProvider(entityId: string, actor: string): Promise<void> {
     if (!(await this.sps().remove(entityId))) throw spNotFound(entityId);
-    await this.audit('admin.saml_sp.deleted', entityId, actor, {});
+    await this.auditSp('admin.saml_sp.deleted', entityId, actor);
+  }
+
+  /** An SP's change is written first, then its event (the SP store takes no event with a change). */
+  private auditSp(type: string, entityId: string, actor: string): Promise<void> {
+    if (!this.deps.audit) throw new Error('this AdminService was made without the audit store');
+    return this.deps.audit.append({ type, at: this.deps.now(), clientId: entityId, data: { actor } });
   }
 
   private sps(): SamlServiceProviderRegistry {
@@ -172,8 +179,9 @@ export class AdminService {
     return ref.kind === 'realm' ? realmClientKey(ref.realm!, ref.clientId) : ref.clientId;
   }
 
-  private audit(type: string, key: string, actor: string, data: Record<string, unknown>): Promise<void> {
-    return this.deps.audit.append({ type, at: this.deps.now(), clientId: key, data: { actor, ...data } });
+  /** The audit event of a change, which the registry has the store write with the change. */
+  private audit(type: string, actor: string, data: Record<string, unknown>): ChangeAudit {
+    return (key) => ({ type, at: this.deps.now(), clientId: key, data: { actor, ...data } });
   }
 }
 

@@ -9,6 +9,9 @@
  * version changed, so another process's change is seen within `refreshMs`; and find() reads the
  * store for an id the snapshot lacks, so a client another process just added is usable at once.
  *
+ * When each secret last authenticated its client is recorded in memory and written in batches
+ * (secret-uses.ts); secretsOf shows it.
+ *
  * Protocol-neutral: how a protocol presents clients to its library (oidc-provider's client
  * metadata) stays in that protocol's folder.
  */
@@ -32,7 +35,8 @@ import {
 } from '../config/schema.js';
 import { badRequest, conflict, EidhubError } from '../core/errors.js';
 import { EntrySnapshot } from '../store/entry-snapshot.js';
-import type { ClientStore, StoredClient, StoredClientSecret } from '../store/types.js';
+import { StoreConflictError, type AuditEvent, type ClientStore, type StoredClient, type StoredClientSecret } from '../store/types.js';
+import { SecretUses } from './secret-uses.js';
 
 /** The scopes of an API client's access tokens; either one lets it call the REST API. */
 export const API_SCOPES = ['signicat-api', 'auth-rest-api'] as const;
@@ -58,6 +62,8 @@ export interface RegisteredClient {
   name: string | undefined;
   /** SHA-256 of each valid secret; empty for a public client. */
   secretHashes: Buffer[];
+  /** The name of each secret, in the order of secretHashes (a config client's are `secret-N`). */
+  secretNames: string[];
   /**
    * The secret oidc-provider knows the client by: derived from the server key, so every process
    * agrees on it, once per client, since the token endpoint needs it on every request.
@@ -77,6 +83,21 @@ export type NewClient =
   | { kind: 'oidc'; settings: OidcClientSettings; secrets: string[] }
   | { kind: 'api'; settings: ApiClientSettings; secrets: string[] }
   | { kind: 'realm'; realm: string; settings: RealmClientSettings; secrets: string[] };
+
+/** A secret as an administrator sees it: a name and dates, never a value. */
+export interface SecretInfo {
+  name: string;
+  /** Undefined for a config client's secrets. */
+  createdAt: number | undefined;
+  /** When it last authenticated its client; undefined if never (or not since it was created). */
+  lastUsedAt: number | undefined;
+}
+
+/**
+ * The audit event of a change, given the changed client's key: the store writes it in the same
+ * atomic unit as the change, so neither is ever written without the other.
+ */
+export type ChangeAudit = (key: string) => AuditEvent;
 
 /** A client's settings without its secrets (update keeps a stored client's). */
 export type ClientSettings =
@@ -111,6 +132,8 @@ export interface ClientRegistryOptions {
   logger: Logger;
   /** How often the store's clients version is checked (default 500 ms). */
   refreshMs?: number;
+  /** How often the secrets' uses are written to the store (default 5 s). */
+  secretUseFlushMs?: number;
   now?: () => number;
 }
 
@@ -157,13 +180,14 @@ function withoutSecrets<T extends { secrets: string[] }>(client: T): Omit<T, 'se
  * The client registered. Its internal secret is derived from the server key under its key (a
  * realm's client under its realm), so clients of the same id in two realms never share one.
  */
-function register(client: ClientSettings, secretHashes: Buffer[], readOnly: boolean, internalSecretKey: Buffer): RegisteredClient {
+function register(client: ClientSettings, secretHashes: Buffer[], secretNames: string[], readOnly: boolean, internalSecretKey: Buffer): RegisteredClient {
   const { clientId } = client.settings;
   const derivation = client.kind === 'realm' ? `realm-client-secret:${client.realm}:${clientId}` : `client-secret:${clientId}`;
   const common = {
     clientId,
     key: keyOf(client),
     secretHashes,
+    secretNames,
     internalSecret: createHmac('sha256', internalSecretKey).update(derivation).digest('base64url'),
     readOnly,
   };
@@ -180,7 +204,8 @@ function register(client: ClientSettings, secretHashes: Buffer[], readOnly: bool
 /** The clients of the config file (validated by its schema already), read-only, by key. */
 function configClients(opts: ClientRegistryOptions): Map<string, RegisteredClient> {
   const clients = new Map<string, RegisteredClient>();
-  const add = (client: ClientSettings, secrets: string[]) => clients.set(keyOf(client), register(client, secrets.map(sha256), true, opts.internalSecretKey));
+  const add = (client: ClientSettings, secrets: string[]) =>
+    clients.set(keyOf(client), register(client, secrets.map(sha256), secrets.map((_s, i) => `secret-${i + 1}`), true, opts.internalSecretKey));
   for (const c of opts.oidcClients) add({ kind: 'oidc', settings: withoutSecrets(c) }, c.secrets);
   for (const c of opts.apiClients) add({ kind: 'api', settings: withoutSecrets(c) }, c.secrets);
   for (const realm of opts.realms ?? []) {
@@ -189,12 +214,16 @@ function configClients(opts: ClientRegistryOptions): Map<string, RegisteredClien
   return clients;
 }
 
-/** Constant-time check of a presented secret against every valid secret of the client (each one compared, match or not). */
-export function verifyClientSecret(client: RegisteredClient, presented: string): boolean {
+/**
+ * Constant-time check of a presented secret against every valid secret of the client (each one
+ * compared, match or not): the index of the secret it is, or -1.
+ */
+function matchClientSecret(client: RegisteredClient, presented: string): number {
   const presentedHash = sha256(presented);
-  let ok = false;
-  for (const expected of client.secretHashes) ok = timingSafeEqual(expected, presentedHash) || ok;
-  return ok;
+  const hashes = client.secretHashes;
+  let matched = -1;
+  for (let i = 0; i < hashes.length; i++) if (timingSafeEqual(hashes[i]!, presentedHash)) matched = i;
+  return matched;
 }
 
 /** PKCE: public clients always; confidential clients when configured `required`; an unknown client or an API client never gets past it. */
@@ -215,6 +244,7 @@ export class ClientRegistry {
   private readonly logger: Logger;
   private readonly internalSecretKey: Buffer;
   private readonly now: () => number;
+  private readonly uses: SecretUses;
 
   private constructor(opts: ClientRegistryOptions) {
     this.config = configClients(opts);
@@ -230,13 +260,26 @@ export class ClientRegistry {
       onRefreshed: (changed) => this.emit(changed),
       onRefreshError: (err) => this.logger.error({ err }, 'clients: reading the stored clients failed; the last ones read stay in use'),
     });
+    this.uses = new SecretUses({
+      store: opts.store,
+      logger: opts.logger,
+      current: (key, name) => this.known(key)?.secretNames.includes(name) ?? false,
+      flushMs: opts.secretUseFlushMs,
+    });
   }
 
-  /** The config's clients and the store's; rejects if the store cannot be read, so a start fails rather than run without its clients. */
+  /**
+   * The config's clients and the store's; rejects if the store cannot be read, so a start fails
+   * rather than run without its clients. The recorded uses of secrets no client has (any more)
+   * are purged first; a failure to purge is only logged, as a start does not need it.
+   */
   static async open(opts: ClientRegistryOptions): Promise<ClientRegistry> {
     const registry = new ClientRegistry(opts);
+    const configSecrets = [...registry.config.values()].flatMap((c) => c.secretNames.map((secretName) => ({ clientKey: c.key, secretName })));
+    await opts.store.purgeSecretUses(configSecrets).catch((err: unknown) => opts.logger.warn({ err }, 'clients: purging the uses of secrets no client has failed'));
     await registry.refresh();
     registry.stored.start(opts.refreshMs ?? DEFAULT_REFRESH_MS);
+    registry.uses.start();
     return registry;
   }
 
@@ -277,8 +320,12 @@ export class ClientRegistry {
     return [...this.config.values(), ...this.stored.entries().sort((a, b) => (a.key < b.key ? -1 : 1))];
   }
 
+  /** Whether `presented` is one of the client's secrets (constant time); a match is recorded as that secret's use. */
   verifySecret(client: RegisteredClient, presented: string): boolean {
-    return verifyClientSecret(client, presented);
+    const matched = matchClientSecret(client, presented);
+    if (matched < 0) return false;
+    this.uses.record(client, matched, this.now());
+    return true;
   }
 
   pkceRequired(clientId: string): boolean {
@@ -289,49 +336,67 @@ export class ClientRegistry {
    * Validates the client with the config file's schema (EidhubError 400 naming the field; a realm
    * client's realm must be configured), refuses the id of a config client (409), and stores it: a
    * stored client of the same id (in the same realm) is replaced, keeping when it was created,
-   * which is how a client's settings or secrets change, unless `onlyNew` (then 409; checked in
-   * this process's order of changes, not across processes, since the store has no insert-if-absent).
-   * The client is in the snapshot when the promise resolves.
+   * which is how a client's settings or secrets change, unless `onlyNew` (then 409, decided by
+   * the store's insert, so of two processes adding one id at once, one gets the 409). `audit` is
+   * written with the client. The client is in the snapshot when the promise resolves.
    */
-  async add(input: NewClient, opts: { onlyNew?: boolean } = {}): Promise<RegisteredClient> {
+  async add(input: NewClient, opts: { onlyNew?: boolean; audit?: ChangeAudit } = {}): Promise<RegisteredClient> {
     const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, input.secrets);
     return this.stored.exclusive(async () => {
       const at = this.now();
-      const prior = await this.store.get(keyOf(parsed));
-      if (prior && opts.onlyNew) throw conflict('client_exists', `${describeKey(keyOf(parsed))} exists already`);
+      const prior = opts.onlyNew ? null : await this.store.get(keyOf(parsed));
       const secrets = input.secrets.map((value, i) => ({ name: `secret-${i + 1}`, sha256: sha256(value).toString('base64url'), createdAt: at }));
-      return this.write(parsed, secrets, prior?.createdAt ?? at, at);
+      return this.write(parsed, secrets, prior?.createdAt ?? at, at, { onlyNew: opts.onlyNew ?? false, audit: opts.audit });
     });
   }
 
   /**
    * Replaces the settings of a stored client, keeping its secrets; validated as add validates.
-   * EidhubError 404 when there is no such stored client, 409 for a config client.
+   * EidhubError 404 when there is no such stored client, 409 for a config client. `audit` is
+   * written with the change.
    */
-  async update(input: ClientSettings): Promise<RegisteredClient> {
+  async update(input: ClientSettings, audit?: ChangeAudit): Promise<RegisteredClient> {
     const key = input.kind === 'realm' ? realmClientKey(input.realm, input.settings.clientId) : input.settings.clientId;
     this.refuseConfigClient(key, 'replaced');
     return this.stored.exclusive(async () => {
       const prior = await this.storedOf(key, input.kind);
       const parsed = this.parseNew(input.kind === 'realm' ? { ...input.settings, realm: input.realm } : input.settings, input.kind, prior.secrets.map((s) => s.sha256));
-      return this.write(parsed, prior.secrets, prior.createdAt, this.now());
+      return this.write(parsed, prior.secrets, prior.createdAt, this.now(), { onlyNew: false, audit });
     });
   }
 
-  /** The names and creation times of a client's secrets (a config client's are `secret-N`, of unknown time); undefined when there is no such client. */
-  async secretsOf(key: string, kind: StoredClient['kind']): Promise<{ name: string; createdAt: number | undefined }[] | undefined> {
+  /**
+   * A client's secrets: names, creation times (a config client's are `secret-N`, of unknown time)
+   * and last uses, those of every process written so far and this process's not yet written;
+   * undefined when there is no such client.
+   */
+  async secretsOf(key: string, kind: StoredClient['kind']): Promise<SecretInfo[] | undefined> {
+    const secrets = await this.secretDatesOf(key, kind);
+    if (!secrets) return undefined;
+    const written = await this.store.secretUses(key);
+    const unwritten = this.uses.unwrittenOf(key);
+    return secrets.map(({ name, createdAt }) => {
+      const lastUsedAt = Math.max(written.get(name) ?? -Infinity, unwritten.get(name) ?? -Infinity);
+      // A use from before the secret was made was of an earlier secret of that name, revoked since.
+      const used = lastUsedAt > -Infinity && lastUsedAt >= (createdAt ?? -Infinity);
+      return { name, createdAt, lastUsedAt: used ? lastUsedAt : undefined };
+    });
+  }
+
+  /** The names and creation times of a client's secrets; undefined when there is no such client. */
+  private async secretDatesOf(key: string, kind: StoredClient['kind']): Promise<{ name: string; createdAt: number | undefined }[] | undefined> {
     const config = this.config.get(key);
-    if (config) return config.kind === kind ? config.secretHashes.map((_h, i) => ({ name: `secret-${i + 1}`, createdAt: undefined })) : undefined;
+    if (config) return config.kind === kind ? config.secretNames.map((name) => ({ name, createdAt: undefined })) : undefined;
     const stored = await this.store.get(key);
-    return stored?.kind === kind ? stored.secrets.map((s) => ({ name: s.name, createdAt: s.createdAt })) : undefined;
+    return stored?.kind === kind ? stored.secrets : undefined;
   }
 
   /**
    * Adds a new random secret named `name` to a stored client and returns its value, which is
    * kept only as its hash. EidhubError 404 without such a client, 409 for a config client or a
-   * name in use, 400 when the client would have too many secrets.
+   * name in use, 400 when the client would have too many secrets. `audit` is written with it.
    */
-  async addSecret(key: string, kind: StoredClient['kind'], name: string): Promise<{ name: string; createdAt: number; value: string }> {
+  async addSecret(key: string, kind: StoredClient['kind'], name: string, audit?: ChangeAudit): Promise<{ name: string; createdAt: number; value: string }> {
     this.refuseConfigClient(key, 'changed');
     return this.stored.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
@@ -339,7 +404,7 @@ export class ClientRegistry {
       const value = newSecretValue();
       const at = this.now();
       const secrets = [...prior.secrets, { name, sha256: sha256(value).toString('base64url'), createdAt: at }];
-      await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, at);
+      await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, at, { onlyNew: false, audit });
       return { name, createdAt: at, value };
     });
   }
@@ -348,15 +413,16 @@ export class ClientRegistry {
    * Revokes a stored client's secret by name: it fails at once, on every process. False when the
    * client has no secret of that name; EidhubError 404 without such a client, 409 for a config
    * client, 400 when the client may not be left without it (an API or realm client's last
-   * secret; a confidential client with `pkce: optional` would become public).
+   * secret; a confidential client with `pkce: optional` would become public). `audit` is written
+   * with the revocation, only when there was one.
    */
-  async revokeSecret(key: string, kind: StoredClient['kind'], name: string): Promise<boolean> {
+  async revokeSecret(key: string, kind: StoredClient['kind'], name: string, audit?: ChangeAudit): Promise<boolean> {
     this.refuseConfigClient(key, 'changed');
     return this.stored.exclusive(async () => {
       const prior = await this.storedOf(key, kind);
       const secrets = prior.secrets.filter((s) => s.name !== name);
       if (secrets.length === prior.secrets.length) return false;
-      await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, this.now());
+      await this.write(this.parseNew(prior.settings, kind, secrets.map((s) => s.sha256)), secrets, prior.createdAt, this.now(), { onlyNew: false, audit });
       return true;
     });
   }
@@ -382,8 +448,17 @@ export class ClientRegistry {
     return stored;
   }
 
-  /** Stores the client (run inside exclusive); it is in the snapshot when this resolves. */
-  private async write(parsed: ClientSettings, secrets: StoredClientSecret[], createdAt: number, at: number): Promise<RegisteredClient> {
+  /**
+   * Stores the client (run inside exclusive), with its audit event if any; it is in the snapshot
+   * when this resolves. `onlyNew`: inserted only if its key is free, else EidhubError 409.
+   */
+  private async write(
+    parsed: ClientSettings,
+    secrets: StoredClientSecret[],
+    createdAt: number,
+    at: number,
+    how: { onlyNew: boolean; audit: ChangeAudit | undefined },
+  ): Promise<RegisteredClient> {
     const key = keyOf(parsed);
     const stored: StoredClient = {
       clientId: key,
@@ -394,22 +469,30 @@ export class ClientRegistry {
       createdAt,
       updatedAt: at,
     };
-    await this.store.put(stored);
-    const client = register(parsed, secrets.map((s) => Buffer.from(s.sha256, 'base64url')), false, this.internalSecretKey);
+    const event = how.audit?.(key);
+    if (!how.onlyNew) await this.store.put(stored, event);
+    else {
+      try {
+        await this.store.insert(stored, event);
+      } catch (err) {
+        throw err instanceof StoreConflictError ? conflict('client_exists', `${describeKey(key)} exists already`) : err;
+      }
+    }
+    const client = register(parsed, secrets.map((s) => Buffer.from(s.sha256, 'base64url')), secrets.map((s) => s.name), false, this.internalSecretKey);
     this.stored.set(stored, client);
     this.emit([key]);
     return client;
   }
 
   /**
-   * Removes a stored client (of `realm` when given); false when the store had none. A config
-   * client is refused (409).
+   * Removes a stored client (of `realm` when given), with `audit`; false when the store had none
+   * (and then no event is written). A config client is refused (409).
    */
-  async remove(clientId: string, realm?: string): Promise<boolean> {
+  async remove(clientId: string, realm?: string, audit?: ChangeAudit): Promise<boolean> {
     const key = realm === undefined ? clientId : realmClientKey(realm, clientId);
     this.refuseConfigClient(key, 'removed');
     return this.stored.exclusive(async () => {
-      const removed = await this.store.remove(key);
+      const removed = await this.store.remove(key, audit?.(key));
       if (this.stored.delete(key)) this.emit([key]);
       return removed;
     });
@@ -426,9 +509,10 @@ export class ClientRegistry {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops the refresh timer. */
-  close(): void {
+  /** Stops the refresh timer and writes the secrets' uses not written yet (call it before closing the store). */
+  async close(): Promise<void> {
     this.stored.stop();
+    await this.uses.close();
   }
 
   /** The client of `key` in the snapshot: a config client, or a stored client as of the last refresh, add or find. */
@@ -468,7 +552,7 @@ export class ClientRegistry {
     }
     const secretHashes = stored.secrets.map((s) => Buffer.from(s.sha256, 'base64url'));
     if (secretHashes.some((h) => h.length !== SHA256_BYTES)) return skip(['secrets: a hash is not a SHA-256 hash in base64url']);
-    return register(parsed, secretHashes, false, this.internalSecretKey);
+    return register(parsed, secretHashes, stored.secrets.map((s) => s.name), false, this.internalSecretKey);
   }
 
   private refuseConfigClient(key: string, change: 'replaced' | 'removed' | 'changed'): void {

@@ -18,7 +18,7 @@ import {
   type TransactionSubject,
 } from '../core/transaction.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, StoredClient, StoredClientSecret, StoredKey, StoredSamlServiceProvider, SubjectRecord } from './types.js';
+import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, SecretUse, StoredClient, StoredClientSecret, StoredKey, StoredSamlServiceProvider, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
 
@@ -607,6 +607,33 @@ export function samlSpToRow(sp: StoredSamlServiceProvider): SamlServiceProviderR
 export function rowToSamlSp(r: SamlServiceProviderRow): StoredSamlServiceProvider {
   return { entityId: r.entity_id, metadata: r.metadata, settings: parseJson<Record<string, unknown>>(r.settings), createdAt: r.created_at, updatedAt: r.updated_at };
 }
+
+/** A secret_uses row as ClientStore.secretUses reads it. */
+export interface SecretUseRow {
+  secret_name: string;
+  last_used_at: number;
+}
+
+export function rowsToSecretUses(rows: readonly SecretUseRow[]): Map<string, number> {
+  return new Map(rows.map((r) => [r.secret_name, r.last_used_at]));
+}
+
+/**
+ * The uses recordSecretUses writes: the latest of each secret, ordered by client key and name.
+ * One each, since PostgreSQL's upsert may change a row only once per statement; in one order, so
+ * two processes writing overlapping batches lock their rows in the same order and never deadlock.
+ */
+export function latestSecretUses(uses: readonly SecretUse[]): SecretUse[] {
+  const latest = new Map<string, SecretUse>();
+  for (const use of uses) {
+    const id = JSON.stringify([use.clientKey, use.secretName]);
+    const known = latest.get(id);
+    if (!known || use.at > known.at) latest.set(id, use);
+  }
+  return [...latest.values()].sort((a, b) => compareText(a.clientKey, b.clientKey) || compareText(a.secretName, b.secretName));
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The counters row a hit at `now` counts in: its fixed window of `windowMs` starts here. */
 export function windowStartOf(windowMs: number, now: number): number {

@@ -320,8 +320,58 @@ export interface VersionedEntryStore<T> {
   version(): Promise<number>;
 }
 
-/** The clients, keyed by clientId. */
-export type ClientStore = VersionedEntryStore<StoredClient>;
+/**
+ * A use of a client secret: it authenticated its client at `at`. Recorded coarsely (see
+ * SECRET_USE_PRECISION_MS), a batch at a time, by the registry (src/clients/secret-uses.ts).
+ */
+export interface SecretUse {
+  /** The registry's key of the client (StoredClient.clientId; a config-file client's key too). */
+  clientKey: string;
+  /** The secret's name (a config-file client's are `secret-N`, in the file's order). */
+  secretName: string;
+  at: number;
+}
+
+/** A secret, named by its client's key and its own name. */
+export type SecretRef = Pick<SecretUse, 'clientKey' | 'secretName'>;
+
+/**
+ * How precise a secret's last-used time is: a use less than this much newer than the one stored
+ * is not written, so a busy client's secret costs one write a minute at most.
+ */
+export const SECRET_USE_PRECISION_MS = 60_000;
+
+/** The clients, keyed by clientId, and the recorded uses of their secrets. */
+export interface ClientStore extends VersionedEntryStore<StoredClient> {
+  /**
+   * Inserts the client, with `audit` when given, advancing the clients' version, all in one
+   * atomic unit; StoreConflictError (and nothing written) when a client of that clientId exists,
+   * so of two processes inserting one clientId, one wins. Uses recorded of an earlier client of
+   * that clientId are deleted.
+   */
+  insert(client: StoredClient, audit?: AuditEvent): Promise<void>;
+  /**
+   * Inserts or replaces the client, with `audit` when given, and advances the clients' version,
+   * all in one atomic unit. The recorded uses of secrets the client no longer has are deleted.
+   * Recording a secret's use does not change the version.
+   */
+  put(client: StoredClient, audit?: AuditEvent): Promise<void>;
+  /** Removes it with its secrets' recorded uses (and writes `audit` when given), advancing the version, in one atomic unit; false when there was none, and then nothing is written. */
+  remove(clientId: string, audit?: AuditEvent): Promise<boolean>;
+  /**
+   * Records uses of secrets: for each (clientKey, secretName), the latest `at` stays. A use less
+   * than SECRET_USE_PRECISION_MS newer than the one stored is not written.
+   */
+  recordSecretUses(uses: readonly SecretUse[]): Promise<void>;
+  /** The recorded last use of each secret of a client, by the secret's name. */
+  secretUses(clientKey: string): Promise<Map<string, number>>;
+  /**
+   * Deletes the recorded uses of secrets that are neither a stored client's nor in `kept` (the
+   * config file's): those a batch wrote just after its client was removed or its secret revoked,
+   * and those of a config client's secret taken out of the file. Returns how many.
+   */
+  purgeSecretUses(kept: readonly SecretRef[]): Promise<number>;
+}
 
 /** A SAML service provider added at run time (src/protocols/saml/service-providers.ts); those of the config file are never stored. */
 export interface StoredSamlServiceProvider {

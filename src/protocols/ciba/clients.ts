@@ -7,7 +7,7 @@
  * adapter's Client model, so one added, changed or removed is used at the next request.
  */
 import type { ClientMetadata } from 'oidc-provider';
-import { verifyClientSecret, type ClientRegistry, type RegisteredClient } from '../../clients/registry.js';
+import type { ClientRegistry, RegisteredClient } from '../../clients/registry.js';
 import type { ClientLookup } from '../oidc/client-auth.js';
 import { memoizedMetadata } from '../oidc/client-metadata.js';
 
@@ -53,8 +53,9 @@ export class RealmClients implements ClientLookup {
     return this.registry.findRealm(this.realm, clientId);
   }
 
+  /** The registry's check, which also records the secret's use. */
   verifySecret(client: RegisteredClient, presented: string): boolean {
-    return verifyClientSecret(client, presented);
+    return this.registry.verifySecret(client, presented);
   }
 
   /** oidc-provider's static clients: the config file's, which never change while eidhub runs. */

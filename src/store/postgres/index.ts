@@ -34,6 +34,8 @@ import {
   auditToRow,
   clientToRow,
   codeHashMatches,
+  latestSecretUses,
+  rowsToSecretUses,
   keyToRow,
   oidcModelToRow,
   oidcPayload,
@@ -57,16 +59,18 @@ import {
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
+  type ClientRow,
   type ColumnKind,
   type KeyRow,
   type OidcPayloadRow,
   type OtpChallengeRow,
   type ProtocolStateRow,
+  type SecretUseRow,
   type SqlValue,
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store, type VersionedEntryStore } from '../types.js';
+import { SECRET_USE_PRECISION_MS, StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store, type StoredClient, type VersionedEntryStore } from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Advisory lock key serialising migrations of one database; any constant works, this is "eidh" in ASCII. */
@@ -204,6 +208,12 @@ function auditValues(e: AuditEvent): Param[] {
   return valuesOf(auditToRow(e), AUDIT_COLUMNS);
 }
 
+/** A client's columns, then its audit event's when there is one (clientWriteSql's parameters). */
+function clientValues(c: StoredClient, audit: AuditEvent | undefined): Param[] {
+  const values: Param[] = valuesOf(clientToRow(c), CLIENT_COLUMNS);
+  return audit ? [...values, ...auditValues(audit)] : values;
+}
+
 /** The columns of the CTE `u`, qualified. */
 const u = (columns: readonly string[]) => columns.map((c) => `u.${c}`).join(', ');
 
@@ -213,6 +223,40 @@ type IssueRow = { hit_count: number } & (TransactionRow | { [K in keyof Transact
 /** $1 counter key, $2 window start, $3 window end: one hit on the window, which returns its count. */
 const COUNTER_HIT = `INSERT INTO counters (key, window_start, window_end, count) VALUES ($1, $2, $3, 1)
   ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count`;
+
+/** Inserts a client from its columns at $1…; ON CONFLICT makes it clientPut's upsert. */
+const CLIENT_INSERT = insertSql('clients', CLIENT_COLUMNS);
+const CLIENT_UPSERT = `${CLIENT_INSERT}
+  ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
+    created_at = excluded.created_at, updated_at = excluded.updated_at`;
+
+/**
+ * A client written (`write`, its columns from $1) with what goes with it, in one statement, so
+ * all of it or none: the recorded uses of secrets it no longer has deleted (`uses`), the version
+ * advanced in the same commit, and, when `audited`, the audit event from the parameter after the
+ * client's columns.
+ */
+function clientWriteSql(write: string, uses: string, audited: boolean): string {
+  const audit = audited ? `, a AS (${insertSql('audit_events', AUDIT_COLUMNS, CLIENT_COLUMNS.length + 1)})` : '';
+  return `WITH c AS (${write}), u AS (${uses})${audit} UPDATE clients_version SET version = version + 1`;
+}
+
+const CLIENT_SECRETS_PARAM = `$${CLIENT_COLUMNS.indexOf('secrets') + 1}::jsonb`;
+/** A new client has no secret used yet: rows of an earlier client of its id are stale. */
+const CLIENT_USES_REMOVE = 'DELETE FROM secret_uses WHERE client_key = $1';
+const CLIENT_USES_PRUNE = `DELETE FROM secret_uses WHERE client_key = $1
+  AND secret_name NOT IN (SELECT s->>'name' FROM jsonb_array_elements(${CLIENT_SECRETS_PARAM}) s)`;
+
+/**
+ * $1 the client's key, then the audit event's columns when `audited`. One row (the version's) when
+ * a client was removed, none when there was none; its recorded uses and its audit event go with it.
+ */
+function clientRemoveSql(audited: boolean): string {
+  const audit = audited ? `, a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 2, 'd')})` : '';
+  return `WITH d AS (DELETE FROM clients WHERE client_id = $1 RETURNING client_id),
+    u AS (DELETE FROM secret_uses WHERE client_key = $1 AND EXISTS (SELECT 1 FROM d))${audit}
+    UPDATE clients_version SET version = version + 1 WHERE EXISTS (SELECT 1 FROM d)`;
+}
 
 /** Every statement, run as a named (server-side prepared) statement called `eidhub_<key>`. */
 const SQL = {
@@ -306,15 +350,24 @@ const SQL = {
   // COLLATE "C": by code point, as SQLite's default, whatever collation the database was created with.
   clientList: `SELECT ${CLIENT_COLUMNS.join(', ')} FROM clients ORDER BY client_id COLLATE "C"`,
   clientGet: `SELECT ${CLIENT_COLUMNS.join(', ')} FROM clients WHERE client_id = $1`,
-  // The client's columns; the version advances in the same statement, so in the same commit.
-  clientPut: `WITH c AS (${insertSql('clients', CLIENT_COLUMNS)}
-      ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
-        created_at = excluded.created_at, updated_at = excluded.updated_at)
-    UPDATE clients_version SET version = version + 1`,
-  // One row (the version's) when a client was removed, none when there was none.
-  clientRemove: `WITH d AS (DELETE FROM clients WHERE client_id = $1 RETURNING client_id)
-    UPDATE clients_version SET version = version + 1 WHERE EXISTS (SELECT 1 FROM d)`,
+  clientInsert: clientWriteSql(CLIENT_INSERT, CLIENT_USES_REMOVE, false),
+  clientInsertAudited: clientWriteSql(CLIENT_INSERT, CLIENT_USES_REMOVE, true),
+  clientPut: clientWriteSql(CLIENT_UPSERT, CLIENT_USES_PRUNE, false),
+  clientPutAudited: clientWriteSql(CLIENT_UPSERT, CLIENT_USES_PRUNE, true),
+  clientRemove: clientRemoveSql(false),
+  clientRemoveAudited: clientRemoveSql(true),
   clientsVersion: 'SELECT version FROM clients_version',
+  // $1 the uses as a JSON array of SecretUse, $2 SECRET_USE_PRECISION_MS.
+  secretUsesRecord: `INSERT INTO secret_uses (client_key, secret_name, last_used_at)
+      SELECT u->>'clientKey', u->>'secretName', (u->>'at')::bigint FROM jsonb_array_elements($1::jsonb) u
+    ON CONFLICT (client_key, secret_name) DO UPDATE SET last_used_at = excluded.last_used_at
+    WHERE excluded.last_used_at >= secret_uses.last_used_at + $2`,
+  secretUsesOf: 'SELECT secret_name, last_used_at FROM secret_uses WHERE client_key = $1',
+  // $1: the kept secrets as a JSON array of SecretRef.
+  secretUsesPurge: `DELETE FROM secret_uses u
+    WHERE NOT EXISTS (SELECT 1 FROM clients c
+        WHERE c.client_id = u.client_key AND c.secrets @> jsonb_build_array(jsonb_build_object('name', u.secret_name)))
+      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) k WHERE k->>'clientKey' = u.client_key AND k->>'secretName' = u.secret_name)`,
 
   // As the clients' statements, on the SAML service providers and their own version.
   samlSpList: `SELECT ${SAML_SP_COLUMNS.join(', ')} FROM saml_service_providers ORDER BY entity_id COLLATE "C"`,
@@ -366,13 +419,14 @@ async function insertOrConflict<T>(insert: Promise<T>, what: string | ((err: Dat
 }
 
 /**
- * A table of entries added at run time with its one-row version table (clients, SAML SPs), through
- * the statements `{prefix}List`, `Get`, `Put`, `Remove` and `{prefix}sVersion`; Put and Remove
- * advance the version in their own statement, so in the change's commit.
+ * A table of entries added at run time with its one-row version table (the SAML SPs; the clients'
+ * store adds inserts, audit events and secret uses to the same shape), through the statements
+ * `{prefix}List`, `Get`, `Put`, `Remove` and `{prefix}sVersion`; Put and Remove advance the version
+ * in their own statement, so in the change's commit.
  */
 function versionedEntries<T, R extends QueryResultRow & { [K in keyof R]: SqlValue }>(
   pool: Pool,
-  prefix: 'client' | 'samlSp',
+  prefix: 'samlSp',
   rows: { toRow(entry: T): R; fromRow(row: R): T; columns: readonly (keyof R)[] },
 ): VersionedEntryStore<T> {
   return {
@@ -590,7 +644,40 @@ function createStore(pool: Pool): Store {
       },
     },
 
-    clients: versionedEntries(pool, 'client', { toRow: clientToRow, fromRow: rowToClient, columns: CLIENT_COLUMNS }),
+    clients: {
+      async list() {
+        return (await run<ClientRow>(pool, 'clientList', [])).rows.map(rowToClient);
+      },
+      async get(clientId) {
+        const row = await first<ClientRow>(pool, 'clientGet', [clientId]);
+        return row ? rowToClient(row) : null;
+      },
+      async insert(c, audit) {
+        await insertOrConflict(run(pool, audit ? 'clientInsertAudited' : 'clientInsert', clientValues(c, audit)), `client ${c.clientId}`);
+      },
+      async put(c, audit) {
+        await run(pool, audit ? 'clientPutAudited' : 'clientPut', clientValues(c, audit));
+      },
+      async remove(clientId, audit) {
+        const values: Param[] = audit ? [clientId, ...auditValues(audit)] : [clientId];
+        return (await run(pool, audit ? 'clientRemoveAudited' : 'clientRemove', values)).rowCount === 1;
+      },
+      async version() {
+        const row = await first<{ version: number }>(pool, 'clientsVersion', []);
+        if (!row) throw new Error('clients_version has no row');
+        return row.version;
+      },
+      async recordSecretUses(uses) {
+        const latest = latestSecretUses(uses);
+        if (latest.length > 0) await run(pool, 'secretUsesRecord', [JSON.stringify(latest), SECRET_USE_PRECISION_MS]);
+      },
+      async secretUses(clientKey) {
+        return rowsToSecretUses((await run<SecretUseRow>(pool, 'secretUsesOf', [clientKey])).rows);
+      },
+      async purgeSecretUses(kept) {
+        return (await run(pool, 'secretUsesPurge', [JSON.stringify(kept)])).rowCount ?? 0;
+      },
+    },
     samlServiceProviders: versionedEntries(pool, 'samlSp', { toRow: samlSpToRow, fromRow: rowToSamlSp, columns: SAML_SP_COLUMNS }),
 
     async ping() {

@@ -37,6 +37,8 @@ import {
   auditToRow,
   clientToRow,
   codeHashMatches,
+  latestSecretUses,
+  rowsToSecretUses,
   keyToRow,
   oidcModelToRow,
   oidcPayload,
@@ -67,11 +69,12 @@ import {
   type OtpChallengeRow,
   type ProtocolStateRow,
   type SamlServiceProviderRow,
+  type SecretUseRow,
   type SqlValue,
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type VersionedEntryStore } from '../types.js';
+import { SECRET_USE_PRECISION_MS, StoreConflictError, type AuditEvent, type OtpChallenge, type ProtocolStateRecord, type OtpIssueResult, type OtpVerifyResult, type Store, type VersionedEntryStore } from '../types.js';
 import { EVERY_KEY, GroupCommit, type Touch } from './group-commit.js';
 import { key, touchClient, touchOidc, touchSamlSp } from './read-keys.js';
 import { createTouchCheck } from './touch-check.js';
@@ -271,9 +274,30 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
        ON CONFLICT (client_id) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, secrets = excluded.secrets,
          created_at = excluded.created_at, updated_at = excluded.updated_at`,
     ),
+    clientInsert: db.prepare<[ClientRow]>(insertSql('clients', CLIENT_COLUMNS)),
     clientRemove: db.prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
     clientsVersion: db.prepare<[], { version: number }>('SELECT version FROM clients_version'),
     clientsAdvance: db.prepare('UPDATE clients_version SET version = version + 1'),
+    secretUsesRecord: db.prepare<[string, string, number, number]>(
+      `INSERT INTO secret_uses (client_key, secret_name, last_used_at) VALUES (?, ?, ?)
+       ON CONFLICT (client_key, secret_name) DO UPDATE SET last_used_at = excluded.last_used_at
+       WHERE excluded.last_used_at >= secret_uses.last_used_at + ?`,
+    ),
+    secretUsesOf: db.prepare<[string], SecretUseRow>('SELECT secret_name, last_used_at FROM secret_uses WHERE client_key = ?'),
+    secretUsesRemove: db.prepare<[string]>('DELETE FROM secret_uses WHERE client_key = ?'),
+    // $1: the kept secrets as a JSON array of SecretRef.
+    secretUsesPurge: db.prepare<[string], { client_key: string }>(
+      `DELETE FROM secret_uses
+       WHERE NOT EXISTS (SELECT 1 FROM clients, json_each(clients.secrets) s
+           WHERE clients.client_id = secret_uses.client_key AND json_extract(s.value, '$.name') = secret_uses.secret_name)
+         AND NOT EXISTS (SELECT 1 FROM json_each(?) k
+           WHERE json_extract(k.value, '$.clientKey') = secret_uses.client_key AND json_extract(k.value, '$.secretName') = secret_uses.secret_name)
+       RETURNING client_key`,
+    ),
+    // $2: the client's secrets as JSON, whose names stay.
+    secretUsesPrune: db.prepare<[string, string]>(
+      "DELETE FROM secret_uses WHERE client_key = ? AND secret_name NOT IN (SELECT json_extract(value, '$.name') FROM json_each(?))",
+    ),
 
     samlSpList: db.prepare<[], SamlServiceProviderRow>('SELECT * FROM saml_service_providers ORDER BY entity_id'),
     samlSpGet: db.prepare<[string], SamlServiceProviderRow>('SELECT * FROM saml_service_providers WHERE entity_id = ?'),
@@ -351,6 +375,14 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     touch(key.audit);
   }
 
+  /** What every change of a client does beside changing its row: advance the version, and write its audit event if any. */
+  function clientChanged(touch: Touch, clientId: string, audit: AuditEvent | undefined): void {
+    s.clientsAdvance.run();
+    touchClient(touch, clientId);
+    touch(key.secretUses(clientId));
+    if (audit) appendAudit(touch, audit);
+  }
+
   /** One hit on a counter's current window; the window's count after it. */
   function hitCounter(counterKey: string, windowMs: number, now: number): number {
     const windowStart = windowStartOf(windowMs, now);
@@ -370,7 +402,8 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
   }
 
   /**
-   * A table of entries added at run time with its one-row version table (clients, SAML SPs): a put
+   * A table of entries added at run time with its one-row version table (the SAML SPs; the clients'
+   * store adds inserts, audit events and secret uses to the same shape): a put
    * or remove advances the version in the same atomic op, and touches the entry's key and the
    * key of the list and version.
    */
@@ -616,10 +649,63 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       },
     },
 
-    clients: versionedEntries('clients', {
-      list: s.clientList, get: s.clientGet, put: s.clientPut, remove: s.clientRemove, version: s.clientsVersion, advance: s.clientsAdvance,
-      toRow: clientToRow, fromRow: rowToClient, keyOf: (c) => c.clientId, listKey: key.clients, itemKey: key.client, touchEntry: touchClient,
-    }),
+    clients: {
+      async list() {
+        return (await batch.read(key.clients, () => s.clientList.all())).map(rowToClient);
+      },
+      async get(clientId) {
+        const row = await batch.read(key.client(clientId), () => s.clientGet.get(clientId));
+        return row ? rowToClient(row) : null;
+      },
+      async insert(c, audit) {
+        await batch.writeAtomic('clients.insert', (touch) => {
+          insertOrConflict(() => s.clientInsert.run(clientToRow(c)), `client ${c.clientId}`);
+          s.secretUsesRemove.run(c.clientId);
+          clientChanged(touch, c.clientId, audit);
+        });
+      },
+      async put(c, audit) {
+        await batch.writeAtomic('clients.put', (touch) => {
+          const row = clientToRow(c);
+          s.clientPut.run(row);
+          s.secretUsesPrune.run(c.clientId, row.secrets);
+          clientChanged(touch, c.clientId, audit);
+        });
+      },
+      async remove(clientId, audit) {
+        return batch.writeAtomic('clients.remove', (touch) => {
+          if (s.clientRemove.run(clientId).changes === 0) return false;
+          s.secretUsesRemove.run(clientId);
+          clientChanged(touch, clientId, audit);
+          return true;
+        });
+      },
+      async version() {
+        const row = await batch.read(key.clients, () => s.clientsVersion.get());
+        if (!row) throw new Error('clients_version has no row');
+        return row.version;
+      },
+      async recordSecretUses(uses) {
+        const latest = latestSecretUses(uses);
+        if (latest.length === 0) return;
+        await batch.writeAtomic('clients.recordSecretUses', (touch) => {
+          for (const use of latest) {
+            s.secretUsesRecord.run(use.clientKey, use.secretName, use.at, SECRET_USE_PRECISION_MS);
+            touch(key.secretUses(use.clientKey));
+          }
+        });
+      },
+      async secretUses(clientKey) {
+        return rowsToSecretUses(await batch.read(key.secretUses(clientKey), () => s.secretUsesOf.all(clientKey)));
+      },
+      async purgeSecretUses(kept) {
+        return batch.write('clients.purgeSecretUses', (touch) => {
+          const gone = s.secretUsesPurge.all(JSON.stringify(kept));
+          for (const row of gone) touch(key.secretUses(row.client_key));
+          return gone.length;
+        });
+      },
+    },
 
     samlServiceProviders: versionedEntries('samlServiceProviders', {
       list: s.samlSpList, get: s.samlSpGet, put: s.samlSpPut, remove: s.samlSpRemove, version: s.samlSpsVersion, advance: s.samlSpsAdvance,

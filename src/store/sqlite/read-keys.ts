@@ -20,6 +20,8 @@ export const key = {
   audit: 'audit',
   protocolState: (protocol: string, ref: string) => `ps:${protocol}:${ref}`,
   client: (clientId: string) => `client:${clientId}`,
+  /** The recorded uses of a client's secrets (secret_uses), read as a set. */
+  secretUses: (clientKey: string) => `secretuses:${clientKey}`,
   /** The list of clients and their version: both change with any client. */
   clients: 'clients',
   samlSp: (entityId: string) => `samlsp:${entityId}`,
@@ -96,4 +98,5 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   clients_version: { columns: [], keysOf: () => [key.clients] },
   saml_service_providers: { columns: ['entity_id'], keysOf: (r) => touchedBy((touch) => touchSamlSp(touch, text(r, 'entity_id'))) },
   saml_service_providers_version: { columns: [], keysOf: () => [key.samlSps] },
+  secret_uses: { columns: ['client_key'], keysOf: (r) => [key.secretUses(text(r, 'client_key'))] },
 };
