@@ -129,7 +129,8 @@ describe('the admin console', { skip: browserSkipReason() }, () => {
     await page.getByRole('link', { name: 'I have copied it' }).click();
     assert.equal(await page.textContent('h1'), 'Made in the console');
     assert.ok(!(await page.content()).includes(secret), 'the secret is never shown again');
-    assert.match((await page.locator('table').textContent()) ?? '', /secret-1/);
+    const row = (await page.locator('tr', { hasText: 'secret-1' }).textContent()) ?? '';
+    assert.match(row, /secret-1\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/, 'created, and last used by the token request');
     await shoot(page, 'client');
     const reloaded = await page.goto(page.url());
     assert.ok(!(await reloaded!.text()).includes(secret));

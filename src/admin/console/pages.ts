@@ -132,7 +132,7 @@ export function clientBody(options: { client: RegisteredClient; form: string; se
   const path = clientPath(refOf(client));
   const rows = options.secrets.map(
     (s) =>
-      `<tr><td><code>${esc(s.name)}</code></td><td>${s.createdAt === undefined ? '<span class="muted">config file</span>' : esc(iso(s.createdAt))}</td><td>${
+      `<tr><td><code>${esc(s.name)}</code></td><td>${s.createdAt === undefined ? '<span class="muted">config file</span>' : esc(iso(s.createdAt))}</td><td>${s.lastUsedAt === undefined ? '<span class="muted">never</span>' : esc(iso(s.lastUsedAt))}</td><td>${
         client.readOnly ? '' : postForm(`${path}/secrets/${encodeURIComponent(s.name)}/revoke`, csrf, `<button type="submit" class="btn btn-danger-quiet" data-confirm="Revoke secret ${esc(s.name)}? It stops working at once.">Revoke</button>`)
       }</td></tr>`,
   );
@@ -153,7 +153,7 @@ export function clientBody(options: { client: RegisteredClient; form: string; se
       )}</section>`;
   return `<section class="panel"><h2>Settings</h2>${options.form}</section>
 <section class="panel"><h2>Secrets</h2>${client.secretHashes.length === 0 && options.secrets.length === 0 ? '<p class="muted">A public client: it has no secret, and PKCE is always required.</p>' : ''}
-${table(['Name', 'Created', ''], rows, 'No secrets.')}${addSecret}</section>
+${table(['Name', 'Created', 'Last used', ''], rows, 'No secrets.')}${addSecret}</section>
 ${danger}`;
 }
 
