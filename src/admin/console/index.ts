@@ -25,7 +25,7 @@ import { daysBetween, stackedBarChart } from './chart.js';
 import { formFields, readForm, renderFields, schemaFields, type PostedForm } from './forms.js';
 import { CALLBACK_PATH, CONSOLE_PATH, ConsoleRelyingParty, type PendingLogin } from './login.js';
 import { auditBody, clientBody, clientPath, clientsBody, layout, loginBody, overviewBody, readOnlyReason, refOf, secretBody, settingsFormBody, spBody, spPath, spsBody, type Frame } from './pages.js';
-import { ConsoleSessions, LOGIN_COOKIE, type ConsoleSession } from './session.js';
+import { ConsoleSessions, LOGIN_COOKIE, SESSION_COOKIE, type ConsoleSession } from './session.js';
 
 export interface ConsoleDeps {
   service: AdminService;
@@ -81,7 +81,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
   /** The session of a page request; without one the login page is answered and undefined returned. */
   const pageSession = async (req: FastifyRequest, reply: FastifyReply): Promise<ConsoleSession | undefined> => {
     const session = await sessions.of(req);
-    if (!session) await loginPage(reply, 401, req.cookies.eidhub_admin ? 'Your session has ended. Log in again.' : undefined);
+    if (!session) await loginPage(reply, 401, req.cookies[SESSION_COOKIE] ? 'Your session has ended. Log in again.' : undefined);
     return session;
   };
   /**
