@@ -16,7 +16,9 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { apiClientSchema } from '../src/config/schema.js';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
 import { startEidhub, type RunningEidhub } from './support/eidhub.js';
-import { Browserless, CapturingSms, csrfOf } from './support/http-login.js';
+import { Browserless, CapturingSms, csrfOf, smsCodeOf } from './support/http-login.js';
+import { getTestPostgresUrl } from './support/postgres.js';
+import { usePostgresPair } from './support/postgres-pair.js';
 
 const API = { id: 'abuse-api-open', secret: 'abuse-api-secret-000001' };
 const LIMITED = { id: 'abuse-api-limited', secret: 'abuse-api-secret-000002' };
@@ -39,6 +41,8 @@ function siteServer(): Server {
     res.end(`<!doctype html><title>${url.pathname.replace(/[^a-z/]/g, '')}</title><p>site</p>`);
   });
 }
+
+const databaseUrl = await getTestPostgresUrl();
 
 const sessionNonceOf = (html: string) => /name="sessionNonce" value="([^"]+)"/.exec(html)?.[1];
 
@@ -381,5 +385,48 @@ describe('abuse: cross-site posts, REST URLs, sessionNonce, logout pages', () =>
         await context.close();
       }
     });
+  });
+});
+
+describe('sessionNonce on two processes sharing PostgreSQL', { skip: databaseUrl === null ? 'no PostgreSQL (set EIDHUB_DATABASE_URL or install the server)' : false }, () => {
+  const pair = usePostgresPair(databaseUrl!, { accountSid: 'AC016', authToken: 'twilio-secret-016' }, {
+    apiClients: [{ clientId: API.id, secrets: [API.secret], permissions: ['authentication-rest-api'] }],
+  });
+  const { processes } = pair;
+
+  const bearerOf = async (publicUrl: string) => {
+    const res = await fetch(`${publicUrl}/auth/open/connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'signicat-api' }).toString(),
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
+
+  it('reads racing on both processes with one nonce: exactly one gets the session', async () => {
+    const [a, b] = processes;
+    const bearers = [await bearerOf(a!.publicUrl), await bearerOf(b!.publicUrl)];
+    const created = await fetch(`${a!.publicUrl}${SESSIONS}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearers[0]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ flow: 'embedded', allowedProviders: ['otp-sms'], returnUrl: 'https://shop.example/return', embeddedParentDomains: ['shop.example'] }),
+    });
+    const session = (await created.json()) as { id: string; authenticationUrl: string };
+    assert.equal(created.status, 201);
+    const agent = new Browserless(a!.publicUrl);
+    const page = await agent.get(session.authenticationUrl);
+    const phone = '+447700900599';
+    const since = Date.now();
+    const codeStep = await agent.post(`${page.url}/phone`, { csrf: csrfOf(page.body), phone });
+    const message = await pair.twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000);
+    const done = await agent.post(`${page.url}/code`, { csrf: csrfOf(codeStep.body), code: smsCodeOf(message.body)! });
+    const nonce = sessionNonceOf(done.body);
+    assert.ok(nonce);
+    const reads = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        fetch(`${processes[i % 2]!.publicUrl}${SESSIONS}/${session.id}?${new URLSearchParams({ sessionNonce: nonce })}`, { headers: { authorization: `Bearer ${bearers[i % 2]}` } }).then((r) => r.status),
+      ),
+    );
+    assert.deepEqual(reads.sort(), [200, 403, 403, 403, 403, 403, 403, 403]);
   });
 });
