@@ -229,6 +229,8 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     hostedPageUrl,
     errorPage: (acceptLanguage, requested) => pages.standaloneError(acceptLanguage, requested, 'error.invalidRequest'),
     postPage: (acceptLanguage, requested, answer, outcome) => pages.standalonePost(acceptLanguage, requested, answer, outcome),
+    logoutPage: (acceptLanguage, requested, form) => pages.standaloneLogout(acceptLanguage, requested, form),
+    loggedOutPage: (acceptLanguage, clientName) => pages.standaloneLoggedOut(acceptLanguage, clientName),
     logger,
     now,
   };

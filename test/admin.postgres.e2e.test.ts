@@ -6,13 +6,11 @@
  * a secret's last use, written when a process stops, is shown by the other.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SAML } from '@node-saml/node-saml';
-import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
-import type { ChildEidhub } from './support/child-eidhub.js';
 import { smsCodeOf } from './support/http-login.js';
-import { dropTestDatabase, getTestPostgresUrl } from './support/postgres.js';
-import { loginWithTwilio, startPostgresPair } from './support/postgres-pair.js';
+import { getTestPostgresUrl } from './support/postgres.js';
+import { loginWithTwilio, usePostgresPair } from './support/postgres-pair.js';
 import { makePemPair } from './support/saml-certs.js';
 import { samlLoginOverHttp } from './support/saml-http-login.js';
 
@@ -23,19 +21,8 @@ const REDIRECT = 'https://shop.example/callback';
 const databaseUrl = await getTestPostgresUrl();
 
 describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUrl === null ? 'no PostgreSQL (set EIDHUB_DATABASE_URL or install the server)' : false }, () => {
-  let twilio: FakeTwilio;
-  const processes: ChildEidhub[] = [];
-
-  before(async () => {
-    twilio = await startFakeTwilio(TWILIO);
-    processes.push(...(await startPostgresPair(databaseUrl!, twilio, TWILIO, { apiClients: [{ clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin'] }] })));
-  });
-
-  after(async () => {
-    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
-    await twilio?.close();
-    if (databaseUrl) await dropTestDatabase(databaseUrl);
-  });
+  const pair = usePostgresPair(databaseUrl!, TWILIO, { apiClients: [{ clientId: ADMIN.id, secrets: [ADMIN.secret], permissions: ['admin'] }] });
+  const { processes } = pair;
 
   const token = (publicUrl: string, client: { id: string; secret: string }, scope: string) =>
     fetch(`${publicUrl}/auth/open/connect/token`, {
@@ -59,7 +46,7 @@ describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUr
     const created = await admin(a!.publicUrl, 'POST', '/oidc-clients', { clientId: 'shop', redirectUris: [REDIRECT], idTokenClaims: ['phone_number'], confidential: true });
     assert.equal(created.status, 201);
     const secret = created.body.secret as { value: string };
-    const claims = await loginWithTwilio({ publicUrl: b!.publicUrl, clientId: 'shop', secret: secret.value, redirectUri: REDIRECT, phone: '+447700900711', twilio });
+    const claims = await loginWithTwilio({ publicUrl: b!.publicUrl, clientId: 'shop', secret: secret.value, redirectUri: REDIRECT, phone: '+447700900711', twilio: pair.twilio });
     assert.equal(claims.aud, 'shop');
     assert.equal(claims.phone_number, '+447700900711');
     const onB = await admin(b!.publicUrl, 'GET', '/oidc-clients/shop');
@@ -105,7 +92,7 @@ describe('the Admin API on two processes sharing PostgreSQL', { skip: databaseUr
       origin: b!.publicUrl,
       authorizeUrl: await sp('unused').getAuthorizeUrlAsync('pair', undefined, {}),
       phone,
-      codeFor: async (since) => smsCodeOf((await twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000)).body)!,
+      codeFor: async (since) => smsCodeOf((await pair.twilio.waitForMessage((m) => m.to === phone && m.dateCreated.getTime() >= since, 5000)).body)!,
     });
     const idpMetadata = await (await fetch(`${b!.publicUrl}/auth/saml/metadata`)).text();
     const cert = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(idpMetadata)![1]!;

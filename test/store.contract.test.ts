@@ -588,6 +588,36 @@ function contract(backend: Backend): void {
     });
   });
 
+  describe('session nonces', () => {
+    it('a nonce is consumed once; a wrong one, another session\'s, or a replaced one never', async () => {
+      const [tx, other] = [makeTx(), makeTx()];
+      for (const t of [tx, other]) await store.transactions.create(t);
+      await store.sessionNonces.issue(tx.id, 'hash-a', T0);
+      await store.sessionNonces.issue(other.id, 'hash-b', T0);
+      assert.equal(await store.sessionNonces.consume(tx.id, 'hash-b', T0), false, 'another session\'s nonce');
+      assert.equal(await store.sessionNonces.consume(tx.id, 'hash-x', T0), false, 'a wrong nonce');
+      assert.equal(await store.sessionNonces.consume(tx.id, 'hash-a', T0 + 1), true);
+      assert.equal(await store.sessionNonces.consume(tx.id, 'hash-a', T0 + 2), false, 'used already');
+      // A new nonce for the session (its page shown again) replaces the old, used or not.
+      await store.sessionNonces.issue(other.id, 'hash-c', T0 + 3);
+      assert.equal(await store.sessionNonces.consume(other.id, 'hash-b', T0 + 4), false, 'replaced');
+      assert.equal(await store.sessionNonces.consume(other.id, 'hash-c', T0 + 4), true);
+      assert.equal(await store.sessionNonces.consume(`no-such-${randomUUID()}`, 'hash-a', T0), false);
+    });
+
+    it('of many concurrent consumers exactly one wins', async () => {
+      const tx = makeTx();
+      await store.transactions.create(tx);
+      await store.sessionNonces.issue(tx.id, 'hash-race', T0);
+      const results = await Promise.all(Array.from({ length: 10 }, () => store.sessionNonces.consume(tx.id, 'hash-race', T0 + 1)));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('refuses a nonce whose transaction does not exist (foreign keys are enforced)', async () => {
+      await assert.rejects(store.sessionNonces.issue(`no-such-transaction-${randomUUID()}`, 'hash', T0));
+    });
+  });
+
   describe('oidc models', () => {
     const exp = T0 + HOUR;
 
@@ -1246,6 +1276,7 @@ function contract(backend: Backend): void {
         const recentState = makeProtocolState(recent.id, { protocol: 'saml', expiresAt: now - 24 * HOUR });
         await s.protocolState.create(staleState);
         await s.protocolState.create(recentState);
+        await s.sessionNonces.issue(stale.id, 'stale-nonce', now - 25 * HOUR);
 
         // 2 oidc rows (one expiring exactly now), 1 subject, 1 counter, 1 transaction, its 2 challenges and its protocol state.
         assert.equal(await s.purgeExpired(now), 2 + 1 + 1 + 1 + 2 + 1);
@@ -1266,6 +1297,8 @@ function contract(backend: Backend): void {
         assert.deepEqual(await s.transactions.get(recent.id), recent);
         assert.equal(await s.otp.countForTransaction(recent.id), 1);
         assert.equal(await s.protocolState.get('rest', staleState.ref), null, 'removed with its transaction');
+        await s.transactions.create({ ...stale, expiresAt: now + HOUR });
+        assert.equal(await s.sessionNonces.consume(stale.id, 'stale-nonce', now), false, 'the nonce was removed with its transaction');
         assert.deepEqual(await s.protocolState.get('saml', recentState.ref), recentState, 'kept while its transaction is kept');
         assert.deepEqual(await s.transactions.get(live.id), live);
       } finally {

@@ -23,6 +23,11 @@ const redirectUri = z
   .string()
   .refine(isAllowedRedirectUri, { message: 'must be an absolute https URL (http is allowed for localhost and 127.0.0.1), without a fragment' });
 
+/** An origin as URL.origin spells it (`https://app.example.com`, a port if not the default), https or loopback http. */
+function isWebOrigin(value: string): boolean {
+  return URL.canParse(value) && new URL(value).origin === value && isAllowedRedirectUri(value);
+}
+
 const secret = z.string().min(16, { message: 'must be at least 16 characters' }).max(512);
 
 /** What a client id may be (config and run-time clients alike): anything else names no client. */
@@ -129,6 +134,11 @@ export const apiClientSchema = z.object({
     .array(z.enum(API_PERMISSIONS))
     .default([])
     .describe('What the client may call: `authentication-rest-api` the REST API (scopes `auth-rest-api`, `signicat-api`), `admin` the Admin API under /admin/api (scope `eidhub-admin`).'),
+  allowedOrigins: z
+    .array(z.string().refine(isWebOrigin, { message: 'must be an origin like https://app.example.com (scheme, host and port only; http only on localhost)' }))
+    .max(20)
+    .optional()
+    .describe('Origins the REST API accepts in a session\'s `callbackUrls` and `returnUrl` (`https://app.example.com`); a URL of another origin is refused with 400 naming the field. Omitted: any https URL, which lets a leaked client secret send people anywhere, so list them in production.'),
 });
 export type ApiClientConfig = z.infer<typeof apiClientSchema>;
 export type ApiClientSettings = Omit<ApiClientConfig, 'secrets'>;

@@ -3,7 +3,7 @@
  * form-action come from the protocol's page policy; every answer gets the basic hardening set.
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** Whether cookies may be Secure: browsers accept Secure cookies over http only on loopback hosts. */
 export function cookiesCanBeSecure(publicUrl: string): boolean {
@@ -49,4 +49,18 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = { 'x-content-type-
 /** BASE_HEADERS on a Fastify reply, keeping a header a route already set (the hosted pages set their own referrer policy). */
 export function setBaseHeaders(reply: FastifyReply): void {
   for (const [name, value] of Object.entries(BASE_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+}
+
+/**
+ * Whether a POST comes from a page of `origin` (eidhub's own, the publicUrl's): its Origin says
+ * so or, where the browser sends none or hides it as `null` (as it does for a form posted under a
+ * no-referrer policy, which the hosted pages set), its Sec-Fetch-Site does. A request with neither
+ * (Safari before 16.4 sends `Origin: null` and no Sec-Fetch-Site) is let through: the form's CSRF
+ * token still guards it.
+ */
+export function isSameOriginPost(req: FastifyRequest, origin: string): boolean {
+  const from = req.headers.origin;
+  if (from !== undefined && from !== 'null') return from === origin;
+  const site = req.headers['sec-fetch-site'];
+  return site === undefined || site === 'same-origin';
 }

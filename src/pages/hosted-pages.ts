@@ -12,7 +12,8 @@
  * every form as `csrf`. The first form post claims the transaction for that key; the transaction
  * stores only its SHA-256. A form must carry the key, and if the cookie is present it must agree,
  * so a cross-site form cannot act and the flow still works where the browser refuses the cookie
- * (the state is carried in the page).
+ * (the state is carried in the page). On top of that, a form post must come from eidhub's own
+ * origin (isSameOriginPost): the embedded flow posts from inside its frame, which is eidhub's.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,7 +22,7 @@ import type { ActionResult, Authenticator, StepView } from '../authenticators/ty
 import { EidhubError } from '../core/errors.js';
 import { FINAL_STATUSES, type Transaction } from '../core/transaction.js';
 import type { TransactionService } from '../core/transactions.js';
-import { contentSecurityPolicy, cookiesCanBeSecure, newNonce, setPageHeaders } from '../http/security.js';
+import { contentSecurityPolicy, cookiesCanBeSecure, isSameOriginPost, newNonce, setPageHeaders } from '../http/security.js';
 import type { PagePolicy, ProtocolAdapter } from '../protocols/types.js';
 import { negotiateLanguage, translator, type Locales } from '../ui/i18n.js';
 import type { Language } from '../ui/languages.js';
@@ -56,6 +57,7 @@ const ERROR_MESSAGES: Record<string, PageMessageKey> = {
   not_found: 'error.notFound',
   other_browser: 'error.otherBrowser',
   csrf: 'error.csrf',
+  cross_origin: 'error.csrf',
   transaction_final: 'error.finished',
   transaction_changed: 'error.invalidRequest',
   rate_limited: 'error.tooManyRequests',
@@ -69,12 +71,14 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
 export class HostedPages {
   private readonly publicHost: string;
+  private readonly publicOrigin: string;
   private readonly secureCookies: boolean;
   private readonly policies = new WeakMap<FastifyRequest, PagePolicy>();
 
   constructor(private readonly deps: HostedPagesDeps) {
     const url = new URL(deps.publicUrl);
     this.publicHost = url.host;
+    this.publicOrigin = url.origin;
     this.secureCookies = cookiesCanBeSecure(deps.publicUrl);
   }
 
@@ -200,11 +204,35 @@ export class HostedPages {
     return this.standalone(acceptLanguage, requested, { kind: 'continue', method: 'post', url: answer.url, fields: answer.fields, outcome }, [new URL(answer.url).origin]);
   }
 
-  private standalone(acceptLanguage: string | undefined, requested: string | undefined, step: PageStep, formActionOrigins: string[]): { html: string; headers: Record<string, string> } {
+  /**
+   * RP-initiated logout's confirmation around the OP's own form (`formHtml`, its id `formId`).
+   * The form posts to eidhub, whose answer may redirect to the relying party: browsers hold that
+   * redirect to form-action too, so `returnOrigins` (the post_logout_redirect_uri's) join 'self'.
+   */
+  standaloneLogout(
+    acceptLanguage: string | undefined,
+    requested: string | undefined,
+    form: { host: string; formHtml: string; formId: string; returnOrigins: string[] },
+  ): { html: string; headers: Record<string, string> } {
+    return this.standalone(acceptLanguage, requested, { kind: 'logout', host: form.host, formHtml: form.formHtml, formId: form.formId }, form.returnOrigins);
+  }
+
+  /** The page after a logout that returned to no relying party. */
+  standaloneLoggedOut(acceptLanguage: string | undefined, clientName: string | undefined): { html: string; headers: Record<string, string> } {
+    return this.standalone(acceptLanguage, undefined, { kind: 'loggedOut' }, [], clientName);
+  }
+
+  private standalone(
+    acceptLanguage: string | undefined,
+    requested: string | undefined,
+    step: PageStep,
+    formActionOrigins: string[],
+    clientName?: string,
+  ): { html: string; headers: Record<string, string> } {
     const lang = negotiateLanguage({ requested, acceptLanguage, fallback: this.deps.defaultLanguage });
     const nonce = newNonce();
     const html = renderPage(
-      { lang, step, actionBase: HOSTED_PAGE_BASE, hidden: {}, cspNonce: nonce, publicHost: this.publicHost, embedded: false },
+      { lang, clientName, step, actionBase: HOSTED_PAGE_BASE, hidden: {}, cspNonce: nonce, publicHost: this.publicHost, embedded: false },
       translator(lang, { locales: this.deps.locales }),
     );
     return {
@@ -326,6 +354,8 @@ export class HostedPages {
 
   async act(req: FastifyRequest<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>, reply: FastifyReply) {
     const { action } = req.params;
+    // Checked before anything is read: a page of another site cannot make the browser act here.
+    if (!isSameOriginPost(req, this.publicOrigin)) throw new EidhubError(403, 'cross_origin', 'the form was posted from another site');
     let tx = await this.load(req, req.params.id);
     const open = !FINAL_STATUSES.has(tx.status);
     const authenticator = open && tx.provider !== null ? this.authenticator(tx) : undefined;

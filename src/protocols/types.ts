@@ -114,6 +114,14 @@ export interface ProtocolContext {
     answer: { url: string; fields: Record<string, string> },
     outcome: 'success' | 'error' | 'abort',
   ): { html: string; headers: Record<string, string> };
+  /** RP-initiated logout's confirmation page around the OP's form (see HostedPages.standaloneLogout). */
+  logoutPage(
+    acceptLanguage: string | undefined,
+    requestedLanguage: string | undefined,
+    form: { host: string; formHtml: string; formId: string; returnOrigins: string[] },
+  ): { html: string; headers: Record<string, string> };
+  /** The page after a logout that returned to no relying party. */
+  loggedOutPage(acceptLanguage: string | undefined, clientName: string | undefined): { html: string; headers: Record<string, string> };
   logger: Logger;
   now: () => number;
 }

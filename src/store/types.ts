@@ -274,6 +274,20 @@ export interface ProtocolStateStore {
   get(protocol: string, ref: string): Promise<ProtocolStateRecord | null>;
 }
 
+/**
+ * The one-time nonce a REST session's embedded flow hands the integrator on its returnUrl
+ * (`sessionNonce`), kept as a hash, one per session. Removed with its transaction.
+ */
+export interface SessionNonceStore {
+  /** Sets the session's nonce (SHA-256, base64url), replacing an earlier one whether used or not. */
+  issue(transactionId: string, nonceHash: string, now: number): Promise<void>;
+  /**
+   * Marks the nonce used if it is the session's current one and unused: true for exactly one
+   * call, across every process (a compare-and-set in the database), false for any other.
+   */
+  consume(transactionId: string, nonceHash: string, now: number): Promise<boolean>;
+}
+
 export interface StoredClientSecret {
   /** A label that tells the client's secrets apart (for rotation), never the secret. */
   name: string;
@@ -399,6 +413,7 @@ export interface Store {
   subjects: SubjectStore;
   audit: AuditStore;
   protocolState: ProtocolStateStore;
+  sessionNonces: SessionNonceStore;
   clients: ClientStore;
   samlServiceProviders: SamlServiceProviderStore;
   /** Throws if the database cannot be reached. */

@@ -114,6 +114,27 @@ function errorStep(model: PageModel, step: Step<'error'>, t: Translate): StepCon
   };
 }
 
+/**
+ * The logout confirmation: "yes" sends `logout=yes` with oidc-provider's form, "no" the form alone
+ * (oidc-provider then keeps the session and still returns to the relying party).
+ */
+function logoutStep(step: Step<'logout'>, t: Translate): StepContent {
+  const form = escapeHtml(step.formId);
+  return {
+    heading: t('logout.heading'),
+    icon: 'user',
+    tone: 'neutral',
+    body: `<p class="lead">${t('logout.intro', { host: step.host })}</p>
+${step.formHtml}
+<div class="main-form">${submitButton(t('logout.confirm'), 'btn-primary', ` form="${form}" name="logout" value="yes" autofocus`)}${submitButton(t('logout.stay'), 'btn-quiet', ` form="${form}"`)}</div>`,
+  };
+}
+
+function loggedOutStep(model: PageModel, t: Translate): StepContent {
+  const body = model.clientName ? t('loggedOut.body', { clientName: model.clientName }) : t('loggedOut.bodyGeneric');
+  return { heading: t('loggedOut.heading'), icon: 'check', tone: 'success', body: `<p class="lead">${body}</p>` };
+}
+
 function stepContent(model: PageModel, t: Translate): StepContent {
   const step = model.step;
   switch (step.kind) {
@@ -125,6 +146,10 @@ function stepContent(model: PageModel, t: Translate): StepContent {
       return chooseStep(model, step, t);
     case 'done':
       return doneStep(step, t);
+    case 'logout':
+      return logoutStep(step, t);
+    case 'loggedOut':
+      return loggedOutStep(model, t);
     case 'error':
       return errorStep(model, step, t);
   }
@@ -151,7 +176,8 @@ export function documentHead(options: { lang: string; titleHtml: string; nonce: 
 /** A complete HTML5 document for one step of the hosted login. */
 export function renderPage(model: PageModel, t: Translate): string {
   const content = stepContent(model, t);
-  const context = model.clientName ? t('page.loginTo', { clientName: model.clientName }) : t('page.login');
+  const loggingOut = model.step.kind === 'logout' || model.step.kind === 'loggedOut';
+  const context = loggingOut ? t('logout.context') : model.clientName ? t('page.loginTo', { clientName: model.clientName }) : t('page.login');
   const nonce = escapeHtml(model.cspNonce);
   // A frame sits inside the relying party's own page, which already names the service, and may be
   // as small as 350×600: the form steps leave out the header; outcome pages keep their status icon.

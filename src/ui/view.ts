@@ -59,6 +59,20 @@ export type PageStep =
       outcome: Outcome;
     }
   | {
+      /**
+       * RP-initiated logout asks the person to confirm: oidc-provider's own form (its action and
+       * its xsrf field, oidc-provider's HTML), which the page's two buttons submit by `form=`.
+       */
+      kind: 'logout';
+      host: string;
+      formHtml: string;
+      formId: string;
+    }
+  | {
+      /** The person logged out (and no relying party asked to be returned to). */
+      kind: 'loggedOut';
+    }
+  | {
       kind: 'error';
       message: PageMessageKey;
       /** Where "back to the service" leads, when known. */

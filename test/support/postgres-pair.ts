@@ -7,12 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import * as oidc from 'openid-client';
 import type { ConfigInput } from '../../src/config/schema.js';
-import type { FakeTwilio } from '../fakes/twilio.js';
+import { startFakeTwilio, type FakeTwilio } from '../fakes/twilio.js';
 import { startChildEidhub, writeConfigFile, type ChildEidhub } from './child-eidhub.js';
 import { Browserless, csrfOf, smsCodeOf } from './http-login.js';
 import { freePort } from './net.js';
+import { dropTestDatabase } from './postgres.js';
 
 /** Processes `a` and `b` on `databaseUrl`, sending SMS to `twilio` (credentials `twilioAuth`), each with `extra` in its config. */
 export async function startPostgresPair(
@@ -36,6 +38,36 @@ export async function startPostgresPair(
     processes.push(await startChildEidhub(file));
   }
   return processes;
+}
+
+/** A pair started by usePostgresPair: its processes and its fake Twilio, there once the suite's `before` ran. */
+export class PostgresPair {
+  readonly processes: ChildEidhub[] = [];
+  fake: FakeTwilio | undefined;
+
+  get twilio(): FakeTwilio {
+    if (!this.fake) throw new Error('the pair has not started (use it inside the tests)');
+    return this.fake;
+  }
+}
+
+/**
+ * The hooks of a suite that runs on a pair: before it, a fake Twilio with `twilioAuth` and
+ * processes a and b on `databaseUrl` (startPostgresPair, with `extra`); after it, both stopped,
+ * the fake closed and the database dropped.
+ */
+export function usePostgresPair(databaseUrl: string, twilioAuth: { accountSid: string; authToken: string }, extra: Partial<ConfigInput> = {}): PostgresPair {
+  const pair = new PostgresPair();
+  before(async () => {
+    pair.fake = await startFakeTwilio(twilioAuth);
+    pair.processes.push(...(await startPostgresPair(databaseUrl, pair.fake, twilioAuth, extra)));
+  });
+  after(async () => {
+    await Promise.all(pair.processes.map((p) => p.kill('SIGTERM')));
+    await pair.fake?.close();
+    await dropTestDatabase(databaseUrl);
+  });
+  return pair;
 }
 
 /** A full OIDC login at `publicUrl` with a confidential client (no PKCE); returns the ID token's claims. */

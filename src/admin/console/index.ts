@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { auditQueryFromParams, countsRangeFromParams, encodeAuditCursor, type QueryParams } from '../../audit/query-params.js';
 import type { ClientRegistry } from '../../clients/registry.js';
 import { EidhubError } from '../../core/errors.js';
-import { newNonce, setPageHeaders } from '../../http/security.js';
+import { isSameOriginPost, newNonce, setPageHeaders } from '../../http/security.js';
 import { maskPhoneNumber } from '../../sms/phone-mask.js';
 import { escapeHtml as escape } from '../../ui/i18n.js';
 import type { AuditEvent, AuditStore, OidcModelStore } from '../../store/types.js';
@@ -84,18 +84,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
     if (!session) await loginPage(reply, 401, req.cookies[SESSION_COOKIE] ? 'Your session has ended. Log in again.' : undefined);
     return session;
   };
-  /**
-   * A POST's request is from this origin: its Origin says so, or, where the browser hides it
-   * (`null`, as under a no-referrer policy) or sends none, its Sec-Fetch-Site does. A browser too
-   * old to send either still needs the session's CSRF token.
-   */
-  const sameOrigin = (req: FastifyRequest): boolean => {
-    const from = req.headers.origin;
-    const site = req.headers['sec-fetch-site'];
-    if (from !== undefined && from !== 'null') return from === origin;
-    if (site !== undefined) return site === 'same-origin';
-    return from === undefined;
-  };
+  const sameOrigin = (req: FastifyRequest): boolean => isSameOriginPost(req, origin);
   /** The session of a change: same origin, a live session, and its CSRF token; otherwise EidhubError 403 (or the login page). */
   const changeSession = async (req: FastifyRequest, reply: FastifyReply): Promise<ConsoleSession | undefined> => {
     if (!sameOrigin(req)) throw new EidhubError(403, 'cross_origin', 'the console takes changes only from its own pages');

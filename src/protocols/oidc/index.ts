@@ -15,6 +15,9 @@ import { createProvider, OIDC_MOUNT } from './provider.js';
 
 export { createApiTokenVerifier } from './api-tokens.js';
 
+/** The id of the form oidc-provider hands logoutSource (lib/actions/end_session.js); the page's buttons submit it by `form=`. */
+const LOGOUT_FORM_ID = 'op.logoutForm';
+
 /** The claims each scope gives, as the authenticators declare them (a claim may come from several). */
 function scopeClaims(context: ProtocolContext): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
@@ -42,6 +45,28 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
       cookieKeys: [cookieKey.toString('base64url')],
       interactionUrl: (interaction) => protocol.interactionUrl(interaction),
       now: context.now,
+      logoutPages: {
+        logoutSource: (ctx, formHtml) => {
+          const returnTo = ctx.oidc.params?.post_logout_redirect_uri;
+          const page = context.logoutPage(ctx.get('accept-language') || undefined, ctx.oidc.params?.ui_locales as string | undefined, {
+            host: ctx.host,
+            formHtml,
+            formId: LOGOUT_FORM_ID,
+            // Registered for the client: oidc-provider checked it before this page.
+            returnOrigins: typeof returnTo === 'string' ? [new URL(returnTo).origin] : [],
+          });
+          ctx.set(page.headers);
+          ctx.type = 'html';
+          ctx.body = page.html;
+        },
+        postLogoutSuccessSource: (ctx) => {
+          const client = ctx.oidc.client;
+          const page = context.loggedOutPage(ctx.get('accept-language') || undefined, client ? (client.clientName ?? client.clientId) : undefined);
+          ctx.set(page.headers);
+          ctx.type = 'html';
+          ctx.body = page.html;
+        },
+      },
       renderError: (ctx, out) => {
         const page = context.errorPage(ctx.get('accept-language') || undefined, ctx.oidc?.params?.ui_locales as string | undefined);
         logger.info({ error: out.error, description: out.error_description }, 'oidc: error page shown');

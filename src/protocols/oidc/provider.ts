@@ -44,6 +44,8 @@ export interface ProviderDeps {
   jwks: { keys: PrivateJwk[] };
   cookieKeys: string[];
   renderError: NonNullable<Configuration['renderError']>;
+  /** RP-initiated logout's confirmation and success pages, eidhub's own (oidc-provider's stock ones load fonts from a third party). */
+  logoutPages: Pick<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>, 'logoutSource' | 'postLogoutSuccessSource'>;
   /** oidc-provider's `interactions.url`: OidcProtocol.interactionUrl. */
   interactionUrl: (interaction: Interaction) => Promise<string>;
   now?: () => number;
@@ -166,7 +168,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, ...deps.logoutPages },
     },
     ttl: {
       AuthorizationCode: t.authorizationCodeTtlSeconds,

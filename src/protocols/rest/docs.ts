@@ -38,7 +38,8 @@ export const PROBLEM_CODES: Record<string, string> = {
   invalid_json: 'The body is not valid JSON.',
   unsupported_media_type: 'The body must be application/json.',
   missing_field: 'A field the chosen flow needs is missing.',
-  invalid_url: 'A URL is not an absolute https URL (http is allowed only on localhost and 127.0.0.1).',
+  invalid_url: 'A URL is not an absolute https URL (http is allowed only on localhost and 127.0.0.1), or it carries user information (`user:password@`).',
+  origin_not_allowed: 'A callbackUrls or returnUrl URL has an origin that is not in the API client\'s allowedOrigins; `field` names it.',
   invalid_parent_domain: 'An embeddedParentDomains entry is not a host or origin.',
   invalid_field: 'A field does not apply to the chosen flow.',
   unsupported_language: 'The language is not one the pages speak.',
@@ -52,7 +53,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   insufficient_permission: 'The client lacks the authentication-rest-api permission.',
   session_not_found: 'No session with this id belongs to this client.',
   session_nonce_required: 'Embedded sessions are read with their sessionNonce.',
-  session_nonce_mismatch: 'The sessionNonce does not belong to this session.',
+  session_nonce_mismatch: 'The sessionNonce does not belong to this session, or it was used already (each is good for one read).',
   session_finished: 'The session already finished and cannot be cancelled.',
   not_headless: 'A headless step was called for a session of another flow, or of another provider.',
   not_found: 'No such endpoint.',
@@ -134,7 +135,9 @@ ${body ? `<h3>Request body (application/json)</h3><table><tr><th>field</th><th>t
 <p>Machine-readable: <a href="${REST_BASE}/openapi.json">${REST_BASE}/openapi.json</a> (OpenAPI 3.1). Authenticate with a bearer token from
 <code>POST /auth/open/connect/token</code> (<code>grant_type=client_credentials</code>, HTTP Basic, scope <code>auth-rest-api</code> or <code>signicat-api</code>).</p>
 <p>Embedded flow: put <code>authenticationUrl</code> in an iframe. Set <code>embeddedParentDomains</code>: without it any site may frame the pages (<code>frame-ancestors *</code>).
-At the end the frame navigates to <code>returnUrl?sessionNonce=…</code> and posts <code>{type: "eidhub:session", sessionId, status}</code> to the parent origins listed; read the result with <code>GET /sessions/{id}?sessionNonce=…</code>.</p>
+At the end the frame navigates to <code>returnUrl?sessionNonce=…</code> and posts <code>{type: "eidhub:session", sessionId, status}</code> to the parent origins listed; read the result with <code>GET /sessions/{id}?sessionNonce=…</code>.
+The sessionNonce is random, kept only as a hash, and good for <strong>one</strong> read: a second read with it is refused (403 <code>session_nonce_mismatch</code>), so read once and keep the answer.</p>
+<p>URLs: <code>callbackUrls</code> and <code>returnUrl</code> never carry user information (<code>user:password@</code>); if the API client lists <code>allowedOrigins</code> in eidhub's configuration, their origins must be among them (400 <code>origin_not_allowed</code>, with the <code>field</code>).</p>
 ${ops.join('\n')}
 ${session ? `<section><h2>The session object</h2><table><tr><th>field</th><th>type</th><th>meaning</th></tr>${propertyRows(session)}</table></section>` : ''}
 <section><h2>Problems</h2><p>Errors are <code>application/problem+json</code> (RFC 9457) with a stable <code>code</code> and, for bad input, the <code>field</code> at fault.</p>

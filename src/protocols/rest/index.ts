@@ -18,7 +18,6 @@ export const restPlugin: ProtocolPlugin = {
       store: context.store,
       accountId: config.accountId,
       publicUrl: config.publicUrl,
-      nonceKey: await context.serverKey('session-nonce'),
       hostedPageUrl: context.hostedPageUrl,
       defaultLanguage: config.defaultLanguage,
       logger: context.logger.child({ module: 'rest' }),

@@ -4,7 +4,7 @@
  * as protocol state beside it. The hosted pages run the login; this adapter only creates the
  * transaction, reports it, and says where the browser goes at the end.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -67,7 +67,6 @@ export interface RestDeps {
   store: Store;
   accountId: string;
   publicUrl: string;
-  nonceKey: Buffer;
   hostedPageUrl: (tx: Pick<Transaction, 'id'>) => string;
   defaultLanguage: string;
   logger: Logger;
@@ -95,6 +94,8 @@ function parentSource(entry: string, eidhubScheme: string): { source: string; or
   return { source: entry.toLowerCase(), origins };
 }
 
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
 function appendQuery(url: string, params: Record<string, string | undefined>): string {
   const u = new URL(url);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, v);
@@ -115,8 +116,14 @@ export class RestProtocol implements ProtocolAdapter {
     return record.state as RestState;
   }
 
-  sessionNonce(id: string): string {
-    return createHmac('sha256', this.deps.nonceKey).update(`session-nonce:${id}`).digest('base64url');
+  /**
+   * A new sessionNonce for the session: random, stored as its SHA-256 (replacing an earlier one),
+   * good for one read (get). The page that shows the end again issues a new one.
+   */
+  private async issueSessionNonce(tx: Transaction): Promise<string> {
+    const nonce = randomBytes(32).toString('base64url');
+    await this.deps.store.sessionNonces.issue(tx.id, sha256(nonce), Date.now());
+    return nonce;
   }
 
   private isEmbedded(state: RestState): boolean {
@@ -132,7 +139,7 @@ export class RestProtocol implements ProtocolAdapter {
   /** REST keeps no per-browser state: the answer is the callback (or, framed, the return) URL. */
   async finish(tx: Transaction): Promise<FinishAnswer> {
     const state = await this.state(tx);
-    if (this.isEmbedded(state)) return { kind: 'redirect', url: appendQuery(state.returnUrl!, { sessionNonce: this.sessionNonce(tx.id) }) };
+    if (this.isEmbedded(state)) return { kind: 'redirect', url: appendQuery(state.returnUrl!, { sessionNonce: await this.issueSessionNonce(tx) }) };
     const urls = state.callbackUrls ?? {};
     const target = tx.status === 'SUCCESS' ? urls.success : tx.status === 'ERROR' ? urls.error : urls.abort;
     return { kind: 'redirect', url: appendQuery(target!, { sessionId: tx.id, externalReference: state.externalReference }) };
@@ -173,9 +180,17 @@ export class RestProtocol implements ProtocolAdapter {
   }
 
   /** Checks what JSON Schema cannot: URLs, providers, attributes, language, parameters. */
-  private validate(body: CreateSessionBody) {
-    const urlError = (field: string, value: string) =>
-      isAllowedRedirectUri(value) ? undefined : badRequest('invalid_url', `${field} must be an absolute https URL (http only on localhost or 127.0.0.1)`, field);
+  private validate(body: CreateSessionBody, allowedOrigins: readonly string[] | undefined) {
+    const urlError = (field: string, value: string) => {
+      if (!isAllowedRedirectUri(value)) return badRequest('invalid_url', `${field} must be an absolute https URL (http only on localhost or 127.0.0.1)`, field);
+      const url = new URL(value);
+      // user:pw@ reads as a host to a person (https://bank.example@evil.example/) and puts a secret in a URL.
+      if (url.username || url.password) return badRequest('invalid_url', `${field} must not carry user information (user:password@)`, field);
+      if (allowedOrigins && !allowedOrigins.includes(url.origin)) {
+        return badRequest('origin_not_allowed', `${field} has the origin ${url.origin}, which is not in this API client's allowedOrigins`, field);
+      }
+      return undefined;
+    };
     if (body.language !== undefined && !(LANGUAGES as readonly string[]).includes(body.language.toLowerCase().split('-')[0]!)) {
       throw badRequest('unsupported_language', `language must be one of ${LANGUAGES.join(', ')}`, 'language');
     }
@@ -231,7 +246,8 @@ export class RestProtocol implements ProtocolAdapter {
   async create(req: FastifyRequest<{ Body: CreateSessionBody }>, reply: FastifyReply) {
     const clientId = await this.authenticate(req);
     const body = req.body;
-    const { providers, authenticators, available } = this.validate(body);
+    const client = await this.deps.registry.find(clientId);
+    const { providers, authenticators, available } = this.validate(body, client?.api?.allowedOrigins);
     let providerParams = body.additionalParameters ?? {};
     let prefilledInput = body.prefilledInput ?? {};
     if (authenticators.length === 1) {
@@ -284,10 +300,9 @@ export class RestProtocol implements ProtocolAdapter {
     if (this.isEmbedded(state)) {
       const given = req.query.sessionNonce;
       if (!given) throw badRequest('session_nonce_required', 'an embedded session is read with the sessionNonce the frame received on the returnUrl', 'sessionNonce');
-      const expected = Buffer.from(this.sessionNonce(tx.id));
-      const actual = Buffer.from(given);
-      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-        throw new EidhubError(403, 'session_nonce_mismatch', 'the sessionNonce does not belong to this session', { field: 'sessionNonce' });
+      // Consumed by a compare-and-set in the store: of two reads with one nonce, in any processes, one wins.
+      if (!(await this.deps.store.sessionNonces.consume(tx.id, sha256(given), Date.now()))) {
+        throw new EidhubError(403, 'session_nonce_mismatch', 'the sessionNonce does not belong to this session or was used already', { field: 'sessionNonce' });
       }
     }
     return reply.send(this.present(tx, state));

@@ -10,7 +10,12 @@ export const MIN_SESSION_LIFETIME = 60;
 export const MAX_SESSION_LIFETIME = 7200;
 export const DEFAULT_SESSION_LIFETIME = 1200;
 
-const url = { type: 'string', minLength: 1, maxLength: 2048, description: 'An absolute https URL (http only on localhost or 127.0.0.1).' } as const;
+const url = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 2048,
+  description: 'An absolute https URL (http only on localhost or 127.0.0.1), without user information; of an origin in the API client\'s allowedOrigins when it lists them.',
+} as const;
 const shortText = (maxLength: number, description: string) => ({ type: 'string', maxLength, description }) as const;
 
 export const callbackUrlsSchema = {
@@ -51,7 +56,7 @@ export const createSessionBody = {
       description: 'Attributes wanted in `subject`, by the providers\' attribute names. Default: every attribute the allowed providers give.',
     },
     callbackUrls: callbackUrlsSchema,
-    returnUrl: { ...url, description: 'Embedded flow: the frame navigates here with `?sessionNonce=…` at the end.' },
+    returnUrl: { ...url, description: 'Embedded flow: the frame navigates here with `?sessionNonce=…` at the end (a random value, good for one read of the session). Without user information; of an origin in the API client\'s allowedOrigins when it lists them.' },
     embeddedParentDomains: {
       type: 'array',
       minItems: 1,
@@ -147,7 +152,13 @@ export const sessionIdParams = {
 export const getSessionQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { sessionNonce: { type: 'string', maxLength: 128, description: 'Required for embedded sessions: the value the frame received on the returnUrl.' } },
+  properties: {
+    sessionNonce: {
+      type: 'string',
+      maxLength: 128,
+      description: 'Required for embedded sessions: the value the frame received on the returnUrl. Good for one read: a second read with the same value is refused (403).',
+    },
+  },
 } as const;
 
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } });
@@ -155,7 +166,7 @@ const problemResponse = (description: string) => ({ description, content: { 'app
 export const errorResponses = {
   400: problemResponse('The request is malformed; `field` names the part at fault.'),
   401: problemResponse('No valid access token.'),
-  403: problemResponse('The token may not do this (scope or permission), or the sessionNonce is wrong.'),
+  403: problemResponse('The token may not do this (scope or permission), or the sessionNonce is wrong or used already.'),
   404: problemResponse('No such session for this client.'),
   409: problemResponse('The session is already finished.'),
   415: problemResponse('The body is not application/json.'),

@@ -346,6 +346,10 @@ const SQL = {
 
   protocolStateInsert: insertSql('protocol_state', PROTOCOL_STATE_COLUMNS),
   protocolStateGet: `SELECT ${PROTOCOL_STATE_COLUMNS.join(', ')} FROM protocol_state WHERE protocol = $1 AND ref = $2`,
+  sessionNonceIssue: `INSERT INTO session_nonces (transaction_id, nonce_hash, issued_at, used_at) VALUES ($1, $2, $3, NULL)
+    ON CONFLICT (transaction_id) DO UPDATE SET nonce_hash = excluded.nonce_hash, issued_at = excluded.issued_at, used_at = NULL`,
+  // One statement: PostgreSQL's row lock lets exactly one of two concurrent consumers match.
+  sessionNonceConsume: 'UPDATE session_nonces SET used_at = $3 WHERE transaction_id = $1 AND nonce_hash = $2 AND used_at IS NULL RETURNING transaction_id',
 
   // COLLATE "C": by code point, as SQLite's default, whatever collation the database was created with.
   clientList: `SELECT ${CLIENT_COLUMNS.join(', ')} FROM clients ORDER BY client_id COLLATE "C"`,
@@ -641,6 +645,15 @@ function createStore(pool: Pool): Store {
       async get(protocol, ref) {
         const row = await first<ProtocolStateRow>(pool, 'protocolStateGet', [protocol, ref]);
         return row ? rowToProtocolState(row) : null;
+      },
+    },
+
+    sessionNonces: {
+      async issue(transactionId, nonceHash, now) {
+        await run(pool, 'sessionNonceIssue', [transactionId, nonceHash, now]);
+      },
+      async consume(transactionId, nonceHash, now) {
+        return (await run(pool, 'sessionNonceConsume', [transactionId, nonceHash, now])).rowCount === 1;
       },
     },
 

@@ -266,6 +266,13 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
 
     protocolStateInsert: db.prepare<[ProtocolStateRow]>(insertSql('protocol_state', PROTOCOL_STATE_COLUMNS)),
     protocolStateGet: db.prepare<[string, string], ProtocolStateRow>('SELECT * FROM protocol_state WHERE protocol = ? AND ref = ?'),
+    sessionNonceIssue: db.prepare<[string, string, number]>(
+      `INSERT INTO session_nonces (transaction_id, nonce_hash, issued_at, used_at) VALUES (?, ?, ?, NULL)
+       ON CONFLICT (transaction_id) DO UPDATE SET nonce_hash = excluded.nonce_hash, issued_at = excluded.issued_at, used_at = NULL`,
+    ),
+    sessionNonceConsume: db.prepare<[number, string, string], { transaction_id: string }>(
+      'UPDATE session_nonces SET used_at = ? WHERE transaction_id = ? AND nonce_hash = ? AND used_at IS NULL RETURNING transaction_id',
+    ),
 
     clientList: db.prepare<[], ClientRow>('SELECT * FROM clients ORDER BY client_id'),
     clientGet: db.prepare<[string], ClientRow>('SELECT * FROM clients WHERE client_id = ?'),
@@ -646,6 +653,16 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       async get(protocol, ref) {
         const row = await batch.read(key.protocolState(protocol, ref), () => s.protocolStateGet.get(protocol, ref));
         return row ? rowToProtocolState(row) : null;
+      },
+    },
+
+    // Nothing reads session_nonces but consume, which is a write: no read key to touch.
+    sessionNonces: {
+      async issue(transactionId, nonceHash, now) {
+        await batch.write('sessionNonces.issue', () => s.sessionNonceIssue.run(transactionId, nonceHash, now));
+      },
+      async consume(transactionId, nonceHash, now) {
+        return batch.write('sessionNonces.consume', () => s.sessionNonceConsume.get(now, transactionId, nonceHash) !== undefined);
       },
     },
 

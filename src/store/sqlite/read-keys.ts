@@ -98,5 +98,7 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   clients_version: { columns: [], keysOf: () => [key.clients] },
   saml_service_providers: { columns: ['entity_id'], keysOf: (r) => touchedBy((touch) => touchSamlSp(touch, text(r, 'entity_id'))) },
   saml_service_providers_version: { columns: [], keysOf: () => [key.samlSps] },
+  // Nothing reads session nonces but consume, which is a write.
+  session_nonces: { columns: [], keysOf: () => [] },
   secret_uses: { columns: ['client_key'], keysOf: (r) => [key.secretUses(text(r, 'client_key'))] },
 };
