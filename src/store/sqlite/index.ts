@@ -235,6 +235,7 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       `INSERT INTO counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1)
        ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count`,
     ),
+    counterGet: db.prepare<[string, number], { count: number }>('SELECT count FROM counters WHERE key = ? AND window_start = ?'),
 
     subjectPut: db.prepare<[SubjectRow]>(
       `${insertSql('subjects', SUBJECT_COLUMNS)}
@@ -384,8 +385,9 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
   }
 
   /** One hit on a counter's current window; the window's count after it. */
-  function hitCounter(counterKey: string, windowMs: number, now: number): number {
+  function hitCounter(touch: Touch, counterKey: string, windowMs: number, now: number): number {
     const windowStart = windowStartOf(windowMs, now);
+    touch(key.counter(counterKey));
     const row = s.counterHit.get(counterKey, windowStart, windowStart + windowMs);
     if (!row) throw new Error('counter upsert returned no row');
     return row.count;
@@ -481,7 +483,7 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       async issue({ now, counter, change, challenge }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
         return batch.writeAtomic('otp.issue', (touch): OtpIssueResult => {
-          const count = hitCounter(counter.key, counter.windowMs, now);
+          const count = hitCounter(touch, counter.key, counter.windowMs, now);
           if (count > counter.limit) return { kind: 'limited', count };
           const row = updateTransaction(touch, change.id, change.expectedVersion, change.patch);
           if (!row) return { kind: 'changed', count };
@@ -590,8 +592,11 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
 
     counters: {
       async hit(counterKey, windowMs, now) {
-        // Nothing reads counters but hit itself, which is a write: no key to touch.
-        return batch.write('counters.hit', () => hitCounter(counterKey, windowMs, now));
+        return batch.write('counters.hit', (touch) => hitCounter(touch, counterKey, windowMs, now));
+      },
+      async counts(counterKeys, windowMs, now) {
+        const windowStart = windowStartOf(windowMs, now);
+        return Promise.all(counterKeys.map(async (k) => (await batch.read(key.counter(k), () => s.counterGet.get(k, windowStart)))?.count ?? 0));
       },
     },
 
