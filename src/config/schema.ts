@@ -184,7 +184,7 @@ const rateLimitsSchema = z.object({
         .min(1)
         .max(100_000)
         .default(10)
-        .describe('Wrong client secrets from one address in the window; once reached, that address is answered 429 at every token, introspection, revocation and PAR endpoint (the issuer\'s and the realms\'), right secret or not, until the window ends.'),
+        .describe('Wrong client secrets from one address (an IPv6 address: its /64) in the window; once reached, that address is answered 429 at every token, introspection, revocation and PAR endpoint (the issuer\'s and the realms\'), right secret or not, until the window ends.'),
       perClient: z
         .number()
         .int()

@@ -3,6 +3,7 @@
  * request by. Fastify's requests (`req.ip`) and the raw routes (clientAddress) apply the same rule.
  */
 import proxyAddr from '@fastify/proxy-addr';
+import ipaddr from 'ipaddr.js';
 import type { IncomingMessage } from 'node:http';
 import type { TrustProxy } from '../config/schema.js';
 
@@ -24,6 +25,19 @@ export function proxyTrust(trustProxy: TrustProxy): ProxyTrust {
 /** The client's address for a request served before Fastify (a raw route), as `req.ip` would be. */
 export function clientAddress(req: IncomingMessage, trust: ProxyTrust): string {
   return proxyAddr(req, trust);
+}
+
+/**
+ * The address a limit counts `address` by: an IPv4 address itself (also written IPv4-mapped),
+ * an IPv6 address by its /64, the least a network hands one subscriber (as @fastify/rate-limit
+ * counts them), so that one host cannot spread its attempts over its own addresses.
+ */
+export function limitedAddress(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
+  return `${parts.join(':')}::/64`;
 }
 
 /**

@@ -4,7 +4,8 @@
  * realm's). A failure is a known confidential client's wrong secret; it is counted in the Store
  * (CounterStore, one fixed window), so every process sees the same counts. The rule, per window:
  *
- * - an address that presented `perAddress` wrong secrets is refused outright, right secret or not;
+ * - an address (an IPv6 one by its /64) that presented `perAddress` wrong secrets is refused
+ *   outright, right secret or not;
  * - a client whose secrets were guessed wrong `perClient` times, from anywhere, refuses further
  *   wrong secrets and every attempt from an address that presented a wrong one for it; the right
  *   secret from an address without a failure keeps working, so an attacker spread over many
@@ -18,7 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RateLimitsConfig } from '../../config/schema.js';
-import { clientAddress, proxyTrust, type ProxyTrust } from '../../http/client-address.js';
+import { clientAddress, limitedAddress, proxyTrust, type ProxyTrust } from '../../http/client-address.js';
 import { sendJson } from '../../http/server.js';
 import { windowStartOf } from '../../store/rows.js';
 import type { AuditStore, CounterStore } from '../../store/types.js';
@@ -52,7 +53,7 @@ export class ClientAuthLimits {
    */
   async check(req: IncomingMessage, credentials: CheckedCredentials): Promise<number | null> {
     const { limits, counters } = this.deps;
-    const address = clientAddress(req, this.deps.trust);
+    const address = limitedAddress(clientAddress(req, this.deps.trust));
     const clientId = credentials.client.clientId;
     const keys = [`auth-fail:addr:${address}`, `auth-fail:client:${this.mount}:${clientId}`, `auth-fail:pair:${this.mount}:${clientId}:${address}`];
     const now = this.deps.now();
