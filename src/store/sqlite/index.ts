@@ -235,7 +235,6 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       `INSERT INTO counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1)
        ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count`,
     ),
-    counterGet: db.prepare<[string, number], { count: number }>('SELECT count FROM counters WHERE key = ? AND window_start = ?'),
 
     subjectPut: db.prepare<[SubjectRow]>(
       `${insertSql('subjects', SUBJECT_COLUMNS)}
@@ -382,6 +381,17 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     touchClient(touch, clientId);
     touch(key.secretUses(clientId));
     if (audit) appendAudit(touch, audit);
+  }
+
+  /** The statement reading the counts of `n` keys in one window, prepared once per `n`. */
+  const countStatements = new Map<number, Database.Statement<unknown[], { key: string; count: number }>>();
+  function counterCounts(n: number): Database.Statement<unknown[], { key: string; count: number }> {
+    let statement = countStatements.get(n);
+    if (!statement) {
+      statement = db.prepare<unknown[], { key: string; count: number }>(`SELECT key, count FROM counters WHERE window_start = ? AND key IN (${Array(n).fill('?').join(', ')})`);
+      countStatements.set(n, statement);
+    }
+    return statement;
   }
 
   /** One hit on a counter's current window; the window's count after it. */
@@ -595,8 +605,15 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
         return batch.write('counters.hit', (touch) => hitCounter(touch, counterKey, windowMs, now));
       },
       async counts(counterKeys, windowMs, now) {
+        if (counterKeys.length === 0) return [];
         const windowStart = windowStartOf(windowMs, now);
-        return Promise.all(counterKeys.map(async (k) => (await batch.read(key.counter(k), () => s.counterGet.get(k, windowStart)))?.count ?? 0));
+        // One statement for all the keys: a client's authentication reads three (src/protocols/oidc/client-auth-limits.ts).
+        const rows = await batch.read(
+          counterKeys.map((k) => key.counter(k)),
+          () => counterCounts(counterKeys.length).all(windowStart, ...counterKeys),
+        );
+        const byKey = new Map(rows.map((r) => [r.key, r.count]));
+        return counterKeys.map((k) => byKey.get(k) ?? 0);
       },
     },
 
