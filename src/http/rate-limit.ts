@@ -18,7 +18,8 @@ export function storeRateLimits(counters: CounterStore, now: () => number): Fast
   return class StoreRateLimits implements FastifyRateLimitStore {
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
       const at = now();
-      counters.hit(`rate:${key}`, timeWindow, at).then(
+      // A count lost in a crash costs nothing: the request need not wait for its commit.
+      counters.hit(`rate:${key}`, timeWindow, at, 'ordered').then(
         (current) => callback(null, { current, ttl: windowStartOf(timeWindow, at) + timeWindow - at }),
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
       );

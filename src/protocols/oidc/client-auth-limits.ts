@@ -62,7 +62,8 @@ export class ClientAuthLimits {
       const [byAddress = 0, byClient = 0, byPair = 0] = await counters.counts(keys, this.windowMs, now);
       return byAddress >= limits.perAddress || (byClient >= limits.perClient && byPair > 0) ? retryAfter : null;
     }
-    const [byAddress = 0, byClient = 0] = await Promise.all(keys.map((k) => counters.hit(k, this.windowMs, now)));
+    // Ordered, not durable: the refusal or the invalid_client does not wait for a commit.
+    const [byAddress = 0, byClient = 0] = await Promise.all(keys.map((k) => counters.hit(k, this.windowMs, now, 'ordered')));
     if (byAddress === limits.perAddress) await this.tripped('address', clientId, address, limits.perAddress, now);
     if (byClient === limits.perClient) await this.tripped('client', clientId, address, limits.perClient, now);
     return byAddress > limits.perAddress || byClient > limits.perClient ? retryAfter : null;

@@ -601,8 +601,8 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     },
 
     counters: {
-      async hit(counterKey, windowMs, now) {
-        return batch.write('counters.hit', (touch) => hitCounter(touch, counterKey, windowMs, now));
+      async hit(counterKey, windowMs, now, durability) {
+        return batch.write('counters.hit', (touch) => hitCounter(touch, counterKey, windowMs, now), durability);
       },
       async counts(counterKeys, windowMs, now) {
         if (counterKeys.length === 0) return [];
