@@ -26,6 +26,9 @@ function typeOf(s: JsonSchema): string {
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
   if (s.type === 'array' && s.items) return `array of ${typeOf(s.items)}`;
+  // A choice of plain types (trustProxy: a boolean, a hop count or a list) reads as that choice.
+  const variants = s.anyOf ?? s.oneOf;
+  if (s.type === undefined && variants?.every((v) => v.type !== undefined && v.type !== 'object')) return variants.map(typeOf).join(' \\| ');
   const range = s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : '';
   return `${Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'object')}${range}`;
 }

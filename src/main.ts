@@ -240,11 +240,12 @@ export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}
     logger,
     trustProxy: config.trustProxy,
     store,
+    now,
     renderHtmlError: (req, reply, err) => pages.renderError(req, reply, err),
   });
   for (const protocol of protocols.values()) await protocol.register(app);
   for (const authenticator of authenticators.values()) await authenticator.register?.(app);
-  registerHostedPages(app, pages);
+  registerHostedPages(app, pages, config.rateLimits.pages);
   const admin = new AdminService({ registry: clients, samlServiceProviders, audit: store.audit, realms: config.realms.map((r) => r.name), now });
   const consoleAuth = registerConsole(app, {
     service: admin,

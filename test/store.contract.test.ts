@@ -744,6 +744,19 @@ function contract(backend: Backend): void {
       assert.equal(await store.counters.hit(`${key}-other`, windowMs, start), 1, 'keys count separately');
     });
 
+    it('counts reads the current window of each key without counting a hit', async () => {
+      const key = `counter-${randomUUID()}`;
+      const windowMs = MINUTE;
+      const start = Math.floor(T0 / windowMs) * windowMs;
+      await store.counters.hit(key, windowMs, start);
+      await store.counters.hit(key, windowMs, start + 1);
+      await store.counters.hit(`${key}-b`, windowMs, start);
+      assert.deepEqual(await store.counters.counts([key, `${key}-none`, `${key}-b`], windowMs, start + 2), [2, 0, 1], 'in the order asked, 0 for no hits');
+      assert.deepEqual(await store.counters.counts([key], windowMs, start + 3), [2], 'reading counted nothing');
+      assert.deepEqual(await store.counters.counts([key], windowMs, start + windowMs), [0], 'the next window has no hits yet');
+      assert.deepEqual(await store.counters.counts([], windowMs, start), []);
+    });
+
     it('hit is atomic: 50 racing hits get the counts 1 to 50', async () => {
       const key = `counter-${randomUUID()}`;
       const counts = await Promise.all(Array.from({ length: 50 }, () => store.counters.hit(key, HOUR, T0)));
@@ -1587,8 +1600,13 @@ describe('SQLite store', () => {
             { message: /^write session moved changed a oidc_models row .* without touching its read key "oidcuid:Session:old"/ },
           );
 
-          // What nothing reads by key needs no touch; EVERY_KEY covers every row.
-          await batch.write('counter hit', () => db.prepare(`INSERT INTO counters (key, window_start, window_end, count) VALUES ('c', 0, 1, 1)`).run());
+          // A counter is read by its key (CounterStore.counts); EVERY_KEY covers every row.
+          const hitCounter = db.prepare<[string]>(`INSERT INTO counters (key, window_start, window_end, count) VALUES (?, 0, 1, 1)`);
+          await assert.rejects(batch.write('counter hit', () => hitCounter.run('c')), { message: /without touching its read key "counter:c"/ });
+          await batch.write('counter hit', (touch) => {
+            hitCounter.run('d');
+            touch(key.counter('d'));
+          });
           await batch.write('purge', (touch) => {
             touch(EVERY_KEY);
             db.prepare('DELETE FROM keys').run();

@@ -156,6 +156,59 @@ const otpSchema = z.object({
     .describe('ISO 3166 country codes numbers may belong to; empty allows every country.'),
 });
 
+/** One address or CIDR range (`10.0.0.0/8`, `::1`, `fd00::/8`), as proxy-addr reads them. */
+const PROXY_ADDRESS = /^(?:(?:\d{1,3}\.){3}\d{1,3}(?:\/(?:\d|[12]\d|3[0-2]))?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:\/(?:\d{1,2}|1[01]\d|12[0-8]))?)$/;
+
+export const trustProxySchema = z
+  .union([
+    z.boolean(),
+    z.number().int().min(1).max(10),
+    z
+      .array(z.string().regex(PROXY_ADDRESS, { message: 'must be an IP address or a CIDR range of your proxies, e.g. 10.0.0.0/8 or fd00::/8' }))
+      .min(1),
+  ], { message: 'must be false, a hop count (1 for one proxy in front of eidhub), or a list of your proxies\' addresses or CIDR ranges' })
+  .default(false)
+  .describe(
+    'Which reverse proxies may say who the client is (X-Forwarded-For, -Proto, -Host): `false` (none: the client is the connection\'s address), a list of the proxies\' addresses or CIDR ranges (`["10.0.0.0/8"]`: the client is the last address that is not one of them; the safest form), or a hop count (`1`: one proxy in front of eidhub, the client is the last address it appended; only when nothing but the proxy can reach eidhub, since the connection\'s peer is trusted whoever it is). `true` trusts every hop, so any client can choose the address that rate limits and budgets count it by: eidhub logs a warning at start.',
+  );
+export type TrustProxy = z.output<typeof trustProxySchema>;
+
+/** A fixed-window limit per client address. */
+const windowLimit = (max: number, windowSeconds: number, what: string) =>
+  z
+    .object({
+      max: z.number().int().min(1).max(100_000).default(max).describe(`Requests per window from one client address (${what}).`),
+      windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds).describe('Length of the window, in seconds.'),
+    })
+    .prefault({});
+
+const rateLimitsSchema = z.object({
+  pages: windowLimit(60, 60, 'hosted-page form posts and callbacks, itsme\'s callbacks; each route counted apart').describe('The hosted pages\' form posts and callbacks.'),
+  headless: windowLimit(30, 60, 'each headless step of the REST API, `/auth/rest/sessions/{id}/<authenticator>/<step>`').describe('The REST API\'s headless steps.'),
+  saml: windowLimit(120, 60, 'SAML login and logout requests').describe('The SAML identity provider\'s login and logout endpoints.'),
+  clientAuthFailures: z
+    .object({
+      perAddress: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(10)
+        .describe('Wrong client secrets from one address (an IPv6 address: its /64) in the window; once reached, that address is answered 429 at every token, introspection, revocation and PAR endpoint (the issuer\'s and the realms\'), right secret or not, until the window ends.'),
+      perClient: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(20)
+        .describe('Wrong secrets for one client in the window, from any address; once reached, further wrong secrets for it, and any attempt from an address that presented a wrong one for it in the window, are answered 429. The right secret from an address with no failure keeps working.'),
+      windowSeconds: z.number().int().min(1).max(86_400).default(300).describe('Length of the window, in seconds.'),
+    })
+    .prefault({})
+    .describe('Failed client authentications (a known client\'s wrong secret); counted in the store, a successful authentication writes nothing.'),
+});
+export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
+
 const auditSchema = z.object({
   retentionDays: z
     .number()
@@ -389,7 +442,8 @@ export const configSchema = z
       .describe('The URL integrators and browsers use; the OIDC issuer is `{publicUrl}/auth/open`. Default `http://localhost:{port}`.'),
     port: z.number().int().min(0).max(65_535).default(3000).describe('TCP port.'),
     host: z.string().min(1).default('localhost').describe('Address to listen on (`0.0.0.0` for every interface).'),
-    trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
+    trustProxy: trustProxySchema,
+    rateLimits: rateLimitsSchema.prefault({}).describe('Request limits, counted in the store (shared by every process on PostgreSQL), per client address as trustProxy determines it.'),
     sandbox: z.boolean().default(false).describe('Sandbox mode: demo clients (each with a random secret kept in the store, and with the console SMS provider also the published one the showcase app uses), the demo realm ipification, the SMS inbox page. Never in production.'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
     accountId: z.string().min(1).max(64).default('a-eidhub-0001').describe('The account id reported by the REST API.'),

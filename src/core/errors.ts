@@ -17,16 +17,30 @@ export class EidhubError extends Error {
   readonly field: string | undefined;
   /** Every field at fault with what is wrong with it, when a validation found several (a form shows each beside its field). */
   readonly issues: readonly FieldIssue[];
+  /** For a 429: when the client may try again, in seconds (the answer's Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, code: string, message: string, options?: { field?: string | undefined; cause?: unknown; issues?: readonly FieldIssue[] }) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options?: { field?: string | undefined; cause?: unknown; issues?: readonly FieldIssue[]; retryAfterSeconds?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.code = code;
     this.field = options?.field;
     this.issues = options?.issues ?? (options?.field === undefined ? [] : [{ field: options.field, message }]);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 
 export const badRequest = (code: string, message: string, field?: string) => new EidhubError(400, code, message, { field });
 export const notFound = (message = 'not found') => new EidhubError(404, 'not_found', message);
+/** Retry-After of a 429 whose error names no wait: the longest of the default limits' windows. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 60;
+
+/** A 429: too many requests, with when to try again. */
+export const tooManyRequests = (code: string, retryAfterSeconds: number, message = `too many requests; try again in ${retryAfterSeconds} seconds`) =>
+  new EidhubError(429, code, message, { retryAfterSeconds });
 export const conflict = (code: string, message: string) => new EidhubError(409, code, message);

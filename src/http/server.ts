@@ -9,19 +9,27 @@ import rateLimit from '@fastify/rate-limit';
 import { createServer as createHttpServer, type IncomingMessage, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { EidhubError } from '../core/errors.js';
+import type { TrustProxy } from '../config/schema.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, EidhubError, tooManyRequests } from '../core/errors.js';
 import type { Store } from '../store/types.js';
+import { proxyTrust } from './client-address.js';
+import { storeRateLimits } from './rate-limit.js';
 import { BASE_HEADERS, setBaseHeaders } from './security.js';
 import { LazyChildLogger } from './logger.js';
 import { redactUrl } from './redact-url.js';
 
 export interface ServerOptions {
   logger: Logger;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   store: Store;
+  /** The clock of the rate limits' windows. */
+  now?: () => number;
   /** Renders an error as a page for people (hosted pages, interactions, sandbox). */
   renderHtmlError: (req: FastifyRequest, reply: FastifyReply, err: EidhubError) => FastifyReply | Promise<FastifyReply>;
 }
+
+/** The REST API's answers are about one session or one client: no cache may keep them. */
+const isRestApi = (url: string) => url.startsWith('/auth/rest/') || url === '/auth/rest';
 
 function wantsProblemJson(req: FastifyRequest): boolean {
   return req.url.startsWith('/auth/rest') || req.url.startsWith('/admin/api') || req.url.startsWith('/healthz') || req.url.startsWith('/readyz');
@@ -65,7 +73,7 @@ export function toEidhubError(err: FastifyError | Error): EidhubError {
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new EidhubError(415, 'unsupported_media_type', 'send the body as application/json', { field: 'content-type' });
   if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new EidhubError(400, 'invalid_json', 'the JSON body is empty', { field: 'body' });
   const status = fe.statusCode;
-  if (status === 429) return new EidhubError(429, 'rate_limited', 'too many requests; wait a minute and try again');
+  if (status === 429) return tooManyRequests('rate_limited', DEFAULT_RETRY_AFTER_SECONDS);
   if (status && status >= 400 && status < 500) {
     return new EidhubError(status, (err as FastifyError).code?.toLowerCase() ?? 'invalid_request', err.message);
   }
@@ -204,7 +212,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     loggerInstance: opts.logger as FastifyBaseLogger,
     childLoggerFactory: (logger, bindings, options) =>
       new LazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
-    trustProxy: opts.trustProxy,
+    trustProxy: proxyTrust(opts.trustProxy),
     bodyLimit: 64 * 1024,
     // The id of a request in logs and error pages; never derived from request content.
     requestIdHeader: false,
@@ -213,22 +221,32 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   rawRoutes.set(app, raw);
+  if (opts.trustProxy === true) {
+    opts.logger.warn('trustProxy is true: any client can choose the address it is counted by (X-Forwarded-For); set the hop count or your proxies\' addresses instead');
+  }
   app.addHook('preClose', (done) => {
     closing = true;
     done();
   });
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
     setBaseHeaders(reply);
+    if (isRestApi(req.url)) reply.header('cache-control', 'no-store');
   });
 
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    store: storeRateLimits(opts.store.counters, opts.now ?? Date.now),
+    // The error handler answers it, with Retry-After, as a page or problem+json.
+    errorResponseBuilder: (_req, context) => tooManyRequests('rate_limited', Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
 
   app.setErrorHandler(async (err, req, reply) => {
     const e = toEidhubError(err instanceof Error ? err : new Error(String(err)));
     if (e.status >= 500) req.log.error({ err: e.cause ?? e, url: redactUrl(req.url) }, 'request failed');
     else req.log.info({ code: e.code, status: e.status, url: redactUrl(req.url) }, 'request refused');
+    if (e.status === 429) reply.header('retry-after', String(e.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
     if (wantsProblemJson(req)) {
       if (e.status === 401) reply.header('www-authenticate', `Bearer realm="eidhub", error="${e.code}"`);
       return reply.code(e.status).type('application/problem+json').send(problem(e, req.url));

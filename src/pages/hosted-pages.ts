@@ -26,6 +26,7 @@ import { contentSecurityPolicy, cookiesCanBeSecure, isSameOriginPost, newNonce, 
 import type { PagePolicy, ProtocolAdapter } from '../protocols/types.js';
 import { negotiateLanguage, translator, type Locales } from '../ui/i18n.js';
 import type { Language } from '../ui/languages.js';
+import { routeRateLimit, type WindowLimit } from '../http/rate-limit.js';
 import { renderPage } from '../ui/templates.js';
 import type { Outcome, PageMessageKey, PageModel, PageStep } from '../ui/view.js';
 
@@ -411,17 +412,18 @@ export class HostedPages {
   }
 }
 
-export function registerHostedPages(app: FastifyInstance, pages: HostedPages) {
+/** The hosted pages' routes; `limit`: each of the changing ones (form posts, callbacks) per client address. */
+export function registerHostedPages(app: FastifyInstance, pages: HostedPages, limit: WindowLimit) {
   app.get<{ Params: { id: string } }>(`${HOSTED_PAGE_BASE}/:id`, (req, reply) => pages.show(req, reply));
   // A callback changes the login, so it has no HEAD twin (opening a page by HEAD changes nothing).
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     `${HOSTED_PAGE_BASE}/:id/${CALLBACK}`,
-    { exposeHeadRoute: false, config: { rateLimit: { max: 60, timeWindow: 60_000 } } },
+    { exposeHeadRoute: false, config: routeRateLimit('pages.callback', limit) },
     (req, reply) => pages.callback(req, reply),
   );
   app.post<{ Params: { id: string; action: string }; Body: Record<string, unknown> }>(
     `${HOSTED_PAGE_BASE}/:id/:action`,
-    { config: { rateLimit: { max: 60, timeWindow: 60_000 } } },
+    { config: routeRateLimit('pages.post', limit) },
     (req, reply) => pages.act(req, reply),
   );
 }

@@ -169,7 +169,13 @@ export interface CounterStore {
    * count their hits through OtpChallengeStore.issue instead (with the code they limit); CIBA
    * counts its polls here (src/protocols/ciba/polling.ts).
    */
-  hit(key: string, windowMs: number, now: number): Promise<number>;
+  hit(key: string, windowMs: number, now: number, durability?: WriteDurability): Promise<number>;
+  /**
+   * The count of each of `keys` in the fixed window of `windowMs` that contains `now` (0 for a
+   * key without hits there), without counting a hit: for checks on a path that must not write
+   * (a client's successful authentication, src/protocols/oidc/client-auth-limits.ts).
+   */
+  counts(keys: readonly string[], windowMs: number, now: number): Promise<number[]>;
 }
 
 /** The latest claims of a subject, kept as long as tokens about it may be used. */

@@ -247,7 +247,7 @@ export function createUpstreamAuthenticator(
     // A failed attempt stays on its page until the person retries; otherwise straight to the upstream.
     enter: async (tx) => (stateOf(tx).problem ? undefined : begin(tx)),
 
-    register: (app) => registerUpstreamRoutes(app, settings.id, keys),
+    register: (app) => registerUpstreamRoutes(app, settings.id, keys, context.config.rateLimits.pages),
   };
 }
 

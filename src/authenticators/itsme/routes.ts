@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { EidhubError } from '../../core/errors.js';
+import { routeRateLimit, type WindowLimit } from '../../http/rate-limit.js';
 import type { RpKeys } from './rp-keys.js';
 import { callbackPath, UPSTREAM_BASE } from './settings.js';
 
@@ -24,7 +25,7 @@ export function transactionIdOf(state: unknown): string | undefined {
   return TX_ID.test(id) ? id : undefined;
 }
 
-export async function registerUpstreamRoutes(app: FastifyInstance, providerId: string, keys: () => Promise<RpKeys>): Promise<void> {
+export async function registerUpstreamRoutes(app: FastifyInstance, providerId: string, keys: () => Promise<RpKeys>, limit: WindowLimit): Promise<void> {
   const jwks = `${UPSTREAM_BASE}/jwks`;
   if (!app.hasRoute({ method: 'GET', url: jwks })) {
     app.get(jwks, async (_req, reply) =>
@@ -34,7 +35,7 @@ export async function registerUpstreamRoutes(app: FastifyInstance, providerId: s
   app.get<{ Querystring: Record<string, unknown> }>(
     callbackPath(providerId),
     // Changes nothing itself, but leads to a callback that does: no HEAD twin, the pages' rate limit.
-    { exposeHeadRoute: false, config: { rateLimit: { max: 60, timeWindow: 60_000 } } },
+    { exposeHeadRoute: false, config: routeRateLimit(`upstream.${providerId}.callback`, limit) },
     async (req, reply) => {
       const id = transactionIdOf(req.query.state);
       if (!id) throw new EidhubError(400, 'invalid_request', 'this answer names no login; start again from the service you came from');

@@ -11,6 +11,7 @@ import type { Authenticator } from '../../authenticators/types.js';
 import type { RealmConfig } from '../../config/schema.js';
 import { addRawRoute, toEidhubError } from '../../http/server.js';
 import { tokenKeysWatcher } from '../../keys/signing-keys.js';
+import { clientAuthLimits } from '../oidc/client-auth-limits.js';
 import { mountHandler } from '../oidc/mount.js';
 import { subjectRetentionMs } from '../subjects.js';
 import type { PagePolicy, ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
@@ -133,7 +134,14 @@ export const cibaPlugin: ProtocolPlugin = {
             {
               matches: (url) => url.startsWith(prefix) && !url.startsWith(callbacks),
               fastifyPath: `${realm.mount}/*`,
-              handle: mountHandler({ mount: realm.mount, provider: () => realm.provider, registry: realm.clients, fastPaths: config.oidcFastPaths, clientAuthPaths: REALM_CLIENT_AUTH_PATHS }),
+              handle: mountHandler({
+                mount: realm.mount,
+                provider: () => realm.provider,
+                registry: realm.clients,
+                fastPaths: config.oidcFastPaths,
+                clientAuthPaths: REALM_CLIENT_AUTH_PATHS,
+                limits: clientAuthLimits(context, realm.mount),
+              }),
             },
             { beforeFastify: config.oidcFastPaths },
           );

@@ -8,6 +8,7 @@
 import Provider, { type Account, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Authenticator } from '../../authenticators/types.js';
 import { REALM_SCOPES, type Config, type RealmConfig } from '../../config/schema.js';
+import { koaProxy } from '../../http/client-address.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
 import type { Store } from '../../store/types.js';
 import { createAdapterFactory } from '../oidc/adapter.js';
@@ -102,7 +103,7 @@ export function createRealmProvider(deps: RealmProviderDeps): Provider {
     },
   };
   const provider = new Provider(`${config.publicUrl}${realmMount(realm.name)}`, configuration);
-  provider.proxy = config.trustProxy;
+  provider.proxy = koaProxy(config.trustProxy);
   provider.use(pollingMiddleware({ intervalSeconds: realm.pollIntervalSeconds, counters: store.counters, now }));
   return provider;
 }

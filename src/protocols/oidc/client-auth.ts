@@ -90,11 +90,11 @@ export async function restateClientAuth(
   headers: IncomingMessage['headers'],
   body: ParsedUrlQuery,
   registry: ClientLookup,
-): Promise<{ headers: IncomingMessage['headers']; body: ParsedUrlQuery } | null> {
+): Promise<{ headers: IncomingMessage['headers']; body: ParsedUrlQuery; checked: CheckedCredentials } | null> {
   const { client_secret: secret, ...rest } = body;
   if (typeof body.client_id !== 'string' || typeof secret !== 'string') return null;
   const checked = await checkCredentials(registry, body.client_id, secret);
-  return checked === null ? null : { headers: { ...headers, authorization: checked.authorization }, body: rest };
+  return checked === null ? null : { headers: { ...headers, authorization: checked.authorization }, body: rest, checked };
 }
 
 /**

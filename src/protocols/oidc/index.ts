@@ -9,6 +9,7 @@ import { escapeHtml } from '../../ui/i18n.js';
 import { subjectRetentionMs } from '../subjects.js';
 import type { ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
 import { checkAllowedProviders } from './allowed-providers.js';
+import { clientAuthLimits } from './client-auth-limits.js';
 import { mountHandler } from './mount.js';
 import { OidcProtocol } from './protocol.js';
 import { createProvider, OIDC_MOUNT } from './provider.js';
@@ -103,7 +104,7 @@ export async function createOidcIssuer(context: ProtocolContext, mount: string):
         {
           matches: (url) => url.startsWith(prefix) && !url.startsWith(interactionPrefix),
           fastifyPath: `${mount}/*`,
-          handle: mountHandler({ mount, provider: () => provider, registry, fastPaths }),
+          handle: mountHandler({ mount, provider: () => provider, registry, fastPaths, limits: clientAuthLimits(context, mount) }),
         },
         { beforeFastify: fastPaths },
       );

@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { sendJson } from '../../http/server.js';
 import { basicAuthFastPath } from './bypasses/index.js';
-import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth, type ClientLookup } from './client-auth.js';
+import { refuseClientAuth, type ClientAuthLimits } from './client-auth-limits.js';
+import { CLIENT_AUTH_PATHS, encodeForm, hasBasicAuth, parseForm, replayRequest, restateBasicHeader, restateClientAuth, type CheckedCredentials, type ClientLookup } from './client-auth.js';
 
 /** Room in a request body: oidc-provider's own limit is 56 KiB. */
 const BODY_LIMIT = 56 * 1024;
@@ -47,11 +48,21 @@ export interface MountOptions {
   fastPaths: boolean;
   /** Paths below the mount where clients authenticate, in lower case (default CLIENT_AUTH_PATHS, the seeds' issuer's). */
   clientAuthPaths?: ReadonlySet<string>;
+  /** Failed client authentications, limited (a mount where no client authenticates has none). */
+  limits?: ClientAuthLimits;
 }
 
 /** The handler of every request below the mount. */
 export function mountHandler(options: MountOptions): (raw: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { mount, registry, fastPaths, clientAuthPaths = CLIENT_AUTH_PATHS } = options;
+  const { mount, registry, fastPaths, clientAuthPaths = CLIENT_AUTH_PATHS, limits } = options;
+  /** Whether the attempt was refused (and answered) by the limits of failed authentications. */
+  const refused = async (raw: IncomingMessage, res: ServerResponse, credentials: CheckedCredentials | null): Promise<boolean> => {
+    if (credentials === null || limits === undefined) return false;
+    const retryAfter = await limits.check(raw, credentials);
+    if (retryAfter === null) return false;
+    refuseClientAuth(res, retryAfter);
+    return true;
+  };
   /**
    * For a POST to an endpoint where clients authenticate: that endpoint's path below the mount;
    * else null. oidc-provider's router matches paths without regard to case or a trailing slash,
@@ -74,6 +85,7 @@ export function mountHandler(options: MountOptions): (raw: IncomingMessage, res:
         // client_secret_basic: the header is restated. A request that also posts `client_secret`
         // uses two methods at once, which oidc-provider refuses whatever the header says.
         const credentials = await restateBasicHeader(raw.headers.authorization, registry);
+        if (await refused(raw, res, credentials)) return;
         if (credentials !== null) raw.headers.authorization = credentials.authorization;
         if (fastPaths) {
           const handedOn = await basicAuthFastPath(raw, res, path, credentials, provider, readBody);
@@ -89,6 +101,7 @@ export function mountHandler(options: MountOptions): (raw: IncomingMessage, res:
         const body = await readBody(raw, res);
         if (body === null) return;
         const restated = await restateClientAuth(raw.headers, parseForm(body), registry);
+        if (await refused(raw, res, restated?.checked ?? null)) return;
         req = restated ? replayRequest(raw, restated.headers, encodeForm(restated.body)) : replayRequest(raw, raw.headers, body);
       }
     }

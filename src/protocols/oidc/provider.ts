@@ -8,6 +8,7 @@
 import Provider, { type Configuration, type KoaContextWithOIDC, type Account, type Grant, type Interaction } from 'oidc-provider';
 import { ADMIN_SCOPE, API_SCOPES, type ClientRegistry } from '../../clients/registry.js';
 import type { Config } from '../../config/schema.js';
+import { koaProxy } from '../../http/client-address.js';
 import type { Store } from '../../store/types.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
 import { createAdapterFactory } from './adapter.js';
@@ -207,6 +208,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(`${config.publicUrl}${deps.mount}`, configuration);
-  provider.proxy = config.trustProxy;
+  provider.proxy = koaProxy(config.trustProxy);
   return provider;
 }

@@ -57,6 +57,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   session_finished: 'The session already finished and cannot be cancelled.',
   not_headless: 'A headless step was called for a session of another flow, or of another provider.',
   not_found: 'No such endpoint.',
+  rate_limited: 'Too many calls of this endpoint from this address (`rateLimits` in the configuration); `Retry-After` says when to try again.',
 };
 
 export async function registerOpenApi(app: FastifyInstance, publicUrl: string) {
@@ -140,7 +141,9 @@ The sessionNonce is random, kept only as a hash, and good for <strong>one</stron
 <p>URLs: <code>callbackUrls</code> and <code>returnUrl</code> never carry user information (<code>user:password@</code>); if the API client lists <code>allowedOrigins</code> in eidhub's configuration, their origins must be among them (400 <code>origin_not_allowed</code>, with the <code>field</code>).</p>
 ${ops.join('\n')}
 ${session ? `<section><h2>The session object</h2><table><tr><th>field</th><th>type</th><th>meaning</th></tr>${propertyRows(session)}</table></section>` : ''}
-<section><h2>Problems</h2><p>Errors are <code>application/problem+json</code> (RFC 9457) with a stable <code>code</code> and, for bad input, the <code>field</code> at fault.</p>
+<section><h2>Problems</h2><p>Errors are <code>application/problem+json</code> (RFC 9457) with a stable <code>code</code> and, for bad input, the <code>field</code> at fault.
+Every answer is <code>Cache-Control: no-store</code>; every 429 carries <code>Retry-After</code> (seconds). After too many wrong client secrets the token endpoint answers
+429 <code>{"error": "slow_down"}</code> with <code>Retry-After</code>, to the address that sent them and, once the client's own budget is spent, to any address that sent a wrong one.</p>
 <table><tr><th>code</th><th>meaning</th></tr>${problems}</table></section>`;
 }
 

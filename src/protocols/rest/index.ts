@@ -26,7 +26,7 @@ export const restPlugin: ProtocolPlugin = {
     return Object.assign(rest, {
       async register(app: Parameters<typeof registerRestRoutes>[0]) {
         await registerOpenApi(app, config.publicUrl);
-        await registerRestRoutes(app, rest, context.authenticators);
+        await registerRestRoutes(app, rest, context.authenticators, context.config.rateLimits.headless);
         registerDocsRoutes(app, problemCodes);
       },
     });

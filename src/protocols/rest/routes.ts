@@ -19,6 +19,7 @@ import { FINAL_STATUSES, type LevelOfAssurance, type Transaction } from '../../c
 import type { TransactionService } from '../../core/transactions.js';
 import type { Store } from '../../store/types.js';
 import { LANGUAGES } from '../../ui/languages.js';
+import { routeRateLimit, type WindowLimit } from '../../http/rate-limit.js';
 import type { ApiTokenVerifier, FinishAnswer, PagePolicy, ProtocolAdapter } from '../types.js';
 import {
   createSessionBody,
@@ -391,7 +392,7 @@ async function requireJson(req: FastifyRequest) {
   }
 }
 
-export async function registerRestRoutes(app: FastifyInstance, rest: RestProtocol, authenticators: ReadonlyMap<string, Authenticator>) {
+export async function registerRestRoutes(app: FastifyInstance, rest: RestProtocol, authenticators: ReadonlyMap<string, Authenticator>, headlessLimit: WindowLimit) {
   app.addSchema(problemSchema);
   app.addSchema(sessionSchema([...authenticators.values()].flatMap((a) => (a.headless?.status ? [a.headless.status] : []))));
   const tags = ['sessions'];
@@ -439,7 +440,7 @@ export async function registerRestRoutes(app: FastifyInstance, rest: RestProtoco
             body: step.body,
             response: { 200: { description: 'The session (with the step\'s status while it runs).', $ref: 'Session#' }, ...headlessErrorResponses },
           },
-          config: { rateLimit: { max: 30, timeWindow: 60_000 } },
+          config: routeRateLimit(`headless.${authenticator.id}.${step.name}`, headlessLimit),
         },
         (req, reply) => rest.headless(req, reply, authenticator, step),
       );

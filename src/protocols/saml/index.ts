@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from '../../core/transaction.js';
 import type { BrowserExchange, ProtocolContext, ProtocolInstance, ProtocolPlugin } from '../types.js';
 import type { SamlIdp } from './idp.js';
+import { routeRateLimit } from '../../http/rate-limit.js';
 import { MAX_MESSAGE_BYTES } from './model.js';
 import { SAML_MOUNT } from './paths.js';
 
@@ -44,18 +45,18 @@ export const samlPlugin: ProtocolPlugin = {
             done(null, out);
           });
           type Form = { Body: Record<string, unknown> };
-          const limited = { config: { rateLimit: { max: 120, timeWindow: 60_000 } } };
+          const limited = (group: string) => ({ config: routeRateLimit(`saml.${group}`, context.config.rateLimits.saml) });
           scope.get(`${SAML_MOUNT}/metadata`, async (_req, reply) =>
             reply.type('application/samlmetadata+xml; charset=utf-8').header('cache-control', 'public, max-age=300').send((await idp()).metadata()),
           );
-          scope.get(`${SAML_MOUNT}/login`, { ...limited, exposeHeadRoute: false }, async (req: FastifyRequest, reply: FastifyReply) =>
+          scope.get(`${SAML_MOUNT}/login`, { ...limited('login.redirect'), exposeHeadRoute: false }, async (req: FastifyRequest, reply: FastifyReply) =>
             (await idp()).protocol.loginRedirect(req, reply),
           );
-          scope.post<Form>(`${SAML_MOUNT}/login`, limited, async (req, reply) => (await idp()).protocol.loginPost(req, reply));
-          scope.get(`${SAML_MOUNT}/logout`, { ...limited, exposeHeadRoute: false }, async (req: FastifyRequest, reply: FastifyReply) =>
+          scope.post<Form>(`${SAML_MOUNT}/login`, limited('login.post'), async (req, reply) => (await idp()).protocol.loginPost(req, reply));
+          scope.get(`${SAML_MOUNT}/logout`, { ...limited('logout.redirect'), exposeHeadRoute: false }, async (req: FastifyRequest, reply: FastifyReply) =>
             (await idp()).protocol.logoutRedirect(req, reply),
           );
-          scope.post<Form>(`${SAML_MOUNT}/logout`, limited, async (req, reply) => (await idp()).protocol.logoutPost(req, reply));
+          scope.post<Form>(`${SAML_MOUNT}/logout`, limited('logout.post'), async (req, reply) => (await idp()).protocol.logoutPost(req, reply));
         });
         context.logger.info({ serviceProviders: context.samlServiceProviders.list().length }, 'saml: identity provider routes ready');
       },

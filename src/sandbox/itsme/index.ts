@@ -13,7 +13,7 @@ import { addRawRoute } from '../../http/server.js';
 import { mountHandler } from '../../protocols/oidc/mount.js';
 import { rpKeysOf } from '../../authenticators/itsme/rp-keys.js';
 import { resolveSettings } from '../../authenticators/itsme/settings.js';
-import type { Config } from '../../config/schema.js';
+import type { Config, TrustProxy } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import { providerErrorPage, registerConsentRoutes } from './consent.js';
 import { INTERACTION_PREFIX, ITSME_SIMULATOR_MOUNT } from './paths.js';
@@ -26,7 +26,7 @@ export type { SimulatorClient } from './provider.js';
 export interface ItsmeSimulatorDeps {
   publicUrl: string;
   store: Store;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   logger: Logger;
   now: () => number;
   clients: SimulatorClient[];

@@ -8,6 +8,8 @@
  */
 import Provider, { type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { TrustProxy } from '../../config/schema.js';
+import { koaProxy } from '../../http/client-address.js';
 import type { PrivateJwk } from '../../keys/signing-keys.js';
 import { createAdapterFactory } from '../../protocols/oidc/adapter.js';
 import type { SecretStore, Store } from '../../store/types.js';
@@ -114,7 +116,7 @@ async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Accou
 export interface SimulatorProviderDeps {
   publicUrl: string;
   store: Store;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   now: () => number;
   clients: readonly SimulatorClient[];
   signingKey: PrivateJwk;
@@ -193,7 +195,7 @@ export function createSimulatorProvider(deps: SimulatorProviderDeps): Provider {
     renderError: deps.renderError,
   };
   const provider = new Provider(`${deps.publicUrl}${ITSME_SIMULATOR_MOUNT}`, configuration);
-  provider.proxy = deps.trustProxy;
+  provider.proxy = koaProxy(deps.trustProxy);
   provider.use(withoutSingleSignOn());
   return provider;
 }

@@ -324,6 +324,7 @@ const SQL = {
   secretInsert: 'INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
 
   counterHit: COUNTER_HIT,
+  counterCounts: 'SELECT key, count FROM counters WHERE key IN (SELECT jsonb_array_elements_text($1::jsonb)) AND window_start = $2',
 
   subjectPut: `${insertSql('subjects', SUBJECT_COLUMNS)}
     ON CONFLICT (sub) DO UPDATE SET provider = excluded.provider, attributes = excluded.attributes,
@@ -593,6 +594,11 @@ function createStore(pool: Pool): Store {
         const row = await first<{ count: number }>(pool, 'counterHit', [key, windowStart, windowStart + windowMs]);
         if (!row) throw new Error('counter upsert returned no row');
         return row.count;
+      },
+      async counts(keys, windowMs, now) {
+        const { rows } = await run<{ key: string; count: number }>(pool, 'counterCounts', [JSON.stringify(keys), windowStartOf(windowMs, now)]);
+        const byKey = new Map(rows.map((r) => [r.key, r.count]));
+        return keys.map((k) => byKey.get(k) ?? 0);
       },
     },
 

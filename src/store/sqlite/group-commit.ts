@@ -111,10 +111,10 @@ export class GroupCommit {
     return this.write(name, (touch) => this.savepoint(() => op(touch)) as T, durability);
   }
 
-  /** Runs a read about `k` now; answers now, or after the commit of an open batch that touched `k`. */
-  read<T>(k: string, op: () => T): T | Promise<T> {
+  /** Runs a read about `k` (or each of several keys) now; answers now, or after the commit of an open batch that touched it. */
+  read<T>(k: string | readonly string[], op: () => T): T | Promise<T> {
     const result = op();
-    if (this.dirty.size === 0 || !(this.dirty.has(k) || this.dirty.has(EVERY_KEY))) return result;
+    if (this.dirty.size === 0 || !(this.dirty.has(EVERY_KEY) || (typeof k === 'string' ? this.dirty.has(k) : k.some((one) => this.dirty.has(one))))) return result;
     return new Promise<T>((resolve, reject) =>
       this.waiting.push({
         resolve: () => resolve(result),

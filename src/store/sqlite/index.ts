@@ -390,9 +390,21 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     if (audit) appendAudit(touch, audit);
   }
 
+  /** The statement reading the counts of `n` keys in one window, prepared once per `n`. */
+  const countStatements = new Map<number, Database.Statement<unknown[], { key: string; count: number }>>();
+  function counterCounts(n: number): Database.Statement<unknown[], { key: string; count: number }> {
+    let statement = countStatements.get(n);
+    if (!statement) {
+      statement = db.prepare<unknown[], { key: string; count: number }>(`SELECT key, count FROM counters WHERE window_start = ? AND key IN (${Array(n).fill('?').join(', ')})`);
+      countStatements.set(n, statement);
+    }
+    return statement;
+  }
+
   /** One hit on a counter's current window; the window's count after it. */
-  function hitCounter(counterKey: string, windowMs: number, now: number): number {
+  function hitCounter(touch: Touch, counterKey: string, windowMs: number, now: number): number {
     const windowStart = windowStartOf(windowMs, now);
+    touch(key.counter(counterKey));
     const row = s.counterHit.get(counterKey, windowStart, windowStart + windowMs);
     if (!row) throw new Error('counter upsert returned no row');
     return row.count;
@@ -488,7 +500,7 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       async issue({ now, counter, change, challenge }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
         return batch.writeAtomic('otp.issue', (touch): OtpIssueResult => {
-          const count = hitCounter(counter.key, counter.windowMs, now);
+          const count = hitCounter(touch, counter.key, counter.windowMs, now);
           if (count > counter.limit) return { kind: 'limited', count };
           const row = updateTransaction(touch, change.id, change.expectedVersion, change.patch);
           if (!row) return { kind: 'changed', count };
@@ -596,9 +608,19 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     },
 
     counters: {
-      async hit(counterKey, windowMs, now) {
-        // Nothing reads counters but hit itself, which is a write: no key to touch.
-        return batch.write('counters.hit', () => hitCounter(counterKey, windowMs, now));
+      async hit(counterKey, windowMs, now, durability) {
+        return batch.write('counters.hit', (touch) => hitCounter(touch, counterKey, windowMs, now), durability);
+      },
+      async counts(counterKeys, windowMs, now) {
+        if (counterKeys.length === 0) return [];
+        const windowStart = windowStartOf(windowMs, now);
+        // One statement for all the keys: a client's authentication reads three (src/protocols/oidc/client-auth-limits.ts).
+        const rows = await batch.read(
+          counterKeys.map((k) => key.counter(k)),
+          () => counterCounts(counterKeys.length).all(windowStart, ...counterKeys),
+        );
+        const byKey = new Map(rows.map((r) => [r.key, r.count]));
+        return counterKeys.map((k) => byKey.get(k) ?? 0);
       },
     },
 

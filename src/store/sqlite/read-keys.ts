@@ -15,6 +15,8 @@ export const key = {
   oidcUid: (model: string, uid: string) => `oidcuid:${model}:${uid}`,
   oidcUserCode: (model: string, userCode: string) => `oidcusercode:${model}:${userCode}`,
   keys: 'keys',
+  /** One counter's windows (CounterStore). */
+  counter: (counterKey: string) => `counter:${counterKey}`,
   secret: (name: string) => `secret:${name}`,
   subject: (sub: string) => `subject:${sub}`,
   audit: 'audit',
@@ -89,8 +91,7 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   },
   keys: { columns: [], keysOf: () => [key.keys] },
   secrets: { columns: ['name'], keysOf: (r) => [key.secret(text(r, 'name'))] },
-  // Nothing reads counters but hit itself, which is a write.
-  counters: { columns: [], keysOf: () => [] },
+  counters: { columns: ['key'], keysOf: (r) => [key.counter(text(r, 'key'))] },
   subjects: { columns: ['sub'], keysOf: (r) => [key.subject(text(r, 'sub'))] },
   audit_events: { columns: [], keysOf: () => [key.audit] },
   protocol_state: { columns: ['protocol', 'ref'], keysOf: (r) => [key.protocolState(text(r, 'protocol'), text(r, 'ref'))] },
