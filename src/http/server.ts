@@ -229,6 +229,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const e = toEidhubError(err instanceof Error ? err : new Error(String(err)));
     if (e.status >= 500) req.log.error({ err: e.cause ?? e, url: redactUrl(req.url) }, 'request failed');
     else req.log.info({ code: e.code, status: e.status, url: redactUrl(req.url) }, 'request refused');
+    if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
     if (wantsProblemJson(req)) {
       if (e.status === 401) reply.header('www-authenticate', `Bearer realm="eidhub", error="${e.code}"`);
       return reply.code(e.status).type('application/problem+json').send(problem(e, req.url));

@@ -80,7 +80,7 @@ export function createOtpSmsAuthenticator(rt: OtpSmsRuntime): Authenticator<OtpV
         if (sender !== undefined) params.otp_sms_sender = sender;
       }
       if (prefilledInput.mobile !== undefined) {
-        const parsed = parsePhoneNumber(prefilledInput.mobile, { allowedCountries: options.allowedCountries });
+        const parsed = parsePhoneNumber(prefilledInput.mobile, options);
         // A prefilled number the person can correct is not worth refusing the login for,
         // unless it is not a phone number at all.
         if (parsed.ok) prefilled.mobile = parsed.e164;
@@ -103,11 +103,11 @@ export function createOtpSmsAuthenticator(rt: OtpSmsRuntime): Authenticator<OtpV
     act(tx, action, form, context) {
       switch (action) {
         case 'phone':
-          return submitPhone(rt, tx, form, context.lang);
+          return submitPhone(rt, tx, form, context);
         case 'code':
           return submitCode(rt, tx, form);
         case 'resend':
-          return resend(rt, tx, context.lang);
+          return resend(rt, tx, context);
         case 'change-number':
           return changeNumber(rt, tx);
         default:
