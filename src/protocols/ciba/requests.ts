@@ -54,8 +54,8 @@ function refusalError(refusal: BackchannelRefusal): errors.OIDCProviderError {
     case 'limited': {
       if (refusal.retryAfterSeconds === undefined) return new errors.InvalidRequest(refusal.message);
       // A spent send budget: nothing is wrong with the request, it may succeed after Retry-After (set by start).
-      const error = new errors.InvalidRequest(refusal.message);
-      return Object.assign(error, { error: 'slow_down', status: 429, statusCode: 429, expose: true });
+      const error = new errors.CustomOIDCProviderError('slow_down', refusal.message);
+      return Object.assign(error, { status: 429, statusCode: 429, expose: true });
     }
     case 'input':
       return new errors.InvalidRequest(`login_hint: ${refusal.message}`);
