@@ -162,33 +162,19 @@ describe('SMS send budgets', () => {
     await checkBudget(h, 'perClient', (i) => h.send(drama(i)), () => h.send(drama(3), { client: API2 }), 3600);
   });
 
-  it('global per minute, which frees up in the next minute', async () => {
-    const h = await harness({ budgets: { globalPerMinute: { limit: 2 } } });
-    await checkBudget(
-      h,
-      'globalPerMinute',
-      (i) => h.send(drama(i)),
-      async () => {
-        h.advance(60_000);
+  for (const [name, windowMs, when] of [
+    ['globalPerMinute', 60_000, 'in the next minute'],
+    ['globalPerDay', 86_400_000, 'the next day'],
+  ] as const) {
+    it(`${name}, which frees up ${when}`, async () => {
+      const h = await harness({ budgets: { [name]: { limit: 2 } } });
+      const nextWindow = async () => {
+        h.advance(windowMs);
         return h.onPage(drama(3));
-      },
-      60,
-    );
-  });
-
-  it('global per day, which frees up the next day', async () => {
-    const h = await harness({ budgets: { globalPerDay: { limit: 2 } } });
-    await checkBudget(
-      h,
-      'globalPerDay',
-      (i) => h.send(drama(i)),
-      async () => {
-        h.advance(86_400_000);
-        return h.onPage(drama(3));
-      },
-      86_400,
-    );
-  });
+      };
+      await checkBudget(h, name, (i) => h.send(drama(i)), nextWindow, windowMs / 1000);
+    });
+  }
 
   it('per client over CIBA: a realm client\'s secret is not an SMS pump (429, slow_down, Retry-After)', async () => {
     const h = await harness({ budgets: { perClient: { limit: 2 } } });

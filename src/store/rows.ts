@@ -18,7 +18,7 @@ import {
   type TransactionSubject,
 } from '../core/transaction.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, OtpConversionGuard, OtpIssueResult, ProtocolStateRecord, SecretUse, StoredClient, StoredClientSecret, StoredKey, StoredSamlServiceProvider, SubjectRecord } from './types.js';
+import type { AuditEvent, AuditPage, AuditQuery, LoginCountRow, OidcModelStore, SmsCountRow, OtpChallenge, ProtocolStateRecord, SecretUse, StoredClient, StoredClientSecret, StoredKey, StoredSamlServiceProvider, SubjectRecord } from './types.js';
 
 export type SqlValue = string | number | null;
 
@@ -633,47 +633,13 @@ export function latestSecretUses(uses: readonly SecretUse[]): SecretUse[] {
   return [...latest.values()].sort((a, b) => compareText(a.clientKey, b.clientKey) || compareText(a.secretName, b.secretName));
 }
 
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Orders text by code unit, as both databases' C collation does. */
+export const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The counters row a hit at `now` counts in: its fixed window of `windowMs` starts here. */
 export function windowStartOf(windowMs: number, now: number): number {
   if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
   return now - (now % windowMs);
-}
-
-/** A budget's counter row at `now`: its window, and when it frees up (the window's end). */
-export function budgetWindow(b: { windowMs: number }, now: number): { start: number; end: number } {
-  const start = windowStartOf(b.windowMs, now);
-  return { start, end: start + b.windowMs };
-}
-
-/** Budgets in the order their counters are hit: by key, so two concurrent sends lock shared rows in one order. */
-export function budgetsInLockOrder<B extends { key: string }>(budgets: readonly B[] | undefined): B[] {
-  return [...(budgets ?? [])].sort((a, b) => compareText(a.key, b.key));
-}
-
-/** The refusal of the budgets that a send went over: the one that frees up last, as a retry before then is refused again. */
-export function overBudget(over: readonly { name: string; retryAt: number }[], count: number): OtpIssueResult | null {
-  if (over.length === 0) return null;
-  const last = over.reduce((a, b) => (b.retryAt > a.retryAt ? b : a));
-  return { kind: 'overBudget', count, budget: last.name, retryAt: last.retryAt };
-}
-
-/**
- * The conversion counts' bucket at `now`, and when it leaves every window: a prefix's window is
- * its buckets that start in the last `windowMs` (conversionSince).
- */
-export function conversionBucket(c: { windowMs: number; bucketMs: number }, now: number): { start: number; expiresAt: number } {
-  const start = windowStartOf(c.bucketMs, now);
-  return { start, expiresAt: start + c.windowMs };
-}
-
-/** The buckets of the window ending at `now` start after this. */
-export const conversionSince = (windowMs: number, now: number): number => now - windowMs;
-
-/** Whether a prefix with these counts is paused: enough codes sent, too few of them verified. */
-export function conversionTrips(guard: OtpConversionGuard, counts: { sent: number; verified: number }): boolean {
-  return counts.sent >= guard.minSent && counts.verified < counts.sent * guard.minRatio;
 }
 
 /** Finished transactions stay readable this long after expiry (protocols may still ask about them). */

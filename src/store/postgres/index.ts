@@ -13,6 +13,7 @@
 import { DatabaseError, Pool, TypeOverrides, types, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
+import * as budget from '../otp-budgets.js';
 import {
   AUDIT_COLUMNS,
   AUDIT_PURGE_BATCH,
@@ -44,12 +45,6 @@ import {
   protocolStateOf,
   protocolStateToRow,
   purgePlan,
-  budgetsInLockOrder,
-  budgetWindow,
-  conversionBucket,
-  conversionSince,
-  conversionTrips,
-  overBudget,
   rowToAudit,
   rowToClient,
   rowToKey,
@@ -485,20 +480,20 @@ function versionedEntries<T, R extends QueryResultRow & { [K in keyof R]: SqlVal
 async function issueBudgeted(pool: Pool, { now, counter, change, challenge, budgets, conversion }: OtpIssue): Promise<OtpIssueResult> {
   return inTransaction(pool, async (client): Promise<OtpIssueResult> => {
     const hit = async (key: string, start: number, end: number) => (await first<{ count: number }>(client, 'counterHit', [key, start, end]))!.count;
-    const own = budgetWindow(counter, now);
+    const own = budget.budgetWindow(counter, now);
     const count = await hit(counter.key, own.start, own.end);
     if (count > counter.limit) return { kind: 'limited', count };
     const pause = conversion && (await first<{ paused_until: number }>(client, 'otpPauseGet', [conversion.prefix, now]));
     if (pause) return { kind: 'paused', count, retryAt: pause.paused_until };
     const hits: { key: string; name: string; start: number; end: number; over: boolean }[] = [];
-    for (const b of budgetsInLockOrder(budgets)) {
-      const window = budgetWindow(b, now);
+    for (const b of budget.budgetsInLockOrder(budgets)) {
+      const window = budget.budgetWindow(b, now);
       hits.push({ key: b.key, name: b.name, ...window, over: (await hit(b.key, window.start, window.end)) > b.limit });
     }
     const undoHits = async () => {
       for (const h of hits) await run(client, 'counterUndo', [h.key, h.start]);
     };
-    const refused = overBudget(
+    const refused = budget.overBudget(
       hits.filter((h) => h.over).map((h) => ({ name: h.name, retryAt: h.end })),
       count,
     );
@@ -514,10 +509,10 @@ async function issueBudgeted(pool: Pool, { now, counter, change, challenge, budg
     }
     const tx = rowToTransaction(row);
     if (!conversion) return { kind: 'issued', count, tx };
-    const bucket = conversionBucket(conversion, now);
+    const bucket = budget.conversionBucket(conversion, now);
     await run(client, 'otpConversionSent', [conversion.prefix, bucket.start, bucket.expiresAt]);
-    const counts = (await first<{ sent: number; verified: number }>(client, 'otpConversionSums', [conversion.prefix, conversionSince(conversion.windowMs, now)])) ?? { sent: 0, verified: 0 };
-    if (!conversionTrips(conversion, counts)) return { kind: 'issued', count, tx };
+    const counts = (await first<{ sent: number; verified: number }>(client, 'otpConversionSums', [conversion.prefix, budget.conversionSince(conversion.windowMs, now)])) ?? { sent: 0, verified: 0 };
+    if (!budget.conversionTrips(conversion, counts)) return { kind: 'issued', count, tx };
     const until = now + conversion.pauseMs;
     await run(client, 'otpPausePut', [conversion.prefix, now, until]);
     await run(client, 'otpConversionReset', [conversion.prefix]);
@@ -605,14 +600,14 @@ function createStore(pool: Pool): Store {
           // Cannot miss: this transaction's attempt found the challenge unconsumed and holds its row lock.
           if (row.consumed !== 1) throw new Error(`OTP challenge ${id} could not be consumed`);
           if (conversion) {
-            const bucket = conversionBucket(conversion, now);
+            const bucket = budget.conversionBucket(conversion, now);
             await run(client, 'otpConversionVerified', [conversion.prefix, bucket.start, bucket.expiresAt]);
           }
           return { kind: 'verified', challenge: { ...challenge, consumedAt: now }, tx: rowToTransaction(row) };
         });
       },
       async conversion(prefix, windowMs, now) {
-        const counts = (await first<{ sent: number; verified: number }>(pool, 'otpConversionSums', [prefix, conversionSince(windowMs, now)])) ?? { sent: 0, verified: 0 };
+        const counts = (await first<{ sent: number; verified: number }>(pool, 'otpConversionSums', [prefix, budget.conversionSince(windowMs, now)])) ?? { sent: 0, verified: 0 };
         const pause = await first<{ paused_until: number }>(pool, 'otpPauseGet', [prefix, now]);
         return { ...counts, pausedUntil: pause?.paused_until ?? null };
       },

@@ -17,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
+import * as budget from '../otp-budgets.js';
 import {
   AUDIT_COLUMNS,
   AUDIT_PURGE_BATCH,
@@ -47,12 +48,6 @@ import {
   protocolStateOf,
   protocolStateToRow,
   purgePlan,
-  budgetsInLockOrder,
-  budgetWindow,
-  conversionBucket,
-  conversionSince,
-  conversionTrips,
-  overBudget,
   rowToAudit,
   rowToClient,
   rowToKey,
@@ -512,9 +507,9 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
           if (count > counter.limit) return { kind: 'limited', count };
           const pause = conversion && s.otpPauseGet.get(conversion.prefix, now);
           if (pause) return { kind: 'paused', count, retryAt: pause.paused_until };
-          const hits = budgetsInLockOrder(budgets).map((b) => ({ ...b, window: budgetWindow(b, now), count: hitCounter(b.key, b.windowMs, now) }));
+          const hits = budget.budgetsInLockOrder(budgets).map((b) => ({ ...b, window: budget.budgetWindow(b, now), count: hitCounter(b.key, b.windowMs, now) }));
           const undoHits = () => hits.forEach((h) => s.counterUndo.run(h.key, h.window.start));
-          const refused = overBudget(
+          const refused = budget.overBudget(
             hits.filter((h) => h.count > h.limit).map((h) => ({ name: h.name, retryAt: h.window.end })),
             count,
           );
@@ -531,11 +526,11 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
           appendAudit(touch, change.audit);
           const tx = rowToTransaction(row);
           if (!conversion) return { kind: 'issued', count, tx };
-          const bucket = conversionBucket(conversion, now);
+          const bucket = budget.conversionBucket(conversion, now);
           touch(key.otpPrefix(conversion.prefix));
           s.otpConversionSent.run(conversion.prefix, bucket.start, bucket.expiresAt);
-          const counts = s.otpConversionSums.get(conversion.prefix, conversionSince(conversion.windowMs, now)) ?? { sent: 0, verified: 0 };
-          if (!conversionTrips(conversion, counts)) return { kind: 'issued', count, tx };
+          const counts = s.otpConversionSums.get(conversion.prefix, budget.conversionSince(conversion.windowMs, now)) ?? { sent: 0, verified: 0 };
+          if (!budget.conversionTrips(conversion, counts)) return { kind: 'issued', count, tx };
           const until = now + conversion.pauseMs;
           s.otpPausePut.run(conversion.prefix, now, until);
           s.otpConversionReset.run(conversion.prefix);
@@ -562,7 +557,7 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
           if (!s.otpConsume.get(now, id)) throw new Error(`OTP challenge ${id} could not be consumed`);
           appendAudit(touch, onMatch.audit);
           if (conversion) {
-            const bucket = conversionBucket(conversion, now);
+            const bucket = budget.conversionBucket(conversion, now);
             touch(key.otpPrefix(conversion.prefix));
             s.otpConversionVerified.run(conversion.prefix, bucket.start, bucket.expiresAt);
           }
@@ -571,7 +566,7 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       },
       async conversion(prefix, windowMs, now) {
         return batch.read(key.otpPrefix(prefix), () => {
-          const counts = s.otpConversionSums.get(prefix, conversionSince(windowMs, now)) ?? { sent: 0, verified: 0 };
+          const counts = s.otpConversionSums.get(prefix, budget.conversionSince(windowMs, now)) ?? { sent: 0, verified: 0 };
           return { ...counts, pausedUntil: s.otpPauseGet.get(prefix, now)?.paused_until ?? null };
         });
       },
