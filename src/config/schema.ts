@@ -148,9 +148,9 @@ function sendBudget(what: string, limit: number, windowSeconds: number) {
 }
 
 const otpBudgetsSchema = z.object({
-  perAddress: sendBudget('to the requests of one client IP address (hosted pages and REST headless API; not CIBA, whose address is the relying party\'s server)', 10, 600),
+  perAddress: sendBudget('at the request of one client IP address (hosted pages and REST headless API; not CIBA, whose address is the relying party\'s server)', 10, 600),
   perPrefix: sendBudget('to the numbers of one prefix (see `otp.prefixDigits`)', 100, 3600),
-  perCountry: sendBudget("to the numbers of one country (numbers of no country count under their calling code)", 2000, 3600),
+  perCountry: sendBudget('to the numbers of one country (numbers of no one country, such as +800, share one budget)', 2000, 3600),
   perClient: sendBudget('for the logins of one client (OIDC, REST API or CIBA realm client): a leaked client secret is not an SMS pump', 2000, 3600),
   globalPerMinute: sendBudget('by this deployment, all processes together, per minute', 300, 60),
   globalPerDay: sendBudget('by this deployment, all processes together, per day', 20_000, 86_400),
