@@ -6,7 +6,9 @@
  * `maxAttempts` tries (counted atomically in the store, so parallel guesses cannot exceed it);
  * a login sends at most `maxSends` codes, the next one no sooner than `resendAfterSeconds`
  * (counted by compare-and-set on the transaction, so two clicks cannot both send); a number
- * receives at most `maxSendsPerNumberPerHour` codes across logins.
+ * receives at most `maxSendsPerNumberPerHour` codes across logins; every code also spends the
+ * send budgets (per address, prefix, country, client, and globally) and passes the conversion
+ * guard of its prefix (send-budgets.ts), in the same store write.
  *
  * The steps are one file each under steps/; this file puts the authenticator together.
  */

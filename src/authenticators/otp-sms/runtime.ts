@@ -53,7 +53,7 @@ export interface OtpSmsRuntime {
   hashCode(challengeId: string, code: string): string;
   /** Counter key for a number: keyed, so the counters table never holds the number itself. */
   numberKey(e164: string): string;
-  /** Counter key for a client IP address: keyed, as the number's. */
+  /** Opaque name of a client IP address, keyed as the number's, so the counters table never holds the address itself. */
   addressKey(ip: string): string;
   /** The stable, opaque subject of the person with this number. */
   subjectOf(e164: string): string;
@@ -61,11 +61,11 @@ export interface OtpSmsRuntime {
 
 export function createRuntime(deps: Omit<OtpSmsRuntime, 'hashCode' | 'numberKey' | 'addressKey'> & { otpKey: Buffer }): OtpSmsRuntime {
   const { otpKey, ...rest } = deps;
-  const keyed = (what: string, value: string) => `otp-sms:${what}:${createHmac('sha256', otpKey).update(`${what}:${value}`).digest('base64url').slice(0, 22)}`;
+  const keyed = (what: string, value: string) => createHmac('sha256', otpKey).update(`${what}:${value}`).digest('base64url').slice(0, 22);
   return {
     ...rest,
     hashCode: (challengeId, code) => createHmac('sha256', otpKey).update(`${challengeId}:${code}`).digest('base64url'),
-    numberKey: (e164) => keyed('number', e164),
+    numberKey: (e164) => `otp-sms:number:${keyed('number', e164)}`,
     addressKey: (ip) => keyed('address', ip),
   };
 }

@@ -36,7 +36,7 @@ export function budgetsOf(rt: OtpSmsRuntime, send: { e164: string; country: stri
     limit: budgets[name].limit,
   });
   const list = [budget('perClient', send.clientId), budget('globalPerMinute', 'all'), budget('globalPerDay', 'all')];
-  if (origin.clientIp !== undefined) list.push({ ...budget('perAddress', ''), key: `otp-sms:budget:perAddress:${rt.addressKey(origin.clientIp)}` });
+  if (origin.clientIp !== undefined) list.push(budget('perAddress', rt.addressKey(origin.clientIp)));
   if (!isTrusted(rt.options, send.e164)) {
     // Numbers of no one country (+800 …) share one budget.
     list.push(budget('perPrefix', prefixOf(rt.options, send.e164)), budget('perCountry', send.country ?? 'none'));
