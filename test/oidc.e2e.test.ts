@@ -40,6 +40,8 @@ describe('OIDC login with SMS OTP', { skip }, () => {
       hostname: 'localhost',
       accountId: 'a-test-0001',
       sms: { provider: 'twilio', accountSid: 'AC123', authToken: 'twilio-secret', from: 'eidhub', baseUrl: twilio.url },
+      // Every login of this suite comes from 127.0.0.1, more than one person's budget (test/abuse.budgets.test.ts checks it).
+      otp: { budgets: { perAddress: { limit: 1000 } } },
       oidcClients: [
         {
           clientId: CLIENT_ID,

@@ -19,7 +19,7 @@ import type { Transaction } from '../src/core/transaction.js';
 import { TransactionService } from '../src/core/transactions.js';
 import { openStore } from '../src/store/index.js';
 import { migrationsDir } from '../src/store/migrate.js';
-import { AUDIT_PURGE_BATCH } from '../src/store/rows.js';
+import { AUDIT_PURGE_BATCH, windowStartOf as windowStart } from '../src/store/rows.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { EVERY_KEY, GroupCommit } from '../src/store/sqlite/group-commit.js';
 import { openSqliteDatabase, openSqliteStore } from '../src/store/sqlite/index.js';
@@ -31,6 +31,7 @@ import {
   type AuditEvent,
   type AuditQuery,
   type OtpChallenge,
+  type OtpConversionGuard,
   type OtpIssue,
   type OtpVerify,
   type ProtocolStateRecord,
@@ -386,6 +387,111 @@ function contract(backend: Backend): void {
         assert.equal(await store.otp.countForTransaction(tx.id), 1);
         assert.equal((await auditOf(store, tx.id)).length, 1);
         assert.equal((await store.transactions.get(tx.id))?.version, 2);
+      });
+
+      describe('budgets and the conversion guard', () => {
+        const budget = (name: string, key: string, limit: number, windowMs = HOUR) => ({ name, key, windowMs, limit });
+        /** A new transaction in WAITING_FOR_USER, and an issue for it under these budgets and guard. */
+        async function budgetedIssue(counterKey: string, over: Partial<OtpIssue>): Promise<{ tx: Transaction; issue: OtpIssue }> {
+          const tx = makeWaitingTx();
+          await store.transactions.create(tx);
+          return { tx, issue: { ...issueOf(tx, counterKey), counter: { key: counterKey, windowMs: HOUR, limit: 100 }, ...over } };
+        }
+        const guardOf = (prefix: string): OtpConversionGuard => ({ prefix, windowMs: HOUR, bucketMs: HOUR / 12, minSent: 3, minRatio: 0.5, pauseMs: 600_000 });
+
+        it('within every budget: issued, each budget counted once; over one: refused with the budget that frees up last, nothing but the per-number hit kept', async () => {
+          const id = randomUUID();
+          const budgets = [budget('a', `a-${id}`, 2, 60_000), budget('b', `b-${id}`, 1, HOUR), budget('c', `c-${id}`, 5)];
+          const first = await budgetedIssue(`n-${id}`, { budgets });
+          assert.equal((await store.otp.issue(first.issue)).kind, 'issued');
+          const second = await budgetedIssue(`n-${id}`, { budgets, now: T0 + 10 });
+          assert.deepEqual(await store.otp.issue(second.issue), { kind: 'overBudget', count: 2, budget: 'b', retryAt: windowStart(HOUR, T0) + HOUR });
+          assert.deepEqual(await store.transactions.get(second.tx.id), second.tx);
+          assert.equal(await store.otp.countForTransaction(second.tx.id), 0);
+          assert.deepEqual(await auditOf(store, second.tx.id), []);
+          // The refused send spent no budget: a and c hold one hit each, b its one.
+          assert.equal(await store.counters.hit(`a-${id}`, 60_000, T0), 2);
+          assert.equal(await store.counters.hit(`c-${id}`, HOUR, T0), 2);
+          assert.equal(await store.counters.hit(`b-${id}`, HOUR, T0), 2);
+          assert.equal(await store.counters.hit(`n-${id}`, HOUR, T0), 3, 'the per-number counter counted both sends');
+          // Two budgets over at once: the one that frees up last is named.
+          const third = await budgetedIssue(`n-${id}`, { budgets, now: T0 + 20 });
+          assert.deepEqual(await store.otp.issue(third.issue), { kind: 'overBudget', count: 4, budget: 'b', retryAt: windowStart(HOUR, T0) + HOUR });
+        });
+
+        it('a lost compare-and-set spends no budget', async () => {
+          const id = randomUUID();
+          const { tx, issue } = await budgetedIssue(`n-${id}`, { budgets: [budget('a', `a-${id}`, 1)] });
+          assert.equal((await store.otp.issue({ ...issue, change: { ...issue.change, expectedVersion: tx.version + 1 } })).kind, 'changed');
+          assert.equal(await store.counters.hit(`a-${id}`, HOUR, T0), 1);
+        });
+
+        it('of ten racing sends under a budget of 4, four are issued', async () => {
+          const id = randomUUID();
+          const issues = await Promise.all(Array.from({ length: 10 }, (_, i) => budgetedIssue(`n-${id}-${i}`, { budgets: [budget('global', `g-${id}`, 4)] })));
+          const results = await Promise.all(issues.map(({ issue }) => store.otp.issue(issue)));
+          assert.equal(results.filter((r) => r.kind === 'issued').length, 4);
+          assert.equal(results.filter((r) => r.kind === 'overBudget').length, 6);
+          assert.equal(await store.counters.hit(`g-${id}`, HOUR, T0), 5);
+        });
+
+        it('a prefix whose codes are not verified is paused, refused until the pause ends, then resumes with fresh counts', async () => {
+          const prefix = `+99${randomUUID().slice(0, 8)}`;
+          const guard = guardOf(prefix);
+          for (let i = 0; i < 2; i++) {
+            const { issue } = await budgetedIssue(`n-${prefix}-${i}`, { conversion: guard, now: T0 + i });
+            assert.deepEqual(Object.keys(await store.otp.issue(issue)).sort(), ['count', 'kind', 'tx']);
+          }
+          assert.deepEqual(await store.otp.conversion(prefix, HOUR, T0 + 2), { sent: 2, verified: 0, pausedUntil: null });
+          const tripping = await budgetedIssue(`n-${prefix}-2`, { conversion: guard, now: T0 + 2 });
+          const tripped = await store.otp.issue(tripping.issue);
+          assert.equal(tripped.kind, 'issued', 'the code that trips the guard still goes');
+          assert.deepEqual(tripped.kind === 'issued' ? tripped.paused : null, { until: T0 + 2 + 600_000, sent: 3, verified: 0 });
+          const refused = await budgetedIssue(`n-${prefix}-3`, { conversion: guard, budgets: [budget('a', `a-${prefix}`, 10)], now: T0 + 3 });
+          assert.deepEqual(await store.otp.issue(refused.issue), { kind: 'paused', count: 1, retryAt: T0 + 2 + 600_000 });
+          assert.equal(await store.otp.countForTransaction(refused.tx.id), 0);
+          assert.equal(await store.counters.hit(`a-${prefix}`, HOUR, T0), 1, 'a paused send spends no budget');
+          assert.deepEqual(await store.otp.conversion(prefix, HOUR, T0 + 3), { sent: 0, verified: 0, pausedUntil: T0 + 2 + 600_000 });
+          const resumed = await budgetedIssue(`n-${prefix}-4`, { conversion: guard, now: T0 + 2 + 600_000 });
+          const after = await store.otp.issue(resumed.issue);
+          assert.equal(after.kind === 'issued' && after.paused === undefined, true, 'resumed, and one code does not trip it again');
+        });
+
+        it('codes verified keep a prefix open; the counts slide out of the window', async () => {
+          const prefix = `+98${randomUUID().slice(0, 8)}`;
+          const guard = guardOf(prefix);
+          for (let i = 0; i < 4; i++) {
+            const { tx, issue } = await budgetedIssue(`n-${prefix}-${i}`, { conversion: guard, now: T0 + i });
+            const issued = await store.otp.issue({ ...issue, challenge: { ...issue.challenge, codeHash: 'right' } });
+            assert.equal(issued.kind === 'issued' && issued.paused === undefined, true);
+            const verified = await store.otp.verify({
+              id: issue.challenge.id,
+              now: T0 + i,
+              codeHash: 'right',
+              onMatch: successChange(issued.kind === 'issued' ? issued.tx : tx, T0 + i),
+              onWrong: { type: 'otp.wrong', at: T0 + i, transactionId: tx.id, clientId: tx.clientId },
+              conversion: { prefix, windowMs: HOUR, bucketMs: HOUR / 12 },
+            });
+            assert.equal(verified.kind, 'verified');
+          }
+          assert.deepEqual(await store.otp.conversion(prefix, HOUR, T0 + 10), { sent: 4, verified: 4, pausedUntil: null });
+          assert.deepEqual(await store.otp.conversion(prefix, HOUR, T0 + 2 * HOUR), { sent: 0, verified: 0, pausedUntil: null });
+        });
+
+        it('purgeExpired removes conversion counts out of every window and pauses that ended', async () => {
+          const prefix = `+97${randomUUID().slice(0, 8)}`;
+          const guard = { ...guardOf(prefix), minSent: 1 };
+          const { issue } = await budgetedIssue(`n-${prefix}`, { conversion: guard });
+          assert.equal((await store.otp.issue(issue)).kind, 'issued');
+          assert.equal((await store.otp.conversion(prefix, HOUR, T0)).pausedUntil, T0 + 600_000);
+          const open = `${prefix}0`;
+          const counted = await budgetedIssue(`n-${open}`, { conversion: guardOf(open) });
+          assert.equal((await store.otp.issue(counted.issue)).kind, 'issued');
+          assert.equal((await store.otp.conversion(open, HOUR, T0)).sent, 1);
+          await store.purgeExpired(T0 + 2 * HOUR);
+          assert.deepEqual(await store.otp.conversion(prefix, HOUR, T0), { sent: 0, verified: 0, pausedUntil: null }, 'the pause row is gone, even read as of before its end');
+          assert.equal((await store.otp.conversion(open, HOUR, T0)).sent, 0, 'the counts are gone, even read as of their window');
+        });
       });
     });
 

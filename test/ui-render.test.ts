@@ -26,6 +26,8 @@ const MESSAGE_KEYS = [
     'code.notice.sent': true,
     'code.notice.resent': true,
     'code.error.resendTooSoon': true,
+    'phone.error.prefixNotAllowed': true,
+    'sms.error.budgetExceeded': true,
   } satisfies Record<OtpMessageKey, true>),
   ...Object.keys({
     'error.expired': true,

@@ -26,6 +26,8 @@ export interface StepView {
   readonly kind: string;
   /** A message key of the authenticator's catalogue shown as the step's error; the page answers 422. */
   readonly error?: string | undefined;
+  /** Set with an error that a limit caused: the page answers 429 with this Retry-After instead. */
+  readonly retryAfterSeconds?: number | undefined;
 }
 
 export interface ParamProblem {
@@ -97,6 +99,8 @@ export interface BackchannelRefusal {
    */
   kind: 'input' | 'limited' | 'unavailable';
   message: string;
+  /** For `limited`, when known: the seconds until the same request may succeed. */
+  retryAfterSeconds?: number | undefined;
 }
 
 export type BackchannelVerifyResult =

@@ -143,6 +143,37 @@ export const apiClientSchema = z.object({
 export type ApiClientConfig = z.infer<typeof apiClientSchema>;
 export type ApiClientSettings = Omit<ApiClientConfig, 'secrets'>;
 
+/** A prefix of E.164 numbers: `+` and 1 to 14 digits. */
+const e164Prefix = z.string().regex(/^\+\d{1,14}$/, 'must be + and 1 to 14 digits, e.g. +4477');
+
+/** A send budget: at most `limit` SMS codes in each fixed window of `windowSeconds`. */
+function sendBudget(what: string, limit: number, windowSeconds: number) {
+  return z
+    .object({
+      limit: z.number().int().min(1).max(10_000_000).default(limit).describe(`Codes sent ${what} per window at most.`),
+      windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds).describe('The window, in seconds (fixed windows: a budget frees up at the end of its window).'),
+    })
+    .prefault({})
+    .describe(`Codes sent ${what}: default ${limit} per ${windowSeconds} s.`);
+}
+
+const otpBudgetsSchema = z.object({
+  perAddress: sendBudget('at the request of one client IP address (hosted pages and REST headless API; not CIBA, whose address is the relying party\'s server)', 10, 600),
+  perPrefix: sendBudget('to the numbers of one prefix (see `otp.prefixDigits`)', 100, 3600),
+  perCountry: sendBudget('to the numbers of one country (numbers of no one country, such as +800, share one budget)', 2000, 3600),
+  perClient: sendBudget('for the logins of one client (OIDC, REST API or CIBA realm client): a leaked client secret is not an SMS pump', 2000, 3600),
+  globalPerMinute: sendBudget('by this deployment, all processes together, per minute', 300, 60),
+  globalPerDay: sendBudget('by this deployment, all processes together, per day', 20_000, 86_400),
+});
+
+const conversionGuardSchema = z.object({
+  enabled: z.boolean().default(true).describe('Pause a prefix whose codes are seldom verified (SMS pumping sends codes nobody types).'),
+  windowSeconds: z.number().int().min(60).max(86_400).default(3600).describe('The sliding window over which codes sent and codes verified are counted per prefix.'),
+  minSends: z.number().int().min(1).max(100_000).default(30).describe('Codes sent to a prefix in the window before its conversion is judged.'),
+  minConversion: z.number().min(0).max(1).default(0.2).describe('Codes verified / codes sent below which the prefix is paused (0.2: fewer than one code in five typed back).'),
+  pauseSeconds: z.number().int().min(60).max(86_400).default(900).describe('How long a paused prefix gets no code; then it resumes with fresh counts.'),
+});
+
 const otpSchema = z.object({
   codeTtlSeconds: z.number().int().min(30).max(900).default(180).describe('How long a code is valid.'),
   maxAttempts: z.number().int().min(1).max(10).default(3).describe('Wrong attempts that void a code.'),
@@ -154,6 +185,27 @@ const otpSchema = z.object({
     .array(z.string().regex(/^[A-Z]{2}$/))
     .default([])
     .describe('ISO 3166 country codes numbers may belong to; empty allows every country.'),
+  allowedPrefixes: z
+    .array(e164Prefix)
+    .default([])
+    .describe('E.164 prefixes (e.g. `+4477`) numbers must start with; empty allows every prefix (within `allowedCountries`).'),
+  prefixDigits: z
+    .number()
+    .int()
+    .min(2)
+    .max(10)
+    .default(6)
+    .describe('Digits of a number, country code included, that make its prefix for the per-prefix budget and the conversion guard (6: `+447700` of +447700900123).'),
+  trustedPrefixes: z
+    .array(e164Prefix)
+    .default([])
+    .describe('E.164 prefixes (e.g. a test range, or the operator\'s own numbers) that neither the per-prefix and per-country budgets nor the conversion guard count or pause; the per-address, per-client and global budgets still apply.'),
+  budgets: otpBudgetsSchema
+    .prefault({})
+    .describe('Send budgets against SMS pumping, kept in the store (shared by every process): a code over any of them is not sent (429 with Retry-After, audit event `otp.budget_exceeded`).'),
+  conversionGuard: conversionGuardSchema
+    .prefault({})
+    .describe('Per prefix, codes sent against codes verified; a prefix below the threshold is paused for a while (audit event `otp.prefix_paused`).'),
 });
 
 /** One address or CIDR range (`10.0.0.0/8`, `::1`, `fd00::/8`), as proxy-addr reads them. */

@@ -17,19 +17,20 @@ export class EidhubError extends Error {
   readonly field: string | undefined;
   /** Every field at fault with what is wrong with it, when a validation found several (a form shows each beside its field). */
   readonly issues: readonly FieldIssue[];
-  /** For a 429: when the client may try again, in seconds (the answer's Retry-After). */
+  /** For a 429: the seconds until the same request may succeed, answered as Retry-After. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options?: { field?: string | undefined; cause?: unknown; issues?: readonly FieldIssue[]; retryAfterSeconds?: number },
+    options?: { field?: string | undefined; cause?: unknown; issues?: readonly FieldIssue[]; retryAfterSeconds?: number | undefined },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.code = code;
     this.field = options?.field;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
     this.issues = options?.issues ?? (options?.field === undefined ? [] : [{ field: options.field, message }]);
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }

@@ -305,8 +305,12 @@ export class HostedPages {
         }
         return reply.redirect(result.url, 303);
       }
-      case 'view':
-        return this.render(req, reply, tx, this.stepOf(authenticator, result.view), key, result.view.error !== undefined ? 422 : 200);
+      case 'view': {
+        const { error, retryAfterSeconds } = result.view;
+        if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+        const status = error === undefined ? 200 : retryAfterSeconds !== undefined ? 429 : 422;
+        return this.render(req, reply, tx, this.stepOf(authenticator, result.view), key, status);
+      }
     }
   }
 

@@ -633,7 +633,8 @@ export function latestSecretUses(uses: readonly SecretUse[]): SecretUse[] {
   return [...latest.values()].sort((a, b) => compareText(a.clientKey, b.clientKey) || compareText(a.secretName, b.secretName));
 }
 
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Orders text by code unit, as both databases' C collation does. */
+export const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The counters row a hit at `now` counts in: its fixed window of `windowMs` starts here. */
 export function windowStartOf(windowMs: number, now: number): number {
@@ -645,7 +646,15 @@ export function windowStartOf(windowMs: number, now: number): number {
 const TRANSACTION_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** The statements of purgeExpired, each named the same in both implementations and given one cutoff. */
-export type PurgeStatement = 'purgeOidc' | 'purgeSubjects' | 'purgeCounters' | 'purgeOtp' | 'purgeProtocolState' | 'purgeTransactions';
+export type PurgeStatement =
+  | 'purgeOidc'
+  | 'purgeSubjects'
+  | 'purgeCounters'
+  | 'purgeOtpConversions'
+  | 'purgeOtpPauses'
+  | 'purgeOtp'
+  | 'purgeProtocolState'
+  | 'purgeTransactions';
 
 /**
  * What purgeExpired runs, in order, in one transaction; its total is the sum of the rows each
@@ -658,6 +667,8 @@ export function purgePlan(now: number): (readonly [PurgeStatement, number])[] {
     ['purgeOidc', now],
     ['purgeSubjects', now],
     ['purgeCounters', now],
+    ['purgeOtpConversions', now],
+    ['purgeOtpPauses', now],
     ['purgeOtp', txCutoff],
     ['purgeProtocolState', txCutoff],
     ['purgeTransactions', txCutoff],

@@ -45,15 +45,63 @@ export interface OtpIssue {
   change: TransactionChange;
   /** Inserted when the change applied; its transactionId must be change.id. */
   challenge: OtpChallenge;
+  /**
+   * Send budgets (per client address, prefix, country, client, global…), checked after the
+   * per-number counter passed. Each takes one hit in its fixed window of `windowMs`; the hits are
+   * kept only when the code is issued, so attempts refused by any budget (or by the
+   * compare-and-set) spend none of them. Over any one: nothing else is written.
+   */
+  budgets?: readonly OtpBudget[];
+  /** The conversion guard of the number's prefix: a paused prefix gets no code; an issued code counts as sent. */
+  conversion?: OtpConversionGuard;
+}
+
+/** One send budget: at most `limit` codes in each fixed window of `windowMs`. */
+export interface OtpBudget {
+  /** What the budget is (`address`, `prefix`, …): reported when it refuses. */
+  name: string;
+  /** Its counter key (in the counters table). */
+  key: string;
+  windowMs: number;
+  limit: number;
+}
+
+/**
+ * Codes sent against codes verified for one prefix, over a sliding window of `windowMs` kept in
+ * buckets of `bucketMs`. When a code issued brings the window to at least `minSent` sent with a
+ * ratio verified/sent below `minRatio`, the prefix is paused until `now + pauseMs`, and its counts
+ * start again from zero (so it resumes after the pause rather than tripping at once).
+ */
+export interface OtpConversionGuard {
+  prefix: string;
+  windowMs: number;
+  bucketMs: number;
+  minSent: number;
+  minRatio: number;
+  pauseMs: number;
+}
+
+/** What a code verified adds to its prefix's conversion counts. */
+export interface OtpConversionRecord {
+  prefix: string;
+  windowMs: number;
+  bucketMs: number;
 }
 
 export type OtpIssueResult =
-  /** Over the limit: only the hit was counted. */
+  /** Over the per-number limit: only the hit was counted. */
   | { kind: 'limited'; count: number }
+  /** Over the budget `budget` until `retryAt` (epoch ms): only the per-number hit was counted. */
+  | { kind: 'overBudget'; count: number; budget: string; retryAt: number }
+  /** The prefix is paused by the conversion guard until `retryAt`: only the per-number hit was counted. */
+  | { kind: 'paused'; count: number; retryAt: number }
   /** The compare-and-set lost: only the hit was counted. */
   | { kind: 'changed'; count: number }
-  /** Counted, the transaction changed, the challenge inserted and the audit event written. */
-  | { kind: 'issued'; count: number; tx: Transaction };
+  /**
+   * Counted, the transaction changed, the challenge inserted and the audit event written. `paused`
+   * when this code tripped the conversion guard: later codes to the prefix wait until `until`.
+   */
+  | { kind: 'issued'; count: number; tx: Transaction; paused?: { until: number; sent: number; verified: number } };
 
 /** What OtpChallengeStore.verify does, in one atomic unit. */
 export interface OtpVerify {
@@ -70,6 +118,8 @@ export interface OtpVerify {
   onMatch: TransactionChange;
   /** The audit event written when the code does not match; the store adds the attempt's number as `data.attempt`. */
   onWrong: AuditEvent;
+  /** When verified, one code verified is counted for this prefix (the conversion guard's). */
+  conversion?: OtpConversionRecord;
 }
 
 export type OtpVerifyResult =
@@ -110,6 +160,8 @@ export interface OtpChallengeStore {
    * Concurrent calls on one challenge are serialised: at most one is ever `verified`.
    */
   verify(verify: OtpVerify): Promise<OtpVerifyResult>;
+  /** The prefix's conversion counts in the window ending at `now`, and its pause if one runs at `now`. For tests and operators. */
+  conversion(prefix: string, windowMs: number, now: number): Promise<{ sent: number; verified: number; pausedUntil: number | null }>;
 }
 
 /** One row per oidc-provider model instance (Session, AccessToken, AuthorizationCode, …). */

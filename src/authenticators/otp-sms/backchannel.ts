@@ -18,9 +18,10 @@ import { PHONE_ERRORS } from './steps/phone.js';
 import type { OtpErrorKey } from './views.js';
 
 /** How a refused send reads to the relying party. */
-function refusalOf(error: OtpErrorKey): BackchannelRefusal {
+function refusalOf(error: OtpErrorKey, retryAfterSeconds?: number): BackchannelRefusal {
   const message = problemMessage(error);
   if (error === 'sms.error.sendFailed') return { kind: 'unavailable', message };
+  if (error === 'sms.error.budgetExceeded') return { kind: 'limited', message, retryAfterSeconds };
   if (error === 'phone.error.tooManyForNumber' || error === 'code.error.tooManySends' || error === 'code.error.resendTooSoon') return { kind: 'limited', message };
   return { kind: 'input', message };
 }
@@ -45,7 +46,7 @@ export function backchannelApi(rt: OtpSmsRuntime): BackchannelApi {
     channel: 'sms',
 
     accountFor(loginHint) {
-      const parsed = parsePhoneNumber(loginHint, { allowedCountries: rt.options.allowedCountries });
+      const parsed = parsePhoneNumber(loginHint, rt.options);
       if (!parsed.ok) return { ok: false, message: problemMessage(PHONE_ERRORS[parsed.reason]) };
       return { ok: true, subject: rt.subjectOf(parsed.e164), input: { mobile: parsed.e164 } };
     },
@@ -53,12 +54,13 @@ export function backchannelApi(rt: OtpSmsRuntime): BackchannelApi {
     checkMessage: checkTemplate,
 
     async start(tx, { input, template, bindingMessage }) {
-      const parsed = parsePhoneNumber(input.mobile ?? '', { allowedCountries: rt.options.allowedCountries });
+      const parsed = parsePhoneNumber(input.mobile ?? '', rt.options);
       if (!parsed.ok) return { ok: false, tx, refusal: refusalOf(PHONE_ERRORS[parsed.reason]) };
       // The relying party's text is the whole SMS: the person types the code into its app, not
       // into eidhub's pages, so the hosted pages' origin-bound last line has no place in it.
-      const sent = await sendCode(rt, tx, parsed.e164, 'en', parsed, (code) => fillTemplate(template, code, bindingMessage));
-      return 'error' in sent ? { ok: false, tx: sent.tx, refusal: refusalOf(sent.error) } : { ok: true, tx: sent.tx };
+      // No client address: the request comes from the relying party's server (see SendOrigin).
+      const sent = await sendCode(rt, tx, parsed.e164, { lang: 'en', origin: {}, known: parsed, text: (code) => fillTemplate(template, code, bindingMessage) });
+      return 'error' in sent ? { ok: false, tx: sent.tx, refusal: refusalOf(sent.error, sent.retryAfterSeconds) } : { ok: true, tx: sent.tx };
     },
 
     async verify(tx, code) {

@@ -18,8 +18,10 @@ const PROBLEMS: Record<OtpErrorKey, [number, string, string]> = {
   'phone.error.notMobile': [400, 'invalid_phone_number', 'not a mobile number'],
   'phone.error.premium': [400, 'invalid_phone_number', 'premium-rate and other special numbers are not accepted'],
   'phone.error.countryNotAllowed': [400, 'invalid_phone_number', 'numbers of this country are not accepted'],
+  'phone.error.prefixNotAllowed': [400, 'invalid_phone_number', 'numbers with this prefix are not accepted'],
   'phone.error.tooManyForNumber': [429, 'too_many_codes', 'this number received too many codes recently; try again later'],
   'sms.error.sendFailed': [502, 'sms_send_failed', 'the SMS could not be sent; try again'],
+  'sms.error.budgetExceeded': [429, 'sms_budget_exceeded', 'too many codes were sent recently (a send budget is spent); try again after Retry-After seconds'],
   'code.error.resendTooSoon': [429, 'resend_too_soon', 'wait before asking for another code'],
   'code.error.tooManySends': [429, 'too_many_codes', 'no more codes can be sent in this session'],
   'code.error.required': [400, 'invalid_code', 'the code is required'],
@@ -40,7 +42,7 @@ export function withTriesLeft(message: string, attemptsLeft: number): string {
 }
 
 /** Problems about the person's input name its field; those about limits and delivery do not. */
-const NOT_ABOUT_A_FIELD = new Set(['too_many_codes', 'sms_send_failed', 'resend_too_soon']);
+const NOT_ABOUT_A_FIELD = new Set(['too_many_codes', 'sms_send_failed', 'resend_too_soon', 'sms_budget_exceeded']);
 
 const sendBody = {
   type: 'object',
@@ -77,7 +79,7 @@ export function headlessApi(rt: OtpSmsRuntime): HeadlessApi {
       summary: 'Headless flow: send an SMS code to the number (again: a new code)',
       body: sendBody,
       // The phone step sends a code whatever step the session is in; its limits apply as usual.
-      run: (tx, body, context) => submitPhone(rt, tx, { phone: typeof body.mobile === 'string' ? body.mobile : '' }, context.lang),
+      run: (tx, body, context) => submitPhone(rt, tx, { phone: typeof body.mobile === 'string' ? body.mobile : '' }, context),
     },
     {
       name: 'verify',
@@ -94,7 +96,7 @@ export function headlessApi(rt: OtpSmsRuntime): HeadlessApi {
       const attemptsLeft = isOtpView(view) && view.kind === 'code' ? view.attemptsLeft : undefined;
       const text = code === 'wrong_code' && attemptsLeft !== undefined ? withTriesLeft(message, attemptsLeft) : message;
       const field = step.name === 'send' ? 'mobile' : 'code';
-      return new EidhubError(status, code, text, { field: NOT_ABOUT_A_FIELD.has(code) ? undefined : field });
+      return new EidhubError(status, code, text, { field: NOT_ABOUT_A_FIELD.has(code) ? undefined : field, retryAfterSeconds: view.retryAfterSeconds });
     },
     status: {
       name: 'otp',
@@ -109,6 +111,7 @@ export function headlessApi(rt: OtpSmsRuntime): HeadlessApi {
       too_many_codes: 'No more codes may be sent: to this number for now, or in this session.',
       resend_too_soon: 'Another code may be sent only after a short wait.',
       sms_send_failed: 'The SMS provider did not accept the message; try again.',
+      sms_budget_exceeded: 'A send budget (per address, number prefix, country, client or the global ceiling) or the conversion guard of the number\'s prefix refused the code; the answer\'s Retry-After says when to try again.',
       invalid_code: 'The code is missing or not 6 digits.',
       wrong_code: 'The code is wrong; the message says how many tries are left.',
       code_expired: 'The code expired; send a new one.',

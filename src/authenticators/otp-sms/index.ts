@@ -6,7 +6,9 @@
  * `maxAttempts` tries (counted atomically in the store, so parallel guesses cannot exceed it);
  * a login sends at most `maxSends` codes, the next one no sooner than `resendAfterSeconds`
  * (counted by compare-and-set on the transaction, so two clicks cannot both send); a number
- * receives at most `maxSendsPerNumberPerHour` codes across logins.
+ * receives at most `maxSendsPerNumberPerHour` codes across logins; every code also spends the
+ * send budgets (per address, prefix, country, client, and globally) and passes the conversion
+ * guard of its prefix (send-budgets.ts), in the same store write.
  *
  * The steps are one file each under steps/; this file puts the authenticator together.
  */
@@ -80,7 +82,7 @@ export function createOtpSmsAuthenticator(rt: OtpSmsRuntime): Authenticator<OtpV
         if (sender !== undefined) params.otp_sms_sender = sender;
       }
       if (prefilledInput.mobile !== undefined) {
-        const parsed = parsePhoneNumber(prefilledInput.mobile, { allowedCountries: options.allowedCountries });
+        const parsed = parsePhoneNumber(prefilledInput.mobile, options);
         // A prefilled number the person can correct is not worth refusing the login for,
         // unless it is not a phone number at all.
         if (parsed.ok) prefilled.mobile = parsed.e164;
@@ -103,11 +105,11 @@ export function createOtpSmsAuthenticator(rt: OtpSmsRuntime): Authenticator<OtpV
     act(tx, action, form, context) {
       switch (action) {
         case 'phone':
-          return submitPhone(rt, tx, form, context.lang);
+          return submitPhone(rt, tx, form, context);
         case 'code':
           return submitCode(rt, tx, form);
         case 'resend':
-          return resend(rt, tx, context.lang);
+          return resend(rt, tx, context);
         case 'change-number':
           return changeNumber(rt, tx);
         default:

@@ -7,7 +7,7 @@
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
 import { maskNationalNumber, maskPhoneNumber } from '../../sms/phone-mask.js';
 
-export type PhoneNumberRefusal = 'required' | 'invalid' | 'notMobile' | 'premium' | 'countryNotAllowed';
+export type PhoneNumberRefusal = 'required' | 'invalid' | 'notMobile' | 'premium' | 'countryNotAllowed' | 'prefixNotAllowed';
 
 export type ParsedPhoneNumber =
   | { ok: true; e164: string; country: string | undefined; /** maskPhoneNumber(e164), from this parse. */ masked: string }
@@ -37,8 +37,9 @@ const MOBILE_TYPES: ReadonlySet<NumberType> = new Set(['MOBILE', 'FIXED_LINE_OR_
  * number is refused as invalid) into E.164.
  *
  * @param opts.allowedCountries ISO 3166 codes the number must belong to; empty allows every country.
+ * @param opts.allowedPrefixes E.164 prefixes the number must start with; empty or absent allows every one.
  */
-export function parsePhoneNumber(input: string, opts: { allowedCountries: readonly string[] }): ParsedPhoneNumber {
+export function parsePhoneNumber(input: string, opts: { allowedCountries: readonly string[]; allowedPrefixes?: readonly string[] }): ParsedPhoneNumber {
   const trimmed = input.trim();
   if (trimmed === '') return { ok: false, reason: 'required' };
   if (trimmed.length > MAX_INPUT_LENGTH) return { ok: false, reason: 'invalid' };
@@ -57,6 +58,8 @@ export function parsePhoneNumber(input: string, opts: { allowedCountries: readon
   if (opts.allowedCountries.length > 0 && (country === undefined || !opts.allowedCountries.includes(country))) {
     return { ok: false, reason: 'countryNotAllowed' };
   }
+  const allowedPrefixes = opts.allowedPrefixes ?? [];
+  if (allowedPrefixes.length > 0 && !allowedPrefixes.some((prefix) => parsed.number.startsWith(prefix))) return { ok: false, reason: 'prefixNotAllowed' };
   const type: NumberType | undefined = drama ? 'MOBILE' : parsed.getType();
   if (type !== undefined && SERVICE_TYPES.has(type)) return { ok: false, reason: 'premium' };
   // Fixed line, VoIP, pager, personal and universal access numbers cannot be relied on for SMS.

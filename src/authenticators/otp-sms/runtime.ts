@@ -4,6 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { TransactionService } from '../../core/transactions.js';
 import type { SmsProvider } from '../../sms/types.js';
@@ -18,6 +19,11 @@ export interface OtpSmsOptions {
   resendAfterSeconds: number;
   maxSendsPerNumberPerHour: number;
   allowedCountries: string[];
+  allowedPrefixes: string[];
+  prefixDigits: number;
+  trustedPrefixes: string[];
+  budgets: Config['otp']['budgets'];
+  conversionGuard: Config['otp']['conversionGuard'];
   /** The configured sender (`sms.from`): used when a login names none, or one the provider cannot carry. */
   defaultSender: string;
   publicHost: string;
@@ -47,15 +53,19 @@ export interface OtpSmsRuntime {
   hashCode(challengeId: string, code: string): string;
   /** Counter key for a number: keyed, so the counters table never holds the number itself. */
   numberKey(e164: string): string;
+  /** Opaque name of a client IP address, keyed as the number's, so the counters table never holds the address itself. */
+  addressKey(ip: string): string;
   /** The stable, opaque subject of the person with this number. */
   subjectOf(e164: string): string;
 }
 
-export function createRuntime(deps: Omit<OtpSmsRuntime, 'hashCode' | 'numberKey'> & { otpKey: Buffer }): OtpSmsRuntime {
+export function createRuntime(deps: Omit<OtpSmsRuntime, 'hashCode' | 'numberKey' | 'addressKey'> & { otpKey: Buffer }): OtpSmsRuntime {
   const { otpKey, ...rest } = deps;
+  const keyed = (what: string, value: string) => createHmac('sha256', otpKey).update(`${what}:${value}`).digest('base64url').slice(0, 22);
   return {
     ...rest,
     hashCode: (challengeId, code) => createHmac('sha256', otpKey).update(`${challengeId}:${code}`).digest('base64url'),
-    numberKey: (e164) => `otp-sms:number:${createHmac('sha256', otpKey).update(`number:${e164}`).digest('base64url').slice(0, 22)}`,
+    numberKey: (e164) => `otp-sms:number:${keyed('number', e164)}`,
+    addressKey: (ip) => keyed('address', ip),
   };
 }

@@ -7,11 +7,24 @@ import type { Transaction } from '../../core/transaction.js';
 import type { OtpChallenge } from '../../store/types.js';
 import { phoneForRecords, type PhoneForRecords } from './phone.js';
 import { stateOf, type OtpSmsRuntime, type OtpState } from './runtime.js';
+import { budgetsOf, conversionGuardOf, prefixOf, secondsUntil, type SendOrigin } from './send-budgets.js';
 import { smsText } from './sms-text.js';
 import type { OtpErrorKey } from './views.js';
 
-/** What sendCode did: the code went out (its challenge, and the number masked), or why not. */
-export type SendResult = { tx: Transaction; challenge: OtpChallenge; masked: string } | { tx: Transaction; error: OtpErrorKey };
+/** What sendCode did: the code went out (its challenge, and the number masked), or why not (and, for a budget, when to retry). */
+export type SendResult =
+  | { tx: Transaction; challenge: OtpChallenge; masked: string }
+  | { tx: Transaction; error: OtpErrorKey; retryAfterSeconds?: number };
+
+/** How sendCode sends: the SMS's language, who asked (for the budgets), and what is known of the number. */
+export interface SendOptions {
+  lang: string;
+  origin: SendOrigin;
+  /** phoneForRecords(phone), when the caller has it already from parsing the number. */
+  known?: PhoneForRecords;
+  /** Makes the SMS body from the code; by default the hosted pages' text in `lang`, with its origin-bound last line. */
+  text?: (code: string) => string;
+}
 
 const HOUR_MS = 3_600_000;
 
@@ -27,17 +40,12 @@ function withoutCountry({ country: _, ...rest }: OtpState): OtpState {
  * SMS leaves, and a code a person receives always exists. `known` is phoneForRecords(phone),
  * when the caller has it already from parsing the number. The audit events of a send name the
  * destination's country and the SMS provider (for the SMS counts per country and provider), and
- * the number only masked. `text` makes the SMS body from the code; by default it is the
- * hosted pages' text in `lang`, with its origin-bound last line.
+ * the number only masked. The same write checks the send budgets and the conversion guard of the
+ * number's prefix (send-budgets.ts): a code over any of them is not sent, and is audited.
  */
-export async function sendCode(
-  rt: OtpSmsRuntime,
-  tx: Transaction,
-  phone: string,
-  lang: string,
-  known: PhoneForRecords = phoneForRecords(phone),
-  text: (code: string) => string = (code) => smsText(lang, code, rt.options.codeTtlSeconds, rt.options.publicHost),
-): Promise<SendResult> {
+export async function sendCode(rt: OtpSmsRuntime, tx: Transaction, phone: string, how: SendOptions): Promise<SendResult> {
+  const { lang, origin, known = phoneForRecords(phone) } = how;
+  const text = how.text ?? ((code: string) => smsText(lang, code, rt.options.codeTtlSeconds, rt.options.publicHost));
   const { options } = rt;
   const { masked } = known;
   const destination = { ...(known.country ? { country: known.country } : {}), provider: rt.sms.name };
@@ -70,10 +78,25 @@ export async function sendCode(
       { type: 'otp.issued', at: t, transactionId: tx.id, clientId: tx.clientId, data: { to: masked, send, ...destination } },
     ),
     challenge,
+    budgets: budgetsOf(rt, { e164: phone, country: known.country, clientId: tx.clientId }, origin),
+    conversion: conversionGuardOf(options, phone),
   });
   if (issued.kind === 'limited') {
     rt.logger.warn({ tx: tx.id, to: masked }, 'otp-sms: hourly limit of codes for this number reached');
     return { tx, error: 'phone.error.tooManyForNumber' };
+  }
+  if (issued.kind === 'overBudget' || issued.kind === 'paused') {
+    const budget = issued.kind === 'paused' ? 'conversionGuard' : issued.budget;
+    const retryAfterSeconds = secondsUntil(issued.retryAt, t);
+    const data = { budget, to: masked, prefix: prefixOf(options, phone), retryAfterSeconds, ...destination };
+    rt.logger.warn({ tx: tx.id, clientId: tx.clientId, ...data }, `otp-sms: code not sent, over the send budget ${budget}`);
+    await rt.store.audit.append({ type: 'otp.budget_exceeded', at: t, transactionId: tx.id, clientId: tx.clientId, data });
+    return { tx, error: 'sms.error.budgetExceeded', retryAfterSeconds };
+  }
+  if (issued.kind === 'issued' && issued.paused) {
+    const data = { prefix: prefixOf(options, phone), until: issued.paused.until, sent: issued.paused.sent, verified: issued.paused.verified, ...(known.country ? { country: known.country } : {}) };
+    rt.logger.warn(data, `otp-sms: prefix ${data.prefix} paused: ${data.verified} of ${data.sent} codes verified`);
+    await rt.store.audit.append({ type: 'otp.prefix_paused', at: t, transactionId: tx.id, clientId: tx.clientId, data });
   }
   const updated = rt.transactions.applied(issued.kind === 'issued' ? issued.tx : null);
   // prepare() kept only a sender the provider can carry; any other login sends from the configured one.

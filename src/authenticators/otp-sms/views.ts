@@ -16,8 +16,10 @@ export type OtpErrorKey =
   | 'phone.error.notMobile'
   | 'phone.error.premium'
   | 'phone.error.countryNotAllowed'
+  | 'phone.error.prefixNotAllowed'
   | 'phone.error.tooManyForNumber'
   | 'sms.error.sendFailed'
+  | 'sms.error.budgetExceeded'
   | 'code.error.required'
   | 'code.error.format'
   | 'code.error.wrong'
@@ -36,6 +38,8 @@ export interface PhoneView {
   /** Value to show in the field: what was typed, or the prefilled number. */
   phone: string;
   error?: OtpErrorKey | undefined;
+  /** With `sms.error.budgetExceeded`: when a code may be sent again. */
+  retryAfterSeconds?: number | undefined;
 }
 
 export interface CodeView {
@@ -50,12 +54,14 @@ export interface CodeView {
   sendsLeft: number;
   /** Attempts left on the current code. */
   attemptsLeft: number;
+  /** With `sms.error.budgetExceeded`: when a code may be sent again. */
+  retryAfterSeconds?: number | undefined;
 }
 
 export type OtpView = PhoneView | CodeView;
 
-export function phoneView(phone: string, error?: OtpErrorKey): PhoneView {
-  return { kind: 'phone', phone, ...(error ? { error } : {}) };
+export function phoneView(phone: string, error?: OtpErrorKey, retryAfterSeconds?: number): PhoneView {
+  return { kind: 'phone', phone, ...(error ? { error } : {}), ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
 }
 
 /** `masked` is maskPhoneNumber(challenge.phoneNumber), when the caller has it already. */
@@ -64,7 +70,7 @@ export function codeView(
   now: number,
   tx: Transaction,
   challenge: OtpChallenge,
-  extra: { error?: OtpErrorKey; notice?: OtpNoticeKey } = {},
+  extra: { error?: OtpErrorKey; notice?: OtpNoticeKey; retryAfterSeconds?: number } = {},
   masked = maskPhoneNumber(challenge.phoneNumber),
 ): CodeView {
   const state = stateOf(tx);

@@ -51,8 +51,12 @@ function refusalError(refusal: BackchannelRefusal): errors.OIDCProviderError {
       const error = new errors.TemporarilyUnavailable(refusal.message);
       return Object.assign(error, { status: 503, statusCode: 503, expose: true });
     }
-    case 'limited':
-      return new errors.InvalidRequest(refusal.message);
+    case 'limited': {
+      if (refusal.retryAfterSeconds === undefined) return new errors.InvalidRequest(refusal.message);
+      // A spent send budget: nothing is wrong with the request, it may succeed after Retry-After (set by start).
+      const error = new errors.CustomOIDCProviderError('slow_down', refusal.message);
+      return Object.assign(error, { status: 429, statusCode: 429, expose: true });
+    }
     case 'input':
       return new errors.InvalidRequest(`login_hint: ${refusal.message}`);
   }
@@ -143,7 +147,10 @@ export class CibaRequests {
       tx = await this.deps.transactions.transition(tx, 'WAITING_FOR_USER');
       const started = await authenticator.backchannel.start(tx, { input: account.input, template: param(params, 'message') ?? '', bindingMessage: param(params, 'binding_message') });
       tx = started.tx;
-      if (!started.ok) throw refusalError(started.refusal);
+      if (!started.ok) {
+        if (started.refusal.retryAfterSeconds !== undefined) ctx.set('retry-after', String(started.refusal.retryAfterSeconds));
+        throw refusalError(started.refusal);
+      }
     } catch (err) {
       await this.undo(request, tx, err);
       throw err;

@@ -13,6 +13,7 @@
 import { DatabaseError, Pool, TypeOverrides, types, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
+import * as budget from '../otp-budgets.js';
 import {
   AUDIT_COLUMNS,
   AUDIT_PURGE_BATCH,
@@ -70,7 +71,7 @@ import {
   type SubjectRow,
   type TransactionRow,
 } from '../rows.js';
-import { SECRET_USE_PRECISION_MS, StoreConflictError, type AuditEvent, type OtpVerifyResult, type Store, type StoredClient, type VersionedEntryStore } from '../types.js';
+import { SECRET_USE_PRECISION_MS, StoreConflictError, type AuditEvent, type OtpIssue, type OtpIssueResult, type OtpVerifyResult, type Store, type StoredClient, type VersionedEntryStore } from '../types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** Advisory lock key serialising migrations of one database; any constant works, this is "eidh" in ASCII. */
@@ -288,12 +289,28 @@ const SQL = {
   // $1 counter key, $2 window start, $3 window end, $4 limit; the transaction's update from $5;
   // then the challenge's columns, then the audit event's. The hit always counts; the rest only
   // within the limit and if the compare-and-set applied. One row: the count, and the updated
-  // transaction's columns (null when it did not apply).
+  // transaction's columns (null when it did not apply). A send without budgets nor conversion guard.
   otpIssue: `WITH hit AS (${COUNTER_HIT}),
     u AS (${txUpdateSql(5, '(SELECT count FROM hit) <= $4')}),
     c AS (${insertFromSql('otp_challenges', OTP_CHALLENGE_COLUMNS, OTP_CHALLENGE_TYPES, 7 + PATCH_PARAMS, 'u')}),
     a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 7 + PATCH_PARAMS + OTP_CHALLENGE_COLUMNS.length, 'u')})
     SELECT hit.count AS hit_count, ${u(TRANSACTION_COLUMNS)} FROM hit LEFT JOIN u ON true`,
+  // As otpIssue without the hit, inside issueBudgeted's transaction: the transaction's update from
+  // $1, then the challenge's columns, then the audit event's. No row when the update did not apply.
+  otpIssueChange: `WITH u AS (${txUpdateSql(1)}),
+    c AS (${insertFromSql('otp_challenges', OTP_CHALLENGE_COLUMNS, OTP_CHALLENGE_TYPES, 3 + PATCH_PARAMS, 'u')}),
+    a AS (${insertFromSql('audit_events', AUDIT_COLUMNS, AUDIT_TYPES, 3 + PATCH_PARAMS + OTP_CHALLENGE_COLUMNS.length, 'u')})
+    SELECT ${u(TRANSACTION_COLUMNS)} FROM u`,
+  otpPauseGet: 'SELECT paused_until FROM otp_prefix_pauses WHERE prefix = $1 AND paused_until > $2',
+  otpPausePut: `INSERT INTO otp_prefix_pauses (prefix, paused_at, paused_until) VALUES ($1, $2, $3)
+    ON CONFLICT (prefix) DO UPDATE SET paused_at = excluded.paused_at, paused_until = excluded.paused_until`,
+  otpConversionSent: `INSERT INTO otp_conversions (prefix, bucket_start, expires_at, sent, verified) VALUES ($1, $2, $3, 1, 0)
+    ON CONFLICT (prefix, bucket_start) DO UPDATE SET sent = otp_conversions.sent + 1`,
+  otpConversionVerified: `INSERT INTO otp_conversions (prefix, bucket_start, expires_at, sent, verified) VALUES ($1, $2, $3, 0, 1)
+    ON CONFLICT (prefix, bucket_start) DO UPDATE SET verified = otp_conversions.verified + 1`,
+  otpConversionSums: `SELECT coalesce(sum(sent), 0)::integer AS sent, coalesce(sum(verified), 0)::integer AS verified
+    FROM otp_conversions WHERE prefix = $1 AND bucket_start > $2`,
+  otpConversionReset: 'DELETE FROM otp_conversions WHERE prefix = $1',
   // A right code, inside verify's transaction: the transaction's update from $1, then $n the
   // challenge id, $n+1 the time, then the audit event. The challenge is consumed and the event
   // written only if the update applied. No row when it did not.
@@ -325,6 +342,7 @@ const SQL = {
 
   counterHit: COUNTER_HIT,
   counterCounts: 'SELECT key, count FROM counters WHERE key IN (SELECT jsonb_array_elements_text($1::jsonb)) AND window_start = $2',
+  counterUndo: 'UPDATE counters SET count = count - 1 WHERE key = $1 AND window_start = $2',
 
   subjectPut: `${insertSql('subjects', SUBJECT_COLUMNS)}
     ON CONFLICT (sub) DO UPDATE SET provider = excluded.provider, attributes = excluded.attributes,
@@ -390,6 +408,8 @@ const SQL = {
   purgeOidc: 'DELETE FROM oidc_models WHERE expires_at <= $1',
   purgeSubjects: 'DELETE FROM subjects WHERE expires_at <= $1',
   purgeCounters: 'DELETE FROM counters WHERE window_end <= $1',
+  purgeOtpConversions: 'DELETE FROM otp_conversions WHERE expires_at <= $1',
+  purgeOtpPauses: 'DELETE FROM otp_prefix_pauses WHERE paused_until <= $1',
   purgeOtp: 'DELETE FROM otp_challenges WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < $1)',
   purgeProtocolState: 'DELETE FROM protocol_state WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < $1)',
   purgeTransactions: 'DELETE FROM transactions WHERE expires_at < $1',
@@ -456,6 +476,55 @@ function versionedEntries<T, R extends QueryResultRow & { [K in keyof R]: SqlVal
   };
 }
 
+/**
+ * OtpChallengeStore.issue with budgets or a conversion guard: one transaction, as each budget's
+ * outcome decides the next step. Counter rows are hit per-number first, then the budgets in key
+ * order, so concurrent sends queue on the shared rows (the global budget's) in one order, and
+ * the row locks hold every other process's send on those budgets until this one commits.
+ */
+async function issueBudgeted(pool: Pool, { now, counter, change, challenge, budgets, conversion }: OtpIssue): Promise<OtpIssueResult> {
+  return inTransaction(pool, async (client): Promise<OtpIssueResult> => {
+    const hit = async (key: string, start: number, end: number) => (await first<{ count: number }>(client, 'counterHit', [key, start, end]))!.count;
+    const own = budget.budgetWindow(counter, now);
+    const count = await hit(counter.key, own.start, own.end);
+    if (count > counter.limit) return { kind: 'limited', count };
+    const pause = conversion && (await first<{ paused_until: number }>(client, 'otpPauseGet', [conversion.prefix, now]));
+    if (pause) return { kind: 'paused', count, retryAt: pause.paused_until };
+    const hits: { key: string; name: string; start: number; end: number; over: boolean }[] = [];
+    for (const b of budget.budgetsInLockOrder(budgets)) {
+      const window = budget.budgetWindow(b, now);
+      hits.push({ key: b.key, name: b.name, ...window, over: (await hit(b.key, window.start, window.end)) > b.limit });
+    }
+    const undoHits = async () => {
+      for (const h of hits) await run(client, 'counterUndo', [h.key, h.start]);
+    };
+    const refused = budget.overBudget(
+      hits.filter((h) => h.over).map((h) => ({ name: h.name, retryAt: h.end })),
+      count,
+    );
+    if (refused) {
+      await undoHits();
+      return refused;
+    }
+    const values = [...patchValues(change.id, change.expectedVersion, change.patch), ...valuesOf(otpToRow(challenge), OTP_CHALLENGE_COLUMNS), ...auditValues(change.audit)];
+    const row = await insertOrConflict(first<TransactionRow>(client, 'otpIssueChange', values), `OTP challenge ${challenge.id}`);
+    if (!row) {
+      await undoHits();
+      return { kind: 'changed', count };
+    }
+    const tx = rowToTransaction(row);
+    if (!conversion) return { kind: 'issued', count, tx };
+    const bucket = budget.conversionBucket(conversion, now);
+    await run(client, 'otpConversionSent', [conversion.prefix, bucket.start, bucket.expiresAt]);
+    const counts = (await first<{ sent: number; verified: number }>(client, 'otpConversionSums', [conversion.prefix, budget.conversionSince(conversion.windowMs, now)])) ?? { sent: 0, verified: 0 };
+    if (!budget.conversionTrips(conversion, counts)) return { kind: 'issued', count, tx };
+    const until = now + conversion.pauseMs;
+    await run(client, 'otpPausePut', [conversion.prefix, now, until]);
+    await run(client, 'otpConversionReset', [conversion.prefix]);
+    return { kind: 'issued', count, tx, paused: { until, ...counts } };
+  });
+}
+
 function createStore(pool: Pool): Store {
   return {
     driver: 'postgres',
@@ -494,8 +563,10 @@ function createStore(pool: Pool): Store {
       async countForTransaction(transactionId) {
         return (await first<{ n: number }>(pool, 'otpCount', [transactionId]))?.n ?? 0;
       },
-      async issue({ now, counter, change, challenge }) {
+      async issue(issue) {
+        const { now, counter, change, challenge, budgets, conversion } = issue;
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
+        if ((budgets?.length ?? 0) > 0 || conversion) return issueBudgeted(pool, issue);
         const windowStart = windowStartOf(counter.windowMs, now);
         const values: Param[] = [
           counter.key,
@@ -513,7 +584,7 @@ function createStore(pool: Pool): Store {
         if (row.id === null) return { kind: 'changed', count };
         return { kind: 'issued', count, tx: rowToTransaction(row) };
       },
-      async verify({ id, now, codeHash, onMatch, onWrong }) {
+      async verify({ id, now, codeHash, onMatch, onWrong, conversion }) {
         // One transaction: the attempt's row lock holds other verifications of this challenge
         // until COMMIT.
         return inTransaction(pool, async (client): Promise<OtpVerifyResult> => {
@@ -533,8 +604,17 @@ function createStore(pool: Pool): Store {
           if (!row) return { kind: 'changed', challenge };
           // Cannot miss: this transaction's attempt found the challenge unconsumed and holds its row lock.
           if (row.consumed !== 1) throw new Error(`OTP challenge ${id} could not be consumed`);
+          if (conversion) {
+            const bucket = budget.conversionBucket(conversion, now);
+            await run(client, 'otpConversionVerified', [conversion.prefix, bucket.start, bucket.expiresAt]);
+          }
           return { kind: 'verified', challenge: { ...challenge, consumedAt: now }, tx: rowToTransaction(row) };
         });
+      },
+      async conversion(prefix, windowMs, now) {
+        const counts = (await first<{ sent: number; verified: number }>(pool, 'otpConversionSums', [prefix, budget.conversionSince(windowMs, now)])) ?? { sent: 0, verified: 0 };
+        const pause = await first<{ paused_until: number }>(pool, 'otpPauseGet', [prefix, now]);
+        return { ...counts, pausedUntil: pause?.paused_until ?? null };
       },
     },
 

@@ -17,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TransactionPatch } from '../../core/transaction.js';
 import { migrationsDir, readMigrations } from '../migrate.js';
+import * as budget from '../otp-budgets.js';
 import {
   AUDIT_COLUMNS,
   AUDIT_PURGE_BATCH,
@@ -235,6 +236,25 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       `INSERT INTO counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1)
        ON CONFLICT (key, window_start) DO UPDATE SET count = counters.count + 1 RETURNING count`,
     ),
+    counterUndo: db.prepare<[string, number]>('UPDATE counters SET count = count - 1 WHERE key = ? AND window_start = ?'),
+
+    otpPauseGet: db.prepare<[string, number], { paused_until: number }>('SELECT paused_until FROM otp_prefix_pauses WHERE prefix = ? AND paused_until > ?'),
+    otpPausePut: db.prepare<[string, number, number]>(
+      `INSERT INTO otp_prefix_pauses (prefix, paused_at, paused_until) VALUES (?, ?, ?)
+       ON CONFLICT (prefix) DO UPDATE SET paused_at = excluded.paused_at, paused_until = excluded.paused_until`,
+    ),
+    otpConversionSent: db.prepare<[string, number, number]>(
+      `INSERT INTO otp_conversions (prefix, bucket_start, expires_at, sent, verified) VALUES (?, ?, ?, 1, 0)
+       ON CONFLICT (prefix, bucket_start) DO UPDATE SET sent = otp_conversions.sent + 1`,
+    ),
+    otpConversionVerified: db.prepare<[string, number, number]>(
+      `INSERT INTO otp_conversions (prefix, bucket_start, expires_at, sent, verified) VALUES (?, ?, ?, 0, 1)
+       ON CONFLICT (prefix, bucket_start) DO UPDATE SET verified = otp_conversions.verified + 1`,
+    ),
+    otpConversionSums: db.prepare<[string, number], { sent: number; verified: number }>(
+      'SELECT coalesce(sum(sent), 0) AS sent, coalesce(sum(verified), 0) AS verified FROM otp_conversions WHERE prefix = ? AND bucket_start > ?',
+    ),
+    otpConversionReset: db.prepare<[string]>('DELETE FROM otp_conversions WHERE prefix = ?'),
 
     subjectPut: db.prepare<[SubjectRow]>(
       `${insertSql('subjects', SUBJECT_COLUMNS)}
@@ -322,6 +342,8 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
     purgeOidc: db.prepare<[number]>('DELETE FROM oidc_models WHERE expires_at <= ?'),
     purgeSubjects: db.prepare<[number]>('DELETE FROM subjects WHERE expires_at <= ?'),
     purgeCounters: db.prepare<[number]>('DELETE FROM counters WHERE window_end <= ?'),
+    purgeOtpConversions: db.prepare<[number]>('DELETE FROM otp_conversions WHERE expires_at <= ?'),
+    purgeOtpPauses: db.prepare<[number]>('DELETE FROM otp_prefix_pauses WHERE paused_until <= ?'),
     purgeOtp: db.prepare<[number]>(
       'DELETE FROM otp_challenges WHERE transaction_id IN (SELECT id FROM transactions WHERE expires_at < ?)',
     ),
@@ -497,19 +519,44 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
       async countForTransaction(transactionId) {
         return (await batch.read(key.otp(transactionId), () => s.otpCount.get(transactionId)))?.n ?? 0;
       },
-      async issue({ now, counter, change, challenge }) {
+      async issue({ now, counter, change, challenge, budgets, conversion }) {
         if (challenge.transactionId !== change.id) throw new Error(`OTP challenge ${challenge.id} is not for transaction ${change.id}`);
         return batch.writeAtomic('otp.issue', (touch): OtpIssueResult => {
           const count = hitCounter(touch, counter.key, counter.windowMs, now);
           if (count > counter.limit) return { kind: 'limited', count };
+          const pause = conversion && s.otpPauseGet.get(conversion.prefix, now);
+          if (pause) return { kind: 'paused', count, retryAt: pause.paused_until };
+          const hits = budget.budgetsInLockOrder(budgets).map((b) => ({ ...b, window: budget.budgetWindow(b, now), count: hitCounter(touch, b.key, b.windowMs, now) }));
+          const undoHits = () => hits.forEach((h) => s.counterUndo.run(h.key, h.window.start));
+          const refused = budget.overBudget(
+            hits.filter((h) => h.count > h.limit).map((h) => ({ name: h.name, retryAt: h.window.end })),
+            count,
+          );
+          if (refused) {
+            undoHits();
+            return refused;
+          }
           const row = updateTransaction(touch, change.id, change.expectedVersion, change.patch);
-          if (!row) return { kind: 'changed', count };
+          if (!row) {
+            undoHits();
+            return { kind: 'changed', count };
+          }
           insertChallenge(touch, challenge);
           appendAudit(touch, change.audit);
-          return { kind: 'issued', count, tx: rowToTransaction(row) };
+          const tx = rowToTransaction(row);
+          if (!conversion) return { kind: 'issued', count, tx };
+          const bucket = budget.conversionBucket(conversion, now);
+          touch(key.otpPrefix(conversion.prefix));
+          s.otpConversionSent.run(conversion.prefix, bucket.start, bucket.expiresAt);
+          const counts = s.otpConversionSums.get(conversion.prefix, budget.conversionSince(conversion.windowMs, now)) ?? { sent: 0, verified: 0 };
+          if (!budget.conversionTrips(conversion, counts)) return { kind: 'issued', count, tx };
+          const until = now + conversion.pauseMs;
+          s.otpPausePut.run(conversion.prefix, now, until);
+          s.otpConversionReset.run(conversion.prefix);
+          return { kind: 'issued', count, tx, paused: { until, ...counts } };
         });
       },
-      async verify({ id, now, codeHash, onMatch, onWrong }) {
+      async verify({ id, now, codeHash, onMatch, onWrong, conversion }) {
         return batch.writeAtomic('otp.verify', (touch): OtpVerifyResult => {
           const counted = s.otpAttempt.get(id, now);
           if (!counted) {
@@ -528,7 +575,18 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
           // Cannot miss: the attempt above found the challenge unconsumed, in this same atomic op.
           if (!s.otpConsume.get(now, id)) throw new Error(`OTP challenge ${id} could not be consumed`);
           appendAudit(touch, onMatch.audit);
+          if (conversion) {
+            const bucket = budget.conversionBucket(conversion, now);
+            touch(key.otpPrefix(conversion.prefix));
+            s.otpConversionVerified.run(conversion.prefix, bucket.start, bucket.expiresAt);
+          }
           return { kind: 'verified', challenge: { ...challenge, consumedAt: now }, tx: rowToTransaction(row) };
+        });
+      },
+      async conversion(prefix, windowMs, now) {
+        return batch.read(key.otpPrefix(prefix), () => {
+          const counts = s.otpConversionSums.get(prefix, budget.conversionSince(windowMs, now)) ?? { sent: 0, verified: 0 };
+          return { ...counts, pausedUntil: s.otpPauseGet.get(prefix, now)?.paused_until ?? null };
         });
       },
     },

@@ -11,6 +11,8 @@ export const key = {
   tx: (id: string) => `tx:${id}`,
   /** Every challenge of a transaction: latest() and countForTransaction() read them as a set. */
   otp: (transactionId: string) => `otp:${transactionId}`,
+  /** A number prefix's conversion counts and pause (the conversion guard's), read together. */
+  otpPrefix: (prefix: string) => `otpprefix:${prefix}`,
   oidc: (model: string, id: string) => `oidc:${model}:${id}`,
   oidcUid: (model: string, uid: string) => `oidcuid:${model}:${uid}`,
   oidcUserCode: (model: string, userCode: string) => `oidcusercode:${model}:${userCode}`,
@@ -101,5 +103,7 @@ export const ROW_READ_KEYS: Readonly<Record<string, RowReadKeys>> = {
   saml_service_providers_version: { columns: [], keysOf: () => [key.samlSps] },
   // Nothing reads session nonces but consume, which is a write.
   session_nonces: { columns: [], keysOf: () => [] },
+  otp_conversions: { columns: ['prefix'], keysOf: (r) => [key.otpPrefix(text(r, 'prefix'))] },
+  otp_prefix_pauses: { columns: ['prefix'], keysOf: (r) => [key.otpPrefix(text(r, 'prefix'))] },
   secret_uses: { columns: ['client_key'], keysOf: (r) => [key.secretUses(text(r, 'client_key'))] },
 };

@@ -6,6 +6,7 @@ import type { Transaction } from '../../../core/transaction.js';
 import type { OtpChallenge } from '../../../store/types.js';
 import type { ActionResult } from '../../types.js';
 import { stateOf, type OtpSmsRuntime } from '../runtime.js';
+import { conversionOf } from '../send-budgets.js';
 import { codeView, phoneView, type OtpErrorKey, type OtpView } from '../views.js';
 
 const CODE_PATTERN = /^[0-9]{6}$/;
@@ -28,12 +29,15 @@ export async function submitCode(rt: OtpSmsRuntime, tx: Transaction, form: Recor
   // The number's country, for the logins per country (stateOf(tx).phone is the challenge's number).
   const { country } = stateOf(tx);
   if (country) success.audit = { ...success.audit, data: { ...success.audit.data, country } };
+  const conversion = conversionOf(rt.options, challenge.phoneNumber);
   const result = await rt.store.otp.verify({
     id: challenge.id,
     now: t,
     codeHash: rt.hashCode(challenge.id, code),
     onMatch: success,
     onWrong: { type: 'otp.wrong', at: t, transactionId: tx.id, clientId: tx.clientId },
+    // A code verified counts for its prefix's conversion (send-budgets.ts).
+    ...(conversion ? { conversion } : {}),
   });
   switch (result.kind) {
     case 'void': {
