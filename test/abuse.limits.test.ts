@@ -198,7 +198,7 @@ describe('failed client authentications at the token endpoints', () => {
     const tooSoon = await rest('POST', `/sessions/${id}/otp-sms/send`, { mobile: '+447700900444' });
     assert.equal(((await tooSoon.json()) as { code: string }).code, 'resend_too_soon');
     assert.equal(tooSoon.status, 429);
-    assertRetryAfter(tooSoon, 60);
+    assertRetryAfter(tooSoon, 30); // the resend wait (otp.resendAfterSeconds), not a default
     assert.equal(tooSoon.headers.get('cache-control'), 'no-store');
 
     assert.equal((await rest('POST', `/sessions/${id}/otp-sms/send`, { mobile: '+447700900444' })).status, 429, 'the third call: too soon still');

@@ -96,7 +96,9 @@ export function headlessApi(rt: OtpSmsRuntime): HeadlessApi {
       const attemptsLeft = isOtpView(view) && view.kind === 'code' ? view.attemptsLeft : undefined;
       const text = code === 'wrong_code' && attemptsLeft !== undefined ? withTriesLeft(message, attemptsLeft) : message;
       const field = step.name === 'send' ? 'mobile' : 'code';
-      return new EidhubError(status, code, text, { field: NOT_ABOUT_A_FIELD.has(code) ? undefined : field, retryAfterSeconds: view.retryAfterSeconds });
+      // Too soon for another code: Retry-After is the wait the code step shows.
+      const wait = code === 'resend_too_soon' && isOtpView(view) && view.kind === 'code' ? Math.max(1, view.resendInSeconds) : undefined;
+      return new EidhubError(status, code, text, { field: NOT_ABOUT_A_FIELD.has(code) ? undefined : field, retryAfterSeconds: view.retryAfterSeconds ?? wait });
     },
     status: {
       name: 'otp',
