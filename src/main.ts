@@ -53,6 +53,7 @@ import { HostedPages, hostedPageUrl, registerHostedPages } from './pages/hosted-
 import { CLI_HELP, runClientsCli } from './admin/cli.js';
 import { registerAdminApi } from './admin/index.js';
 import { AdminService } from './admin/service.js';
+import { helpFor, readCommandLine } from './cli/args.js';
 import { registerConsole } from './admin/console/index.js';
 import { cookiesCanBeSecure } from './http/security.js';
 import { consoleClient, consoleClientSecret } from './admin/console/login.js';
@@ -333,7 +334,8 @@ usage:
 ${CLI_HELP}
   eidhub config check --config FILE
                               validate a config file and exit
-  eidhub --help
+  eidhub --help | COMMAND --help  this help, or a command's
+  eidhub --version            print eidhub's version and exit
 
 environment: PORT, HOST, EIDHUB_PUBLIC_URL, EIDHUB_DATABASE_URL, EIDHUB_DATA_DIR, EIDHUB_LOG_LEVEL`;
 
@@ -347,9 +349,19 @@ function loadConfigFromArgs(args: string[], env: NodeJS.ProcessEnv): Config {
 }
 
 async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
+  const line = readCommandLine(args);
+  switch (line.kind) {
+    case 'version':
+      process.stdout.write(`${line.text}\n`);
+      return 0;
+    case 'help':
+      process.stdout.write(`${helpFor(HELP, line.command)}\n`);
+      return 0;
+    case 'refused':
+      process.stderr.write(`eidhub: ${line.message}\n`);
+      return 2;
+    case 'run':
+      break;
   }
   const config = loadConfigFromArgs(args, process.env);
   const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--config');
