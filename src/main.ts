@@ -339,10 +339,15 @@ ${CLI_HELP}
 
 environment: PORT, HOST, EIDHUB_PUBLIC_URL, EIDHUB_DATABASE_URL, EIDHUB_DATA_DIR, EIDHUB_LOG_LEVEL`;
 
-function loadConfigFromArgs(args: string[], env: NodeJS.ProcessEnv): Config {
+/** The config file the command line or EIDHUB_CONFIG names, if any. */
+function configSourceOf(args: string[], env: NodeJS.ProcessEnv): string | undefined {
   const i = args.indexOf('--config');
   if (i >= 0 && !args[i + 1]) throw new ConfigError('--config', ['--config needs a file name']);
-  const file = i >= 0 ? args[i + 1] : env.EIDHUB_CONFIG;
+  return i >= 0 ? args[i + 1] : env.EIDHUB_CONFIG;
+}
+
+function loadConfigFromArgs(args: string[], env: NodeJS.ProcessEnv): Config {
+  const file = configSourceOf(args, env);
   const readers = { samlMetadata: parseSpMetadata };
   if (file) return parseConfig(readConfigFile(file), file, env, readers);
   return parseConfig({ sandbox: true }, 'sandbox defaults', env, readers);
@@ -367,7 +372,17 @@ async function run(args: string[]): Promise<number> {
   const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--config');
 
   if (positional[0] === 'config' && positional[1] === 'check') {
-    process.stdout.write('configuration is valid\n');
+    const source = configSourceOf(args, process.env);
+    const what = [
+      `${config.oidcClients.length} OIDC client(s)`,
+      `${config.apiClients.length} API client(s)`,
+      `${config.samlServiceProviders.length} SAML service provider(s)`,
+      `${config.realms.length} realm(s)`,
+      `${config.upstreamProviders.length} upstream provider(s)`,
+      `store ${config.storage.driver}`,
+      `SMS ${config.sms.provider}`,
+    ].join(', ');
+    process.stdout.write(`configuration is valid: ${source ?? 'no file given (neither --config FILE nor EIDHUB_CONFIG), so the sandbox defaults were checked'}${config.sandbox ? ' (sandbox mode)' : ''}\n  ${what}\n`);
     return 0;
   }
   if (positional[0] === 'clients' || positional[0] === 'secrets') {

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { helpFor, readCommandLine } from '../src/cli/args.js';
 
@@ -52,6 +54,18 @@ describe('the eidhub command line', () => {
     const remove = eidhub('clients', 'remove', 'shop', '--name', 'x');
     assert.equal(remove.status, 2);
     assert.match(remove.stderr, /unknown option --name for eidhub clients remove/);
+  });
+
+  it('config check says what it checked: the file, or the sandbox defaults when none is given', () => {
+    const bare = eidhub('config', 'check');
+    assert.equal(bare.status, 0, bare.stderr);
+    assert.match(bare.stdout, /^configuration is valid: no file given \(neither --config FILE nor EIDHUB_CONFIG\), so the sandbox defaults were checked/);
+    const dir = mkdtempSync(join(tmpdir(), 'eidhub-cli-'));
+    const file = join(dir, 'eidhub.json');
+    writeFileSync(file, JSON.stringify({ apiClients: [{ clientId: 'shop', secrets: ['s'.repeat(32)], permissions: ['authentication-rest-api'] }] }));
+    const checked = eidhub('config', 'check', '--config', file);
+    assert.equal(checked.status, 0, checked.stderr);
+    assert.match(checked.stdout, new RegExp(`^configuration is valid: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n {2}0 OIDC client\\(s\\), 1 API client\\(s\\)`));
   });
 
   it('reads the commands and their own options', () => {
