@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { auditQueryFromParams, countsRangeFromParams, encodeAuditCursor, type QueryParams } from '../../audit/query-params.js';
 import type { ClientRegistry } from '../../clients/registry.js';
-import { EidhubError } from '../../core/errors.js';
+import { EidhubError, type FieldIssue } from '../../core/errors.js';
 import { isSameOriginPost, newNonce, setPageHeaders } from '../../http/security.js';
 import { maskPhoneNumber } from '../../sms/phone-mask.js';
 import { escapeHtml as escape } from '../../ui/i18n.js';
@@ -55,6 +55,12 @@ const LOGIN_WINDOW_S = 600;
 const NOTICES: Readonly<Record<string, string>> = { saved: 'Saved.', deleted: 'The client was deleted.', revoked: 'The secret was revoked; it no longer works.', created: 'The client was created.' };
 
 type ClientParams = { kind?: string; realm?: string; clientId: string; name?: string };
+
+/** What a refusal says of the form's fields; a refusal about no field is shown at `fallback` (the form's id field). */
+function issuesOf(err: EidhubError | undefined, fallback: string): readonly FieldIssue[] {
+  if (!err) return [];
+  return err.issues.length > 0 ? err.issues : [{ field: fallback, message: err.message }];
+}
 
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): ConsoleApiAuth {
   const { service, logger } = deps;
@@ -117,7 +123,11 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       const country = (c: string | null) => c ?? 'unknown';
       const totals = new Map<string, { country: string; sent: number; failed: number; logins: number }>();
       const total = (c: string) => totals.get(c) ?? totals.set(c, { country: c, sent: 0, failed: 0, logins: 0 }).get(c)!;
-      for (const r of sms) Object.assign(total(country(r.country)), { sent: total(country(r.country)).sent + r.sent, failed: total(country(r.country)).failed + r.failed });
+      for (const r of sms) {
+        const t = total(country(r.country));
+        t.sent += r.sent;
+        t.failed += r.failed;
+      }
       for (const r of logins) total(country(r.country)).logins += r.succeeded;
       return send(
         reply,
@@ -188,8 +198,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
     const newClientPage = (reply: FastifyReply, session: ConsoleSession, status: number, kind: ClientKind, realm: string | undefined, values: Record<string, unknown>, err?: EidhubError) => {
       const fields = formFields(kind, true, deps.providers);
       const action = `${CONSOLE_PATH}/clients/new?kind=${kind}${realm ? `&realm=${encodeURIComponent(realm)}` : ''}`;
-      const issues = err ? (err.issues.length > 0 ? err.issues : [{ field: err.field ?? 'clientId', message: err.message }]) : [];
-      const form = settingsFormBody({ action, csrf: session.csrf, fields: renderFields(fields, values, issues, { readOnly: false, creating: true }), readOnly: false, submit: 'Create' });
+      const form = settingsFormBody({ action, csrf: session.csrf, fields: renderFields(fields, values, issuesOf(err, 'clientId'), { readOnly: false, creating: true }), readOnly: false, submit: 'Create' });
       return send(reply, status, frameOf(session, `New ${kind === 'realm' ? `client of realm ${realm}` : kind === 'oidc' ? 'OIDC client' : 'API client'}`, 'clients'), `<section class="panel">${form}</section>`);
     };
     const kindOf = (q: { kind?: string; realm?: string }): { kind: ClientKind; realm: string | undefined } => {
@@ -226,11 +235,10 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       const client = await service.get(ref);
       const fields = formFields(ref.kind, false, deps.providers);
       const err = options.err;
-      const issues = err ? (err.issues.length > 0 ? err.issues : [{ field: err.field ?? 'clientId', message: err.message }]) : [];
       const form = settingsFormBody({
         action: `${clientPath(ref)}/edit`,
         csrf: session.csrf,
-        fields: renderFields(fields, options.values ?? clientSettings(client), issues, { readOnly: client.readOnly, creating: false }),
+        fields: renderFields(fields, options.values ?? clientSettings(client), issuesOf(err, 'clientId'), { readOnly: client.readOnly, creating: false }),
         readOnly: readOnlyReason(client),
         submit: 'Save',
       });
@@ -330,7 +338,6 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
 
     const spFields = (creating: boolean) =>
       schemaFields(SAML_SP_REQUEST_SCHEMA, { documents: ['metadata'], fixed: creating ? [] : ['entityId'] });
-    const issuesOf = (err: EidhubError | undefined) => (err ? (err.issues.length > 0 ? err.issues : [{ field: err.field ?? 'entityId', message: err.message }]) : []);
 
     scope.get<{ Querystring: { done?: string } }>(`${CONSOLE_PATH}/saml`, async (req, reply) => {
       const session = await pageSession(req, reply);
@@ -341,7 +348,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
 
     /** The new-SP form, with what was posted and what was wrong with it. */
     const newSpPage = (reply: FastifyReply, session: ConsoleSession, status: number, values: Record<string, unknown>, err?: EidhubError) => {
-      const form = settingsFormBody({ action: `${CONSOLE_PATH}/saml/new`, csrf: session.csrf, fields: renderFields(spFields(true), values, issuesOf(err), { readOnly: false, creating: true }), readOnly: false, submit: 'Add' });
+      const form = settingsFormBody({ action: `${CONSOLE_PATH}/saml/new`, csrf: session.csrf, fields: renderFields(spFields(true), values, issuesOf(err, 'entityId'), { readOnly: false, creating: true }), readOnly: false, submit: 'Add' });
       return send(reply, status, frameOf(session, 'New SAML service provider', 'saml'), `<section class="panel">${form}</section>`);
     };
 
@@ -370,7 +377,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       const form = settingsFormBody({
         action: spPath(entityId, '/edit'),
         csrf: session.csrf,
-        fields: renderFields(spFields(false), options.values ?? { ...registered.entry }, issuesOf(options.err), { readOnly: registered.readOnly, creating: false }),
+        fields: renderFields(spFields(false), options.values ?? { ...registered.entry }, issuesOf(options.err, 'entityId'), { readOnly: registered.readOnly, creating: false }),
         readOnly: registered.readOnly ? 'config' : false,
         submit: 'Save',
       });
