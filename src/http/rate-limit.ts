@@ -4,7 +4,7 @@
  * the key (the client address, `trustProxy`'s rule), the route hook and the 429 (see server.ts).
  */
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import { windowStartOf } from '../store/rows.js';
+import { counterWindow } from '../store/rows.js';
 import type { CounterStore } from '../store/types.js';
 
 /** A limit from the configuration (config/schema.ts, `rateLimits`). */
@@ -20,7 +20,7 @@ export function storeRateLimits(counters: CounterStore, now: () => number): Fast
       const at = now();
       // A count lost in a crash costs nothing: the request need not wait for its commit.
       counters.hit(`rate:${key}`, timeWindow, at, 'ordered').then(
-        (current) => callback(null, { current, ttl: windowStartOf(timeWindow, at) + timeWindow - at }),
+        (current) => callback(null, { current, ttl: counterWindow(timeWindow, at).end - at }),
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
       );
     }

@@ -1,15 +1,10 @@
 /**
  * The send budgets and the conversion guard of OtpChallengeStore.issue, as both stores compute
- * them around their own statements: windows, lock order, the refusal, the guard's buckets and rule.
+ * them around their own statements: lock order, the refusal, the guard's buckets and rule (a
+ * budget's window is counterWindow, rows.ts).
  */
 import { compareText, windowStartOf } from './rows.js';
 import type { OtpConversionGuard, OtpIssueResult } from './types.js';
-
-/** A budget's counter row at `now`: its window, and when it frees up (the window's end). */
-export function budgetWindow(b: { windowMs: number }, now: number): { start: number; end: number } {
-  const start = windowStartOf(b.windowMs, now);
-  return { start, end: start + b.windowMs };
-}
 
 /** Budgets in the order their counters are hit: by key, so two concurrent sends lock shared rows in one order. */
 export function budgetsInLockOrder<B extends { key: string }>(budgets: readonly B[] | undefined): B[] {

@@ -642,6 +642,12 @@ export function windowStartOf(windowMs: number, now: number): number {
   return now - (now % windowMs);
 }
 
+/** The fixed window of `windowMs` that holds `now`: where it starts, and when it ends (a refused request may be retried then). */
+export function counterWindow(windowMs: number, now: number): { start: number; end: number } {
+  const start = windowStartOf(windowMs, now);
+  return { start, end: start + windowMs };
+}
+
 /** Finished transactions stay readable this long after expiry (protocols may still ask about them). */
 const TRANSACTION_RETENTION_MS = 24 * 60 * 60 * 1000;
 

@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import type { RateLimitsConfig } from '../../config/schema.js';
 import { clientAddress, limitedAddress, proxyTrust, type ProxyTrust } from '../../http/client-address.js';
 import { sendJson } from '../../http/server.js';
-import { windowStartOf } from '../../store/rows.js';
+import { counterWindow, windowStartOf } from '../../store/rows.js';
 import type { AuditStore, CounterStore } from '../../store/types.js';
 import type { ProtocolContext } from '../types.js';
 import type { CheckedCredentials } from './client-auth.js';
@@ -69,7 +69,7 @@ export class ClientAuthLimits {
     const clientId = credentials.client.clientId;
     const keys = [`auth-fail:addr:${address}`, `auth-fail:client:${this.mount}:${clientId}`, `auth-fail:pair:${this.mount}:${clientId}:${address}`];
     const now = this.deps.now();
-    const retryAfter = Math.max(1, Math.ceil((windowStartOf(this.windowMs, now) + this.windowMs - now) / 1000));
+    const retryAfter = Math.max(1, Math.ceil((counterWindow(this.windowMs, now).end - now) / 1000));
     if (credentials.valid) {
       const [byAddress = 0, byClient = 0, byPair = 0] = await this.countsOf(keys, now);
       return byAddress >= limits.perAddress || (byClient >= limits.perClient && byPair > 0) ? retryAfter : null;

@@ -57,6 +57,7 @@ import {
   samlSpToRow,
   subjectToRow,
   transactionToRow,
+  counterWindow,
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
@@ -485,14 +486,14 @@ function versionedEntries<T, R extends QueryResultRow & { [K in keyof R]: SqlVal
 async function issueBudgeted(pool: Pool, { now, counter, change, challenge, budgets, conversion }: OtpIssue): Promise<OtpIssueResult> {
   return inTransaction(pool, async (client): Promise<OtpIssueResult> => {
     const hit = async (key: string, start: number, end: number) => (await first<{ count: number }>(client, 'counterHit', [key, start, end]))!.count;
-    const own = budget.budgetWindow(counter, now);
+    const own = counterWindow(counter.windowMs, now);
     const count = await hit(counter.key, own.start, own.end);
     if (count > counter.limit) return { kind: 'limited', count };
     const pause = conversion && (await first<{ paused_until: number }>(client, 'otpPauseGet', [conversion.prefix, now]));
     if (pause) return { kind: 'paused', count, retryAt: pause.paused_until };
     const hits: { key: string; name: string; start: number; end: number; over: boolean }[] = [];
     for (const b of budget.budgetsInLockOrder(budgets)) {
-      const window = budget.budgetWindow(b, now);
+      const window = counterWindow(b.windowMs, now);
       hits.push({ key: b.key, name: b.name, ...window, over: (await hit(b.key, window.start, window.end)) > b.limit });
     }
     const undoHits = async () => {

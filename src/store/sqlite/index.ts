@@ -60,6 +60,7 @@ import {
   samlSpToRow,
   subjectToRow,
   transactionToRow,
+  counterWindow,
   windowStartOf,
   wrongCodeAudit,
   type AuditRow,
@@ -526,7 +527,7 @@ function createStore(db: Database.Database, batch: GroupCommit): Store {
           if (count > counter.limit) return { kind: 'limited', count };
           const pause = conversion && s.otpPauseGet.get(conversion.prefix, now);
           if (pause) return { kind: 'paused', count, retryAt: pause.paused_until };
-          const hits = budget.budgetsInLockOrder(budgets).map((b) => ({ ...b, window: budget.budgetWindow(b, now), count: hitCounter(touch, b.key, b.windowMs, now) }));
+          const hits = budget.budgetsInLockOrder(budgets).map((b) => ({ ...b, window: counterWindow(b.windowMs, now), count: hitCounter(touch, b.key, b.windowMs, now) }));
           const undoHits = () => hits.forEach((h) => s.counterUndo.run(h.key, h.window.start));
           const refused = budget.overBudget(
             hits.filter((h) => h.count > h.limit).map((h) => ({ name: h.name, retryAt: h.window.end })),
