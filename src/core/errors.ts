@@ -45,3 +45,20 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 60;
 export const tooManyRequests = (code: string, retryAfterSeconds: number, message = `too many requests; try again in ${retryAfterSeconds} seconds`) =>
   new EidhubError(429, code, message, { retryAfterSeconds });
 export const conflict = (code: string, message: string) => new EidhubError(409, code, message);
+
+/** What eidhub depends on that can fail without the request being at fault. */
+export type Dependency = 'store' | 'sms';
+
+/**
+ * A dependency (the store, the SMS provider) could not answer in time or at all: not the
+ * request's fault, so it is answered 503 with Retry-After and a "temporarily unavailable, try
+ * again" page, and logged at error with its cause. `dependency` says which, for logs and metrics.
+ */
+export class DependencyUnavailableError extends EidhubError {
+  override name = 'DependencyUnavailableError';
+  readonly dependency: Dependency;
+  constructor(dependency: Dependency, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(503, 'temporarily_unavailable', message, { cause: options?.cause, retryAfterSeconds: options?.retryAfterSeconds ?? 5 });
+    this.dependency = dependency;
+  }
+}
