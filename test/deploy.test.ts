@@ -248,6 +248,22 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('docs/deploy.md', () => {
+  const guide = read('docs/deploy.md');
+
+  it('says what the Dockerfile does: its user, port, config path, data volume and command', () => {
+    const uid = all(runtime, 'USER').at(-1)!.split(':')[0]!;
+    assert.match(guide, new RegExp(`uid and gid \`${uid}\``));
+    for (const name of ['EIDHUB_CONFIG', 'EIDHUB_DATA_DIR', 'PORT', 'HOST']) assert.ok(guide.includes(`${name}=${runtimeEnv[name]}`), `the guide gives ${name}=${runtimeEnv[name]}`);
+    assert.ok(guide.includes(`\`${execForm(all(runtime, 'CMD').at(-1)!).join(' ')}\``), 'the guide gives the CMD');
+    assert.ok(guide.includes(`\`${stages[0]!.image}\``), 'the guide names the base image');
+  });
+
+  it('is linked from the README', () => {
+    assert.ok(read('README.md').includes('(docs/deploy.md)'));
+  });
+});
+
 // ---- compose.yaml ----
 
 interface ComposeService {
