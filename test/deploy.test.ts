@@ -431,7 +431,7 @@ describe('the image\'s files', () => {
     const port = await freePort();
     const env = containerEnv(port);
     const cmd = execForm(all(runtime, 'CMD').at(-1)!);
-    const { child, output } = await spawnUntilReady(cmd.slice(1), { what: 'eidhub from the image\'s files', ready: READY_LINE, readyTimeoutMs: 20_000, env, cwd: appDir });
+    const { child, output } = await spawnUntilReady(cmd.slice(1), { what: 'eidhub from the image\'s files', ready: READY_LINE, readyTimeoutMs: 30_000, env, cwd: appDir });
     try {
       const base = `http://127.0.0.1:${port}`;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
