@@ -259,8 +259,10 @@ describe('docs/deploy.md', () => {
     assert.ok(guide.includes(`\`${stages[0]!.image}\``), 'the guide names the base image');
   });
 
-  it('is linked from the README', () => {
-    assert.ok(read('README.md').includes('(docs/deploy.md)'));
+  it('is linked from the README, whose container example uses the image\'s paths', () => {
+    const readme = read('README.md');
+    assert.ok(readme.includes('(docs/deploy.md)'));
+    assert.ok(readme.includes(`:${runtimeEnv.EIDHUB_CONFIG}:ro`) && readme.includes(`eidhub-data:${runtimeEnv.EIDHUB_DATA_DIR}`));
   });
 });
 
