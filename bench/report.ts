@@ -313,6 +313,59 @@ function fmtTick(v: number): string {
   return v >= 1000 ? `${(v / 1000).toFixed(v % 1000 === 0 ? 0 : 1)}k` : String(Math.round(v * 10) / 10);
 }
 
+/** Operations per second that one core of server CPU does, at a point: 1000 ÷ CPU ms per operation. */
+const perCore = (cpuMsPerOp: number | undefined) => (cpuMsPerOp && cpuMsPerOp > 0 ? 1000 / cpuMsPerOp : Number.NaN);
+
+/**
+ * The page's opening: what an operator plans with, computed from the run. Capacity per core is
+ * the server's CPU per operation at its best concurrency (a saturated server, where capacity
+ * matters; a lighter load costs more CPU per operation, which the sweep tables show).
+ */
+export function operatorSummary(results: BenchResults): string[] {
+  const servers = results.servers.filter((s) => s.kind !== 'peer');
+  if (servers.length === 0) return [];
+  const m = results.machine;
+  const storeName = (s: ServerResults) => (s.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL');
+  const row = (label: string, show: (s: ServerResults) => string | undefined) => `| ${label} | ${servers.map((s) => show(s) ?? '–').join(' | ')} |`;
+  const login = (s: ServerResults) => best(s, 'login');
+  const tokens = (s: ServerResults) => best(s, 'client_credentials');
+  const postgres = servers.find((s) => s.kind === 'postgres');
+  const pgLogin = postgres ? login(postgres) : undefined;
+  const rate = 100;
+  const needs = servers.flatMap((s) => {
+    const p = login(s);
+    return p ? [`${fmt((rate * p.cpuMsPerOp) / 1000, 1)} cores of eidhub on ${storeName(s)}`] : [];
+  });
+  return [
+    '## For operators: capacity and memory',
+    '',
+    `One eidhub process, measured on ${m.cpu} (${m.cores} cores shared by eidhub, the load driver and the fake SMS provider), Node.js ${m.node}, eidhub ${m.eidhubCommit}. Per core is 1000 ÷ the server's CPU milliseconds per operation at its best concurrency; a login is a whole OpenID Connect SMS login (authorize, the two hosted-page forms, the SMS, the code exchange and UserInfo).`,
+    '',
+    `| | ${servers.map(shortName).join(' | ')} |`,
+    `|---|${servers.map(() => '---').join('|')}|`,
+    row('**SMS logins/s per core**', (s) => (login(s) ? `**${fmt(perCore(login(s)!.cpuMsPerOp), 0)}**` : undefined)),
+    row('logins/s measured (one process)', (s) => (login(s) ? `${fmt(login(s)!.result.opsPerSec, 0)} at c=${login(s)!.concurrency}, ${fmt(login(s)!.cpuCores, 2)} cores busy` : undefined)),
+    row('PostgreSQL CPU per login', (s) => {
+      const db = login(s)?.dbCpuMsPerOp;
+      return db === undefined ? undefined : `${fmt(db, 2)} ms (${fmt(perCore(db), 0)} logins/s per PostgreSQL core)`;
+    }),
+    row('latency at half the best login rate', (s) => {
+      const h = halfLoad(s);
+      if (!h) return undefined;
+      const [step, p99] = slowestStep(h);
+      return `slowest step ${step}: p99 ${fmt(p99, 1)} ms`;
+    }),
+    row('**client_credentials tokens/s per core**', (s) => (tokens(s) ? `**${fmt(perCore(tokens(s)!.cpuMsPerOp), 0)}**` : undefined)),
+    row('tokens/s measured (one process)', (s) => (tokens(s) ? `${fmt(tokens(s)!.result.opsPerSec, 0)} at c=${tokens(s)!.concurrency}` : undefined)),
+    row('**peak RSS of one process** (heaviest load of the run)', (s) => `**${fmt(heaviestRss(s))} MiB**`),
+    '',
+    `Sizing: cores of eidhub = logins/s ÷ logins/s per core, plus headroom (this machine's figures move by up to about ±40 % between runs, see Machine below). ${rate} logins/s take about ${needs.join(' or ')}${pgLogin?.dbCpuMsPerOp !== undefined ? ` (and ${fmt((rate * pgLogin.dbCpuMsPerOp) / 1000, 1)} cores of PostgreSQL)` : ''}. One process uses about one core (Node runs eidhub's JavaScript on one thread; the best login points kept ${servers.map((s) => fmt(login(s)?.cpuCores ?? Number.NaN, 2)).join(' and ')} cores busy, garbage collection included), so more cores mean more processes behind a load balancer, sharing their state through PostgreSQL, the store for more than one process (docs/deploy.md). Every login sends an SMS: the SMS provider's rate and eidhub's SMS budgets (README, Abuse protection) bound logins/s too. Memory: plan ${fmt(Math.ceil(Math.max(...servers.map(heaviestRss))), 0)} MiB per process, with the Node flags eidhub ships with (${recorded(results.options.eidhub, eidhubCommand)}) capping its heap.`,
+    '',
+    'Everything below is the engineering log: how the figures were measured, each scenario in detail and against a bare oidc-provider, and the findings.',
+    '',
+  ];
+}
+
 export function renderMarkdown(results: BenchResults, findings: string): string {
   const m = results.machine;
   const o = results.options;
@@ -321,6 +374,7 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
     '',
     `Rendered by \`bench/report.ts\` from the run of ${results.startedAt.replace('T', ' ').slice(0, 19)} UTC (\`${results.command}\`, ${fmt(results.totalSeconds, 0)} s in all). Do not edit the figures by hand: run the benchmark again. The analysis at the end comes from \`bench/FINDINGS.md\`.`,
     '',
+    ...operatorSummary(results),
     '![Throughput against concurrency](benchmarks.svg)',
     '',
     '## How to run',

@@ -78,20 +78,21 @@ export interface ReadyChild {
 }
 
 /**
- * Spawns `node ARGS` in the repository and resolves when its output matches `ready`. The child
- * gets this process's environment plus `env`, without the config overrides (CONFIG_OVERRIDES) and
- * the test runner's context. A child that fails to spawn, exits or stays silent past
+ * Spawns `node ARGS` in the repository (or `cwd`) and resolves when its output matches `ready`.
+ * The child gets this process's environment without the config overrides (CONFIG_OVERRIDES) and
+ * the test runner's context, plus `env` (which may set overrides of its own). A child that fails to spawn, exits or stays silent past
  * `readyTimeoutMs` is killed and the start fails with its output, so a broken start never hangs;
  * a child still running when this process exits is killed.
  */
 export async function spawnUntilReady(
   args: readonly string[],
-  options: { what: string; ready: RegExp; readyTimeoutMs: number; env?: NodeJS.ProcessEnv; maxOutput?: number },
+  options: { what: string; ready: RegExp; readyTimeoutMs: number; env?: NodeJS.ProcessEnv; maxOutput?: number; cwd?: string },
 ): Promise<ReadyChild> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
   for (const name of CONFIG_OVERRIDES) delete env[name];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  Object.assign(env, options.env);
+  const child = spawn(process.execPath, args, { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   // A runner that dies without running its after hooks must not leave servers behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
