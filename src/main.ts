@@ -17,6 +17,7 @@ import type { Authenticator, AuthenticatorPlugin } from './authenticators/types.
 import { ClientRegistry } from './clients/registry.js';
 import { ConfigError, parseConfig, readConfigFile } from './config/load.js';
 import type { Config, OidcClientConfig, ApiClientConfig, RealmConfig } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { EidhubError } from './core/errors.js';
 import { deriveSubject } from './core/subject.js';
 import type { Protocol } from './core/transaction.js';
@@ -163,6 +164,7 @@ async function withSandboxClients(config: Config, store: Store): Promise<Config>
 
 export async function buildEidhub(baseConfig: Config, options: BuildOptions = {}): Promise<Eidhub> {
   const logger = options.logger ?? createLogger(baseConfig.logLevel);
+  for (const warning of configWarnings(baseConfig)) logger.warn(`config: ${warning}`);
   const now = options.now ?? Date.now;
   const store = options.store ?? (await openStore(baseConfig.storage));
   const withClients = await withSandboxClients(baseConfig, store);
@@ -382,7 +384,8 @@ async function run(args: string[]): Promise<number> {
       `store ${config.storage.driver}`,
       `SMS ${config.sms.provider}`,
     ].join(', ');
-    process.stdout.write(`configuration is valid: ${source ?? 'no file given (neither --config FILE nor EIDHUB_CONFIG), so the sandbox defaults were checked'}${config.sandbox ? ' (sandbox mode)' : ''}\n  ${what}\n`);
+    const warnings = configWarnings(config).map((w) => `  warning: ${w}\n`);
+    process.stdout.write(`configuration is valid: ${source ?? 'no file given (neither --config FILE nor EIDHUB_CONFIG), so the sandbox defaults were checked'}${config.sandbox ? ' (sandbox mode)' : ''}\n  ${what}\n${warnings.join('')}`);
     return 0;
   }
   if (positional[0] === 'clients' || positional[0] === 'secrets') {

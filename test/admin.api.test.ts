@@ -188,6 +188,25 @@ describe('Admin API', () => {
     }
   });
 
+  it('takes "public": true as the config file does: such a client has no secret, is given none, and is not also confidential', async () => {
+    const spa = await call('post', OIDC, {}, { clientId: 'spa', redirectUris: [REDIRECT], public: true });
+    assert.equal(spa.status, 201);
+    assert.equal(spa.body.public, true);
+    assert.equal(spa.body.secret, undefined);
+    const secret = await call('post', OIDC_SECRETS, { clientId: 'spa' }, { name: 'first' });
+    assert.equal(secret.status, 400);
+    assert.equal(secret.body.field, 'public');
+    const both = await call('post', OIDC, {}, { clientId: 'spa-2', redirectUris: [REDIRECT], public: true, confidential: true });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.field, 'public');
+    assert.equal((await call('get', OIDC_ITEM, { clientId: 'spa-2' })).status, 404);
+    // Secrets are never part of a body, nor are the config file's references to the environment or a file.
+    assert.equal((await call('post', OIDC, {}, { clientId: 'spa-3', redirectUris: [REDIRECT], secrets: [{ env: 'PATH' }] })).status, 400);
+    assert.equal((await call('post', OIDC, {}, { clientId: 'spa-3', redirectUris: [REDIRECT], pcke: 'required' })).status, 400, 'an unknown key is refused');
+    assert.equal((await call('get', OIDC_ITEM, { clientId: 'spa-3' })).status, 404);
+    assert.equal((await call('delete', OIDC_ITEM, { clientId: 'spa' })).status, 204);
+  });
+
   it('refuses bad input with the field at fault and changes nothing', async () => {
     const before = (await call('get', OIDC)).body.length;
     const eventsBefore = (await auditTypes()).length;

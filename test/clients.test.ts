@@ -511,6 +511,9 @@ describe('ClientRegistry', () => {
       await assert.rejects(registry.add({ ...base, secrets: ['too-short'] }), refused('secrets[0]', /secrets\[0\]: must be at least 16 characters/));
       await assert.rejects(registry.add({ ...base, settings: { ...base.settings, pkce: 'optional' }, secrets: [] }), refused('pkce', /a public client/));
       await assert.rejects(registry.add({ ...base, settings: { ...base.settings, clientId: 'has space' } }), refused('clientId', /clientId: may contain only/));
+      await assert.rejects(registry.add({ ...base, settings: { ...base.settings, pcke: 'required' } as typeof base.settings }), refused('pcke', /pcke: unknown key \(did you mean "pkce"\?\)/));
+      await assert.rejects(registry.add({ ...base, settings: { ...base.settings, public: true } }), refused('public', /a public client has no secrets/));
+      await assert.rejects(registry.add({ ...base, secrets: [{ env: 'PATH' } as unknown as string] }), refused('secrets[0]', /read from the config file only/));
       await assert.rejects(
         registry.add({ kind: 'api', settings: { clientId: `api-${randomUUID()}`, permissions: [] }, secrets: [] }),
         refused('secrets', /secrets: /),

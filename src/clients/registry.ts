@@ -18,7 +18,7 @@
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatIssues, formatPath } from '../config/load.js';
+import { formatIssues, issuePath } from '../config/load.js';
 import {
   apiClientSchema,
   CLIENT_ID_PATTERN,
@@ -431,7 +431,7 @@ export class ClientRegistry {
   private parseNew(settings: object, kind: StoredClient['kind'], secrets: string[]): ClientSettings {
     const parsed = parseClient(kind, settings, secrets);
     if (parsed instanceof z.ZodError) {
-      const issues = parsed.issues.map((issue) => ({ field: formatPath(issue.path), message: issue.message }));
+      const issues = parsed.issues.map((issue) => ({ field: issuePath(issue), message: issue.message }));
       throw new EidhubError(400, 'invalid_client_metadata', `invalid client: ${formatIssues(parsed).join('; ')}`, { field: issues[0]?.field, issues });
     }
     if (parsed.kind === 'realm' && !this.realms.has(parsed.realm)) {

@@ -1,11 +1,13 @@
 /**
- * Loads the config: a JSON file (optional), environment overrides, then the zod schema. A bad
+ * Loads the config: a JSON file (optional), environment overrides, then the zod schema, which
+ * also resolves the secrets given as `{"env"}` or `{"file"}` (secret-reference.ts). A bad
  * config stops the start with one line per problem, each naming its path; secrets never appear
  * in these messages because zod issues carry the path and our message, never the value.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { unreadable, withSecretSources } from './secret-reference.js';
 import { configSchema, type Config, type ConfigInput, type SamlServiceProviderConfig, type SamlServiceProviderInput } from './schema.js';
 
 export class ConfigError extends Error {
@@ -27,14 +29,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+/** Where an issue is: its path, and a single unknown key's path its own (`oidcClients[0].pcke`, not `oidcClients[0]`). */
+export function issuePath(issue: z.core.$ZodIssue): string {
+  return formatPath(issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, ...issue.keys] : issue.path);
 }
 
-/** Why a file could not be read, in the words of a config problem. */
-function unreadable(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? 'error'})`;
+/** One line per issue, each naming where it is. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issuePath(issue)}: ${issue.message}`);
 }
 
 /** Reads a JSON config file; the message says where the JSON is broken. */
@@ -143,9 +145,10 @@ export function parseConfig(input: unknown, source: string, env: NodeJS.ProcessE
     throw new ConfigError(source, ['(root): must be a JSON object']);
   }
   const { value, problems } = applyEnvironment(input as Record<string, unknown>, env);
-  const result = configSchema.safeParse(value as ConfigInput);
+  const baseDir = baseDirOf(source);
+  const result = withSecretSources({ env, baseDir }, () => configSchema.safeParse(value as ConfigInput));
   if (!result.success) problems.push(...formatIssues(result.error));
-  const samlServiceProviders = result.success ? loadServiceProviders(result.data.samlServiceProviders, baseDirOf(source), readers, problems) : [];
+  const samlServiceProviders = result.success ? loadServiceProviders(result.data.samlServiceProviders, baseDir, readers, problems) : [];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   const parsed = result.data;
   const publicUrl = (parsed.publicUrl ?? `http://localhost:${parsed.port}`).replace(/\/+$/, '');

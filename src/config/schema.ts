@@ -3,8 +3,15 @@
  * place defaults live; docs/configuration.md is generated from it (`npm run docs:config`).
  */
 import { z } from 'zod';
+import { secretString } from './secret-reference.js';
+import { strictObject } from './unknown-keys.js';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Whether a URL's hostname is this machine: localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
 
 /** An absolute https URL, or http on a loopback host (RFC 8252 §7.3). */
 export function isAllowedRedirectUri(value: string): boolean {
@@ -28,7 +35,12 @@ function isWebOrigin(value: string): boolean {
   return URL.canParse(value) && new URL(value).origin === value && isAllowedRedirectUri(value);
 }
 
-const secret = z.string().min(16, { message: 'must be at least 16 characters' }).max(512);
+/**
+ * A client secret, or a webhook's key: given itself or as `{"env"}` / `{"file"}` (secret-reference.ts).
+ * A secret field transforms its input, and zod's JSON Schema of the input (the docs, the Admin
+ * API) leaves out a `default` above a transform, so what holds a secret takes `.prefault`.
+ */
+const secret = secretString(z.string().min(16, { message: 'must be at least 16 characters' }).max(512, { message: 'must be at most 512 characters' }));
 
 /** What a client id may be (config and run-time clients alike): anything else names no client. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
@@ -47,21 +59,21 @@ const sender = z
     message: 'must be an alphanumeric sender of at most 11 characters (letters, digits, spaces; not digits only) or an E.164 number',
   });
 
-const smsConsole = z.object({
+const smsConsole = strictObject({
   provider: z.literal('console').describe('Prints messages to the log and keeps them in the sandbox inbox. For development only.'),
   from: sender.default('eidhub').describe('Default sender name.'),
 });
 
-const smsTwilio = z.object({
+const smsTwilio = strictObject({
   provider: z.literal('twilio').describe('Sends with the Twilio Messages API.'),
   accountSid: z.string().regex(/^AC[0-9A-Za-z]{1,64}$/, { message: 'must be a Twilio account SID (AC…)' }).describe('Twilio account SID.'),
-  authToken: z.string().min(1).describe('Twilio auth token (a secret; never logged).'),
+  authToken: secretString().describe('Twilio auth token (a secret; never logged). The token itself, `{"env": "NAME"}` or `{"file": "/run/secrets/…"}`.'),
   from: sender.describe('Default sender: an alphanumeric sender id or a Twilio number.'),
   baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com').describe('Twilio API base URL; override for a regional edge or a test server.'),
   timeoutMs: z.number().int().min(100).max(60_000).default(10_000).describe('Timeout of one HTTP request to Twilio.'),
 });
 
-const smsWebhook = z.object({
+const smsWebhook = strictObject({
   provider: z.literal('webhook').describe('POSTs each message as JSON to your own endpoint.'),
   url: z.url({ protocol: /^https?$/ }).describe('Endpoint that receives `{to, from, body, id, timestamp}`.'),
   secret: secret.describe('Key for the `X-Eidhub-Signature` HMAC-SHA256 header (a secret; never logged).'),
@@ -73,47 +85,53 @@ export const smsSchema = z.discriminatedUnion('provider', [smsConsole, smsTwilio
 export type SmsConfig = z.infer<typeof smsSchema>;
 
 const storageSchema = z.discriminatedUnion('driver', [
-  z.object({
+  strictObject({
     driver: z.literal('sqlite').describe('Embedded SQLite database (WAL mode).'),
     path: z.string().min(1).default('./data/eidhub.db').describe('Database file; its folder is created if missing.'),
   }),
-  z.object({
+  strictObject({
     driver: z.literal('postgres').describe('PostgreSQL server; lets several eidhub processes share state.'),
-    url: z.string().regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' }).describe('Connection URL.'),
+    url: secretString(z.string().regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })).describe('Connection URL (it may hold a password: `{"env": "NAME"}` or `{"file": "…"}` keep it out of the file).'),
     poolSize: z.number().int().min(1).max(100).default(10).describe('Connections per process.'),
   }),
 ]);
 
 /** One OIDC client, as the config file and the client registry (src/clients/registry.ts) take it. */
-export const oidcClientSchema = z
-  .object({
-    clientId: clientId.describe('The client_id.'),
-    clientName: z.string().min(1).max(100).optional().describe('Shown to the person on the hosted pages.'),
-    secrets: z.array(secret).max(10).default([]).describe('Client secrets, all valid at once (rotate without downtime). Empty: a public client.'),
-    redirectUris: z.array(redirectUri).min(1).describe('Registered redirect URIs, matched exactly.'),
-    postLogoutRedirectUris: z.array(redirectUri).default([]).describe('Registered post-logout redirect URIs.'),
-    grantTypes: z
-      .array(z.enum(['authorization_code', 'refresh_token']))
-      .min(1)
-      .default(['authorization_code'])
-      .describe('Grant types; add refresh_token to receive refresh tokens.'),
-    scopes: z
-      .array(z.enum(['openid', 'idp-id', 'phone', 'name', 'profile', 'offline_access']))
-      .default(['openid', 'idp-id', 'phone'])
-      .describe('Scopes the client may request.'),
-    pkce: z.enum(['required', 'optional']).optional().describe('PKCE S256: `required`, or `optional` (confidential clients only; the default for them). Public clients always need it.'),
-    idTokenClaims: z
-      .array(z.enum(['idp_id', 'idp_issuer', 'phone_number', 'name', 'family_name', 'given_name', 'gender', 'birthdate']))
-      .default([])
-      .describe('Claims put into the ID token as well as UserInfo (still limited by the granted scopes).'),
-    idTokenSigningAlg: z.enum(['RS256', 'ES256']).default('RS256').describe('ID token signature algorithm.'),
-    allowedProviders: z
-      .array(z.string().min(1).max(64))
-      .min(1)
-      .optional()
-      .describe('Providers the client may use (e.g. `["otp-sms"]`); default every enabled one. Without an `idp:` acr value a person allowed several chooses among them.'),
-  })
+export const oidcClientSchema = strictObject({
+  clientId: clientId.describe('The client_id.'),
+  clientName: z.string().min(1).max(100).optional().describe('Shown to the person on the hosted pages.'),
+  secrets: z.array(secret).max(10).prefault([]).describe('Client secrets, all valid at once (rotate without downtime). Each the secret itself, `{"env": "NAME"}` or `{"file": "/run/secrets/…"}`.'),
+  public: z
+    .boolean()
+    .optional()
+    .describe('`true`: a public client (a single-page or native app, which cannot keep a secret): no secrets, PKCE always. A client without secrets is public either way, but say so: one without `"public": true` is warned about at start, as a confidential client whose secrets were forgotten.'),
+  redirectUris: z.array(redirectUri).min(1).describe('Registered redirect URIs, matched exactly.'),
+  postLogoutRedirectUris: z.array(redirectUri).default([]).describe('Registered post-logout redirect URIs.'),
+  grantTypes: z
+    .array(z.enum(['authorization_code', 'refresh_token']))
+    .min(1)
+    .default(['authorization_code'])
+    .describe('Grant types; add refresh_token to receive refresh tokens.'),
+  scopes: z
+    .array(z.enum(['openid', 'idp-id', 'phone', 'name', 'profile', 'offline_access']))
+    .default(['openid', 'idp-id', 'phone'])
+    .describe('Scopes the client may request.'),
+  pkce: z.enum(['required', 'optional']).optional().describe('PKCE S256: `required`, or `optional` (confidential clients only; the default for them). Public clients always need it.'),
+  idTokenClaims: z
+    .array(z.enum(['idp_id', 'idp_issuer', 'phone_number', 'name', 'family_name', 'given_name', 'gender', 'birthdate']))
+    .default([])
+    .describe('Claims put into the ID token as well as UserInfo (still limited by the granted scopes).'),
+  idTokenSigningAlg: z.enum(['RS256', 'ES256']).default('RS256').describe('ID token signature algorithm.'),
+  allowedProviders: z
+    .array(z.string().min(1).max(64))
+    .min(1)
+    .optional()
+    .describe('Providers the client may use (e.g. `["otp-sms"]`); default every enabled one. Without an `idp:` acr value a person allowed several chooses among them.'),
+})
   .superRefine((c, ctx) => {
+    if (c.public === true && c.secrets.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['public'], message: 'a public client has no secrets; remove "public": true or the secrets' });
+    }
     if (c.secrets.length === 0 && c.pkce === 'optional') {
       ctx.addIssue({ code: 'custom', path: ['pkce'], message: 'a public client (no secrets) always requires PKCE; remove "optional"' });
     }
@@ -127,7 +145,7 @@ export const API_PERMISSIONS = ['authentication-rest-api', 'admin'] as const;
 export type ApiPermission = (typeof API_PERMISSIONS)[number];
 
 /** One REST API client, as the config file and the client registry take it. */
-export const apiClientSchema = z.object({
+export const apiClientSchema = strictObject({
   clientId: clientId.describe('The API client_id.'),
   secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once.'),
   permissions: z
@@ -148,16 +166,15 @@ const e164Prefix = z.string().regex(/^\+\d{1,14}$/, 'must be + and 1 to 14 digit
 
 /** A send budget: at most `limit` SMS codes in each fixed window of `windowSeconds`. */
 function sendBudget(what: string, limit: number, windowSeconds: number) {
-  return z
-    .object({
-      limit: z.number().int().min(1).max(10_000_000).default(limit).describe(`Codes sent ${what} per window at most.`),
-      windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds).describe('The window, in seconds (fixed windows: a budget frees up at the end of its window).'),
-    })
+  return strictObject({
+    limit: z.number().int().min(1).max(10_000_000).default(limit).describe(`Codes sent ${what} per window at most.`),
+    windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds).describe('The window, in seconds (fixed windows: a budget frees up at the end of its window).'),
+  })
     .prefault({})
     .describe(`Codes sent ${what}: default ${limit} per ${windowSeconds} s.`);
 }
 
-const otpBudgetsSchema = z.object({
+const otpBudgetsSchema = strictObject({
   perAddress: sendBudget('at the request of one client IP address (hosted pages and REST headless API; not CIBA, whose address is the relying party\'s server)', 10, 600),
   perPrefix: sendBudget('to the numbers of one prefix (see `otp.prefixDigits`)', 100, 3600),
   perCountry: sendBudget('to the numbers of one country (numbers of no one country, such as +800, share one budget)', 2000, 3600),
@@ -166,7 +183,7 @@ const otpBudgetsSchema = z.object({
   globalPerDay: sendBudget('by this deployment, all processes together, per day', 20_000, 86_400),
 });
 
-const conversionGuardSchema = z.object({
+const conversionGuardSchema = strictObject({
   enabled: z.boolean().default(true).describe('Pause a prefix whose codes are seldom verified (SMS pumping sends codes nobody types).'),
   windowSeconds: z.number().int().min(60).max(86_400).default(3600).describe('The sliding window over which codes sent and codes verified are counted per prefix.'),
   minSends: z.number().int().min(1).max(100_000).default(30).describe('Codes sent to a prefix in the window before its conversion is judged.'),
@@ -174,7 +191,7 @@ const conversionGuardSchema = z.object({
   pauseSeconds: z.number().int().min(60).max(86_400).default(900).describe('How long a paused prefix gets no code; then it resumes with fresh counts.'),
 });
 
-const otpSchema = z.object({
+const otpSchema = strictObject({
   codeTtlSeconds: z.number().int().min(30).max(900).default(180).describe('How long a code is valid.'),
   maxAttempts: z.number().int().min(1).max(10).default(3).describe('Wrong attempts that void a code.'),
   maxSends: z.number().int().min(1).max(10).default(3).describe('Codes sent per login at most.'),
@@ -227,41 +244,38 @@ export type TrustProxy = z.output<typeof trustProxySchema>;
 
 /** A fixed-window limit per client address. */
 const windowLimit = (max: number, windowSeconds: number, what: string) =>
-  z
-    .object({
-      max: z.number().int().min(1).max(100_000).default(max).describe(`Requests per window from one client address (${what}).`),
-      windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds).describe('Length of the window, in seconds.'),
-    })
-    .prefault({});
+  strictObject({
+    max: z.number().int().min(1).max(100_000).default(max).describe(`Requests per window from one client address (${what}).`),
+    windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds).describe('Length of the window, in seconds.'),
+  }).prefault({});
 
-const rateLimitsSchema = z.object({
+const rateLimitsSchema = strictObject({
   pages: windowLimit(60, 60, 'hosted-page form posts and callbacks, itsme\'s callbacks; each route counted apart').describe('The hosted pages\' form posts and callbacks.'),
   headless: windowLimit(30, 60, 'each headless step of the REST API, `/auth/rest/sessions/{id}/<authenticator>/<step>`').describe('The REST API\'s headless steps.'),
   saml: windowLimit(120, 60, 'SAML login and logout requests').describe('The SAML identity provider\'s login and logout endpoints.'),
-  clientAuthFailures: z
-    .object({
-      perAddress: z
-        .number()
-        .int()
-        .min(1)
-        .max(100_000)
-        .default(10)
-        .describe('Wrong client secrets from one address (an IPv6 address: its /64) in the window; once reached, that address is answered 429 at every token, introspection, revocation and PAR endpoint (the issuer\'s and the realms\'), right secret or not, until the window ends.'),
-      perClient: z
-        .number()
-        .int()
-        .min(1)
-        .max(100_000)
-        .default(20)
-        .describe('Wrong secrets for one client in the window, from any address; once reached, further wrong secrets for it, and any attempt from an address that presented a wrong one for it in the window, are answered 429. The right secret from an address with no failure keeps working.'),
-      windowSeconds: z.number().int().min(1).max(86_400).default(300).describe('Length of the window, in seconds.'),
-    })
+  clientAuthFailures: strictObject({
+    perAddress: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(10)
+      .describe('Wrong client secrets from one address (an IPv6 address: its /64) in the window; once reached, that address is answered 429 at every token, introspection, revocation and PAR endpoint (the issuer\'s and the realms\'), right secret or not, until the window ends.'),
+    perClient: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(20)
+      .describe('Wrong secrets for one client in the window, from any address; once reached, further wrong secrets for it, and any attempt from an address that presented a wrong one for it in the window, are answered 429. The right secret from an address with no failure keeps working.'),
+    windowSeconds: z.number().int().min(1).max(86_400).default(300).describe('Length of the window, in seconds.'),
+  })
     .prefault({})
     .describe('Failed client authentications (a known client\'s wrong secret); counted in the store, a successful authentication writes nothing.'),
 });
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
 
-const auditSchema = z.object({
+const auditSchema = strictObject({
   retentionDays: z
     .number()
     .int()
@@ -271,7 +285,7 @@ const auditSchema = z.object({
     .describe('How long audit events are kept; older ones are removed by the purge that runs every 10 minutes.'),
 });
 
-const tokensSchema = z.object({
+const tokensSchema = strictObject({
   authorizationCodeTtlSeconds: z.number().int().min(10).max(600).default(60).describe('Authorization code lifetime.'),
   accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(600).describe('Access token lifetime.'),
   idTokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600).describe('ID token lifetime.'),
@@ -284,7 +298,7 @@ const tokensSchema = z.object({
  * One SAML service provider. Its ACS URLs, bindings, certificates and attribute sets come from its
  * metadata, which the loader reads (metadataFile) and checks at start (src/config/load.ts).
  */
-const samlServiceProviderSchema = z.strictObject({
+const samlServiceProviderSchema = strictObject({
   entityId: z.string().min(1).max(1024).describe('The SP\'s entityID; must equal the entityID of its metadata.'),
   metadata: z
     .string()
@@ -318,7 +332,7 @@ export type SamlServiceProviderEntry = z.output<typeof samlServiceProviderEntryS
 /** A service provider after loading: `metadata` is the metadata text, read from `metadataFile` (then an absolute path) when given that way. */
 export type SamlServiceProviderConfig = Omit<SamlServiceProviderInput, 'metadata'> & { metadata: string };
 
-const samlSchema = z.object({
+const samlSchema = strictObject({
   assertionLifetimeSeconds: z.number().int().min(30).max(300).default(300).describe('How long an assertion may be used: its NotOnOrAfter after its IssueInstant.'),
   clockSkewSeconds: z
     .number()
@@ -361,20 +375,19 @@ export const REALM_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const REALM_SCOPES = ['openid', 'ip:phone_verify'] as const;
 
 /** One client of a realm: an app backend that starts CIBA requests (CONTRACT §7); as the config file and the client registry take it. */
-export const realmClientSchema = z
-  .strictObject({
-    clientId: clientId.describe('The client_id.'),
-    clientName: z.string().min(1).max(100).optional().describe('A display name for the client.'),
-    secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once (rotate without downtime); sent as `client_secret` or with HTTP Basic.'),
-    scopes: z.array(z.enum(REALM_SCOPES)).min(1).default(['openid', 'ip:phone_verify']).describe('Scopes the client may request.'),
-    deliveryMode: z
-      .enum(['poll', 'ping'])
-      .default('poll')
-      .describe('CIBA token delivery: `poll` (the client polls the token endpoint) or `ping` (eidhub also posts `{"auth_req_id"}` to `notificationEndpoint` once the person is done).'),
-    notificationEndpoint: redirectUri
-      .optional()
-      .describe('`ping` only: where eidhub posts, with `Authorization: Bearer {client_notification_token}`. https, or http on localhost and 127.0.0.1.'),
-  })
+export const realmClientSchema = strictObject({
+  clientId: clientId.describe('The client_id.'),
+  clientName: z.string().min(1).max(100).optional().describe('A display name for the client.'),
+  secrets: z.array(secret).min(1).max(10).describe('Client secrets, all valid at once (rotate without downtime); sent as `client_secret` or with HTTP Basic.'),
+  scopes: z.array(z.enum(REALM_SCOPES)).min(1).default(['openid', 'ip:phone_verify']).describe('Scopes the client may request.'),
+  deliveryMode: z
+    .enum(['poll', 'ping'])
+    .default('poll')
+    .describe('CIBA token delivery: `poll` (the client polls the token endpoint) or `ping` (eidhub also posts `{"auth_req_id"}` to `notificationEndpoint` once the person is done).'),
+  notificationEndpoint: redirectUri
+    .optional()
+    .describe('`ping` only: where eidhub posts, with `Authorization: Bearer {client_notification_token}`. https, or http on localhost and 127.0.0.1.'),
+})
   .superRefine((c, ctx) => {
     if (c.deliveryMode === 'ping' && c.notificationEndpoint === undefined) {
       ctx.addIssue({ code: 'custom', path: ['notificationEndpoint'], message: 'deliveryMode "ping" needs a notificationEndpoint' });
@@ -391,25 +404,24 @@ export type RealmClientSettings = Omit<RealmClientConfig, 'secrets'>;
  * A realm at Keycloak's paths (CONTRACT §7): its own issuer `{publicUrl}/auth/realms/{name}`,
  * its own clients, CIBA with the SMS channel.
  */
-const realmSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(REALM_NAME_PATTERN, { message: 'must be 1–64 of a–z 0–9 _ - (beginning with a letter or digit)' })
-      .describe('The realm\'s name: its issuer is `{publicUrl}/auth/realms/{name}`.'),
-    allowUrlsInMessage: z
-      .boolean()
-      .default(false)
-      .describe('Allow links in the SMS text a client sends as `message`. Off, a message holding a URL or a domain name is refused (a code next to a link is what phishing looks like).'),
-    pollIntervalSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(60)
-      .default(5)
-      .describe('The `interval` of CIBA responses: polling the token endpoint more often than this answers `slow_down`.'),
-    clients: z.array(realmClientSchema).default([]).describe('The realm\'s clients.'),
-  })
+const realmSchema = strictObject({
+  name: z
+    .string()
+    .regex(REALM_NAME_PATTERN, { message: 'must be 1–64 of a–z 0–9 _ - (beginning with a letter or digit)' })
+    .describe('The realm\'s name: its issuer is `{publicUrl}/auth/realms/{name}`.'),
+  allowUrlsInMessage: z
+    .boolean()
+    .default(false)
+    .describe('Allow links in the SMS text a client sends as `message`. Off, a message holding a URL or a domain name is refused (a code next to a link is what phishing looks like).'),
+  pollIntervalSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .default(5)
+    .describe('The `interval` of CIBA responses: polling the token endpoint more often than this answers `slow_down`.'),
+  clients: z.array(realmClientSchema).prefault([]).describe('The realm\'s clients.'),
+})
   .superRefine((r, ctx) => flagDuplicates(ctx, r.clients, 'clients', 'clientId'));
 export type RealmConfig = z.infer<typeof realmSchema>;
 
@@ -427,42 +439,41 @@ export const UPSTREAM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
  * private_key_jwt, a signed request object, encrypted ID tokens and UserInfo. `simulator: true`
  * is the sandbox's built-in itsme simulator (`{publicUrl}/sandbox/itsme`), which needs nothing else.
  */
-const upstreamProviderSchema = z
-  .strictObject({
-    id: z
-      .string()
-      .regex(UPSTREAM_ID_PATTERN, { message: 'must be 1–32 of a–z 0–9 _ - (beginning with a letter or digit)' })
-      .describe('The provider name integrators use (`acr_values=idp:{id}`, `allowedProviders`) and the `idp` claim.'),
-    simulator: z.boolean().default(false).describe('Use the built-in itsme simulator (sandbox only) instead of a real OP; then give no issuer, clientId or secret.'),
-    preset: z
-      .enum(['itsme', 'generic'])
-      .optional()
-      .describe('`itsme`: private_key_jwt, signed request object, encrypted ID token and UserInfo, scopes `openid profile`. Default: `itsme` for the id itsme, else `generic`.'),
-    displayName: z.string().min(1).max(60).optional().describe('The provider\'s name on the hosted pages. Default: itsme® for the itsme preset, else the id.'),
-    issuer: z
-      .string()
-      .refine(isAllowedRedirectUri, { message: 'must be an absolute https URL (http only on localhost or 127.0.0.1), the upstream OP\'s issuer' })
-      .refine((v) => !v.endsWith('/.well-known/openid-configuration'), { message: 'give the issuer, not its discovery document' })
-      .optional()
-      .describe('The upstream OP\'s issuer; its metadata is read from `{issuer}/.well-known/openid-configuration`.'),
-    clientId: clientId.optional().describe('eidhub\'s client_id at the upstream OP.'),
-    clientAuth: z
-      .enum(UPSTREAM_CLIENT_AUTH)
-      .optional()
-      .describe('How eidhub authenticates at the token endpoint: `private_key_jwt` (its key is published at `{publicUrl}/auth/upstream/jwks`) or `client_secret_basic`. Default: private_key_jwt with the itsme preset, else client_secret_basic.'),
-    clientSecret: secret.optional().describe('`client_secret_basic` only: the secret (never logged).'),
-    requestObject: z.boolean().optional().describe('Send the authorization request as a signed (RS256) request object. Default: on with the itsme preset.'),
-    idTokenEncryption: z
-      .enum(UPSTREAM_ENCRYPTION)
-      .optional()
-      .describe('Content encryption of the ID token and UserInfo the upstream encrypts to eidhub\'s RSA-OAEP key; `none` when it does not. Default: A128CBC-HS256 with the itsme preset, else none.'),
-    scopes: z
-      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, { message: 'must be a scope token (no spaces or quotes)' }))
-      .min(1)
-      .optional()
-      .describe('Scopes asked of the upstream (`openid` among them). Default: `openid profile`.'),
-    timeoutMs: z.number().int().min(200).max(60_000).default(10_000).describe('Timeout of one request to the upstream (discovery, token, UserInfo, keys); past it the person sees a page with a retry button.'),
-  })
+const upstreamProviderSchema = strictObject({
+  id: z
+    .string()
+    .regex(UPSTREAM_ID_PATTERN, { message: 'must be 1–32 of a–z 0–9 _ - (beginning with a letter or digit)' })
+    .describe('The provider name integrators use (`acr_values=idp:{id}`, `allowedProviders`) and the `idp` claim.'),
+  simulator: z.boolean().default(false).describe('Use the built-in itsme simulator (sandbox only) instead of a real OP; then give no issuer, clientId or secret.'),
+  preset: z
+    .enum(['itsme', 'generic'])
+    .optional()
+    .describe('`itsme`: private_key_jwt, signed request object, encrypted ID token and UserInfo, scopes `openid profile`. Default: `itsme` for the id itsme, else `generic`.'),
+  displayName: z.string().min(1).max(60).optional().describe('The provider\'s name on the hosted pages. Default: itsme® for the itsme preset, else the id.'),
+  issuer: z
+    .string()
+    .refine(isAllowedRedirectUri, { message: 'must be an absolute https URL (http only on localhost or 127.0.0.1), the upstream OP\'s issuer' })
+    .refine((v) => !v.endsWith('/.well-known/openid-configuration'), { message: 'give the issuer, not its discovery document' })
+    .optional()
+    .describe('The upstream OP\'s issuer; its metadata is read from `{issuer}/.well-known/openid-configuration`.'),
+  clientId: clientId.optional().describe('eidhub\'s client_id at the upstream OP.'),
+  clientAuth: z
+    .enum(UPSTREAM_CLIENT_AUTH)
+    .optional()
+    .describe('How eidhub authenticates at the token endpoint: `private_key_jwt` (its key is published at `{publicUrl}/auth/upstream/jwks`) or `client_secret_basic`. Default: private_key_jwt with the itsme preset, else client_secret_basic.'),
+  clientSecret: secret.optional().describe('`client_secret_basic` only: the secret (never logged).'),
+  requestObject: z.boolean().optional().describe('Send the authorization request as a signed (RS256) request object. Default: on with the itsme preset.'),
+  idTokenEncryption: z
+    .enum(UPSTREAM_ENCRYPTION)
+    .optional()
+    .describe('Content encryption of the ID token and UserInfo the upstream encrypts to eidhub\'s RSA-OAEP key; `none` when it does not. Default: A128CBC-HS256 with the itsme preset, else none.'),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, { message: 'must be a scope token (no spaces or quotes)' }))
+    .min(1)
+    .optional()
+    .describe('Scopes asked of the upstream (`openid` among them). Default: `openid profile`.'),
+  timeoutMs: z.number().int().min(200).max(60_000).default(10_000).describe('Timeout of one request to the upstream (discovery, token, UserInfo, keys); past it the person sees a page with a retry button.'),
+})
   .superRefine((p, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (p.simulator) {
@@ -486,56 +497,54 @@ const upstreamProviderSchema = z
   });
 export type UpstreamProviderInput = z.output<typeof upstreamProviderSchema>;
 
-export const configSchema = z
-  .object({
-    publicUrl: z
-      .url({ protocol: /^https?$/ })
-      .optional()
-      .describe('The URL integrators and browsers use; the OIDC issuer is `{publicUrl}/auth/open`. Default `http://localhost:{port}`.'),
-    port: z.number().int().min(0).max(65_535).default(3000).describe('TCP port.'),
-    host: z.string().min(1).default('localhost').describe('Address to listen on (`0.0.0.0` for every interface).'),
-    trustProxy: trustProxySchema,
-    rateLimits: rateLimitsSchema.prefault({}).describe('Request limits, counted in the store (shared by every process on PostgreSQL), per client address as trustProxy determines it.'),
-    sandbox: z.boolean().default(false).describe('Sandbox mode: demo clients (each with a random secret kept in the store, and with the console SMS provider also the published one the showcase app uses), the demo realm ipification, the SMS inbox page. Never in production.'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
-    accountId: z.string().min(1).max(64).default('a-eidhub-0001').describe('The account id reported by the REST API.'),
-    storage: storageSchema.default({ driver: 'sqlite', path: './data/eidhub.db' }).describe('Where state is kept.'),
-    sms: smsSchema.default({ provider: 'console', from: 'eidhub' }).describe('How SMS are sent.'),
-    otp: otpSchema.prefault({}).describe('SMS one-time code rules.'),
-    tokens: tokensSchema.prefault({}).describe('Token lifetimes.'),
-    audit: auditSchema.prefault({}).describe('The audit log.'),
-    oidcFastPaths: z
-      .boolean()
-      .default(true)
-      .describe(
-        'Where eidhub takes a measured shortcut past oidc-provider (its routes before Fastify, API token requests answered directly, client authentication without replaying the body, the interaction result stored directly; see bench/FINDINGS.md). `false` takes oidc-provider\'s own path everywhere, at a cost in throughput.',
-      ),
-    defaultLanguage: z.enum(['en', 'da', 'nl', 'fi', 'el', 'no', 'sv']).default('en').describe('Language when neither the request nor the browser names a supported one.'),
-    oidcClients: z.array(oidcClientSchema).default([]).describe('OpenID Connect clients.'),
-    apiClients: z.array(apiClientSchema).default([]).describe('REST API clients.'),
-    samlServiceProviders: z.array(samlServiceProviderSchema).default([]).describe('SAML 2.0 service providers.'),
-    saml: samlSchema.prefault({}).describe('SAML 2.0 identity provider rules.'),
-    realms: z.array(realmSchema).default([]).describe('Realms at Keycloak\'s paths, `{publicUrl}/auth/realms/{name}`, for phone number verification by CIBA over SMS.'),
-    upstreamKeyRolloverSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(2_592_000)
-      .default(86_400)
-      .describe(
-        'After `eidhub keys rotate`, how long eidhub\'s old and new keys as a relying party of upstream providers (`{publicUrl}/auth/upstream/jwks`) overlap: the new signing key is published this long before it signs, the old encryption key stays published this long beside the new one (the upstreams read the JWKS again meanwhile); 0 signs with the new key at once.',
-      ),
-    admins: z
-      .array(z.string().regex(E164_PATTERN, { message: 'must be a phone number in E.164 form, e.g. +447700900123' }))
-      .max(100)
-      .default([])
-      .describe('Phone numbers (E.164) of the people who may open the admin console at /admin; they log in with an SMS code. Empty: the console is off (the Admin API still takes API clients with the permission admin).'),
-    upstreamProviders: z
-      .array(upstreamProviderSchema)
-      .default([])
-      .describe('Upstream OpenID Providers (itsme®), each an authenticator of its own; in sandbox mode the itsme simulator is added when none is called itsme.'),
-  })
-  .strict()
+export const configSchema = strictObject({
+  publicUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('The URL integrators and browsers use; the OIDC issuer is `{publicUrl}/auth/open`. Default `http://localhost:{port}`.'),
+  port: z.number().int().min(0).max(65_535).default(3000).describe('TCP port.'),
+  host: z.string().min(1).default('localhost').describe('Address to listen on (`0.0.0.0` for every interface).'),
+  trustProxy: trustProxySchema,
+  rateLimits: rateLimitsSchema.prefault({}).describe('Request limits, counted in the store (shared by every process on PostgreSQL), per client address as trustProxy determines it.'),
+  sandbox: z.boolean().default(false).describe('Sandbox mode: demo clients (each with a random secret kept in the store, and with the console SMS provider also the published one the showcase app uses), the demo realm ipification, the SMS inbox page. Never in production.'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
+  accountId: z.string().min(1).max(64).default('a-eidhub-0001').describe('The account id reported by the REST API.'),
+  storage: storageSchema.prefault({ driver: 'sqlite', path: './data/eidhub.db' }).describe('Where state is kept.'),
+  sms: smsSchema.prefault({ provider: 'console', from: 'eidhub' }).describe('How SMS are sent.'),
+  otp: otpSchema.prefault({}).describe('SMS one-time code rules.'),
+  tokens: tokensSchema.prefault({}).describe('Token lifetimes.'),
+  audit: auditSchema.prefault({}).describe('The audit log.'),
+  oidcFastPaths: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Where eidhub takes a measured shortcut past oidc-provider (its routes before Fastify, API token requests answered directly, client authentication without replaying the body, the interaction result stored directly; see bench/FINDINGS.md). `false` takes oidc-provider\'s own path everywhere, at a cost in throughput.',
+    ),
+  defaultLanguage: z.enum(['en', 'da', 'nl', 'fi', 'el', 'no', 'sv']).default('en').describe('Language when neither the request nor the browser names a supported one.'),
+  oidcClients: z.array(oidcClientSchema).prefault([]).describe('OpenID Connect clients.'),
+  apiClients: z.array(apiClientSchema).prefault([]).describe('REST API clients.'),
+  samlServiceProviders: z.array(samlServiceProviderSchema).default([]).describe('SAML 2.0 service providers.'),
+  saml: samlSchema.prefault({}).describe('SAML 2.0 identity provider rules.'),
+  realms: z.array(realmSchema).prefault([]).describe('Realms at Keycloak\'s paths, `{publicUrl}/auth/realms/{name}`, for phone number verification by CIBA over SMS.'),
+  upstreamKeyRolloverSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(2_592_000)
+    .default(86_400)
+    .describe(
+      'After `eidhub keys rotate`, how long eidhub\'s old and new keys as a relying party of upstream providers (`{publicUrl}/auth/upstream/jwks`) overlap: the new signing key is published this long before it signs, the old encryption key stays published this long beside the new one (the upstreams read the JWKS again meanwhile); 0 signs with the new key at once.',
+    ),
+  admins: z
+    .array(z.string().regex(E164_PATTERN, { message: 'must be a phone number in E.164 form, e.g. +447700900123' }))
+    .max(100)
+    .default([])
+    .describe('Phone numbers (E.164) of the people who may open the admin console at /admin; they log in with an SMS code. Empty: the console is off (the Admin API still takes API clients with the permission admin).'),
+  upstreamProviders: z
+    .array(upstreamProviderSchema)
+    .prefault([])
+    .describe('Upstream OpenID Providers (itsme®), each an authenticator of its own; in sandbox mode the itsme simulator is added when none is called itsme.'),
+})
   .superRefine((c, ctx) => {
     const seen = new Map<string, string>();
     const check = (id: string, path: (string | number)[]) => {

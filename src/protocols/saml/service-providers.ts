@@ -10,7 +10,7 @@
  * its metadata read by parseSpMetadata, and the metadata's entityID equal to `entityId`.
  */
 import type { Logger } from 'pino';
-import { formatIssues, formatPath } from '../../config/load.js';
+import { formatIssues, issuePath } from '../../config/load.js';
 import { samlServiceProviderEntrySchema, type SamlServiceProviderConfig, type SamlServiceProviderEntry } from '../../config/schema.js';
 import { badRequest, conflict, EidhubError } from '../../core/errors.js';
 import { EntrySnapshot } from '../../store/entry-snapshot.js';
@@ -47,7 +47,7 @@ interface Problem {
  */
 function readEntry(input: unknown): { entry: SamlServiceProviderEntry; sp: ServiceProvider } | Problem {
   const parsed = samlServiceProviderEntrySchema.safeParse(input);
-  if (!parsed.success) return { field: formatPath(parsed.error.issues[0]?.path ?? []), message: formatIssues(parsed.error).join('; ') };
+  if (!parsed.success) return { field: parsed.error.issues[0] ? issuePath(parsed.error.issues[0]) : '(root)', message: formatIssues(parsed.error).join('; ') };
   const entry = parsed.data;
   const base = { requireSignedRequests: false, signResponse: entry.signResponse, encryptAssertions: undefined };
   const steps: [string, SpOptions][] = [
