@@ -422,7 +422,15 @@ describe('the image\'s files', () => {
 
   it('hold compose\'s config, which passes `eidhub config check` with compose\'s environment', async () => {
     mkdirSync(join(tmp, 'etc'), { recursive: true });
-    cpSync(join(ROOT, configMount!.source), join(tmp, 'etc', 'eidhub.json'));
+    // The compose secrets, mounted at /run/secrets/NAME in the container, are files of this folder here.
+    const secrets = join(tmp, 'secrets');
+    mkdirSync(secrets, { recursive: true });
+    const config = read(configMount!.source).replace(/"\/run\/secrets\/([^"]+)"/g, (_m, name: string) => {
+      writeFileSync(join(secrets, name), `test-${name}\n`);
+      return JSON.stringify(join(secrets, name));
+    });
+    assert.notEqual(config, read(configMount!.source), 'the config reads its Twilio token from a compose secret');
+    writeFileSync(join(tmp, 'etc', 'eidhub.json'), config);
     const env = { ...containerEnv(0), ...eidhubEnvironment, EIDHUB_CONFIG: join(tmp, 'etc', 'eidhub.json') };
     const { code, output } = await runNode(['dist/main.js', 'config', 'check'], env, appDir);
     assert.equal(code, 0, output);
